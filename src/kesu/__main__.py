@@ -1,0 +1,3 @@
+from kesu.cli import app
+
+app()

@@ -1,0 +1,131 @@
+"""The complaint record: current state on `Complaint`, history in `ComplaintEvent`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kesu.db.base import Base
+
+
+class Complainant(Base):
+    """投诉人: personal data kept apart so it can be masked, exported and anonymised."""
+
+    __tablename__ = "complainant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(30), index=True)
+    other_contact: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
+    member_id: Mapped[str | None] = mapped_column(String(60))
+    created_at: Mapped[datetime]
+
+
+class Complaint(Base):
+    __tablename__ = "complaint"
+    __table_args__ = (
+        UniqueConstraint("org_id", "number"),
+        Index("ix_complaint_org_state_received", "org_id", "state", "received_at"),
+        Index("ix_complaint_assignee_state", "assignee_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40))
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), doc="the pack's group")
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    policy_version_id: Mapped[int] = mapped_column(ForeignKey("policy_version.id"))
+    channel: Mapped[str] = mapped_column(String(40))
+    complainant_id: Mapped[int] = mapped_column(ForeignKey("complainant.id"), index=True)
+    complainant_type: Mapped[str] = mapped_column(String(40))
+    # what is complained about
+    subject: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    staff_complained_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    occurred_at: Mapped[datetime | None]
+    occurred_place: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    demands: Mapped[list[Any]] = mapped_column(default=list)
+    # assessment
+    category: Mapped[str | None] = mapped_column(String(40), index=True)
+    level: Mapped[str] = mapped_column(String(40), index=True)
+    classification: Mapped[str | None] = mapped_column(String(20))
+    urgent_keywords: Mapped[list[Any]] = mapped_column(default=list)
+    # handling
+    state: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    current_tier: Mapped[str] = mapped_column(String(40))
+    pending_transfer: Mapped[dict[str, Any] | None]
+    investigation: Mapped[dict[str, Any] | None]
+    solution: Mapped[dict[str, Any] | None]
+    solution_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    satisfaction: Mapped[int | None]
+    review_step: Mapped[int] = mapped_column(default=0)
+    round: Mapped[int] = mapped_column(default=1, doc="handling form number: +1 on upgrade/reopen")
+    gm_agenda: Mapped[bool] = mapped_column(default=False)
+    delay_status: Mapped[str | None] = mapped_column(String(20))
+    delay_until: Mapped[datetime | None]
+    unreachable_attempts: Mapped[int] = mapped_column(default=0)
+    # times
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    acknowledged_at: Mapped[datetime | None]
+    first_contact_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    followed_up_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ComplaintEvent(Base):
+    """One step on the record (append-only, hash-chained per complaint)."""
+
+    __tablename__ = "complaint_event"
+    __table_args__ = (UniqueConstraint("complaint_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"))
+    seq: Mapped[int]
+    command: Mapped[str] = mapped_column(String(40))
+    actor_kind: Mapped[str] = mapped_column(String(10))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    actor_label: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+    policy_version_id: Mapped[int] = mapped_column(ForeignKey("policy_version.id"))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Evidence(Base):
+    """证据: a file stored on disk by its SHA-256, never served inline."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    uploaded_at: Mapped[datetime]
+
+
+class NumberCounter(Base):
+    """The running count behind complaint numbers, one row per organisation and period."""
+
+    __tablename__ = "number_counter"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_value: Mapped[int] = mapped_column(default=0)

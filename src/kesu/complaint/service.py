@@ -1,0 +1,367 @@
+"""Writes to complaints. Every write appends one hash-chained event in the same transaction.
+
+Services flush, never commit: the entry point that called them owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from kesu.access.models import User
+from kesu.audit.chain import GENESIS, event_hash, hashed_fields
+from kesu.clock import Clock
+from kesu.complaint import lifecycle
+from kesu.complaint.commands import COMMANDS
+from kesu.complaint.models import Complainant, Complaint, ComplaintEvent, NumberCounter
+from kesu.complaint.numbering import format_number, period_key
+from kesu.complaint.schemas import ComplaintCreate
+from kesu.errors import Forbidden, InvalidInput, NotFound, StaleVersion
+from kesu.org import service as org_service
+from kesu.org.models import Organisation
+from kesu.policy import service as policy_service
+from kesu.policy.schema import Pack
+
+
+def actor_of(user: User) -> lifecycle.Actor:
+    return lifecycle.Actor(
+        kind="staff",
+        user_id=user.id,
+        role=user.role,
+        department_id=user.department_id,
+        label=user.display_name,
+    )
+
+
+def invalid_from(exc: ValidationError, prefix: str = "") -> InvalidInput:
+    """A Pydantic error as a KesuError that keeps every field problem for the edge to render."""
+    problems = [
+        {
+            "field": prefix + ".".join(str(p) for p in e["loc"]),
+            "rule": e["type"],
+            "ctx": {k: str(v) for k, v in (e.get("ctx") or {}).items()},
+        }
+        for e in exc.errors()
+    ]
+    return InvalidInput("invalid.fields", field=problems[0]["field"], problems=problems)
+
+
+# --- numbering ---------------------------------------------------------------------------
+
+
+def next_number(session: Session, org_id: int, pack: Pack, now: datetime) -> str:
+    """Draw the next number: a row-locked counter per organisation and period (both databases)."""
+    day = now.astimezone(ZoneInfo(pack.timezone)).date()
+    period = period_key(pack.numbering.reset, day)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(NumberCounter)
+        .values(org_id=org_id, period=period, last_value=0)
+        .on_conflict_do_nothing()
+    )
+    seq = session.execute(
+        update(NumberCounter)
+        .where(NumberCounter.org_id == org_id, NumberCounter.period == period)
+        .values(last_value=NumberCounter.last_value + 1)
+        .returning(NumberCounter.last_value)
+    ).scalar_one()
+    return format_number(pack.numbering.pattern, day, seq)
+
+
+# --- the event log -------------------------------------------------------------------------
+
+
+def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(payload, default=str, ensure_ascii=False))
+
+
+def _record(
+    session: Session,
+    complaint: Complaint,
+    actor: lifecycle.Actor,
+    command: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> ComplaintEvent:
+    last = session.execute(
+        select(ComplaintEvent.seq, ComplaintEvent.hash)
+        .where(ComplaintEvent.complaint_id == complaint.id)
+        .order_by(ComplaintEvent.seq.desc())
+        .limit(1)
+    ).first()
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    payload = _jsonable(payload)
+    fields = hashed_fields(
+        complaint_id=complaint.id,
+        seq=seq,
+        command=command,
+        actor_kind=actor.kind,
+        actor_id=actor.user_id,
+        at=now,
+        payload=payload,
+        policy_version_id=complaint.policy_version_id,
+    )
+    event = ComplaintEvent(
+        complaint_id=complaint.id,
+        seq=seq,
+        command=command,
+        actor_kind=actor.kind,
+        actor_id=actor.user_id,
+        actor_label=actor.label[:100],
+        at=now,
+        payload=payload,
+        policy_version_id=complaint.policy_version_id,
+        prev_hash=prev,
+        hash=event_hash(prev, fields),
+    )
+    session.add(event)
+    return event
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+def _check_key(pack: Pack, kind: str, value: str | None, field: str) -> None:
+    if value is not None and value not in pack.keys(kind):
+        allowed = ", ".join(sorted(pack.keys(kind)))
+        raise InvalidInput("invalid.unknown_key", field=field, value=value, allowed=allowed)
+
+
+def find_complainant(session: Session, org_id: int, phone: str | None) -> Complainant | None:
+    """Repeat-complainant lookup by phone within the organisation."""
+    if not phone:
+        return None
+    return session.scalar(
+        select(Complainant)
+        .where(Complainant.org_id == org_id, Complainant.phone == normalise_phone(phone))
+        .order_by(Complainant.id.desc())
+        .limit(1)
+    )
+
+
+def normalise_phone(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+
+
+def receive(
+    session: Session, clock: Clock, actor: lifecycle.Actor, data: ComplaintCreate
+) -> Complaint:
+    """受理/登记: register a complaint under its organisation's current pack and number it."""
+    now = clock.now()
+    site = session.get(Organisation, data.site_id)
+    if site is None:
+        raise InvalidInput("invalid.unknown_id", field="site_id", value=data.site_id)
+    group = org_service.group_of(session, site.id)
+    version = policy_service.current(session, group.pack_key)
+    pack = policy_service.pack_of(session, version.id)
+    _check_key(pack, "channels", data.channel, "channel")
+    _check_key(pack, "complainant_types", data.complainant_type, "complainant_type")
+    _check_key(pack, "categories", data.category, "category")
+    for i, demand in enumerate(data.demands):
+        _check_key(pack, "demands", demand, f"demands.{i}")
+    if data.department_id is not None:
+        dept = session.get(Organisation, data.department_id)
+        if dept is None or dept.kind != "department":
+            raise InvalidInput("invalid.not_a_department", field="department_id")
+    if data.staff_complained_id is not None:
+        staff = session.get(User, data.staff_complained_id)
+        if staff is None:
+            raise InvalidInput(
+                "invalid.unknown_id", field="staff_complained_id", value=data.staff_complained_id
+            )
+        if actor.user_id == staff.id:
+            raise Forbidden("forbidden.recused")
+    initial = lifecycle.open_complaint(
+        pack, level=data.level, text=f"{data.title}\n{data.description}"
+    )
+
+    person = find_complainant(session, group.id, data.complainant.phone)
+    if person is None or person.name != data.complainant.name:
+        person = Complainant(
+            org_id=group.id,
+            name=data.complainant.name,
+            phone=normalise_phone(data.complainant.phone) if data.complainant.phone else None,
+            other_contact=data.complainant.other_contact,
+            address=data.complainant.address,
+            member_id=data.complainant.member_id,
+            created_at=now,
+        )
+        session.add(person)
+        session.flush()
+
+    complaint = Complaint(
+        number=next_number(session, group.id, pack, now),
+        org_id=group.id,
+        site_id=site.id,
+        policy_version_id=version.id,
+        channel=data.channel,
+        complainant_id=person.id,
+        complainant_type=data.complainant_type,
+        subject=data.subject.model_dump(exclude_none=True),
+        staff_complained_id=data.staff_complained_id,
+        occurred_at=data.occurred_at,
+        occurred_place=data.occurred_place,
+        title=data.title,
+        description=data.description,
+        demands=list(data.demands),
+        category=data.category,
+        department_id=data.department_id,
+        received_by_id=actor.user_id,
+        received_at=now,
+        updated_at=now,
+        **initial,
+    )
+    session.add(complaint)
+    session.flush()
+    payload = data.model_dump(mode="json", exclude={"complainant"})
+    payload["complainant_id"] = person.id
+    payload["level"] = complaint.level
+    _record(session, complaint, actor, "receive", payload, now)
+    session.flush()
+    return complaint
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def get(session: Session, complaint_id: int) -> Complaint:
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound("not_found.complaint", id=complaint_id)
+    return complaint
+
+
+def pack_of(session: Session, complaint: Complaint) -> Pack:
+    return policy_service.pack_of(session, complaint.policy_version_id)
+
+
+def case_of(session: Session, pack: Pack, c: Complaint) -> lifecycle.Case:
+    assignee = session.get(User, c.assignee_id) if c.assignee_id else None
+    role = pack.role(assignee.role) if assignee else None
+    return lifecycle.Case(
+        state=c.state,
+        level=c.level,
+        current_tier=c.current_tier,
+        classification=c.classification,
+        category=c.category,
+        department_id=c.department_id,
+        assignee_id=c.assignee_id,
+        assignee_tier=role.tier if role else None,
+        staff_complained_id=c.staff_complained_id,
+        pending_transfer=c.pending_transfer,
+        investigation=c.investigation,
+        solution=c.solution,
+        review_step=c.review_step,
+        delay_status=c.delay_status,
+        round=c.round,
+    )
+
+
+def _check_people(session: Session, pack: Pack, case: lifecycle.Case, command: str, p) -> None:
+    """The parts of a command's rules that need the database: who is named in the payload."""
+    if command == "assign" and p.assignee_id is not None:
+        user = session.get(User, p.assignee_id)
+        if user is None or not user.active:
+            raise InvalidInput("invalid.unknown_id", field="assignee_id", value=p.assignee_id)
+        role = pack.role(user.role)
+        tier = role.tier if role else None
+        if pack.tier_rank(tier) < pack.tier_rank(case.current_tier):
+            raise InvalidInput("invalid.assignee_tier", field="assignee_id", tier=case.current_tier)
+    for field in ("department_id", "to_department_id"):
+        value = getattr(p, field, None)
+        if value is not None:
+            dept = session.get(Organisation, value)
+            if dept is None or dept.kind != "department":
+                raise InvalidInput("invalid.not_a_department", field=field)
+    if command == "transfer" and p.to_user_id is not None:
+        user = session.get(User, p.to_user_id)
+        if user is None or not user.active or user.department_id != p.to_department_id:
+            raise InvalidInput("invalid.user_not_in_department", field="to_user_id")
+
+
+def execute(
+    session: Session,
+    clock: Clock,
+    complaint_id: int,
+    actor: lifecycle.Actor,
+    command: str,
+    payload: dict[str, Any],
+    version: int,
+) -> Complaint:
+    """Run one lifecycle command: validate, decide, apply, record — or change nothing."""
+    model = COMMANDS.get(command)
+    if model is None:
+        raise NotFound("not_found.command", command=command)
+    try:
+        parsed = model.model_validate(payload)
+    except ValidationError as exc:
+        raise invalid_from(exc, "payload.") from exc
+    complaint = get(session, complaint_id)
+    if complaint.version != version:
+        raise StaleVersion("conflict.stale", current=complaint.version, given=version)
+    pack = pack_of(session, complaint)
+    case = case_of(session, pack, complaint)
+    now = clock.now()
+    change = lifecycle.decide(pack, case, actor, command, parsed, now)
+    _check_people(session, pack, case, command, parsed)
+    _apply(complaint, change.fields)
+    complaint.updated_at = now
+    _record(session, complaint, actor, command, change.event, now)
+    flush_or_conflict(session, complaint, version)
+    return complaint
+
+
+def _apply(complaint: Complaint, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        if name == "first_contact_at":
+            complaint.first_contact_at = complaint.first_contact_at or value
+        elif name == "unreachable_attempts":
+            complaint.unreachable_attempts += value
+        elif name == "solution":
+            complaint.solution = value
+            complaint.solution_amount = value["amount"] if value else None
+        else:
+            setattr(complaint, name, value)
+
+
+def flush_or_conflict(session: Session, complaint: Complaint, version: int) -> None:
+    """Flush; a concurrent writer that got there first turns into 409, never a half write."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise StaleVersion("conflict.stale", current=version + 1, given=version) from exc
+
+
+def record_event(
+    session: Session,
+    clock: Clock,
+    complaint: Complaint,
+    actor: lifecycle.Actor,
+    command: str,
+    payload: dict[str, Any],
+) -> None:
+    """An event that is not a lifecycle command (evidence attached): still versioned and chained."""
+    if actor.user_id is not None and actor.user_id == complaint.staff_complained_id:
+        raise Forbidden("forbidden.recused")
+    if complaint.state == "closed":
+        raise InvalidInput("invalid.closed", field="complaint")
+    version = complaint.version
+    now = clock.now()
+    complaint.updated_at = now
+    _record(session, complaint, actor, command, payload, now)
+    flush_or_conflict(session, complaint, version)
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count(Complaint.id))) or 0

@@ -1,0 +1,70 @@
+"""Message catalogues: zh_Hans (default), zh_Hant and en.
+
+Catalogues are flat JSON files (key -> text with `{name}` placeholders) so that the
+same mechanism translates code messages and policy-pack labels, with no compile step.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+LOCALES = ("zh_Hans", "zh_Hant", "en")
+DEFAULT_LOCALE = "zh_Hans"
+
+
+@cache
+def catalogue(locale: str) -> dict[str, str]:
+    text = files("kesu.i18n").joinpath(f"{locale}.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def translate(key: str, locale: str = DEFAULT_LOCALE, **params: Any) -> str:
+    """Render `key` in `locale`, falling back to zh_Hans, then to the key itself."""
+    template = catalogue(normalise(locale)).get(key) or catalogue(DEFAULT_LOCALE).get(key) or key
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def normalise(locale: str | None) -> str:
+    """Map any spelling (zh-CN, zh_TW, en-GB, zh-Hant-HK …) to one of LOCALES."""
+    if not locale:
+        return DEFAULT_LOCALE
+    tag = locale.replace("_", "-").lower()
+    if tag.startswith("en"):
+        return "en"
+    if tag.startswith("zh"):
+        if "hant" in tag or tag in ("zh-tw", "zh-hk", "zh-mo"):
+            return "zh_Hant"
+        return "zh_Hans"
+    return DEFAULT_LOCALE
+
+
+def negotiate(accept_language: str | None) -> str:
+    """Pick the best supported locale from an Accept-Language header."""
+    if not accept_language:
+        return DEFAULT_LOCALE
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        tag, _, quality = part.strip().partition(";q=")
+        try:
+            weight = float(quality) if quality else 1.0
+        except ValueError:
+            weight = 0.0
+        if tag and tag != "*" and (tag.lower().startswith(("zh", "en"))):
+            ranked.append((-weight, position, tag))
+    if not ranked:
+        return DEFAULT_LOCALE
+    return normalise(min(ranked)[2])
+
+
+def pick(texts: dict[str, str] | str, locale: str) -> str:
+    """Choose a pack label ({zh_Hans: …, zh_Hant: …, en: …}) in the reader's language."""
+    if isinstance(texts, str):
+        return texts
+    loc = normalise(locale)
+    return texts.get(loc) or texts.get(DEFAULT_LOCALE) or next(iter(texts.values()), "")

@@ -1,0 +1,103 @@
+"""Read a pack file: YAML → `Pack`, with errors that name the file, line, path and rule."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from kesu.errors import NotFound, PolicyError
+from kesu.policy.schema import Pack
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    path: str
+    rule: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path or '(pack)'}: {self.rule}"
+
+
+class PackInvalid(PolicyError):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("policy.invalid", details="; ".join(map(str, problems)))
+        self.problems = problems
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Follow a Pydantic error location through the YAML node tree to a line number."""
+    line = node.start_mark.line + 1 if node else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            match = node.value[part] if part < len(node.value) else None
+        else:
+            match = None
+        if match is None:
+            break
+        node, line = match, match.start_mark.line + 1
+    return line
+
+
+def parse_pack(text: str, filename: str = "<pack>") -> Pack:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise PackInvalid([Problem(filename, line, "", f"not valid YAML: {exc}")]) from exc
+    if not isinstance(data, dict):
+        raise PackInvalid([Problem(filename, 1, "", "a pack is a mapping of keys to values")])
+    try:
+        return Pack.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            Problem(
+                filename,
+                _line_of(node, err["loc"]),
+                ".".join(str(p) for p in err["loc"]),
+                err["msg"],
+            )
+            for err in exc.errors()
+        ]
+        raise PackInvalid(problems) from exc
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def builtin_keys() -> list[str]:
+    folder = files("kesu.policy").joinpath("packs")
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def builtin_source(key: str) -> str:
+    path = files("kesu.policy").joinpath("packs", f"{key}.yaml")
+    if not path.is_file():
+        raise NotFound("not_found.pack", key=key)
+    return path.read_text(encoding="utf-8")
+
+
+def load_file(path: Path) -> Pack:
+    return parse_pack(path.read_text(encoding="utf-8"), str(path))
+
+
+@cache
+def parse_cached(text: str) -> Pack:
+    """Packs are immutable once stored; parse each distinct text once per process."""
+    return parse_pack(text)

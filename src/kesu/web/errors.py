@@ -1,0 +1,81 @@
+"""KesuError and request-validation errors as JSON, in the reader's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from kesu.errors import KesuError
+from kesu.i18n import negotiate, translate
+
+
+def locale_of(request: Request) -> str:
+    return request.query_params.get("lang") or negotiate(request.headers.get("accept-language"))
+
+
+def field_label(field: str, locale: str) -> str:
+    """'payload.responsibility.0.share' → the translated name of its last named part."""
+    parts = [p for p in field.split(".") if not p.isdigit() and p not in ("body", "payload")]
+    name = parts[-1] if parts else field
+    label = translate(f"field.{name}", locale)
+    return name if label == f"field.{name}" else label
+
+
+def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str, Any]:
+    key = f"rule.{rule}"
+    text = translate(key, locale, **ctx)
+    if text == key:
+        text = translate("rule.other", locale, rule=rule)
+    return {
+        "field": field,
+        "rule": rule,
+        "message": f"{field_label(field, locale)}: {text}",
+    }
+
+
+def render(exc: KesuError, locale: str) -> dict[str, Any]:
+    params = {k: v for k, v in exc.params.items() if k != "problems"}
+    if exc.field and "field" not in params:
+        params["field"] = field_label(exc.field, locale)
+    body: dict[str, Any] = {
+        "code": exc.code,
+        "key": exc.key,
+        "message": translate(exc.key, locale, **params),
+        "field": exc.field,
+    }
+    problems = exc.params.get("problems")
+    if problems:
+        body["problems"] = [problem(p["field"], p["rule"], p["ctx"], locale) for p in problems]
+        body["message"] = "; ".join(p["message"] for p in body["problems"])
+    return {"error": body}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(KesuError)
+    async def _kesu(request: Request, exc: KesuError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(render(exc, locale_of(request)), exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        locale = locale_of(request)
+        problems = [
+            problem(
+                ".".join(str(p) for p in e["loc"]),
+                e["type"],
+                {k: str(v) for k, v in (e.get("ctx") or {}).items()},
+                locale,
+            )
+            for e in exc.errors()
+        ]
+        body = {
+            "code": "kesu.invalid",
+            "key": "invalid.fields",
+            "message": "; ".join(p["message"] for p in problems),
+            "field": problems[0]["field"] if problems else None,
+            "problems": problems,
+        }
+        return JSONResponse({"error": body}, 422)

@@ -1,0 +1,58 @@
+"""The background loop. Each pass runs every job in its own transaction; SIGTERM stops it
+cleanly between passes. Jobs arrive with the timers/notifications work (SLA sweep, outbox)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from kesu.clock import Clock, SystemClock
+from kesu.db.session import make_engine, make_sessionmaker, transaction
+from kesu.settings import Settings
+
+log = logging.getLogger("kesu.worker")
+
+Job = Callable[[Session, Clock], int]
+JOBS: list[tuple[str, Job]] = []
+"""(name, job) pairs run in order on every pass; a job returns how many items it handled."""
+
+
+def run_pass(sessions, clock: Clock) -> dict[str, int]:
+    done: dict[str, int] = {}
+    for name, job in JOBS:
+        try:
+            with transaction(sessions) as session:
+                done[name] = job(session, clock)
+        except Exception:  # one failing job must not stop the others
+            log.exception("worker job %s failed", name)
+            done[name] = -1
+    return done
+
+
+def run(
+    settings: Settings,
+    *,
+    once: bool = False,
+    clock: Clock | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Loop until `stop` is set (or SIGTERM/SIGINT when run as the main thread)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    clock = clock or SystemClock()
+    engine = make_engine(settings.db_url)
+    sessions = make_sessionmaker(engine)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log.info("worker started (%d jobs)", len(JOBS))
+    while True:
+        run_pass(sessions, clock)
+        if once or stop.wait(settings.worker_interval_seconds):
+            break
+    engine.dispose()
+    log.info("worker stopped")
