@@ -17,8 +17,12 @@ DEFAULT_LOCALE = "zh_Hans"
 
 @cache
 def catalogue(locale: str) -> dict[str, str]:
-    text = files("kesu.i18n").joinpath(f"{locale}.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    """`{locale}.json` plus every `{domain}.{locale}.json` (one file per domain and language)."""
+    merged: dict[str, str] = {}
+    for entry in sorted(files("kesu.i18n").iterdir(), key=lambda e: e.name):
+        if entry.name == f"{locale}.json" or entry.name.endswith(f".{locale}.json"):
+            merged.update(json.loads(entry.read_text(encoding="utf-8")))
+    return merged
 
 
 def translate(key: str, locale: str = DEFAULT_LOCALE, **params: Any) -> str:

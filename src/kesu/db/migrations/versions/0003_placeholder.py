@@ -1,0 +1,22 @@
+"""reports, case library search and ledger import
+
+Revision ID: 0003
+Revises: 0002
+
+Reserved for its issue's tables; empty until that work lands.
+"""
+
+from __future__ import annotations
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
