@@ -1,4 +1,4 @@
-"""sla timers, escalation, penalties and the notification outbox
+"""sla timers, escalation and penalties
 
 Revision ID: 0002
 Revises: 0001

@@ -1,4 +1,4 @@
-"""reports, case library search and ledger import
+"""notification outbox and delivery attempts
 
 Revision ID: 0003
 Revises: 0002

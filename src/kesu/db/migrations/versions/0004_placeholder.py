@@ -1,4 +1,4 @@
-"""security: accounts, sessions, audit anchors and personal-data protection
+"""reports, case library search and ledger import
 
 Revision ID: 0004
 Revises: 0003
