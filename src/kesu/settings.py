@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     session_hours: int = 12
     worker_interval_seconds: float = 5.0
+    smtp_host: str | None = Field(None, description="unset: e-mails wait in the outbox")
+    smtp_port: int = 25
+    smtp_from: str = "kesu@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, *args, **kw):

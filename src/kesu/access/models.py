@@ -23,6 +23,7 @@ class User(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(200), doc="where notifications go")
     locale: Mapped[str] = mapped_column(String(10), default="zh_Hans")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]

@@ -15,6 +15,7 @@ def metadata() -> MetaData:
     """Every table: importing the model modules registers them on Base.metadata."""
     import kesu.access.models
     import kesu.complaint.models
+    import kesu.notify.models
     import kesu.org.models
     import kesu.policy.models  # noqa: F401
 

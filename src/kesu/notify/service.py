@@ -1,0 +1,236 @@
+"""Enqueueing notifications. These only insert outbox rows in the caller's transaction (flush,
+never commit), so a state change, its event and its messages commit together; the worker
+(`kesu.notify.deliver`) sends them afterwards.
+
+One row per recipient × channel, at most once per (dedupe_key, recipient, channel): calling
+again with the same dedupe_key adds nothing (INSERT … ON CONFLICT DO NOTHING on both databases).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from kesu.access.models import User
+from kesu.complaint.models import Complainant, Complaint
+from kesu.errors import InvalidInput, NotFound
+from kesu.i18n import DEFAULT_LOCALE, LOCALES, catalogue, normalise
+from kesu.notify import rules
+from kesu.notify.models import NotificationChannel, Outbox
+from kesu.org import service as org_service
+from kesu.org.models import Organisation
+
+_DEDUPE = ["dedupe_key", "recipient_kind", "recipient_id", "channel"]
+
+
+def notify_users(
+    session: Session,
+    *,
+    now: datetime,
+    user_ids: list[int],
+    template: str,
+    params: dict[str, Any],
+    dedupe_key: str,
+    complaint_id: int | None = None,
+) -> int:
+    """Staff: an e-mail to each active user with an address, and one message to each enabled
+    channel of the complaint's (or the users') organisations subscribed to `template`.
+    Phone params are masked unless `params["reveal_phone"]` (channels: always masked)."""
+    check_template(template, params)
+    session.flush()
+    complaint = _complaint(session, complaint_id)
+    users = list(session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id)))
+    rows = [
+        _row(
+            now,
+            org_id=complaint.org_id if complaint else _group_id(session, user.org_id),
+            recipient=("user", user.id),
+            channel="email",
+            address=user.email,
+            locale=user.locale,
+            template=template,
+            params=params,
+            dedupe_key=dedupe_key,
+            complaint_id=complaint_id,
+        )
+        for user in users
+        if user.active and user.email
+    ]
+    if complaint is not None:
+        scope = _ancestors(session, complaint.site_id or complaint.org_id)
+    else:
+        scope = {oid for user in users for oid in _ancestors(session, user.org_id)}
+    for ch in channels_for(session, scope, template):
+        rows.append(
+            _row(
+                now,
+                org_id=complaint.org_id if complaint else _group_id(session, ch.org_id),
+                recipient=("channel", ch.id),
+                channel="email" if ch.kind == "email" else "webhook",
+                address=ch.target,
+                locale=ch.locale,
+                template=template,
+                params=params,
+                dedupe_key=dedupe_key,
+                complaint_id=complaint_id,
+            )
+        )
+    return _insert(session, rows)
+
+
+def notify_customer(
+    session: Session,
+    *,
+    now: datetime,
+    complainant_id: int,
+    template: str,
+    params: dict[str, Any],
+    dedupe_key: str,
+    complaint_id: int | None = None,
+    locale: str | None = None,
+) -> int:
+    """The complainant: an SMS (logged only; no gateway) to their phone and an e-mail if
+    `other_contact` holds an address. `locale` defaults to Simplified Chinese."""
+    check_template(template, params)
+    session.flush()
+    person = session.get(Complainant, complainant_id)
+    if person is None:
+        raise NotFound("notify.not_found.complainant", id=complainant_id)
+    common = dict(
+        org_id=_group_id(session, person.org_id),
+        locale=normalise(locale),
+        template=template,
+        params=params,
+        dedupe_key=dedupe_key,
+        complaint_id=complaint_id,
+    )
+    rows = []
+    if person.phone:
+        rows.append(
+            _row(
+                now,
+                recipient=("customer", person.id),
+                channel="sms-log",
+                address=person.phone,
+                **common,
+            )
+        )
+    email = rules.email_in(person.other_contact)
+    if email:
+        rows.append(
+            _row(now, recipient=("customer", person.id), channel="email", address=email, **common)
+        )
+    return _insert(session, rows)
+
+
+def enqueue_test_email(session: Session, *, now: datetime, address: str) -> Outbox:
+    """A test message to a bare address (`kesu notify test-email`), due at once."""
+    check_template("test", {})
+    rows = [
+        _row(
+            now,
+            org_id=None,
+            recipient=("address", None),
+            channel="email",
+            address=address,
+            locale=DEFAULT_LOCALE,
+            template="test",
+            params={},
+            dedupe_key=f"test:{address}:{now.isoformat()}",
+            complaint_id=None,
+        )
+    ]
+    session.flush()
+    _insert(session, rows)
+    return session.scalars(select(Outbox).where(Outbox.dedupe_key == rows[0]["dedupe_key"])).one()
+
+
+def check_template(template: str, params: dict[str, Any]) -> None:
+    """Fail at enqueue time, in the caller's test, rather than at delivery."""
+    for locale in LOCALES:
+        texts = catalogue(locale)
+        if not all(key in texts for key in rules.template_keys(template)):
+            raise InvalidInput("notify.template_unknown", field="template", template=template)
+        missing = rules.missing_params(texts, template, params)
+        if missing:
+            raise InvalidInput(
+                "notify.param_missing", field="params", names=", ".join(sorted(missing))
+            )
+
+
+def channels_for(session: Session, org_ids: set[int], template: str) -> list[NotificationChannel]:
+    found = session.scalars(
+        select(NotificationChannel)
+        .where(NotificationChannel.org_id.in_(org_ids), NotificationChannel.enabled.is_(True))
+        .order_by(NotificationChannel.id)
+    )
+    return [ch for ch in found if not ch.events or template in ch.events]
+
+
+def _row(
+    now: datetime,
+    *,
+    org_id: int | None,
+    recipient: tuple[str, int | None],
+    channel: str,
+    address: str,
+    locale: str,
+    template: str,
+    params: dict[str, Any],
+    dedupe_key: str,
+    complaint_id: int | None,
+) -> dict[str, Any]:
+    kind, recipient_id = recipient
+    return {
+        "org_id": org_id,
+        "recipient_kind": kind,
+        "recipient_id": recipient_id,
+        "channel": channel,
+        "address": address,
+        "template": template,
+        "params": rules.params_for(kind, params),
+        "locale": normalise(locale),
+        "complaint_id": complaint_id,
+        "dedupe_key": dedupe_key,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Outbox).values(rows).on_conflict_do_nothing(index_elements=_DEDUPE)
+    return session.execute(stmt).rowcount
+
+
+def _complaint(session: Session, complaint_id: int | None) -> Complaint | None:
+    if complaint_id is None:
+        return None
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise NotFound("not_found.complaint", id=complaint_id)
+    return complaint
+
+
+def _ancestors(session: Session, org_id: int) -> set[int]:
+    """The organisation and every organisation above it."""
+    found: set[int] = set()
+    current: int | None = org_id
+    while current is not None and current not in found:
+        found.add(current)
+        current = session.scalar(select(Organisation.parent_id).where(Organisation.id == current))
+    return found
+
+
+def _group_id(session: Session, org_id: int) -> int:
+    return org_service.group_of(session, org_id).id
