@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from helpers import complaint_body, login, run
-
 from kesu.audit.service import verify_all
 
 

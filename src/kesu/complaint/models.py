@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kesu.db.base import Base
@@ -33,6 +33,10 @@ class Complaint(Base):
         UniqueConstraint("org_id", "number"),
         Index("ix_complaint_org_state_received", "org_id", "state", "received_at"),
         Index("ix_complaint_assignee_state", "assignee_id", "state"),
+        # reports (kesu.report.queries): a period of one group, by received and by closed time
+        Index("ix_complaint_org_received", "org_id", "received_at"),
+        Index("ix_complaint_org_closed", "org_id", "closed_at"),
+        Index("ix_complaint_org_original_number", "org_id", "original_number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,16 +85,25 @@ class Complaint(Base):
     closed_at: Mapped[datetime | None]
     followed_up_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # imported from an old Excel ledger (kesu.ledger): the ledger's own number is kept
+    imported: Mapped[bool] = mapped_column(default=False, server_default=false())
+    original_number: Mapped[str | None] = mapped_column(String(60))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_batch.id"))
     version: Mapped[int] = mapped_column(default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    # the application sets version = old + 1 on every write (so a write with no other change
+    # still bumps it); SQLAlchemy adds "WHERE version = old" to the UPDATE
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class ComplaintEvent(Base):
     """One step on the record (append-only, hash-chained per complaint)."""
 
     __tablename__ = "complaint_event"
-    __table_args__ = (UniqueConstraint("complaint_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "seq"),
+        Index("ix_complaint_event_command_at", "command", "at"),  # reports: events in a period
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"))

@@ -217,6 +217,7 @@ def receive(
         received_by_id=actor.user_id,
         received_at=now,
         updated_at=now,
+        version=1,
         **initial,
     )
     session.add(complaint)
@@ -314,6 +315,7 @@ def execute(
     _check_people(session, pack, case, command, parsed)
     _apply(complaint, change.fields)
     complaint.updated_at = now
+    complaint.version = version + 1
     _record(session, complaint, actor, command, change.event, now)
     flush_or_conflict(session, complaint, version)
     return complaint
@@ -359,6 +361,7 @@ def record_event(
     version = complaint.version
     now = clock.now()
     complaint.updated_at = now
+    complaint.version = version + 1
     _record(session, complaint, actor, command, payload, now)
     flush_or_conflict(session, complaint, version)
 

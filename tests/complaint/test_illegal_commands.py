@@ -1,0 +1,114 @@
+"""Illegal commands through the API are refused with a clear message and change nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import complaint_body, login, run
+
+
+@pytest.fixture
+def case(client, org):
+    headers = login(client, "receiver1")
+    r = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers)
+    return r.json()["id"], headers
+
+
+def _snapshot(client, headers, cid):
+    d = client.get(f"/api/v1/complaints/{cid}", headers=headers).json()
+    return d["version"], d["state"], len(d["timeline"])
+
+
+def test_closing_an_unresolved_complaint_is_refused_and_changes_nothing(client, case):
+    cid, receiver = case
+    before = _snapshot(client, receiver, cid)
+    r = run(client, login(client, "archivist"), cid, "close", {"summary": "想直接结案"})
+    assert r.status_code == 409
+    assert "不能结案" in r.json()["error"]["message"]
+    assert _snapshot(client, receiver, cid) == before
+
+
+def test_the_person_complained_about_cannot_see_or_act_on_the_case(client, org):
+    receiver = login(client, "receiver1")
+    me = client.get("/api/v1/users", headers=receiver).json()
+    clerk_id = next(u["id"] for u in me if u["username"] == "clerk")
+    body = complaint_body(org, category="store_attitude", staff_complained_id=clerk_id)
+    cid = client.post("/api/v1/complaints", json=body, headers=receiver).json()["id"]
+    before = _snapshot(client, receiver, cid)
+    clerk = login(client, "clerk")
+    r = client.post(
+        f"/api/v1/complaints/{cid}/commands/note",
+        json={"version": before[0], "payload": {"text": "我没有态度问题"}},
+        headers=clerk,
+    )
+    assert r.status_code == 404
+    assert client.get(f"/api/v1/complaints/{cid}", headers=clerk).status_code == 404
+    listed = client.get("/api/v1/complaints", headers=clerk).json()["items"]
+    assert cid not in [c["id"] for c in listed]
+    assert _snapshot(client, receiver, cid) == before
+
+
+def test_the_person_complained_about_cannot_register_a_complaint_about_themselves(client, org):
+    clerk = login(client, "clerk")
+    users = client.get("/api/v1/users", headers=clerk).json()
+    clerk_id = next(u["id"] for u in users if u["username"] == "clerk")
+    body = complaint_body(org, staff_complained_id=clerk_id)
+    assert client.post("/api/v1/complaints", json=body, headers=clerk).status_code == 403
+
+
+def test_a_handler_of_the_wrong_tier_is_refused_and_nothing_changes(client, case):
+    cid, receiver = case
+    supervisor = login(client, "supervisor")
+    assert (
+        run(
+            client, receiver, cid, "classify", {"classification": "valid", "reason": "属实"}
+        ).status_code
+        == 200
+    )
+    assert run(client, supervisor, cid, "categorize", {"level": "L2"}).status_code == 200
+    before = _snapshot(client, receiver, cid)
+    r = run(
+        client,
+        receiver,
+        cid,
+        "record_investigation",
+        {
+            "findings": "已核实",
+            "root_causes": ["people"],
+            "responsibility": [{"party": "门店", "share": 100}],
+            "founded": True,
+        },
+    )
+    assert r.status_code == 403
+    assert "T2" in r.json()["error"]["message"]
+    assert _snapshot(client, receiver, cid) == before
+
+
+def test_a_role_without_the_command_is_refused(client, case):
+    cid, _ = case
+    archivist = login(client, "archivist")
+    r = run(client, archivist, cid, "acknowledge")
+    assert r.status_code == 403 and "acknowledge" in r.json()["error"]["message"]
+
+
+def test_assigning_to_someone_below_the_complaints_tier_is_refused(client, case):
+    cid, _ = case
+    supervisor = login(client, "supervisor")
+    users = client.get("/api/v1/users", headers=supervisor).json()
+    receiver2 = next(u["id"] for u in users if u["username"] == "receiver2")
+    assert run(client, supervisor, cid, "categorize", {"level": "L2"}).status_code == 200
+    r = run(client, supervisor, cid, "assign", {"assignee_id": receiver2})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "assignee_id"
+
+
+def test_a_transfer_waits_for_the_receiving_department(client, case, org):
+    cid, receiver = case
+    r = run(
+        client, receiver, cid, "transfer", {"to_department_id": org["LOG"], "reason": "物流问题"}
+    )
+    assert r.status_code == 200 and r.json()["department_id"] == org["CS"]
+    assert run(client, receiver, cid, "accept_transfer").status_code == 403
+    logistics = login(client, "receiver3")
+    r = run(client, logistics, cid, "accept_transfer", {"comment": "已接收"})
+    assert r.status_code == 200
+    assert r.json()["department_id"] == org["LOG"] and r.json()["pending_transfer"] is None

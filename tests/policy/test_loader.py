@@ -1,0 +1,68 @@
+"""Pack files: built-in packs are valid; a broken one is refused naming file, line, path, rule."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from kesu.cli import app
+from kesu.policy.loader import PackInvalid, builtin_keys, builtin_source, parse_pack
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("key", builtin_keys())
+def test_every_built_in_pack_is_valid(key):
+    pack = parse_pack(builtin_source(key), f"{key}.yaml")
+    assert pack.key == key
+    assert pack.level(pack.levels[0].key).closer_roles
+
+
+def _broken(tmp_path, old: str, new: str):
+    text = builtin_source("franchise-sales-center").replace(old, new, 1)
+    path = tmp_path / "broken.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def test_an_unknown_tier_on_a_level_is_named_with_its_line(tmp_path):
+    path, text = _broken(tmp_path, "handler_tier: T1", "handler_tier: T9")
+    with pytest.raises(PackInvalid) as err:
+        parse_pack(text, str(path))
+    problem = err.value.problems[0]
+    assert "unknown tier 'T9'" in problem.rule and problem.path == ""
+    result = runner.invoke(app, ["policy", "validate", str(path)])
+    assert result.exit_code == 1
+    assert "T9" in result.output
+
+
+def test_a_wrong_value_type_names_the_file_line_and_path(tmp_path):
+    path, text = _broken(tmp_path, "version: 1", "version: one")
+    with pytest.raises(PackInvalid) as err:
+        parse_pack(text, str(path))
+    problem = err.value.problems[0]
+    line = text.splitlines().index("version: one") + 1
+    assert (problem.file, problem.line, problem.path) == (str(path), line, "version")
+    assert f"{path}:{line}: version:" in str(problem)
+
+
+def test_a_role_with_an_unknown_command_is_refused(tmp_path):
+    path, text = _broken(tmp_path, "commands: [close, note]", "commands: [close, shred]")
+    with pytest.raises(PackInvalid) as err:
+        parse_pack(text, str(path))
+    assert "shred" in str(err.value.problems[0])
+    assert err.value.problems[0].path.startswith("roles.")
+
+
+def test_yaml_that_does_not_parse_is_reported_with_its_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("key: x\nlevels: [\n", encoding="utf-8")
+    result = runner.invoke(app, ["policy", "validate", str(path)])
+    assert result.exit_code == 1 and "not valid YAML" in result.output
+
+
+def test_a_valid_pack_file_passes_validation(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text(builtin_source("default"), encoding="utf-8")
+    result = runner.invoke(app, ["policy", "validate", str(path)])
+    assert result.exit_code == 0 and "valid pack default" in result.output

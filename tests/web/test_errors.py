@@ -1,0 +1,89 @@
+"""Bad input gets a clear error naming the field and the rule, in the reader's language."""
+
+from __future__ import annotations
+
+from helpers import complaint_body, login
+from kesu.complaint.models import Complaint
+
+
+def test_a_missing_description_is_named_in_chinese_and_nothing_is_stored(client, org, sessions):
+    headers = login(client, "receiver1")
+    body = complaint_body(org)
+    del body["description"]
+    r = client.post(
+        "/api/v1/complaints", json=body, headers={**headers, "Accept-Language": "zh-CN"}
+    )
+    assert r.status_code == 422
+    problem = r.json()["error"]["problems"][0]
+    assert problem["field"] == "body.description" and problem["rule"] == "missing"
+    assert problem["message"] == "投诉内容: 必填"
+    with sessions() as s:
+        assert s.query(Complaint).count() == 0
+
+
+def test_a_too_long_title_is_explained_in_english(client, org):
+    headers = login(client, "receiver1")
+    body = complaint_body(org, title="长" * 201)
+    r = client.post("/api/v1/complaints", json=body, headers={**headers, "Accept-Language": "en"})
+    assert r.status_code == 422
+    assert r.json()["error"]["message"] == "Title: at most 200 characters"
+
+
+def test_a_channel_the_pack_does_not_know_is_refused_naming_the_field(client, org):
+    headers = login(client, "receiver1")
+    r = client.post(
+        "/api/v1/complaints", json=complaint_body(org, channel="pigeon"), headers=headers
+    )
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["field"] == "channel" and "pigeon" in err["message"] and "投诉渠道" in err["message"]
+
+
+def test_a_command_payload_error_names_the_payload_field(client, org):
+    headers = login(client, "receiver1")
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
+    r = client.post(
+        f"/api/v1/complaints/{cid}/commands/classify",
+        json={"version": 1, "payload": {"classification": "angry", "reason": "x"}},
+        headers={**headers, "Accept-Language": "zh-TW"},
+    )
+    assert r.status_code == 422
+    problem = r.json()["error"]["problems"][0]
+    assert problem["field"] == "payload.classification" and problem["rule"] == "literal_error"
+    assert problem["message"].startswith("投訴性質: 必須是以下之一")
+
+
+def test_an_unknown_command_is_404(client, org):
+    headers = login(client, "receiver1")
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
+    r = client.post(
+        f"/api/v1/complaints/{cid}/commands/shred",
+        json={"version": 1, "payload": {}},
+        headers=headers,
+    )
+    assert r.status_code == 404
+
+
+def test_without_a_token_the_api_asks_for_sign_in(client):
+    r = client.get("/api/v1/complaints")
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+
+
+def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client):
+    r = client.post("/api/v1/auth/login", json={"username": "receiver1", "password": "nope-nope"})
+    assert r.status_code == 401
+    assert r.json()["error"]["message"] == "用户名或密码错误"
+    r = client.post("/api/v1/auth/login", json={"username": "ghost", "password": "nope-nope"})
+    assert r.json()["error"]["message"] == "用户名或密码错误"
+
+
+def test_a_revoked_session_no_longer_works(client):
+    headers = login(client, "receiver1")
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_health_answers_when_ready(client):
+    r = client.get("/api/v1/health")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
