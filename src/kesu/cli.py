@@ -17,11 +17,13 @@ user_app = typer.Typer(help="Staff users.")
 token_app = typer.Typer(help="API tokens for integrations.")
 policy_app = typer.Typer(help="Policy packs.")
 audit_app = typer.Typer(help="The tamper-evident record.")
+notify_app = typer.Typer(help="Notifications: the outbox and e-mail.")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
+app.add_typer(notify_app, name="notify")
 
 
 def _fail(exc: KesuError) -> None:
@@ -231,3 +233,102 @@ def audit_verify() -> None:
             )
         raise typer.Exit(1)
     typer.echo(f"ok: {checked} complaints, every hash chain intact")
+
+
+@notify_app.command("list")
+def notify_list(
+    state: Annotated[str | None, typer.Option(help="pending | sent | failed | dead")] = None,
+    limit: int = 50,
+) -> None:
+    """The newest outbox rows, with each row's last error; warns when e-mails cannot leave."""
+    from kesu.db.session import reading
+    from kesu.notify import deliver
+    from kesu.notify import service as notify_service
+
+    settings = Settings()
+    _engine, sessions = _sessions(settings)
+    try:
+        with reading(sessions) as session:
+            rows = notify_service.list_outbox(session, org_id=None, state=state, limit=limit)
+            history = notify_service.attempts_of(session, [r.id for r in rows])
+            waiting = (
+                0 if settings.smtp_host else deliver.waiting_for_smtp(session, SystemClock().now())
+            )
+    except KesuError as exc:
+        _fail(exc)
+    for row in rows:
+        last = history[row.id][-1] if history[row.id] else None
+        due = row.next_attempt_at.isoformat(timespec="seconds") if row.next_attempt_at else "-"
+        error = f"\t{last.error}" if last and last.error else ""
+        typer.echo(
+            f"{row.id}\t{row.state}\t{row.channel}\t{row.address}\t{row.template}"
+            f"\tattempts {row.attempts}\tnext {due}{error}"
+        )
+    if waiting:
+        from kesu.i18n import translate
+
+        typer.echo(
+            f"warning: {translate('notify.smtp_not_configured', 'en', count=waiting)}", err=True
+        )
+
+
+@notify_app.command("retry")
+def notify_retry(outbox_id: int) -> None:
+    """Make a failed or dead outbox row due now (the worker sends it on its next pass)."""
+    from kesu.db.session import transaction
+    from kesu.notify import service as notify_service
+
+    _engine, sessions = _sessions(Settings())
+    try:
+        with transaction(sessions) as session:
+            row = notify_service.retry(
+                session, now=SystemClock().now(), outbox_id=outbox_id, org_id=None
+            )
+            typer.echo(f"outbox {row.id} is due again ({row.channel} to {row.address})")
+    except KesuError as exc:
+        _fail(exc)
+
+
+@notify_app.command("test-email")
+def notify_test_email(address: str) -> None:
+    """Send a test e-mail now through the configured SMTP server; exit 1 if it fails."""
+    from kesu.db.session import reading, transaction
+    from kesu.notify import deliver
+    from kesu.notify import service as notify_service
+
+    settings = Settings()
+    if not settings.smtp_host:
+        typer.echo("error: no mail server configured (set KESU_SMTP_HOST)", err=True)
+        raise typer.Exit(1)
+    _engine, sessions = _sessions(settings)
+    clock = SystemClock()
+    with transaction(sessions) as session:
+        row_id = notify_service.enqueue_test_email(session, now=clock.now(), address=address).id
+    deliver.deliver_due(sessions, clock, settings, only=[row_id])
+    with reading(sessions) as session:
+        row = notify_service.get_outbox(session, row_id, org_id=None)
+        attempts = notify_service.attempts_of(session, [row_id])[row_id]
+    if row.state != "sent":
+        error = attempts[-1].error if attempts else "not attempted"
+        typer.echo(f"error: test e-mail {row_id} to {address} not sent: {error}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"test e-mail {row_id} sent to {address} via {settings.smtp_host}")
+
+
+@notify_app.command("set-email")
+def notify_set_email(
+    username: str, address: Annotated[str | None, typer.Argument()] = None
+) -> None:
+    """Set (or, without ADDRESS, clear) where a staff member's notifications are e-mailed."""
+    from kesu.access import service as access_service
+    from kesu.db.session import transaction
+    from kesu.notify import service as notify_service
+
+    _engine, sessions = _sessions(Settings())
+    try:
+        with transaction(sessions) as session:
+            user = access_service.by_username(session, username)
+            notify_service.set_user_email(session, user=user, email=address)
+    except KesuError as exc:
+        _fail(exc)
+    typer.echo(f"{username}: notifications {'to ' + address if address else 'not e-mailed'}")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kesu.clock import Clock, SystemClock
 from kesu.db.session import make_engine, make_sessionmaker, transaction
+from kesu.notify import deliver as notify_deliver
 from kesu.settings import Settings
 
 log = logging.getLogger("kesu.worker")
@@ -19,6 +20,7 @@ log = logging.getLogger("kesu.worker")
 Job = Callable[[Session, Clock], int]
 JOBS: list[tuple[str, Job]] = []
 """(name, job) pairs run in order on every pass; a job returns how many items it handled."""
+JOBS.append(("notify.deliver", notify_deliver.job))
 
 
 def run_pass(sessions, clock: Clock) -> dict[str, int]:
@@ -45,6 +47,7 @@ def run(
     clock = clock or SystemClock()
     engine = make_engine(settings.db_url)
     sessions = make_sessionmaker(engine)
+    sessions.configure(info={"settings": settings})  # jobs that need settings read them here
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -8,8 +8,10 @@ again with the same dedupe_key adds nothing (INSERT … ON CONFLICT DO NOTHING o
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,10 +20,16 @@ from sqlalchemy.orm import Session
 
 from kesu.access.models import User
 from kesu.complaint.models import Complainant, Complaint
-from kesu.errors import InvalidInput, NotFound
+from kesu.errors import IllegalTransition, InvalidInput, NotFound
 from kesu.i18n import DEFAULT_LOCALE, LOCALES, catalogue, normalise
 from kesu.notify import rules
-from kesu.notify.models import NotificationChannel, Outbox
+from kesu.notify.models import (
+    CHANNEL_KINDS,
+    STATES,
+    DeliveryAttempt,
+    NotificationChannel,
+    Outbox,
+)
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
 
@@ -234,3 +242,138 @@ def _ancestors(session: Session, org_id: int) -> set[int]:
 
 def _group_id(session: Session, org_id: int) -> int:
     return org_service.group_of(session, org_id).id
+
+
+# --- administration: the outbox and the organisation's channels ----------------------------
+
+
+def list_outbox(
+    session: Session,
+    *,
+    org_id: int | None,
+    state: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Outbox]:
+    """Newest first. `org_id`: the group's rows; None: every row (the command line)."""
+    stmt = select(Outbox).order_by(Outbox.id.desc()).limit(limit).offset(offset)
+    if org_id is not None:
+        stmt = stmt.where(Outbox.org_id == org_id)
+    if state is not None:
+        if state not in STATES:
+            raise InvalidInput("invalid.unknown_key", field="state", value=state)
+        stmt = stmt.where(Outbox.state == state)
+    return list(session.scalars(stmt))
+
+
+def attempts_of(session: Session, outbox_ids: list[int]) -> dict[int, list[DeliveryAttempt]]:
+    found: dict[int, list[DeliveryAttempt]] = {oid: [] for oid in outbox_ids}
+    for attempt in session.scalars(
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.outbox_id.in_(outbox_ids))
+        .order_by(DeliveryAttempt.outbox_id, DeliveryAttempt.number)
+    ):
+        found[attempt.outbox_id].append(attempt)
+    return found
+
+
+def get_outbox(session: Session, outbox_id: int, *, org_id: int | None) -> Outbox:
+    row = session.get(Outbox, outbox_id)
+    if row is None or (org_id is not None and row.org_id != org_id):
+        raise NotFound("notify.not_found.outbox", id=outbox_id)
+    return row
+
+
+def retry(session: Session, *, now: datetime, outbox_id: int, org_id: int | None) -> Outbox:
+    """Make a failed or dead row due now. A dead row that had used all its attempts gets one
+    more; if that fails too it is dead again."""
+    row = get_outbox(session, outbox_id, org_id=org_id)
+    if row.state not in ("failed", "dead"):
+        raise IllegalTransition("notify.retry_not_allowed", field="state", state=row.state)
+    row.state = "failed"
+    row.next_attempt_at = now
+    session.flush()
+    return row
+
+
+def list_channels(session: Session, *, org_ids: list[int]) -> list[NotificationChannel]:
+    return list(
+        session.scalars(
+            select(NotificationChannel)
+            .where(NotificationChannel.org_id.in_(org_ids))
+            .order_by(NotificationChannel.id)
+        )
+    )
+
+
+def get_channel(session: Session, channel_id: int, *, org_ids: list[int]) -> NotificationChannel:
+    channel = session.get(NotificationChannel, channel_id)
+    if channel is None or channel.org_id not in org_ids:
+        raise NotFound("notify.not_found.channel", id=channel_id)
+    return channel
+
+
+def save_channel(
+    session: Session,
+    *,
+    now: datetime,
+    channel: NotificationChannel | None,
+    org_id: int,
+    kind: str,
+    name: str,
+    target: str,
+    secret: str | None,
+    locale: str,
+    events: list[str],
+    enabled: bool,
+) -> NotificationChannel:
+    """Create (`channel` None) or replace a channel's settings. A Kesu `webhook` without a
+    secret gets a random one: the receiving system needs it to check signatures."""
+    _check_channel(kind, target, events)
+    if kind == "webhook" and not secret:
+        secret = (channel.secret if channel and channel.kind == "webhook" else None) or (
+            secrets.token_urlsafe(32)
+        )
+    if channel is None:
+        channel = NotificationChannel(created_at=now)
+        session.add(channel)
+    channel.org_id = org_id
+    channel.kind = kind
+    channel.name = name
+    channel.target = target
+    channel.secret = secret or None
+    channel.locale = normalise(locale)
+    channel.events = list(events)
+    channel.enabled = enabled
+    channel.updated_at = now
+    session.flush()
+    return channel
+
+
+def delete_channel(session: Session, channel: NotificationChannel) -> None:
+    """Rows still waiting for it are given up at their next attempt (`channel_removed`)."""
+    session.delete(channel)
+    session.flush()
+
+
+def _check_channel(kind: str, target: str, events: list[str]) -> None:
+    if kind not in CHANNEL_KINDS:
+        raise InvalidInput("notify.channel_kind", field="kind", kinds=", ".join(CHANNEL_KINDS))
+    if kind == "email":
+        if rules.email_in(target) != target:
+            raise InvalidInput("notify.channel_target_email", field="target")
+    elif urlsplit(target).scheme not in ("http", "https") or not urlsplit(target).netloc:
+        raise InvalidInput("notify.channel_target_url", field="target", kind=kind)
+    texts = catalogue(DEFAULT_LOCALE)
+    for event in events:
+        if rules.template_keys(event)[0] not in texts:
+            raise InvalidInput("notify.channel_events", field="events", template=event)
+
+
+def set_user_email(session: Session, *, user: User, email: str | None) -> User:
+    """Where a staff member's notifications go (None: none by e-mail)."""
+    if email is not None and rules.email_in(email) != email:
+        raise InvalidInput("notify.email_invalid", field="email")
+    user.email = email
+    session.flush()
+    return user

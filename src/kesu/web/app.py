@@ -10,6 +10,7 @@ from kesu.clock import Clock, SystemClock
 from kesu.db.session import make_engine, make_sessionmaker
 from kesu.settings import Settings
 from kesu.web import errors
+from kesu.web.api.notify import router as notify_router
 from kesu.web.api.routes import router as api_router
 
 SECURITY_HEADERS = {
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.sessions = make_sessionmaker(app.state.engine)
     errors.install(app)
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(notify_router, prefix="/api/v1")
 
     async def security_headers(request, call_next):
         response = await call_next(request)
