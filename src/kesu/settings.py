@@ -23,6 +23,9 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; default sqlite:///{data_dir}/kesu.db"
     )
     secret_key: str = INSECURE_SECRET
+    data_key: str | None = Field(
+        None, description="KESU_DATA_KEY: seals personal data at rest (required in production)"
+    )
     environment: str = Field("development", description="development | production")
     default_locale: str = "zh_Hans"
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -43,6 +46,8 @@ class Settings(BaseSettings):
     def _production_needs_a_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == INSECURE_SECRET:
             raise ValueError("KESU_SECRET_KEY must be set in production")
+        if self.environment == "production" and not self.data_key:
+            raise ValueError("KESU_DATA_KEY must be set in production")
         return self
 
     @property

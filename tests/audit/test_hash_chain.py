@@ -34,9 +34,9 @@ def test_an_untouched_record_verifies(three_events, settings, monkeypatch):
 
 
 def test_editing_an_event_payload_in_the_database_is_named_by_audit_verify(
-    three_events, sessions, settings, monkeypatch
+    three_events, tamper, settings, monkeypatch
 ):
-    with sessions.begin() as s:
+    with tamper() as s:
         s.execute(
             update(ComplaintEvent)
             .where(ComplaintEvent.complaint_id == three_events, ComplaintEvent.seq == 2)
@@ -47,8 +47,8 @@ def test_editing_an_event_payload_in_the_database_is_named_by_audit_verify(
     assert f"complaint {three_events}: event seq 2" in result.output and "altered" in result.output
 
 
-def test_deleting_the_last_event_is_detected(three_events, sessions):
-    with sessions.begin() as s:
+def test_deleting_the_last_event_is_detected(three_events, sessions, tamper):
+    with tamper() as s:
         s.execute(
             delete(ComplaintEvent).where(
                 ComplaintEvent.complaint_id == three_events, ComplaintEvent.seq == 3
@@ -59,8 +59,8 @@ def test_deleting_the_last_event_is_detected(three_events, sessions):
     assert [(b.complaint_id, b.seq, b.problem) for b in breaks] == [(three_events, 3, "missing")]
 
 
-def test_deleting_an_event_in_the_middle_is_detected(three_events, sessions):
-    with sessions.begin() as s:
+def test_deleting_an_event_in_the_middle_is_detected(three_events, sessions, tamper):
+    with tamper() as s:
         s.execute(
             delete(ComplaintEvent).where(
                 ComplaintEvent.complaint_id == three_events, ComplaintEvent.seq == 2
@@ -71,8 +71,8 @@ def test_deleting_an_event_in_the_middle_is_detected(three_events, sessions):
     assert breaks[0].problem == "missing" and breaks[0].seq == 3
 
 
-def test_swapping_the_order_of_two_events_is_detected(three_events, sessions):
-    with sessions.begin() as s:
+def test_swapping_the_order_of_two_events_is_detected(three_events, sessions, tamper):
+    with tamper() as s:
         ids = s.scalars(
             select(ComplaintEvent.id)
             .where(ComplaintEvent.complaint_id == three_events)

@@ -39,6 +39,22 @@ class Token(Base):
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(
+        String(10), default="full", doc="read | intake | full (see access.rules.SCOPES)"
+    )
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class Throttle(Base):
+    """A counter per key (`login-user:<name>`, `login-ip:<addr>`, `portal-ip:<addr>` …) kept in
+    the database, so a lockout or a rate limit holds across every web process."""
+
+    __tablename__ = "access_throttle"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[datetime]
+    last_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kesu.db.base import Base
+from kesu.privacy.crypto import SealedText
 
 
 class Complainant(Base):
@@ -20,11 +21,14 @@ class Complainant(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    phone: Mapped[str | None] = mapped_column(String(30), index=True)
-    other_contact: Mapped[str | None] = mapped_column(String(200))
-    address: Mapped[str | None] = mapped_column(String(300))
-    member_id: Mapped[str | None] = mapped_column(String(60))
+    # sealed at rest (kesu.privacy.crypto); a phone is found by its keyed digest, never by value
+    phone: Mapped[str | None] = mapped_column(SealedText("complainant.phone"))
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    other_contact: Mapped[str | None] = mapped_column(SealedText("complainant.other_contact"))
+    address: Mapped[str | None] = mapped_column(SealedText("complainant.address"))
+    member_id: Mapped[str | None] = mapped_column(SealedText("complainant.member_id"))
     created_at: Mapped[datetime]
+    anonymised_at: Mapped[datetime | None] = mapped_column(doc="retention or erasure request")
 
 
 class Complaint(Base):
@@ -84,6 +88,9 @@ class Complaint(Base):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     followed_up_at: Mapped[datetime | None]
+    # the earliest due time of its running timers (kept by kesu.sla.service; queues sort by it)
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    deadline_provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[datetime]
     # imported from an old Excel ledger (kesu.ledger): the ledger's own number is kept
     imported: Mapped[bool] = mapped_column(default=False, server_default=false())

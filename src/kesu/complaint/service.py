@@ -29,6 +29,7 @@ from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
+from kesu.privacy.crypto import keys
 
 
 def actor_of(user: User) -> lifecycle.Actor:
@@ -141,10 +142,15 @@ def find_complainant(session: Session, org_id: int, phone: str | None) -> Compla
         return None
     return session.scalar(
         select(Complainant)
-        .where(Complainant.org_id == org_id, Complainant.phone == normalise_phone(phone))
+        .where(Complainant.org_id == org_id, Complainant.phone_hash == phone_digest(phone))
         .order_by(Complainant.id.desc())
         .limit(1)
     )
+
+
+def phone_digest(phone: str) -> str:
+    """The keyed digest a sealed phone is looked up by (phones are encrypted at rest)."""
+    return keys().lookup_digest(normalise_phone(phone))
 
 
 def normalise_phone(phone: str) -> str:
@@ -189,6 +195,7 @@ def receive(
             org_id=group.id,
             name=data.complainant.name,
             phone=normalise_phone(data.complainant.phone) if data.complainant.phone else None,
+            phone_hash=phone_digest(data.complainant.phone) if data.complainant.phone else None,
             other_contact=data.complainant.other_contact,
             address=data.complainant.address,
             member_id=data.complainant.member_id,

@@ -14,10 +14,12 @@ from kesu.db.base import Base
 def metadata() -> MetaData:
     """Every table: importing the model modules registers them on Base.metadata."""
     import kesu.access.models
+    import kesu.audit.models
     import kesu.complaint.models
     import kesu.notify.models
     import kesu.org.models
-    import kesu.policy.models  # noqa: F401
+    import kesu.policy.models
+    import kesu.privacy.models  # noqa: F401
 
     return Base.metadata
 

@@ -6,12 +6,22 @@ particular organisation lives in code. Labels are {zh_Hans, zh_Hant, en} mapping
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from kesu.calendar import BusinessHours
 from kesu.complaint.commands import COMMANDS
+from kesu.i18n import DEFAULT_LOCALE, catalogue
 
 Key = str
 Label = dict[Literal["zh_Hans", "zh_Hant", "en"], str]
@@ -41,6 +51,11 @@ class Role(Named):
     tier: Key | None = None
     admin: bool = Field(False, description="may manage users, tokens and organisations")
     commands: list[str] = Field(default_factory=list, description="commands this role may issue")
+    personal_data: Literal["none", "assigned", "all"] = Field(
+        "assigned",
+        description="complainants' phone, address and ID numbers unmasked: none; assigned (the "
+        "complaints this person handles or registered); all (every complaint in scope)",
+    )
 
     @field_validator("commands")
     @classmethod
@@ -108,6 +123,259 @@ class Numbering(_Strict):
         return v
 
 
+# --- timers, delays, escalation, notifications, forms (the SLA sections) ---------------------
+
+DURATION_UNITS = (
+    "minutes",
+    "hours",
+    "working_minutes",
+    "working_hours",
+    "working_days",
+    "calendar_days",
+)
+RECIPIENTS = ("assignee", "receiver", "next_tier")
+"""Who a notification may go to besides pack roles: the handler, the staff member who received
+the complaint, and everyone one tier above the complaint's current tier."""
+Matchable = Literal["category", "site_id", "product", "sku", "order_no", "staff_complained_id"]
+"""What "the same matter" compares for repeat complaints (subject fields and the complaint's)."""
+
+
+def _check_event(v: str) -> str:
+    if v != "receive" and v not in COMMANDS:
+        raise ValueError(f"unknown command {v!r}; known: {['receive', *sorted(COMMANDS)]}")
+    return v
+
+
+class Duration(_Strict):
+    """A length of time in exactly one unit, e.g. `{minutes: 30}` or `{working_days: 1}`.
+
+    minutes / hours run on the 24-hour clock; working_minutes / working_hours count business
+    hours on working days; working_days / calendar_days count whole days by the Civil Code
+    rule (the start day is not counted; a last day that is not a working day moves to the end
+    of the next working day).
+    """
+
+    minutes: int | None = Field(None, ge=0)
+    hours: int | None = Field(None, ge=0)
+    working_minutes: int | None = Field(None, ge=0)
+    working_hours: int | None = Field(None, ge=0)
+    working_days: int | None = Field(None, ge=0)
+    calendar_days: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _exactly_one_unit(self) -> Duration:
+        given = [u for u in DURATION_UNITS if getattr(self, u) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a duration names exactly one of {', '.join(DURATION_UNITS)}")
+        return self
+
+    @property
+    def unit(self) -> str:
+        return next(u for u in DURATION_UNITS if getattr(self, u) is not None)
+
+    @property
+    def amount(self) -> int:
+        return getattr(self, self.unit)
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit.replace('_', ' ')}"
+
+
+def _triggers(value: Any) -> Any:
+    """`close` is short for `{on: close}` in every trigger list."""
+    if isinstance(value, list):
+        return [{"on": v} if isinstance(v, str) else v for v in value]
+    return value
+
+
+class Trigger(_Strict):
+    """An event that starts, meets, cancels or resumes a timer: a command (or `receive`),
+    optionally only when fields match (`when`) and only by some actors (`min_tier`, `roles`).
+
+    `when` compares the event's payload first, then the complaint (channel, level, category,
+    classification, state, complainant_type, round); a list value means "any of these".
+    """
+
+    on: str
+    when: dict[str, Any] = Field(default_factory=dict)
+    min_tier: Key | None = None
+    roles: list[Key] = Field(default_factory=list)
+
+    @field_validator("on")
+    @classmethod
+    def _known_event(cls, v: str) -> str:
+        return _check_event(v)
+
+
+Triggers = Annotated[list[Trigger], BeforeValidator(_triggers)]
+
+
+class OnBreach(_Strict):
+    """What happens when a timer passes its due time unmet."""
+
+    notify: list[Key] = Field(default_factory=list, description="roles or assignee/receiver/…")
+    escalate: bool = Field(False, description="raise the complaint one level (not above the top)")
+    penalty: Decimal | None = Field(None, ge=0, description="yuan, once per breach")
+    penalty_to: Literal["assignee", "receiver"] = Field(
+        "assignee", description="the handler (the receiver when nobody is assigned) or receiver"
+    )
+
+
+class LevelTiming(_Strict):
+    """A timer's values for one level, where they differ from its defaults."""
+
+    within: Duration | None = None
+    penalty: Decimal | None = Field(None, ge=0)
+
+
+class TimerRule(Named):
+    """One SLA timer (时限): what starts it, what meets it, how long it runs, what a breach does."""
+
+    basis: str | None = Field(None, description="the seed clause or article it reproduces")
+    start: Triggers = Field(min_length=1)
+    met_by: Triggers = Field(min_length=1)
+    cancel_on: Triggers = Field(default_factory=lambda: [Trigger(on="close")])
+    within: Duration
+    not_before: Duration | None = Field(
+        None, description="a window: the task is due from this long after the start"
+    )
+    levels: list[Key] | None = Field(None, description="the levels it applies to (null: all)")
+    by_level: dict[Key, LevelTiming] = Field(default_factory=dict)
+    warn_at_percent: int | None = Field(80, ge=1, le=99)
+    warn: list[Key] = Field(default_factory=lambda: ["assignee"])
+    on_breach: OnBreach = Field(default_factory=OnBreach)
+    recurring: bool = Field(False, description="starts again each time it is met")
+
+    def applies_to(self, level: Key) -> bool:
+        return self.levels is None or level in self.levels
+
+    def within_for(self, level: Key) -> Duration:
+        timing = self.by_level.get(level)
+        return timing.within if timing and timing.within else self.within
+
+    def penalty_for(self, level: Key) -> Decimal | None:
+        timing = self.by_level.get(level)
+        if timing and timing.penalty is not None:
+            return timing.penalty
+        return self.on_breach.penalty
+
+
+class DelayStep(_Strict):
+    """How far an approved delay may extend a deadline, and who must approve it."""
+
+    up_to: Duration = Field(description="the longest total period, counted from the start")
+    approver_roles: list[Key] = Field(min_length=1)
+    notify_customer: bool = False
+
+
+class DelayPolicy(_Strict):
+    """What an approved delay request (投诉延期处理申请, approve_delay) does to the clocks.
+
+    pause: the clock stops from the approval until the request's `until` (or earlier, on a
+    `resume_on` event); extend: the deadline moves to `until`, within the steps' limits.
+    """
+
+    effect: Literal["pause", "extend"] = "pause"
+    timers: list[Key] | None = Field(None, description="the timers it affects (null: all)")
+    approver_roles: list[Key] = Field(
+        default_factory=list, description="pause: who may approve (empty: the role table)"
+    )
+    resume_on: Triggers = Field(default_factory=list)
+    steps: list[DelayStep] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _steps_for_extend(self) -> DelayPolicy:
+        if self.effect == "extend" and not self.steps:
+            raise ValueError("an extending delay needs at least one step")
+        if self.effect == "pause" and self.steps:
+            raise ValueError("steps apply only to effect: extend")
+        return self
+
+
+class RepeatRule(_Strict):
+    """A repeat complaint (重复投诉): same complainant and matter within the window."""
+
+    window: Duration
+    same: list[Matchable] = Field(default_factory=lambda: ["category"])
+    min_level: Key
+
+    @field_validator("window")
+    @classmethod
+    def _elapsed_time(cls, v: Duration) -> Duration:
+        if v.unit not in ("minutes", "hours", "calendar_days"):
+            raise ValueError("a repeat window is in minutes, hours or calendar_days")
+        return v
+
+
+class ResponseRounds(_Strict):
+    """At most this many response rounds (对应次数); beyond, the case goes to management."""
+
+    max: int | None = Field(None, ge=1)
+    by_level: dict[Key, int | None] = Field(default_factory=dict)
+    notify: list[Key] = Field(default_factory=list)
+
+    def max_for(self, level: Key) -> int | None:
+        return self.by_level[level] if level in self.by_level else self.max
+
+
+class Escalation(_Strict):
+    """Automatic escalation besides timer breaches."""
+
+    auto_assign: bool = Field(
+        True, description="give an unowned complaint to a handler of its tier (never the recused)"
+    )
+    emergency_categories: list[Key] = Field(
+        default_factory=list, description="categories (and their children) that go to the top"
+    )
+    keywords_in_text: bool = Field(
+        True, description="urgent keywords in notes and contact summaries also go to the top"
+    )
+    top_level_notify: list[Key] = Field(default_factory=list)
+    repeat: RepeatRule | None = None
+    gm_agenda_notify: list[Key] = Field(default_factory=list)
+
+
+class NotifyRule(_Strict):
+    """Which event tells whom, with which message template (`notify.<template>.*`)."""
+
+    on: str
+    when: dict[str, Any] = Field(default_factory=dict)
+    notify: list[Key] = Field(default_factory=list)
+    customer: bool = False
+    template: str = "complaint_alert"
+
+    @field_validator("on")
+    @classmethod
+    def _known_event(cls, v: str) -> str:
+        return _check_event(v)
+
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, v: str) -> str:
+        texts = catalogue(DEFAULT_LOCALE)
+        if f"notify.{v}.subject" not in texts or f"notify.{v}.body" not in texts:
+            raise ValueError(f"unknown message template {v!r}")
+        return v
+
+
+class Form(Named):
+    """A form the procedure names (a printable view of the record) and who does what on it:
+    prepare 编制, review 复核, approve 核准, informed 被通知 (seed 000's duty table)."""
+
+    prepare: list[Key] = Field(default_factory=list)
+    review: list[Key] = Field(default_factory=list)
+    approve: list[Key] = Field(default_factory=list)
+    informed: list[Key] = Field(default_factory=list)
+    levels: list[Key] | None = None
+
+
+def _window(text: str) -> tuple[time, time]:
+    opens, sep, closes = text.partition("-")
+    if not sep:
+        raise ValueError(f"a business-hours window reads like 09:00-18:00, not {text!r}")
+    return time.fromisoformat(opens.strip()), time.fromisoformat(closes.strip())
+
+
 class Pack(_Strict):
     key: Key = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$")
     version: int = Field(ge=1)
@@ -129,6 +397,16 @@ class Pack(_Strict):
     urgent_keywords: list[str] = Field(
         default_factory=list, description="text that sends a complaint to the top level at once"
     )
+    business_hours: list[str] = Field(
+        default_factory=lambda: ["09:00-18:00"],
+        description="local opening windows of a working day, for working_minutes/working_hours",
+    )
+    timers: list[TimerRule] = Field(default_factory=list)
+    delays: DelayPolicy = Field(default_factory=DelayPolicy)
+    escalation: Escalation = Field(default_factory=Escalation)
+    response_rounds: ResponseRounds | None = None
+    notifications: list[NotifyRule] = Field(default_factory=list)
+    forms: list[Form] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Pack:
@@ -177,6 +455,59 @@ class Pack(_Strict):
             raise ValueError("authority: the last band must have up_to: null (no limit)")
         return self
 
+    @model_validator(mode="after")
+    def _sla_references_resolve(self) -> Pack:
+        """The SLA sections name only tiers, roles, levels and categories the pack declares."""
+        self.hours()
+        tiers = {t.key for t in self.tiers}
+        roles = {r.key for r in self.roles}
+        levels = {lv.key for lv in self.levels}
+        recipients = roles | set(RECIPIENTS)
+
+        def check(where: str, names: list[str] | None, known: set[str], what: str) -> None:
+            unknown = sorted(set(names or []) - known)
+            if unknown:
+                raise ValueError(f"{where}: unknown {what} {unknown}")
+
+        def check_triggers(where: str, triggers: list[Trigger]) -> None:
+            for i, trig in enumerate(triggers):
+                check(f"{where}.{i}.min_tier", [trig.min_tier] if trig.min_tier else [], tiers, "tier")
+                check(f"{where}.{i}.roles", trig.roles, roles, "role")
+
+        timer_keys = [t.key for t in self.timers]
+        if len(timer_keys) != len(set(timer_keys)):
+            raise ValueError("timers: duplicate key(s)")
+        for t in self.timers:
+            where = f"timers.{t.key}"
+            check(f"{where}.levels", t.levels, levels, "level")
+            check(f"{where}.by_level", list(t.by_level), set(t.levels or levels), "level")
+            for part in ("start", "met_by", "cancel_on"):
+                check_triggers(f"{where}.{part}", getattr(t, part))
+            check(f"{where}.warn", t.warn, recipients, "recipient")
+            check(f"{where}.on_breach.notify", t.on_breach.notify, recipients, "recipient")
+        check("delays.timers", self.delays.timers, set(timer_keys), "timer")
+        check("delays.approver_roles", self.delays.approver_roles, roles, "role")
+        check_triggers("delays.resume_on", self.delays.resume_on)
+        for i, step in enumerate(self.delays.steps):
+            check(f"delays.steps.{i}.approver_roles", step.approver_roles, roles, "role")
+        esc = self.escalation
+        check("escalation.emergency_categories", esc.emergency_categories,
+              self.keys("categories"), "category")
+        check("escalation.top_level_notify", esc.top_level_notify, recipients, "recipient")
+        check("escalation.gm_agenda_notify", esc.gm_agenda_notify, recipients, "recipient")
+        if esc.repeat:
+            check("escalation.repeat.min_level", [esc.repeat.min_level], levels, "level")
+        if self.response_rounds:
+            check("response_rounds.by_level", list(self.response_rounds.by_level), levels, "level")
+            check("response_rounds.notify", self.response_rounds.notify, recipients, "recipient")
+        for i, rule in enumerate(self.notifications):
+            check(f"notifications.{i}.notify", rule.notify, recipients, "recipient")
+        for form in self.forms:
+            for duty in ("prepare", "review", "approve", "informed"):
+                check(f"forms.{form.key}.{duty}", getattr(form, duty), roles, "role")
+            check(f"forms.{form.key}.levels", form.levels, levels, "level")
+        return self
+
     # --- lookups used by the engine -------------------------------------------------
     def tier_rank(self, tier: Key | None) -> int:
         """0 for no tier, 1 for the lowest declared tier, and so on."""
@@ -217,3 +548,10 @@ class Pack(_Strict):
         if name == "categories":
             return {c.key for c in self.category_list()}
         return {i.key for i in getattr(self, name)}
+
+    def timer(self, key: Key) -> TimerRule | None:
+        return next((t for t in self.timers if t.key == key), None)
+
+    def hours(self) -> BusinessHours:
+        """The business hours as the calendar takes them (validated with the pack)."""
+        return BusinessHours(tuple(_window(w) for w in self.business_hours))
