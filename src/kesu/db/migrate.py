@@ -16,10 +16,12 @@ def metadata() -> MetaData:
     import kesu.access.models
     import kesu.audit.models
     import kesu.complaint.models
+    import kesu.ledger.models
     import kesu.notify.models
     import kesu.org.models
     import kesu.policy.models
-    import kesu.privacy.models  # noqa: F401
+    import kesu.privacy.models
+    import kesu.report.models  # noqa: F401
 
     return Base.metadata
 

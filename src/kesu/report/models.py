@@ -1,0 +1,46 @@
+"""What reports need stored: business volume per organisation, and scheduled deliveries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kesu.db.base import Base
+
+
+class OrgVolume(Base):
+    """业务量: orders and/or visits of one organisation over a date range (both days included),
+    the denominator of "complaints per 10,000 orders/visits"."""
+
+    __tablename__ = "org_volume"
+    __table_args__ = (UniqueConstraint("org_id", "first_day", "last_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    first_day: Mapped[date]
+    last_day: Mapped[date]
+    orders: Mapped[int | None]
+    visits: Mapped[int | None]
+    recorded_at: Mapped[datetime]
+
+
+class ReportDelivery(Base):
+    """A scheduled report that was built and sent: one row per (group, schedule, period), so two
+    workers or a restart never send the same period twice. The rendered file is kept."""
+
+    __tablename__ = "report_delivery"
+    __table_args__ = (UniqueConstraint("org_id", "schedule_key", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    schedule_key: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    scope_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    recipients: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]

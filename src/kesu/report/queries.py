@@ -1,0 +1,390 @@
+"""The SQL behind reports: every figure is aggregated in the database (GROUP BY / COUNT / SUM
+over indexed ranges of `received_at`, `closed_at` and event `at`), so a year of a million
+complaints returns a few thousand rows at most. Each function takes a `Scope` and a period
+[start, end) of UTC instants and returns plain values; `kesu.report.rules` turns them into
+figures. The two dialects differ only in date arithmetic and JSON arrays (marked below)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Numeric,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session, aliased
+
+from kesu.access.models import User
+from kesu.complaint.models import Complaint, ComplaintEvent
+from kesu.report.models import OrgVolume
+from kesu.report.rules import VolumeRecord
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Complaints of one group; `org_ids` narrows to those whose site or department is one of
+    these organisations (a region, a site, a department and what lies under it)."""
+
+    group_id: int
+    org_ids: tuple[int, ...] | None = None
+
+    def where(self, c=Complaint) -> ColumnElement[bool]:
+        clause = c.org_id == self.group_id
+        if self.org_ids is not None:
+            clause = and_(
+                clause, or_(c.site_id.in_(self.org_ids), c.department_id.in_(self.org_ids))
+            )
+        return clause
+
+
+def _sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _seconds(session: Session, later, earlier) -> ColumnElement[int]:
+    """Whole seconds between two instants (each truncated to the second)."""
+    if _sqlite(session):
+        return cast(func.strftime("%s", later), Integer) - cast(
+            func.strftime("%s", earlier), Integer
+        )
+    return cast(func.extract("epoch", func.date_trunc("second", later)), BigInteger) - cast(
+        func.extract("epoch", func.date_trunc("second", earlier)), BigInteger
+    )
+
+
+def _utc_hour(session: Session, column) -> ColumnElement[Any]:
+    if _sqlite(session):
+        return func.strftime("%Y-%m-%d %H", column)
+    return func.date_trunc("hour", func.timezone("UTC", column))
+
+
+def _hour_value(value: Any) -> datetime:
+    if isinstance(value, str):
+        return datetime.strptime(value, "%Y-%m-%d %H")
+    return value.replace(tzinfo=None)
+
+
+def _received(scope: Scope, start: datetime, end: datetime, c=Complaint) -> ColumnElement[bool]:
+    return and_(scope.where(c), c.received_at >= start, c.received_at < end)
+
+
+def _closed(scope: Scope, start: datetime, end: datetime, c=Complaint) -> ColumnElement[bool]:
+    return and_(scope.where(c), c.closed_at >= start, c.closed_at < end)
+
+
+# --- complaints received ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CubeRow:
+    level: str
+    category: str | None
+    channel: str
+    site_id: int | None
+    department_id: int | None
+    received: int
+    closed_by_end: int
+
+
+def received_cube(session: Session, scope: Scope, start: datetime, end: datetime) -> list[CubeRow]:
+    """Complaints received in the period, counted by every breakdown dimension at once (the
+    report sums this small cube along each dimension), with how many were closed by `end`."""
+    c = Complaint
+    closed = func.sum(case((and_(c.closed_at.is_not(None), c.closed_at < end), 1), else_=0))
+    dims = (c.level, c.category, c.channel, c.site_id, c.department_id)
+    rows = session.execute(
+        select(*dims, func.count(), closed).where(_received(scope, start, end)).group_by(*dims)
+    )
+    return [CubeRow(*r[:5], int(r[5]), int(r[6] or 0)) for r in rows]
+
+
+def merchants(session: Session, scope: Scope, start: datetime, end: datetime) -> Counter[str]:
+    """Complaints received in the period by the merchant/tenant named in `subject.merchant`."""
+    merchant = Complaint.subject["merchant"].as_string()
+    rows = session.execute(
+        select(merchant, func.count())
+        .where(_received(scope, start, end), merchant.is_not(None))
+        .group_by(merchant)
+    )
+    return Counter({m: n for m, n in rows if m})
+
+
+def received_hours(
+    session: Session, scope: Scope, start: datetime, end: datetime
+) -> dict[datetime, int]:
+    """Complaints received per UTC hour (naive UTC datetimes)."""
+    hour = _utc_hour(session, Complaint.received_at)
+    rows = session.execute(
+        select(hour, func.count()).where(_received(scope, start, end)).group_by(hour)
+    )
+    return {_hour_value(h): n for h, n in rows}
+
+
+def closed_hours(
+    session: Session, scope: Scope, start: datetime, end: datetime
+) -> dict[datetime, int]:
+    hour = _utc_hour(session, Complaint.closed_at)
+    rows = session.execute(
+        select(hour, func.count()).where(_closed(scope, start, end)).group_by(hour)
+    )
+    return {_hour_value(h): n for h, n in rows}
+
+
+def open_at(session: Session, scope: Scope, end: datetime) -> int:
+    """Complaints received before `end` and not closed by then (the open backlog)."""
+    c = Complaint
+    still_open = session.scalar(
+        select(func.count()).where(scope.where(), c.received_at < end, c.closed_at.is_(None))
+    )
+    closed_later = session.scalar(
+        select(func.count()).where(scope.where(), c.received_at < end, c.closed_at >= end)
+    )
+    return (still_open or 0) + (closed_later or 0)
+
+
+def repeats(
+    session: Session, scope: Scope, start: datetime, end: datetime, window_days: int
+) -> tuple[int, int]:
+    """(received, repeat complaints): a complaint is a repeat when the same complainant had
+    another complaint of the same category (or both uncategorised) in the same group within
+    `window_days` before it."""
+    c, p = Complaint, aliased(Complaint)
+    days = int(window_days)
+    if _sqlite(session):
+        since = func.strftime("%Y-%m-%d %H:%M:%f", c.received_at, f"-{days} days")
+    else:
+        since = c.received_at - literal_column(f"interval '{days} days'")
+    earlier = (
+        select(p.id)
+        .where(
+            p.complainant_id == c.complainant_id,
+            p.org_id == c.org_id,
+            p.received_at < c.received_at,
+            p.received_at >= since,
+            p.category.is_not_distinct_from(c.category),
+        )
+        .exists()
+    )
+    row = session.execute(
+        select(func.count(), func.sum(case((earlier, 1), else_=0))).where(
+            _received(scope, start, end)
+        )
+    ).one()
+    return int(row[0]), int(row[1] or 0)
+
+
+# --- complaints closed ------------------------------------------------------------------------
+
+
+def closed_durations(
+    session: Session, scope: Scope, start: datetime, end: datetime
+) -> list[tuple[str, int]]:
+    """(level, seconds from receiving to closing) of each complaint closed in the period."""
+    c = Complaint
+    seconds = _seconds(session, c.closed_at, c.received_at)
+    return [
+        (lv, int(s))
+        for lv, s in session.execute(select(c.level, seconds).where(_closed(scope, start, end)))
+    ]
+
+
+def first_contact_resolution(
+    session: Session, scope: Scope, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """(valid complaints closed in the period, of which resolved at first contact): one round
+    (never reopened, never answered dissatisfied), never escalated, never transferred."""
+    c, e = Complaint, ComplaintEvent
+    handed_on = (
+        select(e.id)
+        .where(e.complaint_id == c.id, e.command.in_(("escalate", "accept_transfer")))
+        .exists()
+    )
+    row = session.execute(
+        select(func.count(), func.sum(case((and_(c.round == 1, ~handed_on), 1), else_=0))).where(
+            _closed(scope, start, end), c.classification == "valid"
+        )
+    ).one()
+    return int(row[0]), int(row[1] or 0)
+
+
+def satisfaction(session: Session, scope: Scope, start: datetime, end: datetime) -> Counter:
+    """Complaints closed in the period by their last satisfaction grade (None: not asked)."""
+    c = Complaint
+    rows = session.execute(
+        select(c.satisfaction, func.count())
+        .where(_closed(scope, start, end))
+        .group_by(c.satisfaction)
+    )
+    return Counter(dict(rows.all()))
+
+
+def root_causes(session: Session, scope: Scope, start: datetime, end: datetime) -> Counter[str]:
+    """Root-cause dimensions named by the investigations of complaints closed in the period."""
+    c = Complaint
+    if _sqlite(session):
+        cause = func.json_each(c.investigation, "$.root_causes").table_valued("value")
+    else:
+        cause = func.jsonb_array_elements_text(c.investigation["root_causes"]).table_valued("value")
+    rows = session.execute(
+        select(cause.c.value, func.count())
+        .select_from(c)
+        .join(cause, true())
+        .where(_closed(scope, start, end), c.investigation.is_not(None))
+        .group_by(cause.c.value)
+    )
+    return Counter({str(k): n for k, n in rows})
+
+
+# --- events in the period ---------------------------------------------------------------------
+
+
+def event_counts(
+    session: Session, scope: Scope, start: datetime, end: datetime, commands: tuple[str, ...]
+) -> Counter[str]:
+    e = ComplaintEvent
+    rows = session.execute(
+        select(e.command, func.count())
+        .join(Complaint, Complaint.id == e.complaint_id)
+        .where(e.command.in_(commands), e.at >= start, e.at < end, scope.where())
+        .group_by(e.command)
+    )
+    return Counter(dict(rows.all()))
+
+
+def compensation(
+    session: Session, scope: Scope, start: datetime, end: datetime
+) -> list[tuple[str | None, int, Decimal]]:
+    """(solution type, solutions implemented, total amount) for every `implement` event in the
+    period, each priced at the solution proposed last before it."""
+    impl, prop = ComplaintEvent, aliased(ComplaintEvent)
+    last_proposal = (
+        select(func.max(prop.seq))
+        .where(
+            prop.complaint_id == impl.complaint_id,
+            prop.command == "propose_solution",
+            prop.seq < impl.seq,
+        )
+        .scalar_subquery()
+    )
+    implemented = (
+        select(impl.complaint_id.label("cid"), last_proposal.label("pseq"))
+        .join(Complaint, Complaint.id == impl.complaint_id)
+        .where(impl.command == "implement", impl.at >= start, impl.at < end, scope.where())
+        .subquery()
+    )
+    p = aliased(ComplaintEvent)
+    kind = p.payload["solution_type"].as_string()
+    amount = cast(p.payload["amount"].as_string(), Numeric(14, 2))
+    rows = session.execute(
+        select(kind, func.count(), func.sum(amount))
+        .select_from(implemented)
+        .join(p, and_(p.complaint_id == implemented.c.cid, p.seq == implemented.c.pseq))
+        .group_by(kind)
+    )
+    return [(k, int(n), Decimal(str(total or 0)).quantize(Decimal("0.01"))) for k, n, total in rows]
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffResponse:
+    user_id: int
+    contacts: int
+    seconds: int  # total seconds from receiving to first contact
+
+
+def staff_response(
+    session: Session, scope: Scope, start: datetime, end: datetime
+) -> list[StaffResponse]:
+    """Per staff member: complaints received in the period whose first successful contact they
+    recorded, and the time it took."""
+    c, e = Complaint, ComplaintEvent
+    rows = session.execute(
+        select(
+            e.actor_id, func.count(), func.sum(_seconds(session, c.first_contact_at, c.received_at))
+        )
+        .join(c, c.id == e.complaint_id)
+        .where(
+            _received(scope, start, end),
+            e.command == "record_contact",
+            e.at == c.first_contact_at,
+            e.actor_id.is_not(None),
+        )
+        .group_by(e.actor_id)
+    )
+    return [StaffResponse(uid, int(n), int(total or 0)) for uid, n, total in rows]
+
+
+@dataclass(frozen=True)
+class StaffResolution:
+    user_id: int
+    resolved: int
+    rated: int
+    rating_sum: int
+    accepted: int
+    multi_round: int
+
+
+def staff_resolution(
+    session: Session, scope: Scope, start: datetime, end: datetime, accepting: tuple[int, ...]
+) -> list[StaffResolution]:
+    """Per staff member: complaints closed in the period whose (last) solution they implemented,
+    with the satisfaction those customers gave and how many needed more than one round."""
+    c, e = Complaint, ComplaintEvent
+    rows = session.execute(
+        select(
+            e.actor_id,
+            func.count(),
+            func.count(c.satisfaction),
+            func.sum(c.satisfaction),
+            func.sum(case((c.satisfaction.in_(accepting), 1), else_=0)),
+            func.sum(case((c.round > 1, 1), else_=0)),
+        )
+        .join(c, c.id == e.complaint_id)
+        .where(
+            _closed(scope, start, end),
+            e.command == "implement",
+            e.at == c.resolved_at,
+            e.actor_id.is_not(None),
+        )
+        .group_by(e.actor_id)
+    )
+    return [StaffResolution(r[0], *(int(v or 0) for v in r[1:])) for r in rows]
+
+
+def user_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())
+
+
+# --- volume -----------------------------------------------------------------------------------
+
+
+def volumes(session: Session, org_ids: list[int], kind: str) -> dict[int, list[VolumeRecord]]:
+    """Recorded orders or visits per organisation."""
+    column = OrgVolume.orders if kind == "orders" else OrgVolume.visits
+    rows = session.execute(
+        select(OrgVolume.org_id, OrgVolume.first_day, OrgVolume.last_day, column).where(
+            OrgVolume.org_id.in_(org_ids), column.is_not(None)
+        )
+    )
+    out: dict[int, list[VolumeRecord]] = {}
+    for oid, first, last, amount in rows:
+        out.setdefault(oid, []).append(VolumeRecord(first, last, amount))
+    return out

@@ -1,0 +1,552 @@
+"""Build a report for an organisation scope and a period: the queries' aggregates, turned into
+figures by the rules, laid out as titled sections in the reader's language."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kesu.errors import InvalidInput, NotFound
+from kesu.i18n import pick, translate
+from kesu.org import service as org_service
+from kesu.org.models import Organisation
+from kesu.policy import service as policy_service
+from kesu.policy.schema import Pack
+from kesu.report import queries, rules
+from kesu.report.queries import Scope
+from kesu.report.schemas import Chart, Column, Report, Section
+
+REPEAT_WINDOW_DAYS = 90
+"""Default look-back for a repeat complaint when the pack's `reports` section names none."""
+WEEKDAYS = range(7)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a report is about: the scope organisation, its group and the group's pack."""
+
+    org: Organisation
+    group: Organisation
+    pack: Pack
+    scope: Scope
+    org_ids: list[int]  # the organisation and everything under it
+
+
+def target(session: Session, org_id: int) -> Target:
+    org = org_service.get(session, org_id)
+    group = org_service.group_of(session, org_id)
+    pack = policy_service.pack_of(session, policy_service.current(session, group.pack_key).id)
+    ids = org_service.subtree_ids(session, org.id)
+    scope = Scope(group.id, None if org.id == group.id else tuple(ids))
+    return Target(org, group, pack, scope, ids)
+
+
+def org_by_code(session: Session, code: str) -> Organisation:
+    org = session.scalar(select(Organisation).where(Organisation.code == code))
+    if org is None:
+        raise NotFound("not_found.organisation", id=code)
+    return org
+
+
+def period_for(kind: str, text: str | None, today, first=None, last=None) -> rules.Period:
+    """The period a request names, or the last complete one of its kind."""
+    if kind not in rules.KINDS:
+        raise InvalidInput("invalid.unknown_key", field="report_kind", value=kind)
+    if kind == "range":
+        if first is None or last is None:
+            raise InvalidInput("report.range_needs_dates", field="from")
+        try:
+            return rules.date_range(first, last)
+        except ValueError as exc:
+            raise InvalidInput("report.range_backwards", field="to") from exc
+    if text is None:
+        return rules.last_complete(kind, today)
+    try:
+        return rules.parse(kind, text)
+    except ValueError as exc:
+        raise InvalidInput("report.bad_period", field="period", kind=kind, value=text) from exc
+
+
+def today_of(pack: Pack, now: datetime):
+    return now.astimezone(ZoneInfo(pack.timezone)).date()
+
+
+def repeat_window(pack: Pack) -> int:
+    section = getattr(pack, "reports", None)
+    return section.repeat_window_days if section is not None else REPEAT_WINDOW_DAYS
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """The headline figures of one period (computed for the period and the one before)."""
+
+    received: int
+    closed: int
+    open_at_end: int
+    closed_of_received: int
+    handling: rules.Durations
+    fcr: float | None
+    repeat: float | None
+    reopen: float | None
+    satisfied: float | None
+    compensation: Decimal
+    per_10k_orders: float | None
+    per_10k_visits: float | None
+
+
+def _accepting(pack: Pack) -> tuple[int, ...]:
+    return tuple(g.value for g in pack.satisfaction if g.outcome == "accept")
+
+
+def _volume(session: Session, t: Target, period: rules.Period, kind: str) -> float | None:
+    """Volume of the scope: what the scope organisation records itself, or else the sum of what
+    the sites under it record."""
+    records = queries.volumes(session, t.org_ids, kind)
+    own = rules.volume_in(records.get(t.org.id, []), period)
+    if own is not None:
+        return own
+    sites = {o.id for o in org_service.all_orgs(session) if o.kind == "site" and o.id in t.org_ids}
+    parts = [rules.volume_in(records.get(s, []), period) for s in sites]
+    known = [p for p in parts if p is not None]
+    return sum(known) if known else None
+
+
+@dataclass
+class Data:
+    """The aggregates of one period that both the headline figures and the sections use."""
+
+    cube: list[queries.CubeRow]
+    durations: list[tuple[str, int]]
+    fcr: tuple[int, int]
+    repeats: tuple[int, int]
+    events: Counter
+    satisfaction: Counter
+    compensation: list[tuple[str | None, int, Decimal]]
+    open_at_end: int
+
+
+def gather(session: Session, t: Target, period: rules.Period) -> Data:
+    start, end = period.bounds(t.pack.timezone)
+    s = t.scope
+    return Data(
+        cube=queries.received_cube(session, s, start, end),
+        durations=queries.closed_durations(session, s, start, end),
+        fcr=queries.first_contact_resolution(session, s, start, end),
+        repeats=queries.repeats(session, s, start, end, repeat_window(t.pack)),
+        events=queries.event_counts(session, s, start, end, ("close", "reopen")),
+        satisfaction=queries.satisfaction(session, s, start, end),
+        compensation=queries.compensation(session, s, start, end),
+        open_at_end=queries.open_at(session, s, end),
+    )
+
+
+def figures(session: Session, t: Target, period: rules.Period, d: Data) -> Figures:
+    received = sum(r.received for r in d.cube)
+    rated = sum(n for v, n in d.satisfaction.items() if v is not None)
+    accepted = sum(n for v, n in d.satisfaction.items() if v in _accepting(t.pack))
+    return Figures(
+        received=received,
+        closed=len(d.durations),
+        open_at_end=d.open_at_end,
+        closed_of_received=sum(r.closed_by_end for r in d.cube),
+        handling=rules.durations(s for _, s in d.durations),
+        fcr=rules.rate(d.fcr[1], d.fcr[0]),
+        repeat=rules.rate(d.repeats[1], d.repeats[0]),
+        reopen=rules.rate(d.events["reopen"], d.events["close"]),
+        satisfied=rules.rate(accepted, rated),
+        compensation=sum((total for _, _, total in d.compensation), Decimal("0.00")),
+        per_10k_orders=rules.per_10k(received, _volume(session, t, period, "orders")),
+        per_10k_visits=rules.per_10k(received, _volume(session, t, period, "visits")),
+    )
+
+
+# --- sections -----------------------------------------------------------------------------------
+
+
+class _Labels:
+    def __init__(self, locale: str, pack: Pack) -> None:
+        self.locale = locale
+        self.pack = pack
+
+    def t(self, key: str, **params: Any) -> str:
+        return translate(f"report.{key}", self.locale, **params)
+
+    def col(self, key: str, kind: str = "int") -> Column:
+        return Column(key=key, label=self.t(f"column.{key}"), kind=kind)
+
+    def named(self, kind: str, key: str | None) -> str:
+        if key is None or key == "":
+            return self.t("none")
+        items = self.pack.category_list() if kind == "categories" else getattr(self.pack, kind)
+        found = next((i for i in items if i.key == key), None)
+        return pick(found.name, self.locale) if found else key
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 3600
+
+
+def _summary(lb: _Labels, now: Figures, before: Figures) -> Section:
+    def pct(v: float | None) -> float | None:
+        return None if v is None else v * 100
+
+    metrics: list[tuple[str, str, Any, Any]] = [
+        ("received", "", now.received, before.received),
+        ("closed", "", now.closed, before.closed),
+        ("closed_of_received", "", now.closed_of_received, before.closed_of_received),
+        ("open_at_end", "", now.open_at_end, before.open_at_end),
+        ("handling_mean", "h", _hours(now.handling.mean), _hours(before.handling.mean)),
+        ("handling_median", "h", _hours(now.handling.median), _hours(before.handling.median)),
+        ("handling_p90", "h", _hours(now.handling.p90), _hours(before.handling.p90)),
+        ("fcr", "%", pct(now.fcr), pct(before.fcr)),
+        ("repeat", "%", pct(now.repeat), pct(before.repeat)),
+        ("reopen", "%", pct(now.reopen), pct(before.reopen)),
+        ("satisfied", "%", pct(now.satisfied), pct(before.satisfied)),
+        ("compensation", "¥", float(now.compensation), float(before.compensation)),
+        ("per_10k_orders", "", now.per_10k_orders, before.per_10k_orders),
+        ("per_10k_visits", "", now.per_10k_visits, before.per_10k_visits),
+    ]
+    rows = []
+    for key, unit, current, previous in metrics:
+        diff, rel = rules.change(current, previous)
+        rows.append([key, lb.t(f"metric.{key}"), unit, current, previous, diff, rel])
+    return Section(
+        key="summary",
+        title=lb.t("section.summary"),
+        columns=[
+            lb.col("key", "text"),
+            lb.col("metric", "text"),
+            lb.col("unit", "text"),
+            lb.col("current", "number"),
+            lb.col("previous", "number"),
+            lb.col("change", "number"),
+            lb.col("change_pct", "percent"),
+        ],
+        rows=rows,
+        chart=Chart(kind="column", category="metric", values=["current", "previous"]),
+        note=lb.t("note.summary"),
+    )
+
+
+def _breakdown(
+    lb: _Labels,
+    key: str,
+    counts: Counter,
+    closed: Counter,
+    name_of,
+    order: list[Any] | None = None,
+    chart: str = "bar",
+) -> Section:
+    keys = order if order is not None else sorted(counts, key=lambda k: (-counts[k], str(k)))
+    extra = [k for k in counts if k not in keys]
+    total = sum(counts.values())
+    rows = [
+        [
+            "" if k is None else str(k),
+            name_of(k),
+            counts.get(k, 0),
+            closed.get(k, 0),
+            counts.get(k, 0) - closed.get(k, 0),
+            rules.rate(counts.get(k, 0), total),
+        ]
+        for k in [*keys, *extra]
+    ]
+    return Section(
+        key=f"by_{key}",
+        title=lb.t(f"section.by_{key}"),
+        columns=[
+            lb.col("key", "text"),
+            lb.col("name", "text"),
+            lb.col("received"),
+            lb.col("closed_of_received"),
+            lb.col("open_of_received"),
+            lb.col("share", "percent"),
+        ],
+        rows=rows,
+        chart=Chart(kind=chart, category="name", values=["received"]),
+    )
+
+
+def _breakdowns(session: Session, lb: _Labels, t: Target, cube) -> list[Section]:
+    pack = lb.pack
+    sections = []
+    for dim, kind in (("level", "levels"), ("category", "categories"), ("channel", "channels")):
+        counts, closed = Counter(), Counter()
+        for r in cube:
+            counts[getattr(r, dim)] += r.received
+            closed[getattr(r, dim)] += r.closed_by_end
+        order = [lv.key for lv in pack.levels] if dim == "level" else None
+        chart = "pie" if dim == "channel" else "column" if dim == "level" else "bar"
+        sections.append(
+            _breakdown(lb, dim, counts, closed, lambda k, k2=kind: lb.named(k2, k), order, chart)
+        )
+    orgs = {o.id: o for o in org_service.all_orgs(session)}
+    for dim in ("site_id", "department_id"):
+        counts, closed = Counter(), Counter()
+        for r in cube:
+            counts[getattr(r, dim)] += r.received
+            closed[getattr(r, dim)] += r.closed_by_end
+        section = _breakdown(
+            lb,
+            dim.removesuffix("_id"),
+            counts,
+            closed,
+            lambda k: orgs[k].name if k in orgs else lb.t("none"),
+        )
+        for row in section.rows:  # the organisation code is the readable key
+            row[0] = orgs[int(row[0])].code if row[0] else ""
+        sections.append(section)
+    return sections
+
+
+def _merchants(lb: _Labels, counts: Counter) -> Section:
+    total = sum(counts.values())
+    rows = [
+        [m, n, rules.rate(n, total)]
+        for m, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return Section(
+        key="by_merchant",
+        title=lb.t("section.by_merchant"),
+        columns=[lb.col("merchant", "text"), lb.col("received"), lb.col("share", "percent")],
+        rows=rows,
+        chart=Chart(kind="bar", category="merchant", values=["received"]) if rows else None,
+        note=None if rows else lb.t("note.no_merchant"),
+    )
+
+
+def _trend(lb: _Labels, period: rules.Period, received: dict, closed: dict) -> Section:
+    fmt = "%Y-%m-%d" if period.trend_unit == "day" else "%Y-%m"
+    rows = [[b.strftime(fmt), received[b], closed[b]] for b in received]
+    return Section(
+        key="trend",
+        title=lb.t("section.trend"),
+        columns=[lb.col("bucket", "text"), lb.col("received"), lb.col("closed")],
+        rows=rows,
+        chart=Chart(kind="line", category="bucket", values=["received", "closed"]),
+    )
+
+
+def _handling(lb: _Labels, durations: list[tuple[str, int]]) -> Section:
+    by_level: dict[str, list[int]] = {lv.key: [] for lv in lb.pack.levels}
+    for level, seconds in durations:
+        by_level.setdefault(level, []).append(seconds)
+    rows = []
+    for key, values in [*by_level.items(), ("", [s for _, s in durations])]:
+        d = rules.durations(values)
+        name = lb.named("levels", key) if key else lb.t("all")
+        rows.append([key, name, d.count, _hours(d.mean), _hours(d.median), _hours(d.p90)])
+    return Section(
+        key="handling_time",
+        title=lb.t("section.handling_time"),
+        columns=[
+            lb.col("key", "text"),
+            lb.col("name", "text"),
+            lb.col("closed"),
+            lb.col("mean_hours", "hours"),
+            lb.col("median_hours", "hours"),
+            lb.col("p90_hours", "hours"),
+        ],
+        rows=rows,
+        chart=Chart(kind="column", category="name", values=["mean_hours", "p90_hours"]),
+        note=lb.t("note.handling_time"),
+    )
+
+
+def _satisfaction(lb: _Labels, counts: Counter) -> Section:
+    total = sum(counts.values())
+    rows = [
+        [
+            str(g.value),
+            pick(g.name, lb.locale),
+            lb.t(f"outcome.{g.outcome}"),
+            counts.get(g.value, 0),
+            rules.rate(counts.get(g.value, 0), total),
+        ]
+        for g in lb.pack.satisfaction
+    ]
+    known = {g.value for g in lb.pack.satisfaction}
+    other = sum(n for v, n in counts.items() if v not in known)
+    rows.append(["", lb.t("not_rated"), "", other, rules.rate(other, total)])
+    return Section(
+        key="satisfaction",
+        title=lb.t("section.satisfaction"),
+        columns=[
+            lb.col("key", "text"),
+            lb.col("name", "text"),
+            lb.col("outcome", "text"),
+            lb.col("closed"),
+            lb.col("share", "percent"),
+        ],
+        rows=rows,
+        chart=Chart(kind="pie", category="name", values=["closed"]),
+        note=lb.t("note.satisfaction"),
+    )
+
+
+def _pareto(lb: _Labels, key: str, counts: Counter, kind: str) -> Section:
+    rows = [
+        [
+            r.key,
+            lb.named(kind, r.key),
+            r.count,
+            r.share,
+            r.cumulative,
+            lb.t("yes") if r.vital else "",
+        ]
+        for r in rules.pareto({("" if k is None else k): n for k, n in counts.items()})
+    ]
+    return Section(
+        key=key,
+        title=lb.t(f"section.{key}"),
+        columns=[
+            lb.col("key", "text"),
+            lb.col("name", "text"),
+            lb.col("count"),
+            lb.col("share", "percent"),
+            lb.col("cumulative", "percent"),
+            lb.col("vital", "text"),
+        ],
+        rows=rows,
+        chart=Chart(kind="pareto", category="name", values=["count"], line="cumulative"),
+        note=lb.t("note.pareto"),
+    )
+
+
+def _heatmap(lb: _Labels, grid: list[list[int]]) -> Section:
+    return Section(
+        key="heatmap",
+        title=lb.t("section.heatmap"),
+        columns=[
+            lb.col("weekday", "text"),
+            *(Column(key=f"h{h:02d}", label=f"{h:02d}") for h in range(24)),
+        ],
+        rows=[[lb.t(f"weekday.{d}"), *grid[d]] for d in WEEKDAYS],
+        chart=Chart(kind="heatmap", category="weekday", values=[f"h{h:02d}" for h in range(24)]),
+        note=lb.t("note.heatmap"),
+    )
+
+
+def _compensation(lb: _Labels, money: list[tuple[str | None, int, Decimal]]) -> Section:
+    rows = [
+        [k or "", lb.named("solution_types", k), n, float(total)]
+        for k, n, total in sorted(money, key=lambda m: (-m[2], m[0] or ""))
+    ]
+    rows.append(["", lb.t("all"), sum(r[2] for r in rows), float(sum(m[2] for m in money))])
+    return Section(
+        key="compensation",
+        title=lb.t("section.compensation"),
+        columns=[
+            lb.col("key", "text"),
+            lb.col("name", "text"),
+            lb.col("implemented"),
+            lb.col("amount", "money"),
+        ],
+        rows=rows,
+        chart=Chart(kind="bar", category="name", values=["amount"]),
+        note=lb.t("note.compensation"),
+    )
+
+
+def _staff(session: Session, lb: _Labels, t: Target, start: datetime, end: datetime) -> Section:
+    response = {r.user_id: r for r in queries.staff_response(session, t.scope, start, end)}
+    resolved = {
+        r.user_id: r
+        for r in queries.staff_resolution(session, t.scope, start, end, _accepting(t.pack))
+    }
+    names = queries.user_names(session, set(response) | set(resolved))
+    rows = []
+    for uid in sorted(names, key=lambda u: (names[u], u)):
+        rsp, res = response.get(uid), resolved.get(uid)
+        rows.append(
+            [
+                names[uid],
+                rsp.contacts if rsp else 0,
+                rsp.seconds / rsp.contacts / 60 if rsp else None,
+                res.resolved if res else 0,
+                res.rated if res else 0,
+                res.rating_sum / res.rated if res and res.rated else None,
+                rules.rate(res.accepted, res.rated) if res else None,
+                rules.rate(res.multi_round, res.resolved) if res else None,
+            ]
+        )
+    return Section(
+        key="staff",
+        title=lb.t("section.staff"),
+        columns=[
+            lb.col("staff", "text"),
+            lb.col("contacts"),
+            lb.col("response_minutes", "minutes"),
+            lb.col("resolved"),
+            lb.col("rated"),
+            lb.col("mean_grade", "number"),
+            lb.col("satisfied", "percent"),
+            lb.col("repeat_handling", "percent"),
+        ],
+        rows=rows,
+        chart=Chart(kind="bar", category="staff", values=["resolved"]),
+        note=lb.t("note.staff"),
+    )
+
+
+def build(
+    session: Session, *, org_id: int, period: rules.Period, locale: str, now: datetime
+) -> Report:
+    """The report for an organisation (and everything under it) over a period."""
+    t = target(session, org_id)
+    lb = _Labels(locale, t.pack)
+    tz = t.pack.timezone
+    start, end = period.bounds(tz)
+    before = rules.previous(period)
+    now_data, before_data = gather(session, t, period), gather(session, t, before)
+    received_local = rules.local_hours(queries.received_hours(session, t.scope, start, end), tz)
+    closed_local = rules.local_hours(queries.closed_hours(session, t.scope, start, end), tz)
+    categories: Counter = Counter()
+    for r in now_data.cube:
+        categories[r.category] += r.received
+    sections = [
+        _summary(
+            lb,
+            figures(session, t, period, now_data),
+            figures(session, t, before, before_data),
+        ),
+        *_breakdowns(session, lb, t, now_data.cube),
+        _merchants(lb, queries.merchants(session, t.scope, start, end)),
+        _trend(lb, period, rules.trend(received_local, period), rules.trend(closed_local, period)),
+        _handling(lb, now_data.durations),
+        _satisfaction(lb, now_data.satisfaction),
+        _pareto(lb, "pareto_categories", categories, "categories"),
+        _pareto(
+            lb,
+            "pareto_causes",
+            queries.root_causes(session, t.scope, start, end),
+            "root_cause_dimensions",
+        ),
+        _heatmap(lb, rules.heatmap(received_local)),
+        _compensation(lb, now_data.compensation),
+        _staff(session, lb, t, start, end),
+    ]
+    return Report(
+        kind=period.kind,
+        title=lb.t(f"title.{period.kind}", org=t.org.name, period=period.label),
+        org_code=t.org.code,
+        org_name=t.org.name,
+        period=period.label,
+        start=period.start,
+        end=period.end,
+        previous_period=before.label,
+        timezone=tz,
+        generated_at=now,
+        locale=locale,
+        sections=sections,
+    )
