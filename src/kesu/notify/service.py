@@ -217,8 +217,13 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Outbox).values(rows).on_conflict_do_nothing(index_elements=_DEDUPE)
-    return session.execute(stmt).rowcount
+    stmt = (
+        insert(Outbox)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=_DEDUPE)
+        .returning(Outbox.id)
+    )
+    return len(session.execute(stmt).all())
 
 
 def _complaint(session: Session, complaint_id: int | None) -> Complaint | None:

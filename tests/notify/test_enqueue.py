@@ -1,0 +1,249 @@
+"""Enqueueing: one row per recipient and channel, once per dedupe key, in the caller's
+transaction, with only what the recipient may see."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from kesu.db.session import transaction
+from kesu.errors import InvalidInput
+from kesu.notify import service
+from kesu.notify.models import NotificationChannel, Outbox
+
+PARAMS = {
+    "number": "FS20261126001",
+    "title": "沙发坐垫塌陷",
+    "level": "L1",
+    "complainant": "林女士",
+    "phone": "138 1234 5678",
+}
+
+
+def rows(sessions) -> list[Outbox]:
+    with transaction(sessions) as session:
+        return list(session.scalars(select(Outbox).order_by(Outbox.id)))
+
+
+def add_channel(sessions, clock, org_id, kind="webhook", target="http://127.0.0.1:9/h", **kw):
+    with transaction(sessions) as session:
+        return service.save_channel(
+            session,
+            now=clock.now(),
+            channel=None,
+            org_id=org_id,
+            kind=kind,
+            name=kw.pop("name", kind),
+            target=target,
+            secret=kw.pop("secret", None),
+            locale=kw.pop("locale", "zh_Hans"),
+            events=kw.pop("events", []),
+            enabled=kw.pop("enabled", True),
+        ).id
+
+
+def test_the_same_dedupe_key_enqueued_twice_yields_one_row_per_recipient(
+    sessions, clock, give_email
+):
+    a = give_email("supervisor", "zhang.wei@hx.example")
+    b = give_email("director", "zhao@hx.example")
+    with transaction(sessions) as session:
+        first = service.notify_users(
+            session,
+            now=clock.now(),
+            user_ids=[a, b],
+            template="complaint_received",
+            params=PARAMS,
+            dedupe_key="received:1",
+        )
+    with transaction(sessions) as session:
+        again = service.notify_users(
+            session,
+            now=clock.now(),
+            user_ids=[a, b],
+            template="complaint_received",
+            params=PARAMS,
+            dedupe_key="received:1",
+        )
+        other_key = service.notify_users(
+            session,
+            now=clock.now(),
+            user_ids=[a],
+            template="complaint_received",
+            params=PARAMS,
+            dedupe_key="received:2",
+        )
+    assert (first, again, other_key) == (2, 0, 1)
+    assert [(r.address, r.dedupe_key) for r in rows(sessions)] == [
+        ("zhang.wei@hx.example", "received:1"),
+        ("zhao@hx.example", "received:1"),
+        ("zhang.wei@hx.example", "received:2"),
+    ]
+
+
+def test_rows_are_part_of_the_callers_transaction_and_vanish_with_its_rollback(
+    sessions, clock, give_email
+):
+    uid = give_email("supervisor", "zhang.wei@hx.example")
+    with sessions() as session, session.begin():
+        added = service.notify_users(
+            session,
+            now=clock.now(),
+            user_ids=[uid],
+            template="test",
+            params={},
+            dedupe_key="k",
+        )
+        assert added == 1
+        session.rollback()
+    assert rows(sessions) == []
+
+
+def test_staff_without_an_email_or_inactive_get_no_email_row(sessions, clock, org, give_email):
+    with_mail = give_email("supervisor", "zhang.wei@hx.example")
+    gone = give_email("director", "zhao@hx.example")
+    with transaction(sessions) as session:
+        from kesu.access.models import User
+
+        session.get(User, gone).active = False
+        no_mail = session.scalar(select(User.id).where(User.username == "receiver2"))
+        added = service.notify_users(
+            session,
+            now=clock.now(),
+            user_ids=[with_mail, gone, no_mail],
+            template="test",
+            params={},
+            dedupe_key="k",
+        )
+    assert added == 1
+    assert [r.recipient_id for r in rows(sessions)] == [with_mail]
+
+
+def test_org_channels_subscribed_to_the_event_get_one_row_each_not_one_per_user(
+    sessions, clock, org, give_email, complaint
+):
+    cid, _ = complaint
+    a = give_email("supervisor", "zhang.wei@hx.example")
+    b = give_email("director", "zhao@hx.example")
+    group_hook = add_channel(sessions, clock, org["HX"], events=["complaint_received"])
+    store_bot = add_channel(sessions, clock, org["SH-NJ"], kind="wecom", locale="en")
+    add_channel(sessions, clock, org["HZ-XH"], kind="dingtalk")  # another store: not its case
+    add_channel(sessions, clock, org["HX"], events=["test"])  # not subscribed
+    add_channel(sessions, clock, org["HX"], enabled=False)  # switched off
+    mailbox = add_channel(sessions, clock, org["EAST"], kind="email", target="east@hx.example")
+    with transaction(sessions) as session:
+        added = service.notify_users(
+            session,
+            now=clock.now(),
+            user_ids=[a, b],
+            template="complaint_received",
+            params=PARAMS,
+            dedupe_key="received:1",
+            complaint_id=cid,
+        )
+    assert added == 5
+    channel_rows = [
+        (r.recipient_id, r.channel, r.locale)
+        for r in rows(sessions)
+        if r.recipient_kind == "channel"
+    ]
+    assert channel_rows == [
+        (group_hook, "webhook", "zh_Hans"),
+        (store_bot, "webhook", "en"),
+        (mailbox, "email", "zh_Hans"),
+    ]
+    assert {r.org_id for r in rows(sessions)} == {org["HX"]}
+    assert {r.complaint_id for r in rows(sessions)} == {cid}
+
+
+def test_staff_rows_hold_a_masked_phone_unless_revealed_and_channels_always_masked(
+    sessions, clock, org, give_email
+):
+    uid = give_email("supervisor", "zhang.wei@hx.example")
+    add_channel(sessions, clock, org["HX"])
+    with transaction(sessions) as session:
+        service.notify_users(
+            session,
+            now=clock.now(),
+            user_ids=[uid],
+            template="complaint_received",
+            params=PARAMS,
+            dedupe_key="masked",
+        )
+        service.notify_users(
+            session,
+            now=clock.now(),
+            user_ids=[uid],
+            template="complaint_received",
+            params={**PARAMS, "reveal_phone": True},
+            dedupe_key="revealed",
+        )
+    phones = {(r.dedupe_key, r.recipient_kind): r.params["phone"] for r in rows(sessions)}
+    assert phones == {
+        ("masked", "user"): "*** **** 5678",
+        ("masked", "channel"): "*** **** 5678",
+        ("revealed", "user"): "138 1234 5678",
+        ("revealed", "channel"): "*** **** 5678",
+    }
+
+
+def test_a_customer_gets_a_logged_sms_and_an_email_from_their_other_contact(
+    sessions, clock, org, complaint
+):
+    cid, person = complaint
+    params = {"org": "华夏家居", "name": "林女士", "number": "FS20261126001"}
+    with transaction(sessions) as session:
+        added = service.notify_customer(
+            session,
+            now=clock.now(),
+            complainant_id=person,
+            template="customer_complaint_received",
+            params=params,
+            dedupe_key=f"ack:{cid}",
+            complaint_id=cid,
+            locale="zh-HK",
+        )
+        again = service.notify_customer(
+            session,
+            now=clock.now(),
+            complainant_id=person,
+            template="customer_complaint_received",
+            params=params,
+            dedupe_key=f"ack:{cid}",
+            complaint_id=cid,
+        )
+    assert (added, again) == (2, 0)
+    assert [(r.channel, r.address, r.locale) for r in rows(sessions)] == [
+        ("sms-log", "13812345678", "zh_Hant"),
+        ("email", "lin@example.cn", "zh_Hant"),
+    ]
+
+
+def test_an_unknown_template_or_a_missing_param_fails_at_once_naming_the_field(
+    sessions, clock, give_email
+):
+    uid = give_email("supervisor", "zhang.wei@hx.example")
+    with transaction(sessions) as session:
+        with pytest.raises(InvalidInput) as unknown:
+            service.notify_users(
+                session,
+                now=clock.now(),
+                user_ids=[uid],
+                template="no_such",
+                params={},
+                dedupe_key="k",
+            )
+        with pytest.raises(InvalidInput) as missing:
+            service.notify_users(
+                session,
+                now=clock.now(),
+                user_ids=[uid],
+                template="complaint_received",
+                params={"number": "1"},
+                dedupe_key="k",
+            )
+    assert unknown.value.field == "template" and unknown.value.params["template"] == "no_such"
+    assert missing.value.field == "params" and "title" in missing.value.params["names"]
+    with transaction(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Outbox)) == 0
+        assert session.scalar(select(func.count()).select_from(NotificationChannel)) == 0
