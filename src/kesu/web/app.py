@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from kesu import __version__
 from kesu.clock import Clock, SystemClock
 from kesu.db.session import make_engine, make_sessionmaker
 from kesu.settings import Settings
-from kesu.web import errors
+from kesu.web import errors, pages
 from kesu.web.api.notify import router as notify_router
 from kesu.web.api.routes import router as api_router
+from kesu.web.console.routes import router as console_router
+from kesu.web.portal.routes import router as portal_router
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -37,6 +40,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install(app)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(notify_router, prefix="/api/v1")
+    pages.install(app)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    app.include_router(portal_router)
+    app.include_router(console_router)
 
     async def security_headers(request, call_next):
         response = await call_next(request)

@@ -1,0 +1,214 @@
+"""The complaint page: summary, people, times, the full timeline, evidence, and exactly the
+actions `lifecycle.allowed_commands` gives this person now — each a small form that posts to
+`complaint.service.execute` with the version the page was drawn from (a stale page gets 409).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.datastructures import FormData, UploadFile
+
+from kesu.complaint import evidence as evidence_service
+from kesu.complaint import lifecycle, queries
+from kesu.complaint import service as complaint_service
+from kesu.complaint.models import Complainant, Complaint
+from kesu.errors import InvalidInput, KesuError, NotFound
+from kesu.i18n import translate
+from kesu.web.console import forms, printing, record
+from kesu.web.console import queries as console_queries
+from kesu.web.console.staff import ConsoleUser, page
+from kesu.web.deps import ClockDep, Db, ReadDb, SettingsDep, visible_complaint
+from kesu.web.pages import checked_form, error_message, page_locale
+
+router = APIRouter()
+
+Form = Annotated[FormData, Depends(checked_form)]
+
+
+def _done_text(done: str, locale: str) -> str:
+    """ "Done: <command>" after a successful post (unknown values show nothing)."""
+    key = f"command.{done}"
+    text = translate(key, locale) if done else key
+    return "" if text == key else text
+
+
+def _show(
+    request: Request,
+    db,
+    user,
+    c: Complaint,
+    *,
+    done: str = "",
+    error: str | None = None,
+    failed: str | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    locale = page_locale(request)
+    pack = complaint_service.pack_of(db, c)
+    case = complaint_service.case_of(db, pack, c)
+    allowed = lifecycle.allowed_commands(pack, case, complaint_service.actor_of(user))
+    person = db.get(Complainant, c.complainant_id)
+    staff = console_queries.group_staff(db, user)
+    _, departments = console_queries.places(db, user)
+    names = record.Names(
+        users=console_queries.user_names(
+            db,
+            {c.assignee_id, c.received_by_id, c.staff_complained_id} | {u.id for u in staff},
+        ),
+        orgs=console_queries.org_names(db),
+    )
+    opts = forms.options(pack, c, staff, departments, locale)
+    events = queries.timeline(db, c.id)
+    return page(
+        request,
+        db,
+        user,
+        "console/complaint.html",
+        {
+            "c": c,
+            "person": person,
+            "names": names,
+            "allowed": allowed,
+            "actions": [(cmd, forms.fields_for(cmd, opts, locale)) for cmd in allowed],
+            "timeline": [(e, record.event_lines(pack, e, names, locale)) for e in events],
+            "evidence": queries.evidence(db, c.id),
+            "replies": record.replies(pack, c, person, user.display_name, locale),
+            "restate": record.restatement(pack, c, person, locale),
+            "print_forms": printing.forms_for(pack, c),
+            "value": lambda key, v: record.value_text(pack, key, v, names, locale),
+            "done": _done_text(done, locale),
+            "error": error,
+            "failed": failed,
+            "values": values or {},
+            "share_rows": range(forms.SHARE_ROWS),
+        },
+        status=status,
+        pack=pack,
+    )
+
+
+@router.get("/complaints/{complaint_id}")
+def complaint_page(
+    request: Request, complaint_id: int, db: ReadDb, user: ConsoleUser, done: str = ""
+) -> Response:
+    return _show(request, db, user, visible_complaint(db, user, complaint_id), done=done)
+
+
+def _version(form: FormData) -> int:
+    raw = form.get("version")
+    if not isinstance(raw, str) or not raw.isdigit():
+        raise InvalidInput("invalid.required", field="version")
+    return int(raw)
+
+
+@router.post("/complaints/{complaint_id}/commands/{command}")
+def run_command(
+    request: Request,
+    complaint_id: int,
+    command: str,
+    db: Db,
+    clock: ClockDep,
+    user: ConsoleUser,
+    form: Form,
+) -> Response:
+    c = visible_complaint(db, user, complaint_id)
+    pack = complaint_service.pack_of(db, c)
+    try:
+        payload = forms.payload_from(command, form, pack.timezone)
+        actor = complaint_service.actor_of(user)
+        complaint_service.execute(db, clock, c.id, actor, command, payload, _version(form))
+    except KesuError as exc:
+        db.rollback()
+        values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf"}
+        return _show(
+            request,
+            db,
+            user,
+            visible_complaint(db, user, complaint_id),
+            error=error_message(exc, page_locale(request)),
+            failed=command,
+            values=values,
+            status=exc.status,
+        )
+    db.commit()
+    return RedirectResponse(f"/complaints/{complaint_id}?done={command}", status_code=303)
+
+
+@router.post("/complaints/{complaint_id}/evidence")
+def upload_evidence(
+    request: Request,
+    complaint_id: int,
+    db: Db,
+    clock: ClockDep,
+    settings: SettingsDep,
+    user: ConsoleUser,
+    form: Form,
+) -> Response:
+    c = visible_complaint(db, user, complaint_id)
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidInput("invalid.empty_file", field="file")
+        data = upload.file.read(settings.max_upload_bytes + 1)
+        evidence_service.attach(
+            db,
+            clock,
+            settings.evidence_dir,
+            c,
+            complaint_service.actor_of(user),
+            upload.filename,
+            data,
+            settings.max_upload_bytes,
+        )
+    except KesuError as exc:
+        db.rollback()
+        c = visible_complaint(db, user, complaint_id)
+        message = error_message(exc, page_locale(request))
+        return _show(request, db, user, c, error=message, status=exc.status)
+    db.commit()
+    return RedirectResponse(f"/complaints/{complaint_id}?done=attach_evidence", status_code=303)
+
+
+def _evidence_file(db, settings, user, complaint_id: int, evidence_id: int):
+    visible_complaint(db, user, complaint_id)
+    row = evidence_service.get(db, evidence_id)
+    if row.complaint_id != complaint_id:
+        raise NotFound("not_found.evidence", id=evidence_id)
+    return row, evidence_service.blob_path(settings.evidence_dir, row.sha256)
+
+
+@router.get("/complaints/{complaint_id}/evidence/{evidence_id}")
+def download_evidence(
+    complaint_id: int, evidence_id: int, db: ReadDb, settings: SettingsDep, user: ConsoleUser
+) -> Response:
+    row, path = _evidence_file(db, settings, user, complaint_id, evidence_id)
+    return FileResponse(
+        path,
+        media_type=row.content_type,
+        filename=row.filename,
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/complaints/{complaint_id}/evidence/{evidence_id}/preview")
+def preview_evidence(
+    complaint_id: int, evidence_id: int, db: ReadDb, settings: SettingsDep, user: ConsoleUser
+) -> Response:
+    """Images only, inline, under the type their content was sniffed as; anything else 404."""
+    row, path = _evidence_file(db, settings, user, complaint_id, evidence_id)
+    if not row.content_type.startswith("image/"):
+        raise NotFound("not_found.evidence", id=evidence_id)
+    return FileResponse(
+        path,
+        media_type=row.content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )

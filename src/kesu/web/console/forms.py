@@ -1,0 +1,204 @@
+"""The small form behind each lifecycle command on the complaint page, and its parsing.
+
+A form posts plain fields; `payload_from` turns them into the command's payload, which then goes
+to `complaint.service.execute` — the same validation and rules as the API. Nothing is checked
+here that the service does not check again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.datastructures import FormData
+
+from kesu.access.models import User
+from kesu.complaint.commands import CLASSIFICATIONS
+from kesu.complaint.models import Complaint
+from kesu.i18n import pick, translate
+from kesu.org.models import Organisation
+from kesu.policy.schema import Pack
+
+CONTACT_METHODS = ("phone", "sms", "wechat", "email", "visit")
+SHARE_ROWS = 3
+
+# command → fields: (name, kind, required, option source); a test checks every command has one
+FIELDS: dict[str, list[tuple[str, str, bool, str | None]]] = {
+    "acknowledge": [("message", "textarea", False, None)],
+    "record_contact": [
+        ("reached", "yesno", True, None),
+        ("method", "select", True, "methods"),
+        ("summary", "textarea", False, None),
+    ],
+    "classify": [
+        ("classification", "select", True, "classifications"),
+        ("reason", "textarea", True, None),
+    ],
+    "categorize": [
+        ("category", "select", False, "categories"),
+        ("level", "select", False, "levels"),
+        ("reason", "textarea", False, None),
+    ],
+    "assign": [
+        ("assignee_id", "select", False, "assignees"),
+        ("department_id", "select", False, "departments"),
+    ],
+    "transfer": [
+        ("to_department_id", "select", True, "departments"),
+        ("to_user_id", "select", False, "staff"),
+        ("reason", "textarea", True, None),
+    ],
+    "accept_transfer": [("comment", "textarea", False, None)],
+    "decline_transfer": [("comment", "textarea", False, None)],
+    "record_investigation": [
+        ("findings", "textarea", True, None),
+        ("root_causes", "checks", True, "root_causes"),
+        ("responsibility", "shares", True, None),
+        ("founded", "yesno", True, None),
+    ],
+    "propose_solution": [
+        ("solution_type", "select", True, "solution_types"),
+        ("amount", "amount", False, None),
+        ("description", "textarea", True, None),
+    ],
+    "approve_solution": [("comment", "textarea", False, None)],
+    "reject_solution": [("reason", "textarea", True, None)],
+    "implement": [("notes", "textarea", False, None)],
+    "record_response": [
+        ("satisfaction", "select", True, "grades"),
+        ("comment", "textarea", False, None),
+    ],
+    "sign_off": [("opinion", "textarea", False, None)],
+    "close": [("summary", "textarea", False, None)],
+    "reopen": [("reason", "textarea", True, None)],
+    "escalate": [("reason", "textarea", True, None)],
+    "request_delay": [("reason", "textarea", True, None), ("until", "datetime", True, None)],
+    "approve_delay": [("comment", "textarea", False, None)],
+    "reject_delay": [("reason", "textarea", True, None)],
+    "follow_up": [
+        ("result", "textarea", True, None),
+        ("satisfaction", "select", False, "grades"),
+    ],
+    "note": [("text", "textarea", True, None)],
+}
+
+INT_SOURCES = frozenset({"assignees", "departments", "staff", "grades"})
+MESSAGE_FIELDS = frozenset({"message", "summary", "comment", "text", "result"})
+"""Fields a reply template (话术) may be inserted into."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str
+    required: bool
+    label: str
+    options: tuple[tuple[str, str], ...] = ()
+    replies: bool = False
+
+
+def category_options(pack: Pack, locale: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+
+    def walk(cats, depth):
+        for c in cats:
+            out.append((c.key, "\u3000" * depth + pick(c.name, locale)))
+            walk(c.children, depth + 1)
+
+    walk(pack.categories, 0)
+    return out
+
+
+def options(
+    pack: Pack,
+    complaint: Complaint,
+    staff: list[User],
+    departments: list[Organisation],
+    locale: str,
+) -> dict[str, list[tuple[str, str]]]:
+    """Every option list the command forms of one complaint may need."""
+
+    def role_name(u: User) -> str:
+        role = pack.role(u.role)
+        return f"{u.display_name}（{pick(role.name, locale) if role else u.role}）"
+
+    eligible = [u for u in staff if u.id != complaint.staff_complained_id]
+    rank = pack.tier_rank(complaint.current_tier)
+    handlers = [
+        u
+        for u in eligible
+        if (r := pack.role(u.role)) is not None and pack.tier_rank(r.tier) >= rank and r.tier
+    ]
+    return {
+        "methods": [(m, translate(f"web.method.{m}", locale)) for m in CONTACT_METHODS],
+        "classifications": [(k, translate(f"classification.{k}", locale)) for k in CLASSIFICATIONS],
+        "categories": category_options(pack, locale),
+        "levels": [(lv.key, pick(lv.name, locale)) for lv in pack.levels],
+        "assignees": [(str(u.id), role_name(u)) for u in handlers],
+        "staff": [(str(u.id), role_name(u)) for u in eligible],
+        "departments": [(str(d.id), d.name) for d in departments],
+        "root_causes": [(d.key, pick(d.name, locale)) for d in pack.root_cause_dimensions],
+        "solution_types": [(s.key, pick(s.name, locale)) for s in pack.solution_types],
+        "grades": [(str(g.value), f"{g.value} {pick(g.name, locale)}") for g in pack.satisfaction],
+    }
+
+
+def fields_for(command: str, opts: dict[str, list[tuple[str, str]]], locale: str) -> list[Field]:
+    out = []
+    for name, kind, required, source in FIELDS.get(command, []):
+        label = translate(f"field.{name}", locale)
+        out.append(
+            Field(
+                name=name,
+                kind=kind,
+                required=required,
+                label=name if label == f"field.{name}" else label,
+                options=tuple(opts[source]) if source else (),
+                replies=name in MESSAGE_FIELDS,
+            )
+        )
+    return out
+
+
+def local_datetime(raw: str, tz: str) -> str:
+    """`<input type=datetime-local>` gives wall time; read it in the pack's time zone."""
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=ZoneInfo(tz)).isoformat()
+    except ValueError:
+        return raw  # the command's own validation names the field and the rule
+
+
+def payload_from(command: str, form: FormData, tz: str) -> dict[str, Any]:
+    """The posted fields as the command's payload; empty optional fields are left out."""
+    payload: dict[str, Any] = {}
+    for name, kind, _required, source in FIELDS.get(command, []):
+        if kind == "checks":
+            values = [v for v in form.getlist(name) if isinstance(v, str) and v]
+            if values:
+                payload[name] = values
+            continue
+        if kind == "shares":
+            rows = []
+            for i in range(SHARE_ROWS):
+                party = str(form.get(f"{name}.{i}.party") or "").strip()
+                share = str(form.get(f"{name}.{i}.share") or "").strip()
+                if party or share:
+                    rows.append({"party": party, "share": int(share) if share.isdigit() else share})
+            if rows:
+                payload[name] = rows
+            continue
+        raw = form.get(name)
+        value = raw.strip() if isinstance(raw, str) else ""
+        if not value:
+            continue
+        if kind == "yesno":
+            payload[name] = {"yes": True, "no": False}.get(value, value)
+        elif kind == "datetime":
+            payload[name] = local_datetime(value, tz)
+        elif source in INT_SOURCES and value.lstrip("-").isdigit():
+            payload[name] = int(value)
+        else:
+            payload[name] = value
+    return payload

@@ -1,0 +1,258 @@
+"""Reads behind the console screens: queues, repeat-complainant lookup, hand-over, dashboard.
+
+Everything starts from `complaint.queries.visible_to`, so organisation scope and recusal (the
+person complained about never sees the case) hold on every screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from kesu.access.models import User
+from kesu.complaint import queries as complaint_queries
+from kesu.complaint import service as complaint_service
+from kesu.complaint.models import Complainant, Complaint
+from kesu.org import service as org_service
+from kesu.org.models import Organisation
+from kesu.policy.schema import Pack
+
+QUEUES = ("mine", "team", "unassigned", "overdue", "review", "all")
+LIMIT = 100
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    level: str | None = None
+    state: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    text: str | None = None
+
+
+def _rank(pack: Pack, user: User) -> int:
+    role = pack.role(user.role)
+    return pack.tier_rank(role.tier if role else None)
+
+
+def _approval_limit(pack: Pack, user: User) -> ColumnElement[bool]:
+    """Solutions this user's tier may approve (the 权限核决表 read as an amount bound)."""
+    rank = _rank(pack, user)
+    bands = [b for b in pack.authority if pack.tier_rank(b.tier) <= rank]
+    if not bands:
+        return false()
+    if any(b.up_to is None for b in bands):
+        return Complaint.solution_amount.is_not(None)
+    return Complaint.solution_amount <= max(b.up_to for b in bands)
+
+
+def awaiting(pack: Pack, user: User) -> ColumnElement[bool]:
+    """Complaints waiting for this person's signature: approval, a review step, closing."""
+    role = pack.role(user.role)
+    if role is None:
+        return false()
+    rank = _rank(pack, user)
+    conds: list[ColumnElement[bool]] = []
+    if role.may("approve_solution"):
+        conds.append(and_(Complaint.state == "awaiting_approval", _approval_limit(pack, user)))
+    if role.may("approve_delay"):
+        conds.append(and_(Complaint.state != "closed", Complaint.delay_status == "requested"))
+    for lv in pack.levels:
+        if role.may("sign_off"):
+            for i, step in enumerate(lv.review_chain):
+                if step.role == user.role or (step.tier and rank >= pack.tier_rank(step.tier)):
+                    conds.append(
+                        and_(
+                            Complaint.level == lv.key,
+                            Complaint.state == "reviewing",
+                            Complaint.review_step == i,
+                            or_(Complaint.assignee_id.is_(None), Complaint.assignee_id != user.id),
+                        )
+                    )
+        if role.may("close") and user.role in lv.closer_roles:
+            conds.append(
+                and_(
+                    Complaint.level == lv.key,
+                    Complaint.state == "reviewing",
+                    Complaint.review_step >= len(lv.review_chain),
+                )
+            )
+    return or_(*conds) if conds else false()
+
+
+def queue(
+    session: Session,
+    viewer: User,
+    pack: Pack,
+    name: str,
+    f: QueueFilters,
+    now: datetime,
+) -> list[Complaint]:
+    """One work queue, the longest-waiting first, at most LIMIT rows."""
+    stmt = complaint_queries.visible_to(session, viewer)
+    if name != "all":
+        stmt = stmt.where(Complaint.state != "closed")
+    if name == "mine":
+        stmt = stmt.where(Complaint.assignee_id == viewer.id)
+    elif name == "team":
+        stmt = stmt.where(Complaint.department_id == viewer.department_id)
+    elif name == "unassigned":
+        stmt = stmt.where(Complaint.assignee_id.is_(None))
+    elif name == "overdue":
+        stmt = stmt.where(false())  # the SLA timers capability fills this queue
+    elif name == "review":
+        stmt = stmt.where(awaiting(pack, viewer))
+    for column in ("level", "state", "category", "channel"):
+        value = getattr(f, column)
+        if value:
+            stmt = stmt.where(getattr(Complaint, column) == value)
+    if f.text:
+        like = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(Complaint.number.like(like, escape="\\"), Complaint.title.like(like, escape="\\"))
+        )
+    if name == "all":
+        stmt = stmt.order_by(Complaint.received_at.desc(), Complaint.id.desc())
+    else:
+        stmt = stmt.order_by(Complaint.received_at, Complaint.id)
+    return list(session.scalars(stmt.limit(LIMIT)))
+
+
+def earlier_complaints(session: Session, viewer: User, phone: str) -> list[Complaint]:
+    """Repeat-complainant lookup: this number's complaints the viewer may see, newest first."""
+    if len(complaint_service.normalise_phone(phone)) < 6:
+        return []
+    stmt = (
+        complaint_queries.visible_to(session, viewer)
+        .join(Complainant, Complainant.id == Complaint.complainant_id)
+        .where(Complainant.phone_hash == complaint_service.phone_digest(phone))
+        .order_by(Complaint.received_at.desc())
+        .limit(10)
+    )
+    return list(session.scalars(stmt))
+
+
+def complainants(session: Session, ids: set[int]) -> dict[int, Complainant]:
+    if not ids:
+        return {}
+    return {c.id: c for c in session.scalars(select(Complainant).where(Complainant.id.in_(ids)))}
+
+
+def user_names(session: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return dict(rows.all())
+
+
+def org_names(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Organisation.id, Organisation.name)).all())
+
+
+def group_staff(session: Session, viewer: User) -> list[User]:
+    """Active staff of the viewer's group, for assignment and transfer choices."""
+    group = org_service.group_of(session, viewer.org_id)
+    ids = org_service.subtree_ids(session, group.id)
+    return list(
+        session.scalars(
+            select(User).where(User.org_id.in_(ids), User.active.is_(True)).order_by(User.id)
+        )
+    )
+
+
+def places(session: Session, viewer: User) -> tuple[list[Organisation], list[Organisation]]:
+    """(sites, departments) of the viewer's group."""
+    group = org_service.group_of(session, viewer.org_id)
+    ids = set(org_service.subtree_ids(session, group.id))
+    orgs = [o for o in org_service.all_orgs(session) if o.id in ids]
+    sites = [o for o in orgs if o.kind in ("group", "region", "site")]
+    return sites, [o for o in orgs if o.kind == "department"]
+
+
+# --- shift hand-over (交接班) ------------------------------------------------------------------
+
+
+WAITING = ("pending_transfer", "awaiting_approval", "delay_requested", "customer")
+
+
+@dataclass
+class Desk:
+    """One department's open work at hand-over time."""
+
+    department_id: int | None
+    open: int = 0
+    new: int = 0
+    items: list[tuple[Complaint, str | None]] | None = None
+
+
+def _waiting_for(c: Complaint) -> str | None:
+    if c.pending_transfer:
+        return "pending_transfer"
+    if c.state == "awaiting_approval":
+        return "awaiting_approval"
+    if c.delay_status == "requested":
+        return "delay_requested"
+    if c.state == "implemented":
+        return "customer"
+    return None
+
+
+def handover(session: Session, viewer: User, now: datetime, tz: str) -> list[Desk]:
+    """Open complaints per desk (department): counts, today's new ones, and what waits on whom."""
+    midnight = datetime.combine(now.astimezone(ZoneInfo(tz)).date(), datetime.min.time())
+    since = midnight.replace(tzinfo=ZoneInfo(tz))
+    stmt = (
+        complaint_queries.visible_to(session, viewer)
+        .where(Complaint.state != "closed")
+        .order_by(Complaint.received_at)
+        .limit(500)
+    )
+    desks: dict[int | None, Desk] = {}
+    for c in session.scalars(stmt):
+        desk = desks.setdefault(c.department_id, Desk(c.department_id, items=[]))
+        desk.open += 1
+        desk.new += c.received_at >= since
+        desk.items.append((c, _waiting_for(c)))
+    return sorted(desks.values(), key=lambda d: (d.department_id is None, d.department_id or 0))
+
+
+# --- dashboard ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    today: int
+    open_by_level: list[tuple[str, int]]
+    satisfaction: list[tuple[int, int]]
+    top_categories: list[tuple[str | None, int]]
+    closed_this_week: int
+
+
+def dashboard(session: Session, viewer: User, pack: Pack, now: datetime) -> Dashboard:
+    scoped = complaint_queries.visible_to(session, viewer)
+    tz = ZoneInfo(pack.timezone)
+    local = now.astimezone(tz)
+    today = datetime.combine(local.date(), datetime.min.time(), tzinfo=tz)
+    week = today - timedelta(days=local.weekday())
+    month = now - timedelta(days=30)
+
+    def grouped(column, *where):
+        stmt = scoped.with_only_columns(column, func.count(Complaint.id)).where(*where)
+        return list(session.execute(stmt.group_by(column)).tuples())
+
+    count = scoped.with_only_columns(func.count(Complaint.id))
+    levels = dict(grouped(Complaint.level, Complaint.state != "closed"))
+    grades = dict(grouped(Complaint.satisfaction, Complaint.satisfaction.is_not(None)))
+    cats = grouped(Complaint.category, Complaint.received_at >= month)
+    return Dashboard(
+        today=session.scalar(count.where(Complaint.received_at >= today)) or 0,
+        open_by_level=[(lv.key, levels.get(lv.key, 0)) for lv in pack.levels],
+        satisfaction=[(g.value, grades.get(g.value, 0)) for g in pack.satisfaction],
+        top_categories=sorted(cats, key=lambda kv: -kv[1])[:8],
+        closed_this_week=session.scalar(count.where(Complaint.closed_at >= week)) or 0,
+    )

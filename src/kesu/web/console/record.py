@@ -1,0 +1,160 @@
+"""The record in words: event payloads, the confirm-by-restating text, reply templates (话术).
+
+Used by the complaint page, the printable forms and the portal, so a satisfaction grade or a
+level reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
+from kesu.i18n import pick, translate
+from kesu.policy.schema import Pack
+from kesu.web.pages import local_time
+
+HIDDEN = frozenset(
+    {"complainant_id", "evidence_id", "sha256", "subject", "of", "outcome", "approved", "size"}
+)
+"""Payload keys that are bookkeeping, not something a reader needs on the timeline."""
+RECEIVE_SHOWN = ("channel", "level", "category", "title", "demands")
+
+
+@dataclass(frozen=True)
+class Names:
+    """Display names of the people and places an event may mention."""
+
+    users: dict[int, str]
+    orgs: dict[int, str]
+
+
+def _yes_no(value: bool, locale: str) -> str:
+    return translate("web.yes" if value else "web.no", locale)
+
+
+def key_label(pack: Pack, kind: str, key: str, locale: str) -> str:
+    items = pack.category_list() if kind == "categories" else getattr(pack, kind)
+    found = next((i for i in items if i.key == key), None)
+    return pick(found.name, locale) if found else key
+
+
+def value_text(pack: Pack, key: str, value: Any, names: Names, locale: str) -> str:
+    """One payload value as a reader would say it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _yes_no(value, locale)
+    if key == "classification":
+        return translate(f"classification.{value}", locale)
+    if key in ("level", "upgraded_to", "to_level"):
+        lv = pack.level(value)
+        return pick(lv.name, locale) if lv else str(value)
+    if key == "category":
+        return key_label(pack, "categories", value, locale)
+    if key == "channel":
+        return key_label(pack, "channels", value, locale)
+    if key == "solution_type":
+        return key_label(pack, "solution_types", value, locale)
+    if key in ("approval_tier", "current_tier"):
+        return key_label(pack, "tiers", value, locale)
+    if key == "complainant_type":
+        return key_label(pack, "complainant_types", value, locale)
+    if key == "demands":
+        return "、".join(key_label(pack, "demands", d, locale) for d in value)
+    if key == "root_causes":
+        return "、".join(key_label(pack, "root_cause_dimensions", d, locale) for d in value)
+    if key == "responsibility":
+        return "、".join(f"{r.get('party')} {r.get('share')}%" for r in value)
+    if key == "satisfaction":
+        grade = pack.grade(int(value))
+        return f"{value} {pick(grade.name, locale)}" if grade else str(value)
+    if key == "method":
+        return translate(f"web.method.{value}", locale)
+    if key in ("assignee_id", "to_user_id", "from_user_id"):
+        return names.users.get(value, str(value))
+    if key in ("department_id", "to_department_id", "from_department_id"):
+        return names.orgs.get(value, str(value))
+    if key in ("until", "requested_at") and isinstance(value, str):
+        try:
+            return local_time(datetime.fromisoformat(value), pack.timezone)
+        except ValueError:
+            return value
+    if key == "transfer" and isinstance(value, dict):
+        to = names.orgs.get(value.get("to_department_id"), "")
+        return f"{names.orgs.get(value.get('from_department_id'), '—')} → {to}"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
+def field_label(key: str, locale: str) -> str:
+    text = translate(f"field.{key}", locale)
+    return key if text == f"field.{key}" else text
+
+
+def event_lines(
+    pack: Pack, event: ComplaintEvent, names: Names, locale: str
+) -> list[tuple[str, str]]:
+    """(label, text) pairs of an event's payload worth showing."""
+    keys = RECEIVE_SHOWN if event.command == "receive" else event.payload.keys()
+    out = []
+    for key in keys:
+        if key in HIDDEN or key not in event.payload:
+            continue
+        text = value_text(pack, key, event.payload[key], names, locale)
+        if text:
+            out.append((field_label(key, locale), text))
+    return out
+
+
+def spaced(number: str) -> str:
+    """A complaint number as read over the phone: groups of four."""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+def mask_phone(phone: str | None) -> str:
+    if not phone:
+        return ""
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else phone
+
+
+def restatement(pack: Pack, complaint: Complaint, person: Complainant, locale: str) -> str:
+    """确认复述: what the receiver reads back to the caller to confirm the record."""
+    demands = value_text(pack, "demands", complaint.demands, Names({}, {}), locale)
+    return translate(
+        "web.restate",
+        locale,
+        name=person.name,
+        phone=mask_phone(person.phone),
+        title=complaint.title,
+        demands=demands or translate("web.restate_no_demand", locale),
+        number=spaced(complaint.number),
+    )
+
+
+REPLIES: dict[str, tuple[str, ...]] = {
+    "franchise-sales-center": (
+        "greeting",
+        "empathy",
+        "accepted",
+        "progress",
+        "result",
+        "unreachable",
+    ),
+}
+DEFAULT_REPLIES = ("greeting", "empathy", "accepted", "progress", "result")
+"""Reply templates (客服标准话术, seed 002 附件四) per pack key; texts in the web catalogue."""
+
+
+def replies(
+    pack: Pack, complaint: Complaint, person: Complainant, agent: str, locale: str
+) -> list[tuple[str, str]]:
+    """(title, text) of each reply template, filled in for this complaint."""
+    keys = REPLIES.get(pack.key, DEFAULT_REPLIES)
+    params = {"name": person.name, "number": complaint.number, "agent": agent}
+    return [
+        (translate(f"web.reply.{k}.title", locale), translate(f"web.reply.{k}", locale, **params))
+        for k in keys
+    ]

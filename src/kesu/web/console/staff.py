@@ -1,0 +1,73 @@
+"""Who sits at the console: the session cookie → the staff member, their pack, their page.
+
+The cookie holds a session token from `access.service.login` (HttpOnly, SameSite=Lax, Secure in
+production); every request resolves it with `access.service.authenticate`, so lockout, expiry
+and revocation apply here exactly as on the API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+
+from kesu.access import service as access_service
+from kesu.access.models import User
+from kesu.db.session import READ_ONLY
+from kesu.errors import Forbidden, Unauthenticated
+from kesu.policy.schema import Pack
+from kesu.web.deps import ClockDep
+from kesu.web.pages import SESSION_COOKIE, render
+
+NAV = [
+    ("/", "web.nav.queues"),
+    ("/intake", "web.nav.intake"),
+    ("/handover", "web.nav.handover"),
+    ("/dashboard", "web.nav.dashboard"),
+]
+"""The console's menu: (path, i18n key). Other capabilities append their own page here."""
+
+
+def console_user(request: Request, clock: ClockDep) -> User:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        raise Unauthenticated("auth.required")
+    with request.app.state.sessions() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        user = access_service.authenticate(session, clock, raw)
+        session.expunge(user)
+    return user
+
+
+ConsoleUser = Annotated[User, Depends(console_user)]
+
+
+def require_command(pack: Pack, user: User, command: str) -> None:
+    role = pack.role(user.role)
+    if role is None or not role.may(command):
+        raise Forbidden("forbidden.role", command=command, role=user.role)
+
+
+def page(
+    request: Request,
+    db,
+    user: User,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    pack: Pack | None = None,
+) -> HTMLResponse:
+    """A console page: the staff member, their role and their pack's time zone in context."""
+    pack = pack or access_service.pack_for_user(db, user)
+    role = pack.role(user.role)
+    ctx = {
+        "user": user,
+        "pack": pack,
+        "role_name": role.name if role else {"zh_Hans": user.role},
+        "tz": pack.timezone,
+        "nav": NAV,
+    }
+    ctx.update(context or {})
+    return render(request, name, ctx, status=status)

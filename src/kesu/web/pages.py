@@ -1,0 +1,185 @@
+"""HTML pages shared by the staff console and the customer portal: templates, the reader's
+language, CSRF tokens and errors rendered as pages.
+
+CSRF: every form carries `csrf`, an HMAC (keyed by the secret) of the cookie that identifies
+the browser — the staff session cookie when logged in, otherwise a random anonymous cookie —
+so a token is worth nothing without that browser's cookie (double submit, signed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import FormData
+
+from kesu.errors import Forbidden, KesuError
+from kesu.i18n import LOCALES, normalise, pick, translate
+from kesu.web import errors as api_errors
+
+SESSION_COOKIE = "kesu_session"
+ANON_COOKIE = "kesu_anon"
+LANG_COOKIE = "kesu_lang"
+STATIC_DIR = Path(__file__).parent / "static"
+VENDOR = {"htmx": "vendor/htmx.min.js", "echarts": "vendor/echarts.min.js"}
+LANGUAGES = (("zh_Hans", "简体中文"), ("zh_Hant", "繁體中文"), ("en", "English"))
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("kesu.web", "templates"),
+        autoescape=select_autoescape(["html"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["quote"] = lambda s: quote(str(s), safe="/")
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def vendor_present() -> dict[str, bool]:
+    """Which third-party assets the set-up command has copied in (pages work without them)."""
+    return {name: (STATIC_DIR / path).is_file() for name, path in VENDOR.items()}
+
+
+# --- language -------------------------------------------------------------------------------
+
+
+def page_locale(request: Request) -> str:
+    """The language switch's choice (a cookie), else the deployment's default (zh-CN)."""
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    if chosen and normalise(chosen) in LOCALES:
+        return normalise(chosen)
+    return normalise(request.app.state.settings.default_locale)
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """Only same-site paths may be redirected to (no `//host` or `https://…`)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+# --- CSRF -----------------------------------------------------------------------------------
+
+
+def _csrf_for(request: Request, basis: str) -> str:
+    key = request.app.state.settings.secret_key.encode()
+    return hmac.new(key, b"csrf:" + basis.encode(), hashlib.sha256).hexdigest()
+
+
+def _basis(request: Request) -> str | None:
+    return request.cookies.get(SESSION_COOKIE) or request.cookies.get(ANON_COOKIE)
+
+
+def secure_cookies(request: Request) -> bool:
+    return request.app.state.settings.environment == "production"
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+    )
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, after its CSRF token has been checked (403 otherwise)."""
+    form = await request.form()
+    basis = _basis(request)
+    given = form.get("csrf")
+    if (
+        not basis
+        or not isinstance(given, str)
+        or not hmac.compare_digest(_csrf_for(request, basis), given)
+    ):
+        raise Forbidden("web.csrf_invalid")
+    return form
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def local_time(value: datetime | None, tz: str = "Asia/Shanghai", fmt: str = "%Y-%m-%d %H:%M"):
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    """Render a page in the reader's language with a CSRF token for its forms."""
+    locale = page_locale(request)
+    basis = _basis(request)
+    new_anon = None
+    if basis is None:
+        basis = new_anon = secrets.token_urlsafe(24)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "locale": locale,
+        "html_lang": {"zh_Hans": "zh-CN", "zh_Hant": "zh-TW", "en": "en"}[locale],
+        "languages": LANGUAGES,
+        "csrf": _csrf_for(request, basis),
+        "t": lambda key, **params: translate(key, locale, **params),
+        "pick": lambda label: pick(label, locale),
+        "local_time": local_time,
+        "vendor": vendor_present(),
+        "here": request.url.path + (("?" + request.url.query) if request.url.query else ""),
+        "server_now": request.app.state.clock.now().isoformat(),
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    if new_anon is not None:
+        set_cookie(request, response, ANON_COOKIE, new_anon, 60 * 60 * 24 * 30)
+    return response
+
+
+def error_message(exc: KesuError, locale: str) -> str:
+    return api_errors.render(exc, locale)["error"]["message"]
+
+
+def install(app: FastAPI) -> None:
+    """Errors on pages become pages (JSON stays JSON under /api); 401 goes to the login page."""
+    json_kesu = app.exception_handlers[KesuError]
+    json_invalid = app.exception_handlers[RequestValidationError]
+
+    async def kesu_error(request: Request, exc: KesuError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return await json_kesu(request, exc)
+        if exc.status == 401 and not request.url.path.startswith("/portal"):
+            target = quote(local_path(request.url.path), safe="/")
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        message = error_message(exc, page_locale(request))
+        return render(request, "error.html", {"message": message}, status=exc.status)
+
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return await json_invalid(request, exc)
+        message = translate("web.bad_request", page_locale(request))
+        return render(request, "error.html", {"message": message}, status=422)
+
+    app.add_exception_handler(KesuError, kesu_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)

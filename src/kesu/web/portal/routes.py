@@ -1,0 +1,403 @@
+"""The customer portal at `/portal` (no account; mobile-first, 375 px).
+
+Submit a complaint (privacy notice and consent, evidence, contact preference) → the number and
+a signed tracking link; track by number + the last four digits of the phone, or by that link;
+see progress and the next promised time; rate the result when asked. The customer is
+`lifecycle.Actor(kind="customer")` and goes through the same services as staff. Nothing about
+staff beyond their role, and nothing of any other complaint or person, is ever shown; a wrong
+number and wrong digits give the same answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from kesu.access.models import User
+from kesu.complaint import evidence as evidence_service
+from kesu.complaint import lifecycle, queries
+from kesu.complaint import service as complaint_service
+from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
+from kesu.complaint.schemas import ComplaintCreate
+from kesu.errors import InvalidInput, KesuError, NotFound
+from kesu.i18n import pick, translate
+from kesu.org import service as org_service
+from kesu.org.models import Organisation
+from kesu.policy import service as policy_service
+from kesu.policy.schema import Pack
+from kesu.settings import Settings
+from kesu.web.console import record
+from kesu.web.console.forms import category_options
+from kesu.web.deps import ClockDep, Db, ReadDb, SettingsDep
+from kesu.web.pages import checked_form, error_message, page_locale, render
+from kesu.web.portal.limits import PortalLimits
+
+router = APIRouter(prefix="/portal", include_in_schema=False)
+
+Form = Annotated[FormData, Depends(checked_form)]
+CHANNEL = "portal"
+CONTACT_PREFERENCES = ("phone", "sms", "wechat", "email")
+MAX_FILES = 3
+LINK_DAYS = 365
+PRIVACY_VERSION = "2026-11"
+CUSTOMER_EVENTS = {
+    "receive",
+    "acknowledge",
+    "record_contact",
+    "implement",
+    "record_response",
+    "close",
+    "reopen",
+    "escalate",
+    "attach_evidence",
+}
+"""Events a customer sees on their own complaint (by kind, never staff names)."""
+
+
+def _signer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="kesu.portal.track")
+
+
+def track_path(settings: Settings, complaint_id: int) -> str:
+    """The signed link sent to the customer (notifications use it too)."""
+    return f"/portal/t/{_signer(settings).dumps(complaint_id)}"
+
+
+def _limits(request: Request) -> PortalLimits:
+    state = request.app.state
+    if not hasattr(state, "portal_limits"):
+        state.portal_limits = PortalLimits()
+    return state.portal_limits
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# --- which organisation ---------------------------------------------------------------------
+
+
+def _groups(db: Session) -> list[Organisation]:
+    return list(db.scalars(select(Organisation).where(Organisation.kind == "group")))
+
+
+def _group(db: Session, code: str) -> Organisation | None:
+    groups = _groups(db)
+    if code:
+        return next((g for g in groups if g.code == code), None)
+    return groups[0] if len(groups) == 1 else None
+
+
+def _pack(db: Session, group: Organisation) -> Pack:
+    return policy_service.pack_of(db, policy_service.current(db, group.pack_key).id)
+
+
+def _sites(db: Session, group: Organisation) -> list[Organisation]:
+    ids = set(org_service.subtree_ids(db, group.id))
+    return [o for o in org_service.all_orgs(db) if o.id in ids and o.kind == "site"]
+
+
+def _submit_page(request, db, group, values, *, error=None, status=200) -> Response:
+    pack = _pack(db, group)
+    locale = page_locale(request)
+    return render(
+        request,
+        "portal/submit.html",
+        {
+            "group": group,
+            "pack": pack,
+            "enabled": CHANNEL in pack.keys("channels"),
+            "sites": _sites(db, group),
+            "categories": category_options(pack, locale),
+            "preferences": CONTACT_PREFERENCES,
+            "values": values,
+            "error": error,
+            "max_files": MAX_FILES,
+        },
+        status=status,
+    )
+
+
+@router.get("")
+def portal_home(
+    request: Request, db: ReadDb, org: Annotated[str, Query(max_length=40)] = ""
+) -> Response:
+    group = _group(db, org)
+    if group is None:
+        return render(request, "portal/choose.html", {"groups": _groups(db)})
+    return _submit_page(request, db, group, {})
+
+
+# --- submit ---------------------------------------------------------------------------------
+
+
+def _text(form: FormData, name: str, limit: int = 4000) -> str | None:
+    raw = form.get(name)
+    value = raw.strip()[:limit] if isinstance(raw, str) else ""
+    return value or None
+
+
+def _create_from(form: FormData, pack: Pack, group: Organisation, db: Session) -> ComplaintCreate:
+    if form.get("consent") != "yes":
+        raise InvalidInput("portal.consent_required", field="consent")
+    if not _text(form, "phone"):
+        raise InvalidInput("invalid.required", field="phone")
+    site = _text(form, "site_id")
+    if site is None or not site.isdigit() or int(site) not in {s.id for s in _sites(db, group)}:
+        raise InvalidInput("invalid.required", field="site_id")
+    preference = _text(form, "preference")
+    other = _text(form, "other_contact", 150)
+    contact = " · ".join(
+        part
+        for part in (
+            translate(f"web.method.{preference}", "zh_Hans")
+            if preference in CONTACT_PREFERENCES
+            else None,
+            other,
+        )
+        if part
+    )
+    types = pack.keys("complainant_types")
+    data: dict[str, Any] = {
+        "site_id": int(site),
+        "channel": CHANNEL,
+        "complainant": {
+            "name": _text(form, "name"),
+            "phone": _text(form, "phone"),
+            **({"other_contact": contact} if contact else {}),
+        },
+        "complainant_type": "consumer" if "consumer" in types else pack.complainant_types[0].key,
+        "title": _text(form, "title"),
+        "description": _text(form, "description"),
+        "demands": [d for d in form.getlist("demands") if isinstance(d, str) and d],
+        "category": _text(form, "category"),
+    }
+    try:
+        return ComplaintCreate.model_validate(data)
+    except ValidationError as exc:
+        raise complaint_service.invalid_from(exc) from exc
+
+
+@router.post("/complaints")
+def submit(
+    request: Request,
+    db: Db,
+    clock: ClockDep,
+    settings: SettingsDep,
+    form: Form,
+    org: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    group = _group(db, org)
+    if group is None:
+        raise NotFound("not_found.organisation", id=org)
+    pack = _pack(db, group)
+    now = clock.now().timestamp()
+    limits = _limits(request)
+    try:
+        if CHANNEL not in pack.keys("channels"):
+            raise InvalidInput("portal.disabled", field="channel")
+        limits.submit_per_ip.hit(_ip(request), now)
+        data = _create_from(form, pack, group, db)
+        limits.submit_per_phone.hit(complaint_service.normalise_phone(data.complainant.phone), now)
+        files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+        if len(files) > MAX_FILES:
+            raise InvalidInput("portal.too_many_files", field="file", max=MAX_FILES)
+        customer = lifecycle.Actor(kind="customer", label=data.complainant.name[:100])
+        created = complaint_service.receive(db, clock, customer, data)
+        complaint_service.execute(
+            db,
+            clock,
+            created.id,
+            customer,
+            "note",
+            {"text": translate("portal.consent_record", "zh_Hans", version=PRIVACY_VERSION)},
+            created.version,
+        )
+        for upload in files:
+            evidence_service.attach(
+                db,
+                clock,
+                settings.evidence_dir,
+                created,
+                customer,
+                upload.filename or "file",
+                upload.file.read(settings.max_upload_bytes + 1),
+                settings.max_upload_bytes,
+            )
+    except KesuError as exc:
+        db.rollback()
+        values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf"}
+        values["demands"] = form.getlist("demands")
+        message = error_message(exc, page_locale(request))
+        return _submit_page(request, db, group, values, error=message, status=exc.status)
+    db.commit()
+    return RedirectResponse(track_path(settings, created.id) + "?new=1", status_code=303)
+
+
+# --- track ------------------------------------------------------------------------------------
+
+
+@router.get("/track")
+def track_page(request: Request) -> Response:
+    return render(request, "portal/track.html", {"values": {}})
+
+
+@router.post("/track")
+def track(
+    request: Request, db: ReadDb, clock: ClockDep, settings: SettingsDep, form: Form
+) -> Response:
+    number = (_text(form, "number", 40) or "").upper().replace(" ", "")
+    digits = _text(form, "last4", 10) or ""
+    now = clock.now().timestamp()
+    limits = _limits(request)
+    try:
+        limits.track_per_ip.hit(_ip(request), now)
+        limits.track_per_number.hit(number, now)
+        found = db.execute(
+            select(Complaint.id, Complainant.phone)
+            .join(Complainant, Complainant.id == Complaint.complainant_id)
+            .where(Complaint.number == number)
+        ).all()
+        match = next(
+            (cid for cid, phone in found if phone and len(digits) == 4 and phone.endswith(digits)),
+            None,
+        )
+        if match is None:
+            raise NotFound("portal.not_found")
+    except KesuError as exc:
+        message = error_message(exc, page_locale(request))
+        values = {"number": number}
+        return render(
+            request, "portal/track.html", {"values": values, "error": message}, status=exc.status
+        )
+    return RedirectResponse(track_path(settings, match), status_code=303)
+
+
+def _tracked(db: Session, settings: Settings, token: str) -> Complaint:
+    try:
+        cid = _signer(settings).loads(token, max_age=LINK_DAYS * 86400)
+    except BadSignature as exc:
+        raise NotFound("portal.not_found") from exc
+    complaint = db.get(Complaint, cid) if isinstance(cid, int) else None
+    if complaint is None:
+        raise NotFound("portal.not_found")
+    return complaint
+
+
+def _stage(state: str) -> str:
+    if state in ("new", "acknowledged"):
+        return "received"
+    if state in lifecycle.HANDLING - {"implemented"}:
+        return "handling"
+    return {"implemented": "result", "reviewing": "result", "closed": "closed"}[state]
+
+
+def _who(pack: Pack, event: ComplaintEvent, roles: dict[int, str], locale: str) -> str:
+    """A role, never a name: what the customer learns about who acted."""
+    if event.actor_kind == "customer":
+        return translate("portal.you", locale)
+    if event.actor_kind == "system":
+        return translate("portal.system", locale)
+    role = pack.role(roles.get(event.actor_id or 0))
+    return pick(role.name, locale) if role else translate("portal.staff", locale)
+
+
+def _status_page(request, db, settings, token, complaint, *, error=None, status=200) -> Response:
+    locale = page_locale(request)
+    pack = complaint_service.pack_of(db, complaint)
+    events = [e for e in queries.timeline(db, complaint.id) if e.command in CUSTOMER_EVENTS]
+    staff_ids = {e.actor_id for e in events if e.actor_kind == "staff" and e.actor_id}
+    roles = (
+        dict(db.execute(select(User.id, User.role).where(User.id.in_(staff_ids))).all())
+        if staff_ids
+        else {}
+    )
+    steps = []
+    for e in events:
+        detail = ""
+        if e.command == "acknowledge":
+            detail = e.payload.get("message") or ""
+        elif e.command == "record_response":
+            detail = record.value_text(
+                pack, "satisfaction", e.payload.get("satisfaction"), record.Names({}, {}), locale
+            )
+        elif e.command == "record_contact":
+            detail = translate(
+                "portal.contact_reached" if e.payload.get("reached") else "portal.contact_missed",
+                locale,
+            )
+        elif e.command == "attach_evidence":
+            detail = e.payload.get("filename") or ""
+        steps.append((e, _who(pack, e, roles, locale), detail))
+    return render(
+        request,
+        "portal/status.html",
+        {
+            "c": complaint,
+            "pack": pack,
+            "token": token,
+            "stage": _stage(complaint.state),
+            "stages": ("received", "handling", "result", "closed"),
+            "level": pick(pack.level(complaint.level).name, locale),
+            "steps": steps,
+            "tz": pack.timezone,
+            "can_rate": complaint.state == "implemented",
+            "grades": [(g.value, pick(g.name, locale)) for g in pack.satisfaction],
+            "new": request.query_params.get("new") == "1",
+            "rated": request.query_params.get("rated") == "1",
+            "spaced": record.spaced(complaint.number),
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@router.get("/t/{token}")
+def status(request: Request, token: str, db: ReadDb, settings: SettingsDep) -> Response:
+    complaint = _tracked(db, settings, token)
+    return _status_page(request, db, settings, token, complaint)
+
+
+@router.post("/t/{token}/rate")
+def rate(
+    request: Request, token: str, db: Db, clock: ClockDep, settings: SettingsDep, form: Form
+) -> Response:
+    """满意度: the customer's grade on the pack's scale; 4/5 in seed 002 reopen one level up."""
+    complaint = _tracked(db, settings, token)
+    person = db.get(Complainant, complaint.complainant_id)
+    raw = form.get("satisfaction")
+    version = form.get("version")
+    payload: dict[str, Any] = {
+        "satisfaction": int(raw) if isinstance(raw, str) and raw.isdigit() else raw
+    }
+    comment = _text(form, "comment")
+    if comment:
+        payload["comment"] = comment
+    try:
+        _limits(request).rate_per_ip.hit(_ip(request), clock.now().timestamp())
+        customer = lifecycle.Actor(kind="customer", label=person.name[:100])
+        complaint_service.execute(
+            db,
+            clock,
+            complaint.id,
+            customer,
+            "record_response",
+            payload,
+            int(version) if isinstance(version, str) and version.isdigit() else 0,
+        )
+    except KesuError as exc:
+        db.rollback()
+        message = error_message(exc, page_locale(request))
+        complaint = _tracked(db, settings, token)
+        return _status_page(
+            request, db, settings, token, complaint, error=message, status=exc.status
+        )
+    db.commit()
+    return RedirectResponse(f"/portal/t/{token}?rated=1", status_code=303)
