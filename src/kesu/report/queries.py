@@ -32,6 +32,7 @@ from kesu.access.models import User
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.report.models import OrgVolume
 from kesu.report.rules import VolumeRecord
+from kesu.sla.models import Penalty, Timer
 
 
 @dataclass(frozen=True)
@@ -388,3 +389,90 @@ def volumes(session: Session, org_ids: list[int], kind: str) -> dict[int, list[V
     for oid, first, last, amount in rows:
         out.setdefault(oid, []).append(VolumeRecord(first, last, amount))
     return out
+
+
+# --- timers and penalties (kesu.sla) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimerRow:
+    key: str
+    due: int
+    on_time: int
+    late: int
+
+
+def timer_compliance(
+    session: Session, scope: Scope, start: datetime, end: datetime, cutoff: datetime
+) -> list[TimerRow]:
+    """Per timer: timers that fell due in the period (not cancelled before falling due), those
+    met on time, and those late (met after their due time, or not met by `cutoff`)."""
+    t = Timer
+    on_time = and_(t.met_at.is_not(None), t.met_at <= t.due_at)
+    late = and_(~on_time, or_(t.met_at.is_not(None), t.due_at < cutoff))
+    rows = session.execute(
+        select(
+            t.key,
+            func.count(),
+            func.sum(case((on_time, 1), else_=0)),
+            func.sum(case((late, 1), else_=0)),
+        )
+        .join(Complaint, Complaint.id == t.complaint_id)
+        .where(
+            t.due_at >= start,
+            t.due_at < end,
+            or_(t.cancelled_at.is_(None), t.cancelled_at >= t.due_at),
+            scope.where(),
+        )
+        .group_by(t.key)
+    )
+    return [TimerRow(k, int(n), int(ok or 0), int(bad or 0)) for k, n, ok, bad in rows]
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    complaint_id: int
+    number: str
+    title: str
+    level: str
+    site_id: int | None
+    assignee_id: int | None
+    timer_key: str
+    due_at: datetime
+
+
+def overdue(session: Session, scope: Scope, cutoff: datetime, limit: int) -> list[OverdueRow]:
+    """Timers past due and not met at `cutoff`, of complaints still open then, oldest first."""
+    c, t = Complaint, Timer
+    rows = session.execute(
+        select(c.id, c.number, c.title, c.level, c.site_id, c.assignee_id, t.key, t.due_at)
+        .join(t, t.complaint_id == c.id)
+        .where(
+            scope.where(),
+            c.received_at < cutoff,
+            or_(c.closed_at.is_(None), c.closed_at > cutoff),
+            t.started_at < cutoff,
+            t.due_at < cutoff,
+            or_(t.met_at.is_(None), t.met_at > cutoff),
+            or_(t.cancelled_at.is_(None), t.cancelled_at > cutoff),
+        )
+        .order_by(t.due_at, c.id, t.key)
+        .limit(limit)
+    )
+    return [OverdueRow(*r) for r in rows]
+
+
+def penalties(
+    session: Session, scope: Scope, start: datetime, end: datetime
+) -> list[tuple[int | None, int, Decimal]]:
+    """(person charged, penalties, total yuan) for penalties recorded in the period."""
+    p = Penalty
+    rows = session.execute(
+        select(p.user_id, func.count(), func.sum(p.amount))
+        .join(Complaint, Complaint.id == p.complaint_id)
+        .where(p.created_at >= start, p.created_at < end, scope.where())
+        .group_by(p.user_id)
+    )
+    return [
+        (uid, int(n), Decimal(str(total or 0)).quantize(Decimal("0.01"))) for uid, n, total in rows
+    ]

@@ -102,6 +102,9 @@ class Figures:
     compensation: Decimal
     per_10k_orders: float | None
     per_10k_visits: float | None
+    timer_compliance: float | None
+    breaches: int
+    penalties: Decimal
 
 
 def _accepting(pack: Pack) -> tuple[int, ...]:
@@ -133,9 +136,11 @@ class Data:
     satisfaction: Counter
     compensation: list[tuple[str | None, int, Decimal]]
     open_at_end: int
+    timers: list[queries.TimerRow]
+    penalties: list[tuple[int | None, int, Decimal]]
 
 
-def gather(session: Session, t: Target, period: rules.Period) -> Data:
+def gather(session: Session, t: Target, period: rules.Period, now: datetime) -> Data:
     start, end = period.bounds(t.pack.timezone)
     s = t.scope
     return Data(
@@ -147,6 +152,8 @@ def gather(session: Session, t: Target, period: rules.Period) -> Data:
         satisfaction=queries.satisfaction(session, s, start, end),
         compensation=queries.compensation(session, s, start, end),
         open_at_end=queries.open_at(session, s, end),
+        timers=queries.timer_compliance(session, s, start, end, min(end, now)),
+        penalties=queries.penalties(session, s, start, end),
     )
 
 
@@ -167,6 +174,11 @@ def figures(session: Session, t: Target, period: rules.Period, d: Data) -> Figur
         compensation=sum((total for _, _, total in d.compensation), Decimal("0.00")),
         per_10k_orders=rules.per_10k(received, _volume(session, t, period, "orders")),
         per_10k_visits=rules.per_10k(received, _volume(session, t, period, "visits")),
+        timer_compliance=rules.rate(
+            sum(r.on_time for r in d.timers), sum(r.on_time + r.late for r in d.timers)
+        ),
+        breaches=sum(r.late for r in d.timers),
+        penalties=sum((total for _, _, total in d.penalties), Decimal("0.00")),
     )
 
 
@@ -215,6 +227,9 @@ def _summary(lb: _Labels, now: Figures, before: Figures) -> Section:
         ("compensation", "¥", float(now.compensation), float(before.compensation)),
         ("per_10k_orders", "", now.per_10k_orders, before.per_10k_orders),
         ("per_10k_visits", "", now.per_10k_visits, before.per_10k_visits),
+        ("timer_compliance", "%", pct(now.timer_compliance), pct(before.timer_compliance)),
+        ("breaches", "", now.breaches, before.breaches),
+        ("penalties", "¥", float(now.penalties), float(before.penalties)),
     ]
     rows = []
     for key, unit, current, previous in metrics:
@@ -458,16 +473,25 @@ def _compensation(lb: _Labels, money: list[tuple[str | None, int, Decimal]]) -> 
     )
 
 
-def _staff(session: Session, lb: _Labels, t: Target, start: datetime, end: datetime) -> Section:
+def _staff(
+    session: Session,
+    lb: _Labels,
+    t: Target,
+    start: datetime,
+    end: datetime,
+    charged: list[tuple[int | None, int, Decimal]],
+) -> Section:
     response = {r.user_id: r for r in queries.staff_response(session, t.scope, start, end)}
     resolved = {
         r.user_id: r
         for r in queries.staff_resolution(session, t.scope, start, end, _accepting(t.pack))
     }
-    names = queries.user_names(session, set(response) | set(resolved))
+    penalties = {uid: (n, total) for uid, n, total in charged if uid is not None}
+    names = queries.user_names(session, set(response) | set(resolved) | set(penalties))
     rows = []
     for uid in sorted(names, key=lambda u: (names[u], u)):
         rsp, res = response.get(uid), resolved.get(uid)
+        n_pen, amount = penalties.get(uid, (0, Decimal(0)))
         rows.append(
             [
                 names[uid],
@@ -478,6 +502,8 @@ def _staff(session: Session, lb: _Labels, t: Target, start: datetime, end: datet
                 res.rating_sum / res.rated if res and res.rated else None,
                 rules.rate(res.accepted, res.rated) if res else None,
                 rules.rate(res.multi_round, res.resolved) if res else None,
+                n_pen,
+                float(amount),
             ]
         )
     return Section(
@@ -492,10 +518,111 @@ def _staff(session: Session, lb: _Labels, t: Target, start: datetime, end: datet
             lb.col("mean_grade", "number"),
             lb.col("satisfied", "percent"),
             lb.col("repeat_handling", "percent"),
+            lb.col("breaches"),
+            lb.col("penalties", "money"),
         ],
         rows=rows,
         chart=Chart(kind="bar", category="staff", values=["resolved"]),
         note=lb.t("note.staff"),
+    )
+
+
+def _timer_name(lb: _Labels, key: str) -> str:
+    found = next((r for r in lb.pack.timers if r.key == key), None)
+    return pick(found.name, lb.locale) if found else key
+
+
+def _timers(lb: _Labels, rows: list[queries.TimerRow]) -> Section:
+    order = {r.key: i for i, r in enumerate(lb.pack.timers)}
+    out = [
+        [
+            r.key,
+            _timer_name(lb, r.key),
+            r.due,
+            r.on_time,
+            r.late,
+            r.due - r.on_time - r.late,
+            rules.rate(r.on_time, r.on_time + r.late),
+        ]
+        for r in sorted(rows, key=lambda r: (order.get(r.key, len(order)), r.key))
+    ]
+    return Section(
+        key="timers",
+        title=lb.t("section.timers"),
+        columns=[
+            lb.col("key", "text"),
+            lb.col("name", "text"),
+            lb.col("due"),
+            lb.col("on_time"),
+            lb.col("late"),
+            lb.col("pending"),
+            lb.col("compliance", "percent"),
+        ],
+        rows=out,
+        chart=Chart(kind="column", category="name", values=["on_time", "late"]),
+        note=lb.t("note.timers"),
+    )
+
+
+OVERDUE_ROWS = 500
+"""The overdue list shows at most this many timers (the oldest first)."""
+
+
+def _overdue(session: Session, lb: _Labels, t: Target, cutoff: datetime) -> Section:
+    rows = queries.overdue(session, t.scope, cutoff, OVERDUE_ROWS)
+    orgs = {o.id: o for o in org_service.all_orgs(session)}
+    names = queries.user_names(session, {r.assignee_id for r in rows if r.assignee_id})
+    zone = ZoneInfo(lb.pack.timezone)
+    return Section(
+        key="overdue",
+        title=lb.t("section.overdue"),
+        columns=[
+            lb.col("number", "text"),
+            lb.col("title", "text"),
+            lb.col("level", "text"),
+            lb.col("site", "text"),
+            lb.col("timer", "text"),
+            lb.col("due_at", "datetime"),
+            lb.col("overdue_hours", "hours"),
+            lb.col("assignee", "text"),
+        ],
+        rows=[
+            [
+                r.number,
+                r.title,
+                lb.named("levels", r.level),
+                orgs[r.site_id].name if r.site_id in orgs else "",
+                _timer_name(lb, r.timer_key),
+                r.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                (cutoff - r.due_at).total_seconds() / 3600,
+                names.get(r.assignee_id, ""),
+            ]
+            for r in rows
+        ],
+        note=lb.t(
+            "note.overdue",
+            at=cutoff.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            limit=OVERDUE_ROWS,
+        ),
+    )
+
+
+def _penalties(
+    session: Session, lb: _Labels, charged: list[tuple[int | None, int, Decimal]]
+) -> Section:
+    names = queries.user_names(session, {uid for uid, _, _ in charged if uid is not None})
+    rows = [
+        [names.get(uid, lb.t("none")) if uid else lb.t("none"), n, float(total)]
+        for uid, n, total in sorted(charged, key=lambda c: (-c[2], c[0] or 0))
+    ]
+    rows.append([lb.t("all"), sum(r[1] for r in rows), float(sum(c[2] for c in charged))])
+    return Section(
+        key="penalties",
+        title=lb.t("section.penalties"),
+        columns=[lb.col("person", "text"), lb.col("count"), lb.col("penalties", "money")],
+        rows=rows,
+        chart=Chart(kind="bar", category="person", values=["penalties"]),
+        note=lb.t("note.penalties"),
     )
 
 
@@ -508,7 +635,7 @@ def build(
     tz = t.pack.timezone
     start, end = period.bounds(tz)
     before = rules.previous(period)
-    now_data, before_data = gather(session, t, period), gather(session, t, before)
+    now_data, before_data = gather(session, t, period, now), gather(session, t, before, now)
     received_local = rules.local_hours(queries.received_hours(session, t.scope, start, end), tz)
     closed_local = rules.local_hours(queries.closed_hours(session, t.scope, start, end), tz)
     categories: Counter = Counter()
@@ -534,7 +661,10 @@ def build(
         ),
         _heatmap(lb, rules.heatmap(received_local)),
         _compensation(lb, now_data.compensation),
-        _staff(session, lb, t, start, end),
+        _timers(lb, now_data.timers),
+        _overdue(session, lb, t, min(end, now)),
+        _penalties(session, lb, now_data.penalties),
+        _staff(session, lb, t, start, end, now_data.penalties),
     ]
     return Report(
         kind=period.kind,

@@ -5,7 +5,7 @@ Revises: 0003
 
 Tables: org_volume, report_delivery, ledger_mapping, ledger_batch, ledger_row; complaint gets
 imported / original_number / import_batch_id and report indexes; complaint_event an index on
-(command, at).
+(command, at); sla_timer an index on due_at (timer compliance over any period).
 
 Case library full text (not models; tests/db/test_migrations.py ignores `caselib_fts*`):
 a table `caselib_fts` holding the searchable text of each closed complaint, kept by triggers on
@@ -211,6 +211,8 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("complaint_event", schema=None) as batch_op:
         batch_op.create_index("ix_complaint_event_command_at", ["command", "at"], unique=False)
+    with op.batch_alter_table("sla_timer", schema=None) as batch_op:
+        batch_op.create_index("ix_sla_timer_due_at", ["due_at"], unique=False)
 
     op.create_table(
         "ledger_row",
@@ -252,6 +254,8 @@ def downgrade() -> None:
     with op.batch_alter_table("ledger_row", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_row_batch_id"))
     op.drop_table("ledger_row")
+    with op.batch_alter_table("sla_timer", schema=None) as batch_op:
+        batch_op.drop_index("ix_sla_timer_due_at")
     with op.batch_alter_table("complaint_event", schema=None) as batch_op:
         batch_op.drop_index("ix_complaint_event_command_at")
     with op.batch_alter_table("complaint", schema=None) as batch_op:
