@@ -250,3 +250,16 @@ def change(current: float | None, before: float | None) -> tuple[float | None, f
     if current is None or before is None:
         return None, None
     return current - before, ((current - before) / before if before else None)
+
+
+# --- exported cells --------------------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a
+    leading apostrophe, so it is shown as the text it is (formula injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -248,7 +248,6 @@ def _summary(lb: _Labels, now: Figures, before: Figures) -> Section:
             lb.col("change_pct", "percent"),
         ],
         rows=rows,
-        chart=Chart(kind="column", category="metric", values=["current", "previous"]),
         note=lb.t("note.summary"),
     )
 
@@ -680,3 +679,20 @@ def build(
         locale=locale,
         sections=sections,
     )
+
+
+FORMATS = ("xlsx", "pdf", "csv", "json")
+
+
+def render(report: Report, fmt: str) -> tuple[bytes, str, str]:
+    """(content, media type, file name) of a report in one of FORMATS."""
+    from kesu.report import render_csv, render_pdf, render_xlsx
+
+    if fmt == "json":
+        content, media = report.model_dump_json(indent=2).encode(), "application/json"
+    elif fmt in ("xlsx", "pdf", "csv"):
+        module = {"xlsx": render_xlsx, "pdf": render_pdf, "csv": render_csv}[fmt]
+        content, media = module.render(report), module.MEDIA_TYPE
+    else:
+        raise InvalidInput("report.unknown_format", field="format", value=fmt)
+    return content, media, f"{report.filename_stem}.{fmt}"
