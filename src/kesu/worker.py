@@ -14,12 +14,14 @@ from kesu.clock import Clock, SystemClock
 from kesu.db.session import make_engine, make_sessionmaker, transaction
 from kesu.notify import deliver as notify_deliver
 from kesu.settings import Settings
+from kesu.sla import sweep as sla_sweep
 
 log = logging.getLogger("kesu.worker")
 
 Job = Callable[[Session, Clock], int]
 JOBS: list[tuple[str, Job]] = []
 """(name, job) pairs run in order on every pass; a job returns how many items it handled."""
+JOBS.append(("sla.sweep", sla_sweep.sweep))  # before delivery: its messages go out this pass
 JOBS.append(("notify.deliver", notify_deliver.job))
 
 

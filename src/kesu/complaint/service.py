@@ -30,6 +30,7 @@ from kesu.org.models import Organisation
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
 from kesu.privacy.crypto import keys
+from kesu.sla import service as sla_service
 
 
 def actor_of(user: User) -> lifecycle.Actor:
@@ -232,6 +233,7 @@ def receive(
     payload = data.model_dump(mode="json", exclude={"complainant"})
     payload["complainant_id"] = person.id
     payload["level"] = complaint.level
+    sla_service.on_event(session, pack, complaint, actor, "receive", payload, now)
     _record(session, complaint, actor, "receive", payload, now)
     session.flush()
     return complaint
@@ -323,6 +325,7 @@ def execute(
     _apply(complaint, change.fields)
     complaint.updated_at = now
     complaint.version = version + 1
+    sla_service.on_event(session, pack, complaint, actor, command, change.event, now)
     _record(session, complaint, actor, command, change.event, now)
     flush_or_conflict(session, complaint, version)
     return complaint
@@ -363,7 +366,7 @@ def record_event(
     """An event that is not a lifecycle command (evidence attached): still versioned and chained."""
     if actor.user_id is not None and actor.user_id == complaint.staff_complained_id:
         raise Forbidden("forbidden.recused")
-    if complaint.state == "closed":
+    if complaint.state == "closed" and actor.kind != "system":  # the system: follow-up timers
         raise InvalidInput("invalid.closed", field="complaint")
     version = complaint.version
     now = clock.now()

@@ -21,7 +21,8 @@ def metadata() -> MetaData:
     import kesu.org.models
     import kesu.policy.models
     import kesu.privacy.models
-    import kesu.report.models  # noqa: F401
+    import kesu.report.models
+    import kesu.sla.models  # noqa: F401
 
     return Base.metadata
 
