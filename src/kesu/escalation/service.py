@@ -1,0 +1,332 @@
+"""Automatic escalation inside a complaint's own write (升级): emergency categories, urgent
+keywords and repeat complaints raise the level; an unowned complaint gets a handler (never the
+person complained about); the pack's roles are told. Flushes nothing itself; messages are
+collected as `Alert`s and enqueued by `send` once the complaint row is flushed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kesu.access.models import User
+from kesu.complaint import lifecycle
+from kesu.complaint.commands import Categorize
+from kesu.complaint.models import Complaint
+from kesu.escalation import rules
+from kesu.i18n import translate
+from kesu.notify import service as notify_service
+from kesu.org.models import Organisation
+from kesu.policy.schema import RECIPIENTS, Pack, Trigger
+from kesu.sla import rules as sla_rules
+
+TEXT_FIELDS = {"note": "text", "record_contact": "summary"}
+"""Commands whose free text is checked for the pack's urgent keywords."""
+
+
+@dataclass
+class Alert:
+    """A message to enqueue: to pack roles / pseudo-recipients, and/or to the complainant."""
+
+    kind: str
+    template: str
+    params: dict[str, Any]
+    to: list[str] = field(default_factory=list)
+    user_ids: list[int] = field(default_factory=list)
+    customer: bool = False
+
+
+def params_of(pack: Pack, complaint: Complaint, **more: Any) -> dict[str, Any]:
+    level = pack.level(complaint.level)
+    return {
+        "number": complaint.number,
+        "title": complaint.title,
+        "level": level.name["zh_Hans"] if level else complaint.level,
+        **more,
+    }
+
+
+# --- who -------------------------------------------------------------------------------------
+
+
+def scope_of(session: Session, complaint: Complaint) -> list[int]:
+    """The organisations whose staff cover this complaint: its site and everything above."""
+    found: list[int] = []
+    current: int | None = complaint.site_id or complaint.org_id
+    while current is not None and current not in found:
+        found.append(current)
+        current = session.scalar(select(Organisation.parent_id).where(Organisation.id == current))
+    if complaint.org_id not in found:
+        found.append(complaint.org_id)
+    return found
+
+
+def _staff(session: Session, complaint: Complaint) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.org_id.in_(scope_of(session, complaint)), User.active.is_(True))
+            .order_by(User.id)
+        )
+    )
+
+
+def recipients(session: Session, pack: Pack, complaint: Complaint, names: list[str]) -> list[int]:
+    """User ids for pack role keys and `assignee` / `receiver` / `next_tier`; never the person
+    complained about."""
+    out: list[int] = []
+    roles = [n for n in names if n not in RECIPIENTS]
+    if "assignee" in names:
+        out.append(complaint.assignee_id or complaint.received_by_id)
+    if "receiver" in names:
+        out.append(complaint.received_by_id)
+    if roles or "next_tier" in names:
+        rank = pack.tier_rank(complaint.current_tier)
+        wanted = min(rank + 1, len(pack.tiers))
+        for user in _staff(session, complaint):
+            role = pack.role(user.role)
+            if user.role in roles or (
+                "next_tier" in names and role and pack.tier_rank(role.tier) == wanted
+            ):
+                out.append(user.id)
+    unique = dict.fromkeys(u for u in out if u is not None and u != complaint.staff_complained_id)
+    return list(unique)
+
+
+def send(
+    session: Session, pack: Pack, complaint: Complaint, alerts: list[Alert], dedupe: str, now
+) -> int:
+    """Enqueue the alerts as outbox rows (exactly once per dedupe key and recipient)."""
+    added = 0
+    for alert in alerts:
+        key = f"{dedupe}:{alert.kind}"
+        users = list(dict.fromkeys(alert.user_ids + recipients(session, pack, complaint, alert.to)))
+        if users:
+            added += notify_service.notify_users(
+                session,
+                now=now,
+                user_ids=users,
+                template=alert.template,
+                params=alert.params,
+                dedupe_key=key,
+                complaint_id=complaint.id,
+            )
+        if alert.customer:
+            added += notify_service.notify_customer(
+                session,
+                now=now,
+                complainant_id=complaint.complainant_id,
+                template=alert.template,
+                params=alert.params,
+                dedupe_key=key,
+                complaint_id=complaint.id,
+            )
+    return added
+
+
+# --- level --------------------------------------------------------------------------------------
+
+
+def _assignee_tier(session: Session, pack: Pack, complaint: Complaint) -> str | None:
+    if complaint.assignee_id is None:
+        return None
+    user = session.get(User, complaint.assignee_id)
+    role = pack.role(user.role) if user else None
+    return role.tier if role else None
+
+
+def raise_level(
+    session: Session, pack: Pack, complaint: Complaint, level: str, reason: str, now: datetime
+) -> bool:
+    """Raise the complaint to `level` (never lower it) through the lifecycle engine's own
+    level change, so the tier and the handler follow exactly as for a manual change."""
+    if complaint.state == "closed" or not rules.is_higher(pack, level, complaint.level):
+        return False
+    case = lifecycle.Case(
+        state=complaint.state,
+        level=complaint.level,
+        current_tier=complaint.current_tier,
+        assignee_id=complaint.assignee_id,
+        assignee_tier=_assignee_tier(session, pack, complaint),
+        staff_complained_id=complaint.staff_complained_id,
+    )
+    change = lifecycle.decide(
+        pack, case, lifecycle.SYSTEM, "categorize", Categorize(level=level, reason=reason), now
+    )
+    for name, value in change.fields.items():
+        setattr(complaint, name, value)
+    return True
+
+
+def _repeat_of(session: Session, pack: Pack, complaint: Complaint, now: datetime) -> str | None:
+    rule = pack.escalation.repeat
+    if rule is None:
+        return None
+    facts = {
+        "category": complaint.category,
+        "site_id": complaint.site_id,
+        "staff_complained_id": complaint.staff_complained_id,
+        **complaint.subject,
+    }
+    matter = rules.matter_of(rule.same, facts)
+    if matter is None:
+        return None
+    minutes = {"minutes": 1, "hours": 60, "calendar_days": 1440}[rule.window.unit]
+    since = now - timedelta(minutes=rule.window.amount * minutes)
+    earlier = session.scalars(
+        select(Complaint)
+        .where(
+            Complaint.complainant_id == complaint.complainant_id,
+            Complaint.id != complaint.id,
+            Complaint.received_at >= since,
+        )
+        .order_by(Complaint.received_at.desc())
+    )
+    for other in earlier:
+        other_facts = {
+            "category": other.category,
+            "site_id": other.site_id,
+            "staff_complained_id": other.staff_complained_id,
+            **other.subject,
+        }
+        if rules.matter_of(rule.same, other_facts) == matter:
+            return other.number
+    return None
+
+
+def on_event(
+    session: Session,
+    pack: Pack,
+    complaint: Complaint,
+    command: str,
+    payload: dict[str, Any],
+    now: datetime,
+    auto: dict[str, Any],
+) -> list[Alert]:
+    """Raise the level where the pack says so for this event; return whom to tell."""
+    alerts: list[Alert] = []
+    esc = pack.escalation
+    top = rules.top_level(pack)
+    reasons: list[str] = []
+    if command == "receive":
+        if complaint.urgent_keywords:  # the lifecycle already put it at the top
+            reasons.append("、".join(complaint.urgent_keywords))
+        repeat = _repeat_of(session, pack, complaint, now)
+        if (
+            repeat
+            and esc.repeat
+            and raise_level(
+                session, pack, complaint, esc.repeat.min_level, f"repeat of {repeat}", now
+            )
+        ):
+            auto.update(level=complaint.level, repeat_of=repeat)
+            alerts.append(
+                Alert(
+                    "repeat",
+                    "complaint_escalated",
+                    params_of(pack, complaint, reason=f"重复投诉（前次 {repeat}）"),
+                    to=["next_tier"],
+                )
+            )
+        elif repeat:
+            auto["repeat_of"] = repeat
+    category = payload.get("category") if command in ("receive", "categorize") else None
+    emergency = bool(category) and category in rules.emergency_categories(pack)
+    if emergency and raise_level(session, pack, complaint, top, f"emergency: {category}", now):
+        auto.update(level=top, emergency_category=category)
+        reasons.append(category)
+    field_name = TEXT_FIELDS.get(command)
+    if esc.keywords_in_text and field_name:
+        hits = rules.keyword_hits(pack, [payload.get(field_name)])
+        if hits:
+            complaint.urgent_keywords = sorted({*complaint.urgent_keywords, *hits})
+            if raise_level(session, pack, complaint, top, f"keywords {hits}", now):
+                auto.update(level=top, urgent_keywords=hits)
+                reasons.append("、".join(hits))
+    if reasons and complaint.level == top and esc.top_level_notify:
+        alerts.append(
+            Alert(
+                "top_level",
+                "complaint_top_level",
+                params_of(pack, complaint, reason="；".join(reasons)),
+                to=esc.top_level_notify,
+            )
+        )
+    if command == "record_response" and payload.get("outcome") == "escalate":
+        if payload.get("gm_agenda") and esc.gm_agenda_notify:
+            alerts.append(
+                Alert("gm_agenda", "gm_agenda", params_of(pack, complaint), to=esc.gm_agenda_notify)
+            )
+        if rules.rounds_exceeded(pack, complaint.level, complaint.round):
+            complaint.gm_agenda = True
+            auto["rounds_exceeded"] = complaint.round - 1
+            alerts.append(
+                Alert(
+                    "rounds",
+                    "rounds_exceeded",
+                    params_of(pack, complaint, rounds=complaint.round - 1),
+                    to=pack.response_rounds.notify if pack.response_rounds else [],
+                )
+            )
+    facts = sla_rules.facts_of(complaint, payload)
+    for i, rule in enumerate(pack.notifications):
+        trigger = Trigger(on=rule.on, when=rule.when)
+        if sla_rules.matches(trigger, command, facts, actor_role=None, actor_rank=0, pack=pack):
+            alerts.append(
+                Alert(
+                    f"rule{i}",
+                    rule.template,
+                    params_of(pack, complaint, event=translate(f"command.{command}")),
+                    to=rule.notify,
+                    customer=rule.customer,
+                )
+            )
+    return alerts
+
+
+# --- owner --------------------------------------------------------------------------------------
+
+
+def ensure_owner(
+    session: Session, pack: Pack, complaint: Complaint, actor: lifecycle.Actor
+) -> int | None:
+    """Give an open, unowned complaint a handler of its tier; return who, or None."""
+    if not pack.escalation.auto_assign or complaint.assignee_id is not None:
+        return None
+    if complaint.state == "closed":
+        return None
+    staff = [u for u in _staff(session, complaint) if _can_handle(pack, u.role)]
+    load = dict(
+        session.execute(
+            select(Complaint.assignee_id, func.count(Complaint.id))
+            .where(Complaint.assignee_id.in_([u.id for u in staff]), Complaint.state != "closed")
+            .group_by(Complaint.assignee_id)
+        ).all()
+    )
+    candidates = [
+        rules.Candidate(
+            user_id=u.id,
+            tier_rank=pack.tier_rank(pack.role(u.role).tier),
+            department_id=u.department_id,
+            open_cases=load.get(u.id, 0),
+        )
+        for u in staff
+    ]
+    chosen = rules.pick_handler(
+        candidates,
+        needed_rank=pack.tier_rank(complaint.current_tier),
+        department_id=complaint.department_id,
+        recused_id=complaint.staff_complained_id,
+        preferred_id=actor.user_id if actor.kind == "staff" else None,
+    )
+    if chosen is not None:
+        complaint.assignee_id = chosen
+    return chosen
+
+
+def _can_handle(pack: Pack, role_key: str) -> bool:
+    role = pack.role(role_key)
+    return role is not None and role.tier is not None and role.may("record_investigation")
