@@ -9,6 +9,7 @@ import typer
 
 from kesu.clock import SystemClock
 from kesu.errors import KesuError
+from kesu.report.cli import report_app
 from kesu.settings import Settings
 
 app = typer.Typer(help="Kesu 客诉: complaint management.", no_args_is_help=True)
@@ -24,6 +25,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(notify_app, name="notify")
+app.add_typer(report_app, name="report")
 
 
 def _fail(exc: KesuError) -> None:

@@ -476,3 +476,64 @@ def penalties(
     return [
         (uid, int(n), Decimal(str(total or 0)).quantize(Decimal("0.01"))) for uid, n, total in rows
     ]
+
+
+# --- the monthly staff review (seed 001 art. 19) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewCase:
+    complaint_id: int
+    number: str
+    original_number: str | None
+    title: str
+    level: str
+    category: str | None
+    site_id: int | None
+    closed_at: datetime
+    investigation: dict[str, Any] | None
+    staff_complained_id: int | None
+    resolver_id: int | None
+
+
+def review_cases(
+    session: Session, scope: Scope, start: datetime, end: datetime
+) -> list[ReviewCase]:
+    """Complaints closed in the period with who resolved them (the last `implement`)."""
+    c, e = Complaint, ComplaintEvent
+    rows = session.execute(
+        select(
+            c.id,
+            c.number,
+            c.original_number,
+            c.title,
+            c.level,
+            c.category,
+            c.site_id,
+            c.closed_at,
+            c.investigation,
+            c.staff_complained_id,
+            e.actor_id,
+        )
+        .outerjoin(e, and_(e.complaint_id == c.id, e.command == "implement", e.at == c.resolved_at))
+        .where(_closed(scope, start, end))
+        .order_by(c.closed_at, c.id)
+    )
+    return [ReviewCase(*r) for r in rows]
+
+
+def case_penalties(
+    session: Session, complaint_ids: list[int]
+) -> list[tuple[int, int | None, Decimal]]:
+    """(complaint, person charged, amount) of every penalty on these complaints."""
+    out: list[tuple[int, int | None, Decimal]] = []
+    for i in range(0, len(complaint_ids), 1000):
+        chunk = complaint_ids[i : i + 1000]
+        out.extend(
+            session.execute(
+                select(Penalty.complaint_id, Penalty.user_id, Penalty.amount)
+                .where(Penalty.complaint_id.in_(chunk))
+                .order_by(Penalty.id)
+            ).all()
+        )
+    return out

@@ -20,6 +20,7 @@ from kesu.org.models import Organisation
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
 from kesu.report import queries, rules
+from kesu.report.models import OrgVolume
 from kesu.report.queries import Scope
 from kesu.report.schemas import Chart, Column, Report, Section
 
@@ -696,3 +697,155 @@ def render(report: Report, fmt: str) -> tuple[bytes, str, str]:
     else:
         raise InvalidInput("report.unknown_format", field="format", value=fmt)
     return content, media, f"{report.filename_stem}.{fmt}"
+
+
+def staff_review(
+    session: Session, *, org_id: int, period: rules.Period, locale: str, now: datetime
+) -> Report:
+    """月度投诉责任审视 (seed 001 art. 19: by the 10th, last month's closed complaints with the
+    responsibility found and the penalties, per case and per person)."""
+    t = target(session, org_id)
+    lb = _Labels(locale, t.pack)
+    zone = ZoneInfo(t.pack.timezone)
+    start, end = period.bounds(t.pack.timezone)
+    cases = queries.review_cases(session, t.scope, start, end)
+    charged = queries.case_penalties(session, [c.complaint_id for c in cases])
+    per_case: dict[int, list[tuple[int | None, Decimal]]] = {}
+    for cid, uid, amount in charged:
+        per_case.setdefault(cid, []).append((uid, amount))
+    people = {c.resolver_id for c in cases} | {c.staff_complained_id for c in cases}
+    names = queries.user_names(session, {u for u in people | {u for _, u, _ in charged} if u})
+    orgs = {o.id: o for o in org_service.all_orgs(session)}
+
+    def who(uid: int | None) -> str:
+        return names.get(uid, "") if uid else ""
+
+    case_rows = []
+    tally: dict[int, list[Any]] = {}
+    for c in cases:
+        inv = c.investigation or {}
+        shares = "；".join(f"{r['party']} {r['share']}%" for r in inv.get("responsibility", []))
+        founded = inv.get("founded")
+        fines = per_case.get(c.complaint_id, [])
+        case_rows.append(
+            [
+                c.number,
+                c.original_number or "",
+                c.title,
+                lb.named("levels", c.level),
+                lb.named("categories", c.category),
+                orgs[c.site_id].name if c.site_id in orgs else "",
+                c.closed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                who(c.resolver_id),
+                who(c.staff_complained_id),
+                "" if founded is None else lb.t("yes" if founded else "no"),
+                shares,
+                "；".join(f"{who(uid) or lb.t('none')} {amount}" for uid, amount in fines),
+                float(sum((a for _, a in fines), Decimal(0))),
+            ]
+        )
+        for uid, field in ((c.resolver_id, 0), (c.staff_complained_id, 1)):
+            if uid:
+                tally.setdefault(uid, [0, 0, 0, Decimal(0)])[field] += 1
+        for uid, amount in fines:
+            if uid:
+                entry = tally.setdefault(uid, [0, 0, 0, Decimal(0)])
+                entry[2] += 1
+                entry[3] += amount
+    person_rows = [
+        [names.get(uid, str(uid)), n_res, n_about, n_pen, float(total)]
+        for uid, (n_res, n_about, n_pen, total) in sorted(
+            tally.items(), key=lambda kv: (-kv[1][3], names.get(kv[0], ""))
+        )
+    ]
+    sections = [
+        Section(
+            key="review_cases",
+            title=lb.t("section.review_cases"),
+            columns=[
+                lb.col("number", "text"),
+                lb.col("original_number", "text"),
+                lb.col("title", "text"),
+                lb.col("level", "text"),
+                lb.col("category", "text"),
+                lb.col("site", "text"),
+                lb.col("closed_at", "datetime"),
+                lb.col("resolver", "text"),
+                lb.col("staff_complained", "text"),
+                lb.col("founded", "text"),
+                lb.col("responsibility", "text"),
+                lb.col("penalised", "text"),
+                lb.col("penalties", "money"),
+            ],
+            rows=case_rows,
+            note=lb.t("note.review"),
+        ),
+        Section(
+            key="review_people",
+            title=lb.t("section.review_people"),
+            columns=[
+                lb.col("person", "text"),
+                lb.col("resolved"),
+                lb.col("complained_about"),
+                lb.col("count"),
+                lb.col("penalties", "money"),
+            ],
+            rows=person_rows,
+            chart=Chart(kind="bar", category="person", values=["penalties"]),
+        ),
+    ]
+    return Report(
+        kind="staff_review",
+        title=lb.t("title.staff_review", org=t.org.name, period=period.label),
+        org_code=t.org.code,
+        org_name=t.org.name,
+        period=period.label,
+        start=period.start,
+        end=period.end,
+        timezone=t.pack.timezone,
+        generated_at=now,
+        locale=locale,
+        sections=sections,
+    )
+
+
+def record_volume(
+    session: Session,
+    clock,
+    *,
+    org_id: int,
+    first_day,
+    last_day,
+    orders: int | None,
+    visits: int | None,
+) -> OrgVolume:
+    """Record (or correct) an organisation's orders/visits over a date range, both days included."""
+    org_service.get(session, org_id)
+    if last_day < first_day:
+        raise InvalidInput("report.range_backwards", field="last_day")
+    if orders is None and visits is None:
+        raise InvalidInput("invalid.nothing_to_change", field="orders")
+    for name, value in (("orders", orders), ("visits", visits)):
+        if value is not None and value < 0:
+            raise InvalidInput("report.negative_volume", field=name)
+    row = session.scalar(
+        select(OrgVolume).where(
+            OrgVolume.org_id == org_id,
+            OrgVolume.first_day == first_day,
+            OrgVolume.last_day == last_day,
+        )
+    )
+    if row is None:
+        row = OrgVolume(org_id=org_id, first_day=first_day, last_day=last_day)
+        session.add(row)
+    row.orders, row.visits, row.recorded_at = orders, visits, clock.now()
+    session.flush()
+    return row
+
+
+def default_org(session: Session) -> Organisation:
+    """The whole organisation: the only group there is."""
+    groups = list(session.scalars(select(Organisation).where(Organisation.kind == "group")))
+    if len(groups) != 1:
+        raise InvalidInput("report.org_required", field="org", count=len(groups))
+    return groups[0]

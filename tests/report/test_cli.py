@@ -1,0 +1,67 @@
+"""`kesu report …` writes the file a manager mails on: any kind, scope, period and format."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pypdf
+from typer.testing import CliRunner
+
+from kesu.cli import app
+from kesu.db.session import transaction
+from report import dataset
+
+
+def _env(settings) -> dict[str, str]:
+    return {"KESU_DATABASE_URL": settings.db_url, "KESU_DATA_DIR": str(settings.data_dir)}
+
+
+def test_the_weekly_report_of_a_region_is_written_as_pdf(sessions, org, settings, tmp_path):
+    with transaction(sessions) as session:
+        dataset.load(session, org, count=400)
+    out = tmp_path / "week.pdf"
+    result = CliRunner().invoke(
+        app,
+        ["report", "weekly", "--org", "EAST", "--period", "2025-W23", "--output", str(out)],
+        env=_env(settings),
+    )
+    assert result.exit_code == 0, result.output
+    assert "华东大区 投诉周报（2025-W23）" in result.output
+    text = pypdf.PdfReader(io.BytesIO(out.read_bytes())).pages[0].extract_text()
+    assert "统计期间：2025-06-02 至 2025-06-08" in text
+
+
+def test_a_range_report_and_the_staff_review_default_to_the_whole_group(
+    sessions, org, settings, tmp_path
+):
+    with transaction(sessions) as session:
+        dataset.load(session, org, count=400)
+    runner, env = CliRunner(), _env(settings)
+    out = tmp_path / "range.xlsx"
+    result = runner.invoke(
+        app,
+        ["report", "range", "--from", "2025-03-01", "--to", "2025-05-31", "--output", str(out)],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    assert wb.worksheets[0]["A1"].value == "华夏家居集团 投诉统计报告（2025-03-01..2025-05-31）"
+    review = tmp_path / "review.csv"
+    result = runner.invoke(
+        app,
+        ["report", "staff-review", "--period", "2025-06", "--output", str(review), "--lang", "en"],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    lines = review.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("华夏家居集团 monthly staff review")
+    assert "Cases closed last month" in lines
+
+
+def test_a_wrong_period_is_named_in_the_error(sessions, org, settings):
+    result = CliRunner().invoke(
+        app, ["report", "monthly", "--period", "2026-13", "--format", "json"], env=_env(settings)
+    )
+    assert result.exit_code == 1
+    assert "2026-13" in result.output
