@@ -144,7 +144,7 @@ def received(request: Request, complaint_id: int, db: ReadDb, user: ConsoleUser)
         "console/received.html",
         {
             "c": c,
-            "spaced": spaced(c.number),
+            "spaced": spaced(c.number, pack.numbering.pattern),
             "restate": restatement(pack, c, person, page_locale(request)),
         },
         pack=pack,

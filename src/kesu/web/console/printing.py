@@ -210,6 +210,8 @@ def build(
                 )
         return out
 
+    proposed = _last(events, ("propose_solution",))
+    solution = c.solution or (proposed.payload if proposed else {})
     blocks = {
         "header": lambda: [
             (t("web.number"), c.number),
@@ -254,7 +256,7 @@ def build(
         ],
         "solution": lambda: [
             *(
-                (lab(k), val(k, (c.solution or {}).get(k)))
+                (record.field_label(k, locale, "propose_solution"), val(k, solution.get(k)))
                 for k in ("solution_type", "amount", "description")
             ),
             *rows_of(("approve_solution", "reject_solution", "implement")),

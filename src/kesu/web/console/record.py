@@ -6,6 +6,7 @@ level reads the same everywhere.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -86,12 +87,21 @@ def value_text(pack: Pack, key: str, value: Any, names: Names, locale: str) -> s
         return f"{names.orgs.get(value.get('from_department_id'), '—')} → {to}"
     if isinstance(value, list):
         return "、".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "；".join(
+            f"{field_label(k, locale)}：{value_text(pack, k, v, names, locale)}"
+            for k, v in value.items()
+        )
     return str(value)
 
 
-def field_label(key: str, locale: str) -> str:
-    text = translate(f"field.{key}", locale)
-    return key if text == f"field.{key}" else text
+LABELS = {("propose_solution", "description"): "web.solution_description"}
+"""Where a payload key means something else than on the complaint (a solution's description)."""
+
+
+def field_label(key: str, locale: str, command: str = "") -> str:
+    text = translate(LABELS.get((command, key), f"field.{key}"), locale)
+    return key if text.startswith(("field.", "web.")) else text
 
 
 def event_lines(
@@ -105,13 +115,29 @@ def event_lines(
             continue
         text = value_text(pack, key, event.payload[key], names, locale)
         if text:
-            out.append((field_label(key, locale), text))
+            out.append((field_label(key, locale, event.command), text))
     return out
 
 
-def spaced(number: str) -> str:
-    """A complaint number as read over the phone: groups of four."""
-    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+_PART = re.compile(r"\{(yyyy|yy|mm|dd|seq:\d)\}|([^{]+)")
+_WIDTH = {"yyyy": 4, "yy": 2, "mm": 2, "dd": 2}
+
+
+def spaced(number: str, pattern: str = "") -> str:
+    """A complaint number as read over the phone, in the parts of the pack's pattern
+    (`FS{yyyy}{mm}{seq:4}` → "FS 2026 11 0001"); groups of four if it does not fit."""
+    parts, rest = [], number
+    tokens = _PART.findall(pattern)
+    for i, (token, literal) in enumerate(tokens):
+        width = len(literal) if literal else _WIDTH.get(token, 0)
+        last = i == len(tokens) - 1
+        if token.startswith("seq") and not last:
+            width = len(rest) - sum(len(lt) or _WIDTH.get(t, 0) for t, lt in tokens[i + 1 :])
+        part, rest = (rest, "") if last else (rest[:width], rest[width:])
+        parts.append(part)
+    if not tokens or rest or "" in parts or "".join(parts) != number:
+        return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+    return " ".join(p.strip("-") for p in parts if p.strip("-"))
 
 
 def mask_phone(phone: str | None) -> str:
@@ -130,7 +156,7 @@ def restatement(pack: Pack, complaint: Complaint, person: Complainant, locale: s
         phone=mask_phone(person.phone),
         title=complaint.title,
         demands=demands or translate("web.restate_no_demand", locale),
-        number=spaced(complaint.number),
+        number=spaced(complaint.number, pack.numbering.pattern),
     )
 
 

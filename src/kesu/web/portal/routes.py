@@ -352,7 +352,7 @@ def _status_page(request, db, settings, token, complaint, *, error=None, status=
             "grades": [(g.value, pick(g.name, locale)) for g in pack.satisfaction],
             "new": request.query_params.get("new") == "1",
             "rated": request.query_params.get("rated") == "1",
-            "spaced": record.spaced(complaint.number),
+            "spaced": record.spaced(complaint.number, pack.numbering.pattern),
             "error": error,
         },
         status=status,
