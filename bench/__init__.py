@@ -1,0 +1,1 @@
+"""Kesu benchmarks: `python -m bench --help`. They print figures; they are not tests."""
