@@ -35,23 +35,38 @@ def _fail(exc: KesuError) -> None:
 
 def _sessions(settings: Settings):
     from kesu.db.session import make_engine, make_sessionmaker
+    from kesu.privacy import crypto
 
+    crypto.configure(settings)
     engine = make_engine(settings.db_url)
     return engine, make_sessionmaker(engine)
 
 
 def prepare(settings: Settings) -> None:
     """Migrate to head and register the built-in packs (idempotent)."""
+    from sqlalchemy import select
+
+    from kesu.audit import service as audit_service
     from kesu.db import migrate
     from kesu.db.session import transaction
     from kesu.policy import loader
     from kesu.policy import service as policy_service
+    from kesu.policy.models import PolicyVersion
 
     engine, sessions = _sessions(settings)
     migrate.upgrade(engine)
+    clock = SystemClock()
     with transaction(sessions) as session:
         for key in loader.builtin_keys():
-            policy_service.register(session, SystemClock(), loader.builtin_source(key), key)
+            text = loader.builtin_source(key)
+            digest = loader.digest(text)
+            known = session.scalar(select(PolicyVersion.id).where(PolicyVersion.digest == digest))
+            row = policy_service.register(session, clock, text, key)
+            if known is None:
+                details = {"key": row.key, "version": row.version, "digest": row.digest}
+                audit_service.record_config(
+                    session, clock, None, "pack.register", "pack", row.id, details
+                )
     engine.dispose()
 
 
@@ -170,7 +185,9 @@ def user_add(
 
 @token_app.command("create")
 def token_create(
-    username: str, name: Annotated[str, typer.Option(help="what the token is for")] = "cli"
+    username: str,
+    name: Annotated[str, typer.Option(help="what the token is for")] = "cli",
+    scope: Annotated[str, typer.Option(help="read | intake | full")] = "read",
 ) -> None:
     """Create an API token for a user; it is printed once and stored only as a hash."""
     from kesu.access import service as access_service
@@ -181,7 +198,7 @@ def token_create(
         with transaction(sessions) as session:
             user = access_service.by_username(session, username)
             raw = access_service.issue_token(
-                session, SystemClock(), user, kind="api", name=name, hours=None
+                session, SystemClock(), user, kind="api", name=name, hours=None, scope=scope
             )
     except KesuError as exc:
         _fail(exc)
@@ -220,21 +237,129 @@ def policy_list() -> None:
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Walk every complaint's hash chain; exit 1 naming the first bad event."""
-    from kesu.audit.service import verify_all
+    """Walk every hash chain (complaints and configuration) and check every signed anchor;
+    exit 1 naming each altered, removed or reordered record."""
+    from kesu.audit.service import verify
     from kesu.db.session import reading
 
     _engine, sessions = _sessions(Settings())
     with reading(sessions) as session:
-        checked, breaks = verify_all(session)
-    if breaks:
-        for b in breaks:
-            typer.echo(
-                f"complaint {b.complaint_id}: event seq {b.seq} (id {b.event_id}) {b.problem}",
-                err=True,
-            )
+        report = verify(session)
+    for b in report.breaks:
+        where = "configuration trail" if b.complaint_id == 0 else f"complaint {b.complaint_id}"
+        typer.echo(f"{where}: event seq {b.seq} (id {b.event_id}) {b.problem}", err=True)
+    for a in report.anchor_problems:
+        typer.echo(f"anchor {a.anchor_id}: {ANCHOR_PROBLEMS[a.problem]}", err=True)
+    if not report.ok:
         raise typer.Exit(1)
-    typer.echo(f"ok: {checked} complaints, every hash chain intact")
+    typer.echo(
+        f"ok: {report.complaints} complaints, every hash chain intact; "
+        f"{report.config_entries} configuration changes; {report.anchors} signed anchors match"
+    )
+
+
+ANCHOR_PROBLEMS = {
+    "signature": "signature does not match (the anchor was altered)",
+    "other_key": "signed with another key (KESU_SECRET_KEY changed?)",
+    "gap": "does not follow the previous anchor (an anchor was removed or reordered)",
+    "config_altered": "the configuration entry it pins was altered",
+    "config_missing": "the configuration entry it pins was removed",
+}
+
+
+@audit_app.command("anchor")
+def audit_anchor() -> None:
+    """Sign an anchor over the newest hashes now (the worker does so every hour)."""
+    from kesu.audit import service as audit_service
+    from kesu.db.session import transaction
+
+    _engine, sessions = _sessions(Settings())
+    with transaction(sessions) as session:
+        made = audit_service.make_anchor(session, SystemClock(), force=True)
+    typer.echo("anchor signed" if made else "nothing new to anchor")
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: str) -> None:
+    """Stop a user signing in (every token revoked); their history stays."""
+    _set_active(username, False)
+
+
+@user_app.command("activate")
+def user_activate(username: str) -> None:
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    from kesu.access import service as access_service
+    from kesu.db.session import transaction
+
+    _engine, sessions = _sessions(Settings())
+    try:
+        with transaction(sessions) as session:
+            user = access_service.by_username(session, username)
+            access_service.set_active(session, SystemClock(), None, user, active)
+    except KesuError as exc:
+        _fail(exc)
+    typer.echo(f"user {username} {'activated' if active else 'deactivated'}")
+
+
+@user_app.command("password")
+def user_password(
+    username: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)]
+) -> None:
+    """Set a new password (the user's sessions end and a lockout is lifted)."""
+    from kesu.access import service as access_service
+    from kesu.db.session import transaction
+
+    _engine, sessions = _sessions(Settings())
+    try:
+        with transaction(sessions) as session:
+            user = access_service.by_username(session, username)
+            access_service.reset_password(session, SystemClock(), None, user, password)
+    except KesuError as exc:
+        _fail(exc)
+    typer.echo(f"password of {username} changed")
+
+
+@user_app.command("unlock")
+def user_unlock(username: str) -> None:
+    """Lift a login lockout before it runs out."""
+    from kesu.access import service as access_service
+    from kesu.db.session import transaction
+
+    _engine, sessions = _sessions(Settings())
+    try:
+        with transaction(sessions) as session:
+            user = access_service.by_username(session, username)
+            access_service.unlock(session, SystemClock(), None, user)
+    except KesuError as exc:
+        _fail(exc)
+    typer.echo(f"{username} unlocked")
+
+
+@token_app.command("revoke-all")
+def token_revoke_all(username: str) -> None:
+    """End every session of a user and revoke their API tokens."""
+    from kesu.access import service as access_service
+    from kesu.db.session import transaction
+
+    _engine, sessions = _sessions(Settings())
+    try:
+        with transaction(sessions) as session:
+            user = access_service.by_username(session, username)
+            count = access_service.revoke_all(session, SystemClock(), None, user, api_tokens=True)
+    except KesuError as exc:
+        _fail(exc)
+    typer.echo(f"{count} token(s) of {username} revoked")
+
+
+@app.command("keygen")
+def keygen() -> None:
+    """Print a new random key for KESU_SECRET_KEY or KESU_DATA_KEY."""
+    import secrets
+
+    typer.echo(secrets.token_urlsafe(48))
 
 
 @notify_app.command("list")

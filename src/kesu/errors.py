@@ -61,6 +61,13 @@ class StaleVersion(KesuError):
     code = "kesu.stale_version"
 
 
+class TooManyAttempts(KesuError):
+    """Locked out after repeated failures, or over a rate limit; params say how long."""
+
+    status = 429
+    code = "kesu.too_many_attempts"
+
+
 class PolicyError(KesuError):
     """A policy pack file is invalid; params carry file, path and rule."""
 

@@ -10,9 +10,12 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from kesu.audit import service as audit_service
 from kesu.clock import Clock, SystemClock
 from kesu.db.session import make_engine, make_sessionmaker, transaction
 from kesu.notify import deliver as notify_deliver
+from kesu.privacy import crypto
+from kesu.privacy import service as privacy_service
 from kesu.settings import Settings
 from kesu.sla import sweep as sla_sweep
 
@@ -23,6 +26,8 @@ JOBS: list[tuple[str, Job]] = []
 """(name, job) pairs run in order on every pass; a job returns how many items it handled."""
 JOBS.append(("sla.sweep", sla_sweep.sweep))  # before delivery: its messages go out this pass
 JOBS.append(("notify.deliver", notify_deliver.job))
+JOBS.append(("privacy.retention", privacy_service.anonymise_due))  # once a day
+JOBS.append(("audit.anchor", audit_service.make_anchor))  # last: signs this pass's events
 
 
 def run_pass(sessions, clock: Clock) -> dict[str, int]:
@@ -47,6 +52,7 @@ def run(
     """Loop until `stop` is set (or SIGTERM/SIGINT when run as the main thread)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     clock = clock or SystemClock()
+    crypto.configure(settings)
     engine = make_engine(settings.db_url)
     sessions = make_sessionmaker(engine)
     sessions.configure(info={"settings": settings})  # jobs that need settings read them here

@@ -1,7 +1,8 @@
-"""Users, password login and bearer tokens.
+"""Users, password login with lockout, bearer tokens (sessions and scoped API tokens).
 
 Tokens are long random strings; only their SHA-256 is stored and looked up, so checking
-a request is one indexed query. The password KDF (argon2) runs only at login.
+a request is one indexed query. The password KDF (argon2) runs only at login and password
+change. Every change to users, roles and API tokens goes on the configuration trail.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import secrets
 from datetime import timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kesu.access import rules, throttle
 from kesu.access.models import Token, User
+from kesu.audit import service as audit
 from kesu.clock import Clock
 from kesu.errors import InvalidInput, NotFound, Unauthenticated
 from kesu.org import service as org_service
@@ -23,7 +26,7 @@ from kesu.policy.schema import Pack
 
 _hasher = PasswordHash.recommended()
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
-MIN_PASSWORD = 8
+MIN_PASSWORD = rules.MIN_PASSWORD
 
 
 def pack_for_org(session: Session, org_id: int) -> Pack:
@@ -33,6 +36,44 @@ def pack_for_org(session: Session, org_id: int) -> Pack:
 
 def pack_for_user(session: Session, user: User) -> Pack:
     return pack_for_org(session, user.org_id)
+
+
+def principal(session: Session, user: User, token_scope: str = "full") -> rules.Principal:
+    """The user as `rules.can` sees them: pack role, group, the org ids their node covers."""
+    group = org_service.group_of(session, user.org_id)
+    pack = pack_for_org(session, group.id)
+    scope = None
+    if user.org_id != group.id:
+        scope = frozenset(org_service.subtree_ids(session, user.org_id))
+    return rules.Principal(
+        user_id=user.id,
+        role=pack.role(user.role),
+        group_id=group.id,
+        scope_ids=scope,
+        token_scope=token_scope,
+        active=user.active,
+    )
+
+
+def _check_password(password: str, username: str, field: str = "password") -> None:
+    problem = rules.password_problem(password, username)
+    if problem:
+        raise InvalidInput(problem, field=field, min=rules.MIN_PASSWORD, max=rules.MAX_PASSWORD)
+
+
+def _check_placement(
+    session: Session, pack: Pack, role: str, org_id: int, department_id: int | None
+) -> None:
+    if pack.role(role) is None:
+        allowed = ", ".join(sorted(pack.keys("roles")))
+        raise InvalidInput("invalid.unknown_key", field="role", value=role, allowed=allowed)
+    org = org_service.get(session, org_id)
+    if org.kind == "department":
+        raise InvalidInput("invalid.scope_is_department", field="org_id")
+    if department_id is not None:
+        dept = org_service.get(session, department_id)
+        if dept.kind != "department":
+            raise InvalidInput("invalid.not_a_department", field="department_id")
 
 
 def add_user(
@@ -46,19 +87,14 @@ def add_user(
     department_id: int | None = None,
     password: str | None = None,
     phone: str | None = None,
+    by: User | None = None,
 ) -> User:
+    """A staff member; `org_id` is their scope node (group = head office, region, site)."""
     if session.scalar(select(User.id).where(User.username == username)):
         raise InvalidInput("invalid.duplicate", field="username", value=username)
-    pack = pack_for_org(session, org_id)
-    if pack.role(role) is None:
-        allowed = ", ".join(sorted(pack.keys("roles")))
-        raise InvalidInput("invalid.unknown_key", field="role", value=role, allowed=allowed)
-    if department_id is not None:
-        dept = org_service.get(session, department_id)
-        if dept.kind != "department":
-            raise InvalidInput("invalid.not_a_department", field="department_id")
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise InvalidInput("invalid.password_short", field="password", min=MIN_PASSWORD)
+    _check_placement(session, pack_for_org(session, org_id), role, org_id, department_id)
+    if password is not None:
+        _check_password(password, username)
     user = User(
         username=username,
         display_name=display_name,
@@ -71,6 +107,56 @@ def add_user(
     )
     session.add(user)
     session.flush()
+    audit.record_config(
+        session,
+        clock,
+        by,
+        "user.add",
+        "user",
+        user.id,
+        {"username": username, "role": role, "org_id": org_id, "department_id": department_id},
+    )
+    return user
+
+
+EDITABLE = ("display_name", "role", "org_id", "department_id")
+
+
+def update_user(session: Session, clock: Clock, by: User | None, user: User, **changes) -> User:
+    """Change a user's name, role, scope node or department (the trail keeps before/after)."""
+    changes = {k: v for k, v in changes.items() if k in EDITABLE and v != getattr(user, k)}
+    if not changes:
+        return user
+    after = {k: changes.get(k, getattr(user, k)) for k in EDITABLE}
+    pack = pack_for_org(session, after["org_id"])
+    if (
+        org_service.group_of(session, after["org_id"]).id
+        != org_service.group_of(session, user.org_id).id
+    ):
+        raise InvalidInput("invalid.other_group", field="org_id")
+    _check_placement(session, pack, after["role"], after["org_id"], after["department_id"])
+    before = {k: getattr(user, k) for k in changes}
+    for k, v in changes.items():
+        setattr(user, k, v)
+    session.flush()
+    action = "user.role" if "role" in changes else "user.update"
+    audit.record_config(
+        session, clock, by, action, "user", user.id, {"before": before, "after": changes}
+    )
+    return user
+
+
+def set_active(session: Session, clock: Clock, by: User | None, user: User, active: bool) -> User:
+    """Deactivate (every token revoked; history kept: events still name them) or reactivate."""
+    if user.active == active:
+        return user
+    user.active = active
+    if not active:
+        _revoke_where(session, clock, Token.user_id == user.id)
+    session.flush()
+    audit.record_config(
+        session, clock, by, "user.activate" if active else "user.deactivate", "user", user.id
+    )
     return user
 
 
@@ -88,40 +174,141 @@ def by_username(session: Session, username: str) -> User:
     return user
 
 
+# --- passwords ------------------------------------------------------------------------------
+
+
+def _keys_for(username: str, client: str | None) -> list[str]:
+    keys = [f"login-user:{username.lower()[:60]}"]
+    if client:
+        keys.append(f"login-ip:{client[:64]}")
+    return keys
+
+
+def login(
+    session: Session,
+    clock: Clock,
+    username: str,
+    password: str,
+    hours: int,
+    *,
+    client: str | None = None,
+) -> str:
+    """A session token, or Unauthenticated / TooManyAttempts.
+
+    Failures count per username (whether or not it exists, so a lockout reveals nothing) and
+    per client address; past the limit the key is locked with a doubling wait. The caller
+    commits after a failure too, so the count holds across processes.
+    """
+    now = clock.now()
+    keys = _keys_for(username, client)
+    throttle.refuse_if_locked(session, now, *keys)
+    user = session.scalar(select(User).where(User.username == username))
+    hashed = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    ok = _hasher.verify(password, hashed)
+    if not (ok and user and user.active and user.password_hash):
+        throttle.fail(session, clock, keys[0], rules.LOGIN_PER_USER)
+        if client:
+            throttle.fail(session, clock, keys[1], rules.LOGIN_PER_IP)
+        raise Unauthenticated("auth.bad_credentials")
+    throttle.clear(session, keys[0])
+    return issue_token(session, clock, user, kind="session", name="login", hours=hours)
+
+
+def change_password(
+    session: Session,
+    clock: Clock,
+    user: User,
+    current: str,
+    new: str,
+    *,
+    keep_token: str | None = None,
+) -> int:
+    """The user's own change: the current password is checked (and counted like a login);
+    every other session ends. Returns how many sessions were ended."""
+    now = clock.now()
+    key = _keys_for(user.username, None)[0]
+    throttle.refuse_if_locked(session, now, key)
+    if not (user.password_hash and _hasher.verify(current, user.password_hash)):
+        throttle.fail(session, clock, key, rules.LOGIN_PER_USER)
+        raise InvalidInput("invalid.current_password", field="current_password")
+    _check_password(new, user.username, "new_password")
+    user.password_hash = _hasher.hash(new)
+    condition = (Token.user_id == user.id) & (Token.kind == "session")
+    if keep_token:
+        condition &= Token.token_hash != _hash(keep_token)
+    ended = _revoke_where(session, clock, condition)
+    session.flush()
+    audit.record_config(session, clock, user, "user.password", "user", user.id)
+    return ended
+
+
+def reset_password(session: Session, clock: Clock, by: User | None, user: User, new: str) -> None:
+    """An administrator sets a new password: every session of the user ends, lockout lifted."""
+    _check_password(new, user.username)
+    user.password_hash = _hasher.hash(new)
+    _revoke_where(session, clock, (Token.user_id == user.id) & (Token.kind == "session"))
+    throttle.clear(session, _keys_for(user.username, None)[0])
+    session.flush()
+    audit.record_config(session, clock, by, "user.password_reset", "user", user.id)
+
+
+def unlock(session: Session, clock: Clock, by: User | None, user: User) -> None:
+    throttle.clear(session, _keys_for(user.username, None)[0])
+    audit.record_config(session, clock, by, "user.unlock", "user", user.id)
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
 def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def issue_token(
-    session: Session, clock: Clock, user: User, *, kind: str, name: str, hours: int | None
+    session: Session,
+    clock: Clock,
+    user: User,
+    *,
+    kind: str,
+    name: str,
+    hours: int | None,
+    scope: str = "full",
 ) -> str:
+    """A new bearer token (shown once). API tokens carry a scope and go on the trail."""
+    if scope not in rules.SCOPES:
+        raise InvalidInput("invalid.unknown_key", field="scope", value=scope)
     raw = ("ks_" if kind == "api" else "kss_") + secrets.token_urlsafe(32)
     now = clock.now()
-    session.add(
-        Token(
-            user_id=user.id,
-            kind=kind,
-            name=name[:100],
-            token_hash=_hash(raw),
-            created_at=now,
-            expires_at=now + timedelta(hours=hours) if hours else None,
-        )
+    token = Token(
+        user_id=user.id,
+        kind=kind,
+        name=name[:100],
+        token_hash=_hash(raw),
+        scope=scope if kind == "api" else "full",
+        created_at=now,
+        expires_at=now + timedelta(hours=hours) if hours else None,
     )
+    session.add(token)
     session.flush()
+    if kind == "api":
+        audit.record_config(
+            session,
+            clock,
+            user,
+            "token.issue",
+            "token",
+            token.id,
+            {"user_id": user.id, "name": token.name, "scope": scope, "hours": hours},
+        )
     return raw
 
 
-def login(session: Session, clock: Clock, username: str, password: str, hours: int) -> str:
-    user = session.scalar(select(User).where(User.username == username))
-    hashed = user.password_hash if user and user.password_hash else _DUMMY_HASH
-    ok = _hasher.verify(password, hashed)
-    if not (ok and user and user.active and user.password_hash):
-        raise Unauthenticated("auth.bad_credentials")
-    return issue_token(session, clock, user, kind="session", name="login", hours=hours)
+def token_of(session: Session, raw: str) -> Token | None:
+    return session.scalar(select(Token).where(Token.token_hash == _hash(raw)))
 
 
-def authenticate(session: Session, clock: Clock, raw: str) -> User:
-    token = session.scalar(select(Token).where(Token.token_hash == _hash(raw)))
+def authenticate_token(session: Session, clock: Clock, raw: str) -> tuple[User, Token]:
+    token = token_of(session, raw)
     now = clock.now()
     if (
         token is None
@@ -132,11 +319,56 @@ def authenticate(session: Session, clock: Clock, raw: str) -> User:
     user = session.get(User, token.user_id)
     if user is None or not user.active:
         raise Unauthenticated("auth.bad_token")
-    return user
+    return user, token
+
+
+def authenticate(session: Session, clock: Clock, raw: str) -> User:
+    return authenticate_token(session, clock, raw)[0]
 
 
 def revoke(session: Session, clock: Clock, raw: str) -> None:
-    token = session.scalar(select(Token).where(Token.token_hash == _hash(raw)))
+    """Sign out: the token this request carries stops working."""
+    token = token_of(session, raw)
     if token is not None and token.revoked_at is None:
         token.revoked_at = clock.now()
         session.flush()
+
+
+def revoke_token(session: Session, clock: Clock, by: User, token: Token) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        session.flush()
+        if token.kind == "api":
+            audit.record_config(
+                session, clock, by, "token.revoke", "token", token.id, {"user_id": token.user_id}
+            )
+
+
+def revoke_all(
+    session: Session, clock: Clock, by: User | None, user: User, *, api_tokens: bool
+) -> int:
+    """End every session of `user` (and revoke their API tokens too when asked)."""
+    condition = Token.user_id == user.id
+    if not api_tokens:
+        condition &= Token.kind == "session"
+    count = _revoke_where(session, clock, condition)
+    audit.record_config(
+        session,
+        clock,
+        by,
+        "token.revoke_all",
+        "user",
+        user.id,
+        {"count": count, "api_tokens": api_tokens},
+    )
+    return count
+
+
+def _revoke_where(session: Session, clock: Clock, condition) -> int:
+    result = session.execute(
+        update(Token)
+        .where(condition, Token.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount or 0

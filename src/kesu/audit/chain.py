@@ -78,3 +78,78 @@ def verify_chain(complaint_id: int, events: Iterable[Any]) -> Break | None:
         prev = ev.hash
         expected_seq += 1
     return None
+
+
+# --- the configuration trail ---------------------------------------------------------------
+
+
+def config_fields(
+    *,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    action: str,
+    target_kind: str,
+    target_id: int | None,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "at": at.isoformat(timespec="microseconds"),
+        "actor_id": actor_id,
+        "action": action,
+        "target_kind": target_kind,
+        "target_id": target_id,
+        "details": details,
+    }
+
+
+def verify_config_chain(entries: Iterable[Any]) -> Break | None:
+    """The config trail is one chain (complaint_id 0 in a Break); first break or None."""
+    prev = GENESIS
+    expected_seq = 1
+    for e in entries:
+        if e.seq != expected_seq:
+            return Break(0, e.id, e.seq, "missing" if e.seq > expected_seq else "reordered")
+        fields = config_fields(
+            seq=e.seq,
+            at=e.at,
+            actor_id=e.actor_id,
+            action=e.action,
+            target_kind=e.target_kind,
+            target_id=e.target_id,
+            details=e.details,
+        )
+        if e.prev_hash != prev or event_hash(prev, fields) != e.hash:
+            return Break(0, e.id, e.seq, "altered")
+        prev = e.hash
+        expected_seq += 1
+    return None
+
+
+# --- anchors -------------------------------------------------------------------------------
+
+
+def anchor_body(
+    *,
+    prev_signature: str,
+    made_at: datetime,
+    from_event_id: int,
+    up_to_event_id: int,
+    heads: dict[str, Any],
+    config_seq: int,
+    config_hash: str,
+) -> bytes:
+    """The canonical bytes an anchor's HMAC signs."""
+    return json.dumps(
+        {
+            "prev": prev_signature,
+            "made_at": made_at.isoformat(timespec="microseconds"),
+            "from": from_event_id,
+            "to": up_to_event_id,
+            "heads": heads,
+            "config": [config_seq, config_hash],
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()

@@ -39,6 +39,7 @@ class AuditAnchor(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     made_at: Mapped[datetime]
+    from_event_id: Mapped[int] = mapped_column(doc="covers events with from < id <= up_to")
     up_to_event_id: Mapped[int]
     heads: Mapped[dict[str, Any]] = mapped_column(doc="{complaint id: [seq, hash]}")
     config_seq: Mapped[int]

@@ -87,6 +87,7 @@ class ComplainantOut(BaseModel):
     other_contact: str | None
     address: str | None
     member_id: str | None
+    masked: bool = Field(False, description="phone, address and ids masked for this viewer")
 
 
 class ComplaintOut(BaseModel):

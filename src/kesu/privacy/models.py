@@ -35,7 +35,7 @@ class PrivacyRequest(Base):
     kind: Mapped[str] = mapped_column(
         String(20), doc="export | erasure | retention | retention_run"
     )
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     complainant_id: Mapped[int | None] = mapped_column(ForeignKey("complainant.id"), index=True)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     reason: Mapped[str] = mapped_column(Text)

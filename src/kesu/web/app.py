@@ -9,18 +9,23 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from kesu import __version__
 from kesu.clock import Clock, SystemClock
 from kesu.db.session import make_engine, make_sessionmaker
+from kesu.privacy import crypto
 from kesu.settings import Settings
 from kesu.web import errors, pages
 from kesu.web.api.notify import router as notify_router
 from kesu.web.api.routes import router as api_router
 from kesu.web.console.routes import router as console_router
 from kesu.web.portal.routes import router as portal_router
+from kesu.web.security import HSTS, BodyLimit
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; object-src 'none'",
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'"
+    ),
 }
 
 
@@ -37,6 +42,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or SystemClock()
     app.state.engine = make_engine(settings.db_url)
     app.state.sessions = make_sessionmaker(app.state.engine)
+    crypto.configure(settings)
     errors.install(app)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(notify_router, prefix="/api/v1")
@@ -45,11 +51,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(portal_router)
     app.include_router(console_router)
 
+    headers = {**SECURITY_HEADERS}
+    if settings.environment == "production":
+        headers["Strict-Transport-Security"] = HSTS
+
     async def security_headers(request, call_next):
         response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         return response
 
     app.add_middleware(BaseHTTPMiddleware, dispatch=security_headers)
+    app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_bytes + 1024 * 1024)
     return app

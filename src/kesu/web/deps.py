@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from kesu.access import rules
 from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.clock import Clock
@@ -15,7 +16,7 @@ from kesu.complaint import lifecycle
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complaint
 from kesu.db.session import READ_ONLY
-from kesu.errors import Forbidden, NotFound, Unauthenticated
+from kesu.errors import NotFound, Unauthenticated
 from kesu.policy.schema import Pack
 from kesu.settings import Settings
 from kesu.web.errors import locale_of
@@ -56,17 +57,31 @@ def bearer(request: Request) -> str:
     return raw.strip()
 
 
-def current_user(request: Request, clock: ClockDep) -> User:
-    """Resolved with its own short read so any unit of work (read or write) can use it."""
+def authenticated(request: Request, clock: ClockDep) -> tuple[User, rules.Principal]:
+    """The bearer's user and principal (role, scope node, token scope), resolved with its own
+    short read so any unit of work (read or write) can use them."""
     raw = bearer(request)
     with request.app.state.sessions() as session:
         session.connection(execution_options={READ_ONLY: True})
-        user = access_service.authenticate(session, clock, raw)
+        user, token = access_service.authenticate_token(session, clock, raw)
+        principal = access_service.principal(session, user, token.scope)
         session.expunge(user)
-    return user
+    return user, principal
+
+
+Authenticated = Annotated[tuple[User, rules.Principal], Depends(authenticated)]
+
+
+def current_user(auth: Authenticated) -> User:
+    return auth[0]
+
+
+def current_principal(auth: Authenticated) -> rules.Principal:
+    return auth[1]
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+PrincipalDep = Annotated[rules.Principal, Depends(current_principal)]
 
 
 def staff_actor(user: CurrentUser) -> lifecycle.Actor:
@@ -80,18 +95,30 @@ def user_pack(db: ReadDb, user: CurrentUser) -> Pack:
     return access_service.pack_for_user(db, user)
 
 
-def require_admin(db: ReadDb, user: CurrentUser) -> User:
-    role = access_service.pack_for_user(db, user).role(user.role)
-    if role is None or not role.admin:
-        raise Forbidden("forbidden.admin_only")
+def require_admin(user: CurrentUser, principal: PrincipalDep) -> User:
+    """An administrator of the group (a region's administrator: of the region), with a session
+    or a full-scope token."""
+    rules.require(principal, "admin")
     return user
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
 
 
+def account_user(user: CurrentUser, principal: PrincipalDep) -> User:
+    """The caller acting on their own account (password, tokens): a session or full token."""
+    rules.require(principal, "account")
+    return user
+
+
+AccountUser = Annotated[User, Depends(account_user)]
+
+
 def visible_complaint(db: Session, user: User, complaint_id: int) -> Complaint:
-    """Load-or-404 within the caller's scope; the person complained about gets 404 too."""
+    """Load-or-404 within the caller's scope; the person complained about gets 404 too.
+
+    `complaint.queries.visible_to` is the SQL form of `rules.can(p, "view", …)` (scope and
+    recusal); tests/security checks that the two agree for every user and complaint."""
     from kesu.complaint import queries
 
     stmt = queries.visible_to(db, user).where(Complaint.id == complaint_id)

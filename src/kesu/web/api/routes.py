@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select, text
 
 from kesu import __version__
+from kesu.access import rules
 from kesu.access import service as access_service
 from kesu.access.models import Token, User
+from kesu.audit import service as audit_service
 from kesu.complaint import evidence as evidence_service
 from kesu.complaint import lifecycle, queries
 from kesu.complaint import service as complaint_service
@@ -26,17 +28,23 @@ from kesu.complaint.schemas import (
     ComplaintPage,
     EventOut,
     EvidenceOut,
+    Phone,
 )
-from kesu.errors import Forbidden, NotFound
+from kesu.errors import Forbidden, KesuError, NotFound
 from kesu.org import service as org_service
+from kesu.org.models import Organisation
 from kesu.policy import loader
 from kesu.policy import service as policy_service
+from kesu.privacy import rules as privacy_rules
+from kesu.privacy import service as privacy_service
 from kesu.web.deps import (
+    AccountUser,
     ActorDep,
     AdminUser,
     ClockDep,
     CurrentUser,
     Db,
+    PrincipalDep,
     ReadDb,
     SettingsDep,
     bearer,
@@ -66,8 +74,19 @@ class TokenOut(BaseModel):
 
 
 @router.post("/auth/login", tags=["auth"])
-def login(body: LoginIn, db: Db, clock: ClockDep, settings: SettingsDep) -> TokenOut:
-    raw = access_service.login(db, clock, body.username, body.password, settings.session_hours)
+def login(
+    body: LoginIn, request: Request, db: Db, clock: ClockDep, settings: SettingsDep
+) -> TokenOut:
+    """A session token. Repeated failures lock the username and the client address out, with
+    a doubling wait (HTTP 429 says how long)."""
+    client = request.client.host if request.client else None
+    try:
+        raw = access_service.login(
+            db, clock, body.username, body.password, settings.session_hours, client=client
+        )
+    except KesuError:
+        db.commit()  # the failed attempt stays counted
+        raise
     db.commit()
     return TokenOut(token=raw, kind="session")
 
@@ -77,6 +96,37 @@ def logout(request: Request, user: CurrentUser, db: Db, clock: ClockDep) -> None
     """Revoke the bearer token this request carries."""
     access_service.revoke(db, clock, bearer(request))
     db.commit()
+
+
+class PasswordIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
+class CountOut(BaseModel):
+    count: int
+
+
+@router.post("/auth/password", tags=["auth"])
+def change_password(
+    body: PasswordIn, request: Request, db: Db, clock: ClockDep, user: AccountUser
+) -> CountOut:
+    """Change your password; every other session of yours ends (the count is returned)."""
+    me_ = access_service.get_user(db, user.id)
+    ended = access_service.change_password(
+        db, clock, me_, body.current_password, body.new_password, keep_token=bearer(request)
+    )
+    db.commit()
+    return CountOut(count=ended)
+
+
+@router.post("/auth/sessions/revoke", tags=["auth"])
+def revoke_my_sessions(db: Db, clock: ClockDep, user: AccountUser) -> CountOut:
+    """Sign out everywhere: every session of yours ends, this one included (API tokens stay)."""
+    me_ = access_service.get_user(db, user.id)
+    count = access_service.revoke_all(db, clock, me_, me_, api_tokens=False)
+    db.commit()
+    return CountOut(count=count)
 
 
 class UserOut(BaseModel):
@@ -145,13 +195,17 @@ def organisations(db: ReadDb, user: CurrentUser) -> list[OrgOut]:
 
 
 @router.post("/organisations", status_code=201, tags=["organisation"])
-def create_organisation(body: OrgIn, db: Db, clock: ClockDep, admin: AdminUser) -> OrgOut:
+def create_organisation(
+    body: OrgIn, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> OrgOut:
     if body.kind == "group":
         raise Forbidden("forbidden.admin_only")  # new groups come from the CLI (`kesu demo` …)
-    group = org_service.group_of(db, admin.org_id)
-    if body.parent_id is None or body.parent_id not in org_service.subtree_ids(db, group.id):
+    if body.parent_id is None or not rules.can(p, "admin", body.parent_id):
         raise NotFound("not_found.organisation", id=body.parent_id)
     o = org_service.create(db, clock, **body.model_dump())
+    audit_service.record_config(
+        db, clock, admin, "org.create", "organisation", o.id, body.model_dump(mode="json")
+    )
     db.commit()
     return OrgOut(
         id=o.id, parent_id=o.parent_id, kind=o.kind, code=o.code, name=o.name, pack_key=o.pack_key
@@ -162,9 +216,20 @@ class UserIn(BaseModel):
     username: str = Field(min_length=2, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")
     display_name: str = Field(min_length=1, max_length=100)
     role: str = Field(min_length=1, max_length=40)
-    org_id: int
+    org_id: int = Field(description="the user's scope: the group (head office), a region or a site")
     department_id: int | None = None
     password: str | None = Field(None, min_length=8, max_length=200)
+
+
+class UserPatch(BaseModel):
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+    role: str | None = Field(None, min_length=1, max_length=40)
+    org_id: int | None = None
+    department_id: int | None = None
+
+
+class NewPasswordIn(BaseModel):
+    password: str = Field(min_length=1, max_length=200)
 
 
 @router.get("/users", tags=["organisation"])
@@ -175,37 +240,137 @@ def users(db: ReadDb, user: CurrentUser) -> list[UserOut]:
     return [_user_out(u) for u in rows]
 
 
+def _managed_user(db, p: rules.Principal, user_id: int) -> User:
+    """A user the administrator's scope covers (404 otherwise: others are not disclosed)."""
+    target = db.get(User, user_id)
+    if target is None or not rules.can(p, "admin", target.org_id):
+        raise NotFound("not_found.user", id=user_id)
+    return target
+
+
 @router.post("/users", status_code=201, tags=["organisation"])
-def create_user(body: UserIn, db: Db, clock: ClockDep, admin: AdminUser) -> UserOut:
-    group = org_service.group_of(db, admin.org_id)
-    if body.org_id not in org_service.subtree_ids(db, group.id):
+def create_user(
+    body: UserIn, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> UserOut:
+    if not rules.can(p, "admin", body.org_id):
         raise NotFound("not_found.organisation", id=body.org_id)
-    u = access_service.add_user(db, clock, **body.model_dump())
+    u = access_service.add_user(db, clock, **body.model_dump(), by=admin)
     db.commit()
     return _user_out(u)
 
 
+@router.patch("/users/{user_id}", tags=["organisation"])
+def update_user(
+    user_id: int, body: UserPatch, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> UserOut:
+    """Change a user's name, role, scope node or department (on the configuration trail)."""
+    target = _managed_user(db, p, user_id)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("org_id") is not None and not rules.can(p, "admin", changes["org_id"]):
+        raise NotFound("not_found.organisation", id=changes["org_id"])
+    if target.id == admin.id and "role" in changes:
+        raise Forbidden("forbidden.own_role")
+    access_service.update_user(db, clock, admin, target, **changes)
+    db.commit()
+    return _user_out(target)
+
+
+@router.post("/users/{user_id}/deactivate", tags=["organisation"])
+def deactivate_user(
+    user_id: int, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> UserOut:
+    """The user can no longer sign in and every token of theirs stops; history keeps them."""
+    target = _managed_user(db, p, user_id)
+    if target.id == admin.id:
+        raise Forbidden("forbidden.own_account")
+    access_service.set_active(db, clock, admin, target, False)
+    db.commit()
+    return _user_out(target)
+
+
+@router.post("/users/{user_id}/activate", tags=["organisation"])
+def activate_user(
+    user_id: int, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> UserOut:
+    target = _managed_user(db, p, user_id)
+    access_service.set_active(db, clock, admin, target, True)
+    db.commit()
+    return _user_out(target)
+
+
+@router.post("/users/{user_id}/revoke-tokens", tags=["organisation"])
+def revoke_user_tokens(
+    user_id: int, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> CountOut:
+    """End every session of the user and revoke their API tokens."""
+    target = _managed_user(db, p, user_id)
+    count = access_service.revoke_all(db, clock, admin, target, api_tokens=True)
+    db.commit()
+    return CountOut(count=count)
+
+
+@router.post("/users/{user_id}/password", tags=["organisation"])
+def reset_user_password(
+    user_id: int, body: NewPasswordIn, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> UserOut:
+    """Set a new password for the user (their sessions end and any lockout is lifted)."""
+    target = _managed_user(db, p, user_id)
+    access_service.reset_password(db, clock, admin, target, body.password)
+    db.commit()
+    return _user_out(target)
+
+
+@router.post("/users/{user_id}/unlock", tags=["organisation"])
+def unlock_user(
+    user_id: int, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> UserOut:
+    """Lift a login lockout before it runs out."""
+    target = _managed_user(db, p, user_id)
+    access_service.unlock(db, clock, admin, target)
+    db.commit()
+    return _user_out(target)
+
+
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
+    scope: Literal["read", "intake", "full"] = Field(
+        "read", description="read; intake (read + register complaints and evidence); full"
+    )
+    expires_days: int | None = Field(None, ge=1, le=3650)
 
 
 class ApiTokenOut(BaseModel):
     id: int
     name: str
-    token: str | None = None
+    scope: str
+    token: str | None = Field(None, description="shown once, at creation")
     created_at: datetime
+    expires_at: datetime | None
     revoked_at: datetime | None
 
 
-@router.post("/tokens", status_code=201, tags=["auth"])
-def create_token(body: TokenIn, db: Db, clock: ClockDep, user: CurrentUser) -> ApiTokenOut:
-    """An integration token for the caller; shown once, stored only as its hash."""
-    raw = access_service.issue_token(db, clock, user, kind="api", name=body.name, hours=None)
-    row = db.scalar(select(Token).where(Token.user_id == user.id).order_by(Token.id.desc()))
-    db.commit()
+def _token_out(t: Token, raw: str | None = None) -> ApiTokenOut:
     return ApiTokenOut(
-        id=row.id, name=row.name, token=raw, created_at=row.created_at, revoked_at=None
+        id=t.id,
+        name=t.name,
+        scope=t.scope,
+        token=raw,
+        created_at=t.created_at,
+        expires_at=t.expires_at,
+        revoked_at=t.revoked_at,
     )
+
+
+@router.post("/tokens", status_code=201, tags=["auth"])
+def create_token(body: TokenIn, db: Db, clock: ClockDep, user: AccountUser) -> ApiTokenOut:
+    """An integration token for the caller; shown once, stored only as its hash."""
+    hours = body.expires_days * 24 if body.expires_days else None
+    raw = access_service.issue_token(
+        db, clock, user, kind="api", name=body.name, hours=hours, scope=body.scope
+    )
+    row = access_service.token_of(db, raw)
+    db.commit()
+    return _token_out(row, raw)
 
 
 @router.get("/tokens", tags=["auth"])
@@ -213,19 +378,15 @@ def list_tokens(db: ReadDb, user: CurrentUser) -> list[ApiTokenOut]:
     rows = db.scalars(
         select(Token).where(Token.user_id == user.id, Token.kind == "api").order_by(Token.id)
     )
-    return [
-        ApiTokenOut(id=t.id, name=t.name, created_at=t.created_at, revoked_at=t.revoked_at)
-        for t in rows
-    ]
+    return [_token_out(t) for t in rows]
 
 
 @router.delete("/tokens/{token_id}", status_code=204, tags=["auth"])
-def revoke_token(token_id: int, db: Db, clock: ClockDep, user: CurrentUser) -> None:
+def revoke_token(token_id: int, db: Db, clock: ClockDep, user: AccountUser) -> None:
     row = db.get(Token, token_id)
     if row is None or row.user_id != user.id:
         raise NotFound("not_found.token", id=token_id)
-    if row.revoked_at is None:
-        row.revoked_at = clock.now()
+    access_service.revoke_token(db, clock, user, row)
     db.commit()
 
 
@@ -239,7 +400,7 @@ def packs(user: CurrentUser) -> list[dict[str, Any]]:
 
 
 @router.get("/packs/{key}", tags=["policy"])
-def pack(key: str, db: ReadDb, user: CurrentUser) -> dict[str, Any]:
+def pack(key: Annotated[str, Path(max_length=60)], db: ReadDb, user: CurrentUser) -> dict[str, Any]:
     """The pack version new complaints open under (as stored), in full."""
     row = policy_service.current(db, key)
     return {"digest": row.digest, **policy_service.pack_of(db, row.id).model_dump(mode="json")}
@@ -248,36 +409,63 @@ def pack(key: str, db: ReadDb, user: CurrentUser) -> dict[str, Any]:
 # --- complaints ---------------------------------------------------------------------------------
 
 
-def _may_receive(db, user: User) -> None:
-    role = access_service.pack_for_user(db, user).role(user.role)
-    if role is None or not role.may("receive"):
-        raise Forbidden("forbidden.role", command="receive", role=user.role)
+def _out(p: rules.Principal, complaint) -> ComplaintOut:
+    """A complaint as this viewer may see it: free text with numbers masked unless unmasked."""
+    out = ComplaintOut.model_validate(complaint)
+    if rules.can(p, "unmask", privacy_service.view_of(complaint)):
+        return out
+    masked = {f: privacy_rules.mask_value(getattr(out, f)) for f in MASKED_TEXT}
+    return out.model_copy(update=masked)
+
+
+MASKED_TEXT = (
+    "title",
+    "description",
+    "occurred_place",
+    "subject",
+    "investigation",
+    "solution",
+    "pending_transfer",
+)
 
 
 @router.post("/complaints", status_code=201, tags=["complaints"])
 def create_complaint(
-    body: ComplaintCreate, db: Db, clock: ClockDep, user: CurrentUser, actor: ActorDep
+    body: ComplaintCreate,
+    db: Db,
+    clock: ClockDep,
+    user: CurrentUser,
+    actor: ActorDep,
+    p: PrincipalDep,
 ) -> ComplaintOut:
-    _may_receive(db, user)
-    group = org_service.group_of(db, user.org_id)
-    if org_service.group_of(db, body.site_id).id != group.id:
+    site = db.get(Organisation, body.site_id)
+    if site is None or org_service.group_of(db, site.id).id != p.group_id:
         raise NotFound("not_found.organisation", id=body.site_id)
+    target = rules.ComplaintView(
+        org_id=p.group_id,
+        site_id=body.site_id,
+        department_id=body.department_id,
+        staff_complained_id=body.staff_complained_id,
+        received_by_id=user.id,
+    )
+    rules.require(p, "receive", target)
     complaint = complaint_service.receive(db, clock, actor, body)
     db.commit()
-    return ComplaintOut.model_validate(complaint)
+    return _out(p, complaint)
 
 
 @router.get("/complaints", tags=["complaints"])
 def list_complaints(
     db: ReadDb,
     user: CurrentUser,
-    state: str | None = None,
-    level: str | None = None,
-    category: str | None = None,
+    p: PrincipalDep,
+    state: Annotated[str | None, Query(max_length=40)] = None,
+    level: Annotated[str | None, Query(max_length=40)] = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
     site_id: int | None = None,
     department_id: int | None = None,
     assignee_id: int | None = None,
-    channel: str | None = None,
+    channel: Annotated[str | None, Query(max_length=40)] = None,
     received_from: datetime | None = None,
     received_to: datetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
@@ -285,6 +473,8 @@ def list_complaints(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ComplaintPage:
+    """Complaints in your scope, newest first (never those about you). Numbers in free text
+    are masked unless you may see the complainant's personal data."""
     filters = queries.Filters(
         state=state,
         level=level,
@@ -299,23 +489,18 @@ def list_complaints(
         open_only=open_only,
     )
     rows, nxt = queries.page(db, user, filters, limit=limit, cursor=cursor)
-    return ComplaintPage(items=[ComplaintOut.model_validate(r) for r in rows], next_cursor=nxt)
+    return ComplaintPage(items=[_out(p, r) for r in rows], next_cursor=nxt)
 
 
-def _detail(db, user: User, complaint) -> ComplaintDetail:
+def _detail(db, user: User, p: rules.Principal, complaint) -> ComplaintDetail:
+    """The complaint with its complainant masked (`GET …/complainant` reveals, on record)."""
     pack = complaint_service.pack_of(db, complaint)
     case = complaint_service.case_of(db, pack, complaint)
     person = db.get(Complainant, complaint.complainant_id)
+    plain = rules.can(p, "unmask", privacy_service.view_of(complaint))
     return ComplaintDetail(
-        **ComplaintOut.model_validate(complaint).model_dump(),
-        complainant=ComplainantOut(
-            id=person.id,
-            name=person.name,
-            phone=person.phone,
-            other_contact=person.other_contact,
-            address=person.address,
-            member_id=person.member_id,
-        ),
+        **_out(p, complaint).model_dump(),
+        complainant=ComplainantOut(**privacy_service.shown(person, False)),
         timeline=[
             EventOut(
                 seq=e.seq,
@@ -324,7 +509,7 @@ def _detail(db, user: User, complaint) -> ComplaintDetail:
                 actor_id=e.actor_id,
                 actor_label=e.actor_label,
                 at=e.at,
-                payload=e.payload,
+                payload=e.payload if plain else privacy_rules.mask_value(e.payload),
             )
             for e in queries.timeline(db, complaint.id)
         ],
@@ -339,32 +524,50 @@ def _detail(db, user: User, complaint) -> ComplaintDetail:
             )
             for e in queries.evidence(db, complaint.id)
         ],
-        allowed_commands=lifecycle.allowed_commands(pack, case, complaint_service.actor_of(user)),
+        allowed_commands=lifecycle.allowed_commands(pack, case, complaint_service.actor_of(user))
+        if rules.can(p, "command", privacy_service.view_of(complaint))
+        else [],
     )
 
 
 @router.get("/complaints/{complaint_id}", tags=["complaints"])
-def get_complaint(complaint_id: int, db: ReadDb, user: CurrentUser) -> ComplaintDetail:
-    return _detail(db, user, visible_complaint(db, user, complaint_id))
+def get_complaint(
+    complaint_id: int, db: ReadDb, user: CurrentUser, p: PrincipalDep
+) -> ComplaintDetail:
+    return _detail(db, user, p, visible_complaint(db, user, complaint_id))
+
+
+@router.get("/complaints/{complaint_id}/complainant", tags=["complaints"])
+def reveal_complainant(
+    complaint_id: int, db: Db, clock: ClockDep, user: CurrentUser, p: PrincipalDep
+) -> ComplainantOut:
+    """The complainant's phone, address and ids unmasked — for those whose role may see them
+    (the pack's `personal_data`) — and the view is logged (who, when, which fields)."""
+    complaint = visible_complaint(db, user, complaint_id)
+    out = privacy_service.reveal(db, clock, p, complaint)
+    db.commit()
+    return ComplainantOut(**out)
 
 
 @router.post("/complaints/{complaint_id}/commands/{command}", tags=["complaints"])
 def run_command(
     complaint_id: int,
-    command: str,
+    command: Annotated[str, Path(max_length=40)],
     body: CommandIn,
     db: Db,
     clock: ClockDep,
     user: CurrentUser,
     actor: ActorDep,
+    p: PrincipalDep,
 ) -> ComplaintDetail:
     """Every lifecycle command: `{"version": <the version you saw>, "payload": {...}}`."""
-    visible_complaint(db, user, complaint_id)
+    target = visible_complaint(db, user, complaint_id)
+    rules.require(p, "command", privacy_service.view_of(target))
     complaint = complaint_service.execute(
         db, clock, complaint_id, actor, command, body.payload, body.version
     )
     db.commit()
-    return _detail(db, user, complaint)
+    return _detail(db, user, p, complaint)
 
 
 @router.post("/complaints/{complaint_id}/evidence", status_code=201, tags=["complaints"])
@@ -375,9 +578,11 @@ def upload_evidence(
     settings: SettingsDep,
     user: CurrentUser,
     actor: ActorDep,
+    p: PrincipalDep,
     file: Annotated[UploadFile, File()],
 ) -> EvidenceOut:
     complaint = visible_complaint(db, user, complaint_id)
+    rules.require(p, "attach_evidence", privacy_service.view_of(complaint))
     data = file.file.read(settings.max_upload_bytes + 1)
     row = evidence_service.attach(
         db,
@@ -400,10 +605,16 @@ def upload_evidence(
     )
 
 
-@router.get("/complaints/{complaint_id}/evidence/{evidence_id}", tags=["complaints"])
+@router.get(
+    "/complaints/{complaint_id}/evidence/{evidence_id}",
+    tags=["complaints"],
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
 def download_evidence(
     complaint_id: int, evidence_id: int, db: ReadDb, settings: SettingsDep, user: CurrentUser
 ) -> FileResponse:
+    """The file as an attachment (never rendered inline), with its sniffed content type."""
     visible_complaint(db, user, complaint_id)
     row = evidence_service.get(db, evidence_id)
     if row.complaint_id != complaint_id:
@@ -415,3 +626,141 @@ def download_evidence(
         content_disposition_type="attachment",
         headers={"X-Content-Type-Options": "nosniff"},
     )
+
+
+# --- audit and personal data (administrators) ------------------------------------------------
+
+
+class ConfigAuditOut(BaseModel):
+    seq: int
+    at: datetime
+    actor_id: int | None
+    actor_label: str
+    action: str
+    target_kind: str
+    target_id: int | None
+    details: dict[str, Any]
+    hash: str
+
+
+@router.get("/audit/config", tags=["audit"])
+def config_trail(
+    db: ReadDb,
+    admin: AdminUser,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> list[ConfigAuditOut]:
+    """Configuration changes, newest first: users, roles, tokens, organisations, packs,
+    retention (hash-chained; `kesu audit verify` checks the chain)."""
+    return [
+        ConfigAuditOut.model_validate(e, from_attributes=True)
+        for e in audit_service.config_trail(db, limit=limit, before=before)
+    ]
+
+
+class DataViewOut(BaseModel):
+    at: datetime
+    user_id: int
+    complainant_id: int
+    complaint_id: int | None
+    fields: list[str]
+    purpose: str
+
+
+@router.get("/privacy/views", tags=["privacy"])
+def personal_data_views(
+    db: ReadDb,
+    admin: AdminUser,
+    p: PrincipalDep,
+    complaint_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DataViewOut]:
+    """Who saw which complainant's personal data unmasked, when, and why."""
+    if complaint_id is not None:
+        visible_complaint(db, admin, complaint_id)
+    rows = privacy_service.views(db, group_id=p.group_id, complaint_id=complaint_id, limit=limit)
+    return [DataViewOut.model_validate(v, from_attributes=True) for v in rows]
+
+
+class SubjectIn(BaseModel):
+    phone: Phone
+    reason: str = Field(min_length=1, max_length=500, description="the request and how it came")
+
+
+@router.post("/privacy/subject-export", tags=["privacy"])
+def subject_export(
+    body: SubjectIn, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> dict[str, Any]:
+    """Everything held about the person with this phone number (a data-subject access request),
+    on record in the privacy log."""
+    rules.require(p, "admin", p.group_id)
+    out = privacy_service.subject_export(db, clock, admin, p.group_id, body.phone, body.reason)
+    db.commit()
+    return out
+
+
+class ErasureOut(BaseModel):
+    complaints: list[str] = Field(description="numbers of the complaints now anonymised")
+
+
+@router.post("/privacy/subject-erasure", tags=["privacy"])
+def subject_erasure(
+    body: SubjectIn, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> ErasureOut:
+    """Erase the person with this phone number: their personal data is anonymised (refused
+    while one of their complaints is open); the complaints and their record stay."""
+    rules.require(p, "admin", p.group_id)
+    numbers = privacy_service.erase(db, clock, admin, p.group_id, body.phone, body.reason)
+    db.commit()
+    return ErasureOut(complaints=numbers)
+
+
+class PrivacyRequestOut(BaseModel):
+    at: datetime
+    kind: str
+    complainant_id: int | None
+    requested_by_id: int | None
+    reason: str
+    details: dict[str, Any]
+
+
+@router.get("/privacy/requests", tags=["privacy"])
+def privacy_requests(
+    db: ReadDb,
+    admin: AdminUser,
+    p: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PrivacyRequestOut]:
+    """Data-subject exports and erasures and retention anonymisations, newest first."""
+    rows = privacy_service.requests(db, p.group_id, limit=limit)
+    return [PrivacyRequestOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+class RetentionIn(BaseModel):
+    years: int = Field(ge=1, le=30)
+
+
+class RetentionOut(BaseModel):
+    org_id: int
+    years: int
+    default: bool
+
+
+@router.get("/privacy/retention/{org_id}", tags=["privacy"])
+def get_retention(org_id: int, db: ReadDb, admin: AdminUser, p: PrincipalDep) -> RetentionOut:
+    """How long closed complaints of this organisation keep personal data."""
+    if not rules.can(p, "admin", org_id):
+        raise NotFound("not_found.organisation", id=org_id)
+    years, default = privacy_service.retention_for(db, org_id)
+    return RetentionOut(org_id=org_id, years=years, default=default)
+
+
+@router.put("/privacy/retention/{org_id}", tags=["privacy"])
+def set_retention(
+    org_id: int, body: RetentionIn, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> RetentionOut:
+    if not rules.can(p, "admin", org_id) or db.get(Organisation, org_id) is None:
+        raise NotFound("not_found.organisation", id=org_id)
+    privacy_service.set_retention(db, clock, admin, org_id, body.years)
+    db.commit()
+    return RetentionOut(org_id=org_id, years=body.years, default=False)
