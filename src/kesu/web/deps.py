@@ -29,8 +29,11 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 def get_read_db(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as session:
-        session.connection(execution_options={READ_ONLY: True})
+    """A read-only unit of work. Its connection is taken at the first query, after the caller
+    is authenticated with its own short read: a request never holds two pooled connections at
+    once (holding one while waiting for another deadlocks the pool under concurrent load)."""
+    engine = request.app.state.engine.execution_options(**{READ_ONLY: True})
+    with request.app.state.sessions(bind=engine) as session:
         yield session
 
 
