@@ -148,6 +148,7 @@ def render(
         "local_time": local_time,
         "vendor": vendor_present(),
         "here": request.url.path + (("?" + request.url.query) if request.url.query else ""),
+        "now": request.app.state.clock.now(),
         "server_now": request.app.state.clock.now().isoformat(),
     }
     ctx.update(context or {})

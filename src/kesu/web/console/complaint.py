@@ -16,7 +16,7 @@ from kesu.complaint import lifecycle, queries
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint
 from kesu.errors import InvalidInput, KesuError, NotFound
-from kesu.i18n import translate
+from kesu.i18n import pick, translate
 from kesu.web.console import forms, printing, record
 from kesu.web.console import queries as console_queries
 from kesu.web.console.staff import ConsoleUser, page
@@ -76,9 +76,12 @@ def _show(
             "actions": [(cmd, forms.fields_for(cmd, opts, locale)) for cmd in allowed],
             "timeline": [(e, record.event_lines(pack, e, names, locale)) for e in events],
             "evidence": queries.evidence(db, c.id),
+            "timers": console_queries.timers(db, c.id),
+            "timer_names": {tm.key: pick(tm.name, locale) for tm in pack.timers},
+            "warn": console_queries.warnings(db, {c.id}).get(c.id),
             "replies": record.replies(pack, c, person, user.display_name, locale),
             "restate": record.restatement(pack, c, person, locale),
-            "print_forms": printing.forms_for(pack, c),
+            "print_forms": printing.forms_for(pack, c, locale),
             "value": lambda key, v: record.value_text(pack, key, v, names, locale),
             "done": _done_text(done, locale),
             "error": error,

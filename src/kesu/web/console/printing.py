@@ -2,7 +2,9 @@
 HTML and in PDF, with the sign-off boxes filled from the complaint's events (who signed what,
 when). PDF uses reportlab's CID fonts (STSong-Light / MSung-Light): Chinese without font files.
 
-The list of forms per pack lives here, keyed by pack key, until packs declare their forms.
+Which forms a pack has, and who prepares (编制), reviews (复核), approves (核准) and is informed
+(被通知) on each, is the pack's `forms` section; a pack without one gets the list in `FORMS`.
+How a form looks (its blocks, and the boxes of a pack that names no duties) is `LAYOUTS`.
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kesu.access import service as access_service
+from kesu.access.models import User
 from kesu.complaint import queries
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
 from kesu.errors import NotFound
 from kesu.i18n import pick, translate
 from kesu.org import service as org_service
-from kesu.policy.schema import Pack
+from kesu.policy.schema import Form, Pack
 from kesu.web.console import queries as console_queries
 from kesu.web.console import record
 from kesu.web.console.staff import ConsoleUser, page
@@ -37,21 +41,21 @@ router = APIRouter()
 
 @dataclass(frozen=True)
 class Sign:
-    """A sign-off box: filled by the last event of one of `commands` (a chain step for sign_off)."""
+    """A sign-off box: filled by the last event of one of `commands`."""
 
     key: str
     commands: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class PrintForm:
-    key: str
+class Layout:
     blocks: tuple[str, ...]
     signs: tuple[Sign, ...] = ()
+    """Boxes when the pack names no duties for the form."""
     review_chain: bool = False
+    """Also one box per step of the level's review chain (when the pack names no duties)."""
     closing: tuple[Sign, ...] = ()
-    levels: tuple[int, ...] | None = None
-    """Positions of the pack's levels this form is for (seed 003 has one report per level)."""
+    """Boxes after the duties (e.g. the archivist filing it)."""
 
 
 RECEIVED = Sign("received", ("receive",))
@@ -59,87 +63,102 @@ HANDLED = Sign("handled", ("implement",))
 ARCHIVED = Sign("archived", ("close",))
 FOLLOWED = Sign("followed_up", ("follow_up",))
 FULL = ("header", "complainant", "subject", "content", "contacts", "investigation", "solution")
+REPORT = Layout((*FULL, "response"), (RECEIVED, HANDLED), True, (ARCHIVED,))
 
-FORMS: dict[str, tuple[PrintForm, ...]] = {
+LAYOUTS: dict[str, Layout] = {
     # seed 002 附件三 投诉处理单: T1 fills it, the chain reviews, the archivist files it
-    "franchise-sales-center": (
-        PrintForm("handling_form", (*FULL, "response"), (RECEIVED, HANDLED), True, (ARCHIVED,)),
+    "handling_form": REPORT,
+    # seed 001: 协调工作单, 延期处理申请, 转交处理联系单 (both sides sign), 投诉记录卡, 投诉调查报告
+    "coordination_order": Layout(
+        (*FULL, "response", "follow_up"),
+        (RECEIVED, Sign("dept_manager", ("propose_solution",)), FOLLOWED),
+        True,
+        (ARCHIVED,),
     ),
-    # seed 001: 协调工作单 (work order), 延期处理申请, 转交处理联系单 (both sides sign),
-    # 投诉记录卡, 投诉调查报告
-    "service-center": (
-        PrintForm(
-            "coordination_order",
-            (*FULL, "response", "follow_up"),
-            (RECEIVED, Sign("dept_manager", ("propose_solution",)), FOLLOWED),
-            True,
-            (ARCHIVED,),
-        ),
-        PrintForm(
-            "delay_request",
-            ("header", "complainant", "contacts", "delay"),
-            (
-                Sign("requested", ("request_delay",)),
-                Sign("decided", ("approve_delay", "reject_delay")),
-            ),
-        ),
-        PrintForm(
-            "transfer_slip",
-            ("header", "complainant", "content", "transfer"),
-            (Sign("handed_over", ("transfer",)), Sign("taken_over", ("accept_transfer",))),
-        ),
-        PrintForm(
-            "record_card",
-            ("header", "complainant", "subject", "content", "solution"),
-            (RECEIVED, Sign("dept_opinion", ("propose_solution",))),
-        ),
-        PrintForm(
-            "investigation_report",
-            ("header", "content", "investigation", "solution"),
-            (Sign("investigated", ("record_investigation",)),),
-            True,
-        ),
+    "delay_request": Layout(
+        ("header", "complainant", "contacts", "delay"),
+        (Sign("requested", ("request_delay",)), Sign("decided", ("approve_delay", "reject_delay"))),
+    ),
+    "transfer_slip": Layout(
+        ("header", "complainant", "content", "transfer"),
+        (Sign("handed_over", ("transfer",)), Sign("taken_over", ("accept_transfer",))),
+    ),
+    "record_card": Layout(
+        ("header", "complainant", "subject", "content", "solution"),
+        (RECEIVED, Sign("dept_opinion", ("propose_solution",))),
+    ),
+    "investigation_report": Layout(
+        ("header", "content", "investigation", "solution"),
+        (Sign("investigated", ("record_investigation",)),),
+        True,
     ),
     # seed 003: one report per level, and the follow-up visit record
-    "billiards-club": (
-        PrintForm("minor_record", (*FULL, "response"), (RECEIVED, HANDLED), levels=(0,)),
-        PrintForm("moderate_report", (*FULL, "response"), (RECEIVED, HANDLED), True, levels=(1,)),
-        PrintForm("major_summary", (*FULL, "response"), (RECEIVED, HANDLED), True, levels=(2,)),
-        PrintForm(
-            "follow_up_record", ("header", "complainant", "response", "follow_up"), (FOLLOWED,)
-        ),
-    ),
-    # seed 000 附录二 客怨处理记录表: 编制 / 复核 / 核准 as the form's duties table says
-    "retail-store": (
-        PrintForm(
-            "grievance_record",
-            (*FULL, "response"),
-            (
-                Sign("prepared", ("receive",)),
-                Sign("checked", ("sign_off",)),
-                Sign("approved", ("close",)),
-            ),
+    "minor_record": Layout((*FULL, "response"), (RECEIVED, HANDLED)),
+    "moderate_report": REPORT,
+    "major_summary": REPORT,
+    "follow_up_record": Layout(("header", "complainant", "response", "follow_up"), (FOLLOWED,)),
+    # seed 000 附录二 客怨处理记录表
+    "grievance_record": Layout(
+        (*FULL, "response"),
+        (
+            Sign("prepared", ("receive",)),
+            Sign("checked", ("sign_off",)),
+            Sign("approved", ("close",)),
         ),
     ),
 }
-DEFAULT_FORMS = (
-    PrintForm(
-        "complaint_record", (*FULL, "response", "follow_up"), (RECEIVED, HANDLED), True, (ARCHIVED,)
+DEFAULT_LAYOUT = Layout((*FULL, "response", "follow_up"), (RECEIVED, HANDLED), True, (ARCHIVED,))
+
+FORMS: dict[str, tuple[str, ...]] = {
+    "franchise-sales-center": ("handling_form",),
+    "service-center": (
+        "coordination_order",
+        "delay_request",
+        "transfer_slip",
+        "record_card",
+        "investigation_report",
     ),
-)
+    "billiards-club": ("minor_record", "moderate_report", "major_summary", "follow_up_record"),
+    "retail-store": ("grievance_record",),
+}
+"""Forms of packs that declare none (by pack key); anything else gets `complaint_record`."""
+LEVEL_FORMS = {"minor_record": 0, "moderate_report": 1, "major_summary": 2}
+"""Seed 003's one report per level (by level position), for packs that declare no forms."""
 WEEKLY = {"franchise-sales-center": "weekly_report", "retail-store": "weekly_statistics"}
-"""Period forms: seed 002 附件二 投诉周报, seed 000 附录三 每周客怨统计报告."""
+PERIOD_FORMS = frozenset({"weekly_report", "weekly_statistics", "weekly_summary"})
+"""Period forms (seed 002 附件二 投诉周报, seed 000 附录三 每周客怨统计报告): /forms/weekly."""
 
 
-def forms_for(pack: Pack, c: Complaint) -> list[PrintForm]:
-    position = pack.level_index(c.level) if pack.level(c.level) else None
-    return [
-        f for f in FORMS.get(pack.key, DEFAULT_FORMS) if f.levels is None or position in f.levels
-    ]
+def _declared(pack: Pack, key: str) -> Form | None:
+    return next((f for f in pack.forms if f.key == key), None)
+
+
+def form_title(pack: Pack, key: str, locale: str) -> str:
+    declared = _declared(pack, key)
+    return pick(declared.name, locale) if declared else translate(f"web.form.{key}", locale)
+
+
+def forms_for(pack: Pack, c: Complaint, locale: str) -> list[tuple[str, str]]:
+    """(key, title) of each printable form of this complaint."""
+    if pack.forms:
+        keys = [
+            f.key
+            for f in pack.forms
+            if f.key not in PERIOD_FORMS and (f.levels is None or c.level in f.levels)
+        ]
+    else:
+        position = pack.level_index(c.level) if pack.level(c.level) else None
+        keys = [
+            k
+            for k in FORMS.get(pack.key, ("complaint_record",))
+            if LEVEL_FORMS.get(k, position) == position
+        ]
+    return [(k, form_title(pack, k, locale)) for k in keys]
 
 
 def weekly_form(pack: Pack) -> str:
-    return WEEKLY.get(pack.key, "weekly_summary")
+    declared = [f.key for f in pack.forms if f.key in PERIOD_FORMS]
+    return declared[0] if declared else WEEKLY.get(pack.key, "weekly_summary")
 
 
 # --- the view both HTML and PDF draw -----------------------------------------------------
@@ -161,6 +180,7 @@ class FormView:
     sections: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     table: tuple[list[str], list[list[str]]] | None = None
     signs: list[SignBox] = field(default_factory=list)
+    informed: str = ""
     printed: str = ""
 
 
@@ -174,31 +194,83 @@ def _box(label: str, event: ComplaintEvent | None, tz: str) -> SignBox:
     return SignBox(label, event.actor_label, local_time(event.at, tz), note)
 
 
-def _last(events: list[ComplaintEvent], commands: tuple[str, ...], step: int | None = None):
+def _last(
+    events: list[ComplaintEvent],
+    commands: tuple[str, ...],
+    step: int | None = None,
+    by: set[int] | None = None,
+):
     found = [
         e
         for e in events
-        if e.command in commands and (step is None or e.payload.get("step") == step)
+        if e.command in commands
+        and (step is None or e.payload.get("step") == step)
+        and (by is None or e.actor_id in by)
     ]
     return found[-1] if found else None
 
 
+SIGNING = ("approve_solution", "reject_solution", "sign_off", "approve_delay", "close")
+"""Events that count as a signature (核准) by a role named on a form."""
+
+
+def _duty_boxes(
+    pack: Pack,
+    duties: Form,
+    c: Complaint,
+    events: list[ComplaintEvent],
+    roles: dict[int, str],
+    locale: str,
+) -> list[SignBox]:
+    """编制 / 复核 / 核准 boxes from the roles the pack names, filled by those roles' events."""
+    tz = pack.timezone
+
+    def who(role_keys: list[str]) -> set[int]:
+        return {uid for uid, role in roles.items() if role in role_keys}
+
+    def role_names(role_keys: list[str]) -> str:
+        return "、".join(pick(pack.role(r).name, locale) for r in role_keys if pack.role(r))
+
+    def label(duty: str, role_keys: list[str]) -> str:
+        return translate(f"web.duty.{duty}", locale, roles=role_names(role_keys))
+
+    boxes = []
+    if duties.prepare:
+        mine = [e for e in events if e.actor_id in who(duties.prepare) and e.command != "note"]
+        boxes.append(_box(label("prepare", duties.prepare), mine[0] if mine else None, tz))
+    if duties.review:
+        level = pack.level(c.level)
+        chain = {step.role for step in level.review_chain} if level else set()
+        reviewers = [r for r in duties.review if r in chain] or duties.review
+        for role in reviewers:
+            signed = _last(events, ("sign_off",), by=who([role]))
+            boxes.append(_box(label("review", [role]), signed, tz))
+    if duties.approve:
+        signed = _last(events, SIGNING, by=who(duties.approve))
+        boxes.append(_box(label("approve", duties.approve), signed, tz))
+    return boxes
+
+
 def build(
     pack: Pack,
-    form: PrintForm,
+    key: str,
     c: Complaint,
     person: Complainant,
     events: list[ComplaintEvent],
     names: record.Names,
+    roles: dict[int, str],
     org_name: str,
     locale: str,
     now: datetime,
 ) -> FormView:
+    """The form `key` of complaint `c`; `roles` maps the events' actors to their pack roles."""
     tz = pack.timezone
     t = lambda key, **kw: translate(key, locale, **kw)  # noqa: E731
     val = lambda key, v: record.value_text(pack, key, v, names, locale)  # noqa: E731
     lab = lambda key: record.field_label(key, locale)  # noqa: E731
-    view = FormView(t(f"web.form.{form.key}"), org_name, c.number, printed=local_time(now, tz))
+    form = LAYOUTS.get(key, DEFAULT_LAYOUT)
+    duties = _declared(pack, key)
+    view = FormView(form_title(pack, key, locale), org_name, c.number, printed=local_time(now, tz))
 
     def rows_of(cmds: tuple[str, ...]) -> list[tuple[str, str]]:
         out = []
@@ -268,6 +340,13 @@ def build(
     }
     for block in form.blocks:
         view.sections.append((t(f"web.block.{block}"), blocks[block]()))
+    if duties and (duties.prepare or duties.review or duties.approve):
+        view.signs += _duty_boxes(pack, duties, c, events, roles, locale)
+        names_ = "、".join(pick(pack.role(r).name, locale) for r in duties.informed if pack.role(r))
+        view.informed = t("web.duty.informed", roles=names_) if names_ else ""
+        for sign in form.closing:
+            view.signs.append(_box(t(f"web.sign.{sign.key}"), _last(events, sign.commands), tz))
+        return view
     for sign in form.signs:
         view.signs.append(_box(t(f"web.sign.{sign.key}"), _last(events, sign.commands), tz))
     if form.review_chain:
@@ -357,6 +436,8 @@ def pdf(view: FormView, locale: str) -> bytes:
         )
         story.append(table)
     story.append(Spacer(1, 4 * mm))
+    if view.informed:
+        story.append(Paragraph(escape(view.informed), body))
     story.append(Paragraph(escape(view.printed), body))
     out = io.BytesIO()
     SimpleDocTemplate(
@@ -385,15 +466,17 @@ def _pdf_response(view: FormView, locale: str, filename: str) -> Response:
 def _complaint_view(request, db: Session, user, complaint_id: int, key: str, now) -> FormView:
     c = visible_complaint(db, user, complaint_id)
     pack = complaint_service.pack_of(db, c)
-    form = next((f for f in forms_for(pack, c) if f.key == key), None)
-    if form is None:
+    locale = page_locale(request)
+    if key not in {k for k, _ in forms_for(pack, c, locale)}:
         raise NotFound("not_found.form", key=key)
     person = db.get(Complainant, c.complainant_id)
     events = queries.timeline(db, c.id)
+    actors = {e.actor_id for e in events if e.actor_id is not None}
+    roles = dict(db.execute(select(User.id, User.role).where(User.id.in_(actors))).all())
     users = console_queries.user_names(db, {c.staff_complained_id, c.assignee_id})
     names = record.Names(users, console_queries.org_names(db))
     org = names.orgs.get(c.org_id, "")
-    return build(pack, form, c, person, events, names, org, page_locale(request), now)
+    return build(pack, key, c, person, events, names, roles, org, locale, now)
 
 
 @router.get("/complaints/{complaint_id}/forms/{key}")
@@ -439,7 +522,7 @@ def _week_view(request, db: Session, user, week: str, now: datetime) -> FormView
     t = lambda key, **kw: translate(key, locale, **kw)  # noqa: E731
     group = org_service.group_of(db, user.org_id)
     view = FormView(
-        t(f"web.form.{weekly_form(pack)}"),
+        form_title(pack, weekly_form(pack), locale),
         group.name,
         t("web.week_of", start=monday.isoformat(), end=(monday + timedelta(days=6)).isoformat()),
         printed=local_time(now, pack.timezone),
@@ -482,6 +565,12 @@ def _week_view(request, db: Session, user, week: str, now: datetime) -> FormView
             for c in rows
         ],
     )
+    declared = _declared(pack, weekly_form(pack))
+    if declared and declared.informed:
+        informed = "、".join(
+            pick(pack.role(r).name, locale) for r in declared.informed if pack.role(r)
+        )
+        view.informed = t("web.duty.informed", roles=informed)
     view.signs = [
         SignBox(t("web.sign.prepared"), user.display_name, view.printed),
         SignBox(t("web.sign.checked")),

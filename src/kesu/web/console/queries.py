@@ -20,6 +20,7 @@ from kesu.complaint.models import Complainant, Complaint
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy.schema import Pack
+from kesu.sla.models import Timer
 
 QUEUES = ("mine", "team", "unassigned", "overdue", "review", "all")
 LIMIT = 100
@@ -103,7 +104,7 @@ def queue(
     elif name == "unassigned":
         stmt = stmt.where(Complaint.assignee_id.is_(None))
     elif name == "overdue":
-        stmt = stmt.where(false())  # the SLA timers capability fills this queue
+        stmt = stmt.where(Complaint.next_due_at <= now)
     elif name == "review":
         stmt = stmt.where(awaiting(pack, viewer))
     for column in ("level", "state", "category", "channel"):
@@ -118,8 +119,38 @@ def queue(
     if name == "all":
         stmt = stmt.order_by(Complaint.received_at.desc(), Complaint.id.desc())
     else:
-        stmt = stmt.order_by(Complaint.received_at, Complaint.id)
+        stmt = stmt.order_by(
+            Complaint.next_due_at.asc().nulls_last(), Complaint.received_at, Complaint.id
+        )
     return list(session.scalars(stmt.limit(LIMIT)))
+
+
+def warnings(session: Session, ids: set[int]) -> dict[int, datetime]:
+    """When each complaint's running timers start warning (the earliest), for the colours."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Timer.complaint_id, func.min(Timer.warn_at))
+        .where(
+            Timer.complaint_id.in_(ids),
+            Timer.state == "running",
+            Timer.breached_at.is_(None),
+            Timer.warn_at.is_not(None),
+        )
+        .group_by(Timer.complaint_id)
+    )
+    return dict(rows.all())
+
+
+def timers(session: Session, complaint_id: int) -> list[Timer]:
+    """Every timer of one complaint, the running ones by due time first."""
+    return list(
+        session.scalars(
+            select(Timer)
+            .where(Timer.complaint_id == complaint_id)
+            .order_by((Timer.state != "running"), Timer.due_at)
+        )
+    )
 
 
 def earlier_complaints(session: Session, viewer: User, phone: str) -> list[Complaint]:
@@ -180,6 +211,10 @@ def places(session: Session, viewer: User) -> tuple[list[Organisation], list[Org
 WAITING = ("pending_transfer", "awaiting_approval", "delay_requested", "customer")
 
 
+SOON = timedelta(hours=2)
+"""A hand-over's "due soon": within the next two hours."""
+
+
 @dataclass
 class Desk:
     """One department's open work at hand-over time."""
@@ -187,6 +222,8 @@ class Desk:
     department_id: int | None
     open: int = 0
     new: int = 0
+    due_soon: int = 0
+    overdue: int = 0
     items: list[tuple[Complaint, str | None]] | None = None
 
 
@@ -209,7 +246,7 @@ def handover(session: Session, viewer: User, now: datetime, tz: str) -> list[Des
     stmt = (
         complaint_queries.visible_to(session, viewer)
         .where(Complaint.state != "closed")
-        .order_by(Complaint.received_at)
+        .order_by(Complaint.next_due_at.asc().nulls_last(), Complaint.received_at)
         .limit(500)
     )
     desks: dict[int | None, Desk] = {}
@@ -217,6 +254,9 @@ def handover(session: Session, viewer: User, now: datetime, tz: str) -> list[Des
         desk = desks.setdefault(c.department_id, Desk(c.department_id, items=[]))
         desk.open += 1
         desk.new += c.received_at >= since
+        if c.next_due_at is not None:
+            desk.overdue += c.next_due_at <= now
+            desk.due_soon += now < c.next_due_at <= now + SOON
         desk.items.append((c, _waiting_for(c)))
     return sorted(desks.values(), key=lambda d: (d.department_id is None, d.department_id or 0))
 
@@ -231,6 +271,8 @@ class Dashboard:
     satisfaction: list[tuple[int, int]]
     top_categories: list[tuple[str | None, int]]
     closed_this_week: int
+    due_next_hour: int
+    breaches_this_week: int
 
 
 def dashboard(session: Session, viewer: User, pack: Pack, now: datetime) -> Dashboard:
@@ -255,4 +297,18 @@ def dashboard(session: Session, viewer: User, pack: Pack, now: datetime) -> Dash
         satisfaction=[(g.value, grades.get(g.value, 0)) for g in pack.satisfaction],
         top_categories=sorted(cats, key=lambda kv: -kv[1])[:8],
         closed_this_week=session.scalar(count.where(Complaint.closed_at >= week)) or 0,
+        due_next_hour=session.scalar(
+            count.where(
+                Complaint.state != "closed",
+                Complaint.next_due_at > now,
+                Complaint.next_due_at <= now + timedelta(hours=1),
+            )
+        )
+        or 0,
+        breaches_this_week=session.scalar(
+            scoped.with_only_columns(func.count(Timer.id))
+            .join(Timer, Timer.complaint_id == Complaint.id)
+            .where(Timer.breached_at >= week)
+        )
+        or 0,
     )

@@ -82,6 +82,13 @@ def value_text(pack: Pack, key: str, value: Any, names: Names, locale: str) -> s
             return local_time(datetime.fromisoformat(value), pack.timezone)
         except ValueError:
             return value
+    if key == "sla" and isinstance(value, dict):
+        names_ = {tm.key: pick(tm.name, locale) for tm in pack.timers}
+        return "；".join(
+            f"{translate(f'web.timer.{what}', locale)}：{'、'.join(names_.get(k, k) for k in keys)}"
+            for what, keys in value.items()
+            if isinstance(keys, list)
+        )
     if key == "transfer" and isinstance(value, dict):
         to = names.orgs.get(value.get("to_department_id"), "")
         return f"{names.orgs.get(value.get('from_department_id'), '—')} → {to}"

@@ -5,7 +5,6 @@ Thin entry points: parse, authorise, call one service or query, commit, render.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,7 +13,7 @@ from starlette.datastructures import FormData
 
 from kesu.access import service as access_service
 from kesu.errors import KesuError
-from kesu.i18n import LOCALES, normalise, pick
+from kesu.i18n import LOCALES, normalise, pick, translate
 from kesu.web.console import complaint, intake, printing
 from kesu.web.console import queries as console_queries
 from kesu.web.console.forms import category_options
@@ -138,6 +137,7 @@ def queues(
             "orgs": orgs,
             "filters": filters,
             "categories": category_options(pack, locale),
+            "warns": console_queries.warnings(db, {c.id for c in rows}),
         },
         pack=pack,
     )
@@ -154,7 +154,12 @@ def handover(request: Request, db: ReadDb, clock: ClockDep, user: ConsoleUser) -
         db,
         user,
         "console/handover.html",
-        {"desks": desks, "users": users, "orgs": console_queries.org_names(db)},
+        {
+            "desks": desks,
+            "users": users,
+            "orgs": console_queries.org_names(db),
+            "warns": console_queries.warnings(db, {c.id for d in desks for c, _ in d.items or []}),
+        },
         pack=pack,
     )
 
@@ -179,6 +184,10 @@ def dashboard(request: Request, db: ReadDb, clock: ClockDep, user: ConsoleUser) 
         db,
         user,
         "console/dashboard.html",
-        {"data": data, "chart": chart, "chart_json": json.dumps(chart, ensure_ascii=False)},
+        {
+            "data": data,
+            "chart": chart,
+            "weekly_title": translate(f"web.form.{printing.weekly_form(pack)}", locale),
+        },
         pack=pack,
     )
