@@ -11,6 +11,7 @@ from kesu.clock import SystemClock
 from kesu.errors import KesuError
 from kesu.report.cli import report_app
 from kesu.settings import Settings
+from kesu.sla.cli import calendar_app
 
 app = typer.Typer(help="Kesu 客诉: complaint management.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.")
@@ -26,6 +27,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(notify_app, name="notify")
 app.add_typer(report_app, name="report")
+app.add_typer(calendar_app, name="calendar")
 
 
 def _fail(exc: KesuError) -> None:
@@ -223,6 +225,28 @@ def policy_validate(path: Path) -> None:
         f"{path}: valid pack {pack.key} v{pack.version} — {len(pack.levels)} levels, "
         f"{len(pack.roles)} roles, {len(pack.category_list())} categories"
     )
+
+
+@policy_app.command("show")
+def policy_show(
+    key: str, lang: Annotated[str, typer.Option(help="zh_Hans | zh_Hant | en")] = "zh_Hans"
+) -> None:
+    """A readable summary of a built-in pack (or a pack file): levels, timers, chains."""
+    from kesu.errors import NotFound
+    from kesu.policy import loader
+    from kesu.policy.summary import describe
+
+    try:
+        path = Path(key)
+        pack = (
+            loader.load_file(path)
+            if path.is_file()
+            else loader.parse_pack(loader.builtin_source(key), f"{key}.yaml")
+        )
+    except (NotFound, loader.PackInvalid) as exc:
+        _fail(exc)
+    for line in describe(pack, lang):
+        typer.echo(line)
 
 
 @policy_app.command("list")

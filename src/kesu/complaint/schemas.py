@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kesu.complaint.commands import Key, LongText, ShortText
+from kesu.sla.schemas import TimerOut
 
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{5,19}$")
@@ -133,6 +134,8 @@ class ComplaintOut(BaseModel):
     resolved_at: datetime | None
     closed_at: datetime | None
     followed_up_at: datetime | None
+    next_due_at: datetime | None = Field(None, description="the earliest due time of its timers")
+    deadline_provisional: bool = Field(False, description="counted on a year without official data")
     updated_at: datetime
     version: int
     policy_version_id: int
@@ -143,6 +146,7 @@ class ComplaintDetail(ComplaintOut):
     timeline: list[EventOut]
     evidence: list[EvidenceOut]
     allowed_commands: list[str]
+    timers: list[TimerOut] = Field(default_factory=list)
 
 
 class ComplaintPage(BaseModel):

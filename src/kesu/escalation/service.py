@@ -197,6 +197,25 @@ def _repeat_of(session: Session, pack: Pack, complaint: Complaint, now: datetime
     return None
 
 
+LEVEL_KEYS = ("upgraded_to", "to_level", "escalated_to")
+"""Event payload keys that name a new level (besides categorize's `level`)."""
+
+
+def raised_to(command: str, payload: dict[str, Any], auto: dict[str, Any]) -> str | None:
+    """The level this event raised the complaint to, if it raised it."""
+    if auto.get("level"):
+        return auto["level"]
+    for key in LEVEL_KEYS:
+        if payload.get(key):
+            return payload[key]
+    return payload.get("level") if command == "categorize" else None
+
+
+def _category_name(pack: Pack, key: str) -> str:
+    found = next((c for c in pack.category_list() if c.key == key), None)
+    return found.name["zh_Hans"] if found else key
+
+
 def on_event(
     session: Session,
     pack: Pack,
@@ -206,84 +225,104 @@ def on_event(
     now: datetime,
     auto: dict[str, Any],
 ) -> list[Alert]:
-    """Raise the level where the pack says so for this event; return whom to tell."""
-    alerts: list[Alert] = []
+    """Raise the level where the pack says so for this event; return whom to tell.
+
+    Emergency categories and urgent keywords go to the top level at once, a repeat complaint
+    to at least the pack's level; reaching the top tells `top_level_notify`; a dissatisfied
+    customer beyond the pack's response rounds puts the case on the general manager's agenda.
+    """
     esc = pack.escalation
     top = rules.top_level(pack)
+    alerts: list[Alert] = []
     reasons: list[str] = []
     if command == "receive":
-        if complaint.urgent_keywords:  # the lifecycle already put it at the top
-            reasons.append("、".join(complaint.urgent_keywords))
+        if complaint.urgent_keywords:  # the lifecycle already opened it at the top
+            reasons.append("关键词：" + "、".join(complaint.urgent_keywords))
         repeat = _repeat_of(session, pack, complaint, now)
-        if (
-            repeat
-            and esc.repeat
-            and raise_level(
-                session, pack, complaint, esc.repeat.min_level, f"repeat of {repeat}", now
-            )
-        ):
-            auto.update(level=complaint.level, repeat_of=repeat)
-            alerts.append(
-                Alert(
-                    "repeat",
-                    "complaint_escalated",
-                    params_of(pack, complaint, reason=f"重复投诉（前次 {repeat}）"),
-                    to=["next_tier"],
-                )
-            )
-        elif repeat:
+        if repeat:
             auto["repeat_of"] = repeat
+            reason = f"重复投诉（前次 {repeat}）"
+            if esc.repeat and raise_level(
+                session, pack, complaint, esc.repeat.min_level, reason, now
+            ):
+                auto["level"] = complaint.level
+                reasons.append(reason)
+                alerts.append(
+                    Alert(
+                        "repeat",
+                        "complaint_escalated",
+                        params_of(pack, complaint, reason=reason),
+                        to=["next_tier"],
+                    )
+                )
     category = payload.get("category") if command in ("receive", "categorize") else None
-    emergency = bool(category) and category in rules.emergency_categories(pack)
-    if emergency and raise_level(session, pack, complaint, top, f"emergency: {category}", now):
-        auto.update(level=top, emergency_category=category)
-        reasons.append(category)
-    field_name = TEXT_FIELDS.get(command)
-    if esc.keywords_in_text and field_name:
-        hits = rules.keyword_hits(pack, [payload.get(field_name)])
-        if hits:
-            complaint.urgent_keywords = sorted({*complaint.urgent_keywords, *hits})
-            if raise_level(session, pack, complaint, top, f"keywords {hits}", now):
-                auto.update(level=top, urgent_keywords=hits)
-                reasons.append("、".join(hits))
-    if reasons and complaint.level == top and esc.top_level_notify:
+    if category and category in rules.emergency_categories(pack):
+        reason = "紧急类别：" + _category_name(pack, category)
+        if raise_level(session, pack, complaint, top, reason, now) or command == "receive":
+            auto.update(level=top, emergency_category=category)
+            reasons.append(reason)
+    text_field = TEXT_FIELDS.get(command)
+    hits = rules.keyword_hits(pack, [payload.get(text_field)]) if text_field else []
+    if esc.keywords_in_text and hits:
+        complaint.urgent_keywords = sorted({*complaint.urgent_keywords, *hits})
+        reason = "关键词：" + "、".join(hits)
+        if raise_level(session, pack, complaint, top, reason, now):
+            auto.update(level=top, urgent_keywords=hits)
+            reasons.append(reason)
+    reached_top = complaint.level == top and (
+        command == "receive" or raised_to(command, payload, auto) == top
+    )
+    if reached_top and esc.top_level_notify:
+        reason = "；".join(reasons) or translate(f"command.{command}")
         alerts.append(
             Alert(
                 "top_level",
                 "complaint_top_level",
-                params_of(pack, complaint, reason="；".join(reasons)),
+                params_of(pack, complaint, reason=reason),
                 to=esc.top_level_notify,
             )
         )
     if command == "record_response" and payload.get("outcome") == "escalate":
-        if payload.get("gm_agenda") and esc.gm_agenda_notify:
-            alerts.append(
-                Alert("gm_agenda", "gm_agenda", params_of(pack, complaint), to=esc.gm_agenda_notify)
-            )
-        if rules.rounds_exceeded(pack, complaint.level, complaint.round):
-            complaint.gm_agenda = True
-            auto["rounds_exceeded"] = complaint.round - 1
-            alerts.append(
-                Alert(
-                    "rounds",
-                    "rounds_exceeded",
-                    params_of(pack, complaint, rounds=complaint.round - 1),
-                    to=pack.response_rounds.notify if pack.response_rounds else [],
-                )
-            )
+        alerts += _dissatisfied(pack, complaint, payload, auto)
     facts = sla_rules.facts_of(complaint, payload)
     for i, rule in enumerate(pack.notifications):
-        trigger = Trigger(on=rule.on, when=rule.when)
+        trigger = Trigger(event=rule.event, when=rule.when)
         if sla_rules.matches(trigger, command, facts, actor_role=None, actor_rank=0, pack=pack):
+            params = params_of(pack, complaint, event=translate(f"command.{command}"))
             alerts.append(
-                Alert(
-                    f"rule{i}",
-                    rule.template,
-                    params_of(pack, complaint, event=translate(f"command.{command}")),
-                    to=rule.notify,
-                    customer=rule.customer,
-                )
+                Alert(f"rule{i}", rule.template, params, to=rule.notify, customer=rule.customer)
             )
+    return alerts
+
+
+def _dissatisfied(
+    pack: Pack, complaint: Complaint, payload: dict[str, Any], auto: dict[str, Any]
+) -> list[Alert]:
+    """Still dissatisfied: the lifecycle upgraded and reopened it; beyond the top level or the
+    pack's response rounds it goes on the general manager's agenda."""
+    alerts: list[Alert] = []
+    if rules.rounds_exceeded(pack, complaint.level, complaint.round):
+        complaint.gm_agenda = True
+        auto["rounds_exceeded"] = complaint.round - 1
+        alerts.append(
+            Alert(
+                "rounds",
+                "rounds_exceeded",
+                params_of(pack, complaint, rounds=complaint.round - 1),
+                to=pack.response_rounds.notify if pack.response_rounds else [],
+            )
+        )
+    if (
+        payload.get("gm_agenda") or auto.get("rounds_exceeded")
+    ) and pack.escalation.gm_agenda_notify:
+        alerts.append(
+            Alert(
+                "gm_agenda",
+                "gm_agenda",
+                params_of(pack, complaint),
+                to=pack.escalation.gm_agenda_notify,
+            )
+        )
     return alerts
 
 

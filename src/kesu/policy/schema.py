@@ -182,9 +182,9 @@ class Duration(_Strict):
 
 
 def _triggers(value: Any) -> Any:
-    """`close` is short for `{on: close}` in every trigger list."""
+    """`close` is short for `{event: close}` in every trigger list."""
     if isinstance(value, list):
-        return [{"on": v} if isinstance(v, str) else v for v in value]
+        return [{"event": v} if isinstance(v, str) else v for v in value]
     return value
 
 
@@ -196,12 +196,12 @@ class Trigger(_Strict):
     classification, state, complainant_type, round); a list value means "any of these".
     """
 
-    on: str
+    event: str
     when: dict[str, Any] = Field(default_factory=dict)
     min_tier: Key | None = None
     roles: list[Key] = Field(default_factory=list)
 
-    @field_validator("on")
+    @field_validator("event")
     @classmethod
     def _known_event(cls, v: str) -> str:
         return _check_event(v)
@@ -234,7 +234,7 @@ class TimerRule(Named):
     basis: str | None = Field(None, description="the seed clause or article it reproduces")
     start: Triggers = Field(min_length=1)
     met_by: Triggers = Field(min_length=1)
-    cancel_on: Triggers = Field(default_factory=lambda: [Trigger(on="close")])
+    cancel_on: Triggers = Field(default_factory=lambda: [Trigger(event="close")])
     within: Duration
     not_before: Duration | None = Field(
         None, description="a window: the task is due from this long after the start"
@@ -315,7 +315,7 @@ class ResponseRounds(_Strict):
     notify: list[Key] = Field(default_factory=list)
 
     def max_for(self, level: Key) -> int | None:
-        return self.by_level[level] if level in self.by_level else self.max
+        return self.by_level.get(level, self.max)
 
 
 class Escalation(_Strict):
@@ -338,13 +338,13 @@ class Escalation(_Strict):
 class NotifyRule(_Strict):
     """Which event tells whom, with which message template (`notify.<template>.*`)."""
 
-    on: str
+    event: str
     when: dict[str, Any] = Field(default_factory=dict)
     notify: list[Key] = Field(default_factory=list)
     customer: bool = False
     template: str = "complaint_alert"
 
-    @field_validator("on")
+    @field_validator("event")
     @classmethod
     def _known_event(cls, v: str) -> str:
         return _check_event(v)
@@ -471,7 +471,8 @@ class Pack(_Strict):
 
         def check_triggers(where: str, triggers: list[Trigger]) -> None:
             for i, trig in enumerate(triggers):
-                check(f"{where}.{i}.min_tier", [trig.min_tier] if trig.min_tier else [], tiers, "tier")
+                named = [trig.min_tier] if trig.min_tier else []
+                check(f"{where}.{i}.min_tier", named, tiers, "tier")
                 check(f"{where}.{i}.roles", trig.roles, roles, "role")
 
         timer_keys = [t.key for t in self.timers]
@@ -491,8 +492,8 @@ class Pack(_Strict):
         for i, step in enumerate(self.delays.steps):
             check(f"delays.steps.{i}.approver_roles", step.approver_roles, roles, "role")
         esc = self.escalation
-        check("escalation.emergency_categories", esc.emergency_categories,
-              self.keys("categories"), "category")
+        categories = self.keys("categories")
+        check("escalation.emergency_categories", esc.emergency_categories, categories, "category")
         check("escalation.top_level_notify", esc.top_level_notify, recipients, "recipient")
         check("escalation.gm_agenda_notify", esc.gm_agenda_notify, recipients, "recipient")
         if esc.repeat:

@@ -196,7 +196,7 @@ def matches(
     pack: Pack,
 ) -> bool:
     """Does this event fire the trigger? (command, `when` fields, actor role and tier)"""
-    if trigger.on != command:
+    if trigger.event != command:
         return False
     for name, wanted in trigger.when.items():
         value = facts.get(name)

@@ -32,10 +32,6 @@ from kesu.policy.schema import Duration, Pack, TimerRule
 from kesu.sla import rules
 from kesu.sla.models import CalendarDay, OfficialYear, Timer
 
-LEVEL_KEYS = ("upgraded_to", "to_level", "escalated_to")
-"""Event payload keys that say the level changed (besides categorize's `level`)."""
-
-
 # --- calendar -----------------------------------------------------------------------------------
 
 
@@ -258,9 +254,7 @@ def _timers(
             report["retimed"].append(timer.key)
 
     level_changed = command != "receive" and bool(
-        auto.get("level")
-        or any(payload.get(k) for k in LEVEL_KEYS)
-        or (command == "categorize" and payload.get("level"))
+        escalation_service.raised_to(command, payload, auto)
     )
     this_round: set[str] = set()
     if level_changed:

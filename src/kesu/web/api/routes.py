@@ -37,6 +37,7 @@ from kesu.policy import loader
 from kesu.policy import service as policy_service
 from kesu.privacy import rules as privacy_rules
 from kesu.privacy import service as privacy_service
+from kesu.sla import queries as sla_queries
 from kesu.web.deps import (
     AccountUser,
     ActorDep,
@@ -527,6 +528,7 @@ def _detail(db, user: User, p: rules.Principal, complaint) -> ComplaintDetail:
         allowed_commands=lifecycle.allowed_commands(pack, case, complaint_service.actor_of(user))
         if rules.can(p, "command", privacy_service.view_of(complaint))
         else [],
+        timers=sla_queries.timers_of(db, pack, complaint.id),
     )
 
 

@@ -1,0 +1,157 @@
+"""`kesu calendar …`: per-organisation closed days, admin-entered official years, and the
+check for years without official data (an entry point, added to kesu.cli)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from kesu.clock import SystemClock
+from kesu.errors import KesuError
+from kesu.settings import Settings
+
+calendar_app = typer.Typer(
+    help="Working-day calendar: closed days, official holiday years, provisional-year check."
+)
+
+Org = Annotated[str, typer.Argument(help="organisation code (a group, region or site)")]
+Day = Annotated[str, typer.Argument(help="a date, YYYY-MM-DD")]
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"error: {text!r} is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(1) from None
+
+
+def _org_id(session, code: str) -> int:
+    from sqlalchemy import select
+
+    from kesu.org.models import Organisation
+
+    found = session.scalar(select(Organisation.id).where(Organisation.code == code))
+    if found is None:
+        typer.echo(f"error: no organisation with code {code!r}", err=True)
+        raise typer.Exit(1)
+    return found
+
+
+def _set_day(org: str, day: str, working: bool | None, note: str | None) -> None:
+    from kesu.cli import _fail, _sessions
+    from kesu.db.session import transaction
+    from kesu.sla import service
+
+    when = _day(day)
+    _engine, sessions = _sessions(Settings())
+    try:
+        with transaction(sessions) as session:
+            org_id = _org_id(session, org)
+            if working is None:
+                moved = service.clear_day(session, org_id, when)
+            else:
+                moved = service.set_day(
+                    session, SystemClock(), org_id, when, working=working, note=note
+                )
+    except KesuError as exc:
+        _fail(exc)
+    what = {None: "back to the official calendar", True: "a working day", False: "closed"}
+    typer.echo(f"{org} {when}: {what[working]}; {moved} running deadline(s) moved")
+
+
+@calendar_app.command("close-day")
+def close_day(org: Org, day: Day, note: Annotated[str | None, typer.Option()] = None) -> None:
+    """Close an organisation on a day (e.g. a stocktaking day): no working time counts."""
+    _set_day(org, day, False, note)
+
+
+@calendar_app.command("open-day")
+def open_day(org: Org, day: Day, note: Annotated[str | None, typer.Option()] = None) -> None:
+    """Make a day a working day for an organisation although the official calendar rests."""
+    _set_day(org, day, True, note)
+
+
+@calendar_app.command("clear-day")
+def clear_day(org: Org, day: Day) -> None:
+    """Remove an organisation's own setting for a day."""
+    _set_day(org, day, None, None)
+
+
+@calendar_app.command("year")
+def enter_year(org: Org, path: Path) -> None:
+    """Enter a year's official schedule from a YAML file:
+    `year: 2027`, `holidays: [2027-01-01, …]`, `makeup_workdays: [2027-02-07, …]` (调休)."""
+    from kesu.calendar import YearSchedule
+    from kesu.cli import _fail, _sessions
+    from kesu.db.session import transaction
+    from kesu.sla import service
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        schedule = YearSchedule(
+            int(data["year"]),
+            frozenset(_as_date(d) for d in data.get("holidays") or []),
+            frozenset(_as_date(d) for d in data.get("makeup_workdays") or []),
+        )
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        typer.echo(f"error: {path}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    _engine, sessions = _sessions(Settings())
+    try:
+        with transaction(sessions) as session:
+            moved = service.enter_year(session, SystemClock(), _org_id(session, org), schedule)
+    except KesuError as exc:
+        _fail(exc)
+    typer.echo(
+        f"{org}: official schedule for {schedule.year} entered ({len(schedule.holidays)} "
+        f"holidays, {len(schedule.makeup_workdays)} make-up days); {moved} deadline(s) moved"
+    )
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+@calendar_app.command("check")
+def check() -> None:
+    """Warn about years without official holiday data (deadlines there are provisional) for
+    every group; exit 1 when there is something to enter."""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from kesu.cli import _sessions
+    from kesu.db.session import reading
+    from kesu.org.models import Organisation
+    from kesu.policy import service as policy_service
+    from kesu.sla import queries
+
+    _engine, sessions = _sessions(Settings())
+    now = SystemClock().now()
+    problems = 0
+    with reading(sessions) as session:
+        groups = session.scalars(select(Organisation).where(Organisation.kind == "group"))
+        for group in groups:
+            version = policy_service.current(session, group.pack_key)
+            pack = policy_service.pack_of(session, version.id)
+            today = now.astimezone(ZoneInfo(pack.timezone)).date()
+            years = queries.provisional_years_ahead(session, pack, group.id, today)
+            count = queries.provisional_complaints(session, group.id)
+            if years or count:
+                problems += 1
+                typer.echo(
+                    f"warning: {group.code}: no official holiday data for "
+                    f"{', '.join(map(str, years)) or '-'}; {count} open complaint(s) have a "
+                    f"provisional deadline. Enter the year with `kesu calendar year "
+                    f"{group.code} FILE` once the State Council publishes it.",
+                    err=True,
+                )
+            else:
+                typer.echo(f"{group.code}: official calendar data covers every open deadline")
+    if problems:
+        raise typer.Exit(1)
