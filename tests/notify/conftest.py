@@ -123,7 +123,7 @@ def tls_smtp_server(tls_files, monkeypatch):
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = auth_data.login == b"kesu" and auth_data.password == b"s3cret"
         logins.append(f"{auth_data.login.decode()}:{'ok' if ok else 'refused'}")
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
 
     port = free_port()
     controller = Controller(
@@ -212,9 +212,8 @@ def give_email(sessions, org):
 
 @pytest.fixture
 def complaint(sessions, clock, org):
-    """One complaint at the SH-NJ store from 林女士 (phone and e-mail given): (id, complainant id)."""
+    """A complaint at SH-NJ from 林女士 (phone and e-mail given): (id, complainant id)."""
     from helpers import complaint_body
-
     from kesu.access import service as access_service
     from kesu.complaint import service as complaint_service
     from kesu.complaint.schemas import ComplaintCreate

@@ -59,7 +59,9 @@ class DeliveryAttempt(Base):
     number: Mapped[int]
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    result: Mapped[str] = mapped_column(String(10), doc="started | sent | failed")
+    result: Mapped[str] = mapped_column(
+        String(20), doc="started | sent | failed | interrupted (the worker died mid-send)"
+    )
     error: Mapped[str | None] = mapped_column(Text)
     response: Mapped[str | None] = mapped_column(Text, doc="server reply, or the logged SMS text")
 

@@ -114,7 +114,7 @@ def post_webhook(
         body = _json({"msgtype": "text", "text": {"content": text}})
         if secret:
             stamp = str(int(timestamp * 1000))
-            sign = _robot_sign(secret, stamp)
+            sign = dingtalk_sign(secret, stamp)
             url += ("&" if "?" in url else "?") + urllib.parse.urlencode(
                 {"timestamp": stamp, "sign": sign}
             )
@@ -122,7 +122,7 @@ def post_webhook(
         content: dict[str, Any] = {"msg_type": "text", "content": {"text": text}}
         if secret:
             stamp = str(int(timestamp))
-            content = {"timestamp": stamp, "sign": _robot_sign(secret, stamp), **content}
+            content = {"timestamp": stamp, "sign": feishu_sign(secret, stamp), **content}
         body = _json(content)
     else:
         raise SendFailed(f"unknown webhook kind {kind!r}", permanent=True)
@@ -142,10 +142,16 @@ def _json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _robot_sign(secret: str, timestamp: str) -> str:
-    string_to_sign = f"{timestamp}\n{secret}".encode()
-    digest = hmac.new(secret.encode(), string_to_sign, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
+def dingtalk_sign(secret: str, timestamp_ms: str) -> str:
+    """DingTalk 加签: base64 HMAC-SHA256 keyed by the secret over "timestamp\nsecret"."""
+    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def feishu_sign(secret: str, timestamp: str) -> str:
+    """Feishu 签名校验: base64 HMAC-SHA256 keyed by "timestamp\nsecret" over nothing."""
+    digest = hmac.new(f"{timestamp}\n{secret}".encode(), b"", hashlib.sha256)
+    return base64.b64encode(digest.digest()).decode()
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> str:

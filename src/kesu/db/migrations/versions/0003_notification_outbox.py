@@ -95,7 +95,7 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("started_at", UTC, nullable=False),
         sa.Column("finished_at", UTC, nullable=True),
-        sa.Column("result", sa.String(length=10), nullable=False),
+        sa.Column("result", sa.String(length=20), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("response", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
