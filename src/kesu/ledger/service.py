@@ -1,0 +1,456 @@
+"""Import a historical ledger: read the sheet, plan every row (a dry run stops there), then
+register each good row as a complaint through `complaint.service.receive` — numbered, on the
+record, with its SLA timers — and record its ledger outcome (closed, result, satisfaction) as
+an `import_ledger` event. A row already imported (same ledger number, or the same content when
+the ledger has no numbers) is skipped, so importing the same ledger twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from kesu.clock import Clock, FrozenClock
+from kesu.complaint import lifecycle
+from kesu.complaint import service as complaint_service
+from kesu.complaint.schemas import ComplainantIn, ComplaintCreate, SubjectIn
+from kesu.errors import InvalidInput, NotFound
+from kesu.ledger import rules
+from kesu.ledger.models import LedgerBatch, LedgerMapping, LedgerRow
+from kesu.org import service as org_service
+from kesu.org.models import Organisation
+from kesu.policy import service as policy_service
+from kesu.policy.schema import Pack
+from kesu.sla import service as sla_service
+
+MAX_ROWS = 100_000
+
+
+# --- reading the file ---------------------------------------------------------------------------
+
+
+def read_table(filename: str, content: bytes) -> list[list[Any]]:
+    """The first sheet of an .xlsx (merged cells filled with their value) or a .csv (UTF-8 or
+    GB18030), as rows of cell values."""
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        from openpyxl import load_workbook
+
+        try:
+            ws = load_workbook(io.BytesIO(content), data_only=True).worksheets[0]
+        except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+            raise InvalidInput("ledger.unreadable", field="file", name=filename) from exc
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        for merged in ws.merged_cells.ranges:
+            value = rows[merged.min_row - 1][merged.min_col - 1]
+            for r in range(merged.min_row - 1, merged.max_row):
+                for c in range(merged.min_col - 1, merged.max_col):
+                    rows[r][c] = value
+        return rows
+    if filename.lower().endswith(".csv"):
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = content.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise InvalidInput("ledger.unreadable", field="file", name=filename)
+        return [list(r) for r in csv.reader(io.StringIO(text))]
+    raise InvalidInput("ledger.file_type", field="file", name=filename)
+
+
+# --- mappings -----------------------------------------------------------------------------------
+
+
+def get_mapping(session: Session, org_id: int, name: str) -> LedgerMapping:
+    group = org_service.group_of(session, org_id)
+    row = session.scalar(
+        select(LedgerMapping).where(LedgerMapping.org_id == group.id, LedgerMapping.name == name)
+    )
+    if row is None:
+        raise NotFound("ledger.no_mapping", name=name)
+    return row
+
+
+def save_mapping(
+    session: Session,
+    clock: Clock,
+    *,
+    org_id: int,
+    name: str,
+    columns: dict[str, str],
+    values: dict[str, dict[str, str]] | None = None,
+    defaults: dict[str, str] | None = None,
+) -> LedgerMapping:
+    """Save (or replace) how this organisation's ledgers map to complaint fields."""
+    for header, target in columns.items():
+        if target not in rules.FIELDS:
+            raise InvalidInput("ledger.unknown_field", field=f"columns.{header}", value=target)
+    for target in [*(values or {}), *(defaults or {})]:
+        if target not in rules.FIELDS:
+            raise InvalidInput("ledger.unknown_field", field="values", value=target)
+    group = org_service.group_of(session, org_id)
+    row = session.scalar(
+        select(LedgerMapping).where(LedgerMapping.org_id == group.id, LedgerMapping.name == name)
+    )
+    if row is None:
+        row = LedgerMapping(org_id=group.id, name=name)
+        session.add(row)
+    row.columns, row.values, row.defaults = dict(columns), dict(values or {}), dict(defaults or {})
+    row.updated_at = clock.now()
+    session.flush()
+    return row
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Planned:
+    row: rules.Row
+    key: str | None = None
+    data: ComplaintCreate | None = None
+    status: str = "ready"  # ready | bad | duplicate | already | imported
+    complaint_number: str | None = None
+
+
+@dataclass
+class Plan:
+    filename: str
+    sha256: str
+    header_row: int  # 1-based
+    columns: dict[str, str]  # "C 投诉日期" → field
+    rows: list[Planned] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for p in self.rows if p.status == status)
+
+
+class _Context:
+    """What rows are checked against: the pack, the group's organisations, the saved mapping."""
+
+    def __init__(self, session: Session, org_id: int, mapping: LedgerMapping | None) -> None:
+        self.org = org_service.get(session, org_id)
+        self.group = org_service.group_of(session, org_id)
+        version = policy_service.current(session, self.group.pack_key)
+        self.pack: Pack = policy_service.pack_of(session, version.id)
+        self.zone = ZoneInfo(self.pack.timezone)
+        ids = set(org_service.subtree_ids(session, self.group.id))
+        self.orgs = [o for o in org_service.all_orgs(session) if o.id in ids]
+        self.values: dict[str, dict[str, str]] = mapping.values if mapping else {}
+        self.defaults: dict[str, str] = mapping.defaults if mapping else {}
+
+    def options(self, kind: str) -> dict[str, dict[str, str]]:
+        items = self.pack.category_list() if kind == "categories" else getattr(self.pack, kind)
+        return {i.key: dict(i.name) for i in items}
+
+    def org_named(self, text: str | None, kinds: tuple[str, ...]) -> Organisation | None:
+        if text is None:
+            return None
+        code = self.values.get("site" if "site" in kinds else "department", {}).get(text, text)
+        wanted = rules.normalise(code)
+        for o in self.orgs:
+            if o.kind in kinds and wanted in (rules.normalise(o.code), rules.normalise(o.name)):
+                return o
+        return None
+
+
+def _unknown(row: rules.Row, header: rules.Header, name: str) -> None:
+    value = str(row.values.get(name))
+    row.problems.append(
+        rules.Problem(row.number, rules.where_of(header, name), name, "unknown", value)
+    )
+
+
+def _prepare(
+    ctx: _Context, header: rules.Header, row: rules.Row, now: datetime
+) -> ComplaintCreate | None:
+    v = row.values
+    keys: dict[str, str | None] = {}
+    for name, kind in (
+        ("channel", "channels"),
+        ("category", "categories"),
+        ("level", "levels"),
+        ("complainant_type", "complainant_types"),
+    ):
+        text = v.get(name) or ctx.defaults.get(name)
+        keys[name] = rules.match_key(text, ctx.options(kind), ctx.values.get(name, {}))
+        if text is not None and keys[name] is None:
+            _unknown(row, header, name)
+    site = ctx.org_named(v.get("site") or ctx.defaults.get("site"), ("site", "region", "group"))
+    if site is None and (v.get("site") or ctx.defaults.get("site")):
+        _unknown(row, header, "site")
+    dept = ctx.org_named(v.get("department") or ctx.defaults.get("department"), ("department",))
+    if dept is None and (v.get("department") or ctx.defaults.get("department")):
+        _unknown(row, header, "department")
+    received = v.get("received_at")
+    if received is not None and received.replace(tzinfo=ctx.zone) > now:
+        row.problems.append(
+            rules.Problem(
+                row.number, rules.where_of(header, "received_at"), "received_at", "future"
+            )
+        )
+    closed_at = v.get("closed_at")
+    if closed_at is not None and received is not None and closed_at < _day_start(received):
+        row.problems.append(
+            rules.Problem(
+                row.number, rules.where_of(header, "closed_at"), "closed_at", "before_received"
+            )
+        )
+    if v.get("satisfaction") is not None and _grade(ctx.pack, v["satisfaction"]) is None:
+        _unknown(row, header, "satisfaction")
+    if row.problems:
+        return None
+    description = v["description"]
+    try:
+        return ComplaintCreate(
+            site_id=(site or (ctx.org if ctx.org.kind != "department" else ctx.group)).id,
+            channel=keys["channel"] or ctx.pack.channels[0].key,
+            complainant=ComplainantIn(name=v["name"], phone=v.get("phone")),
+            complainant_type=keys["complainant_type"] or ctx.pack.complainant_types[0].key,
+            title=v.get("title") or description[:30],
+            description=description,
+            category=keys["category"],
+            level=keys["level"],
+            subject=SubjectIn(
+                merchant=v.get("merchant"), product=v.get("product"), order_no=v.get("order_no")
+            ),
+            occurred_at=None,
+            department_id=dept.id if dept else None,
+        )
+    except ValidationError as exc:
+        for e in exc.errors():
+            name = str(e["loc"][-1]) if e["loc"] else "row"
+            row.problems.append(
+                rules.Problem(row.number, rules.where_of(header, name), name, e["type"])
+            )
+        return None
+
+
+def _day_start(at: datetime) -> datetime:
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _closing(received: datetime, closed_at: datetime | None) -> datetime:
+    """A close date without a time on the receiving day means "closed that day": not before."""
+    return received if closed_at is None else max(closed_at, received)
+
+
+def _grade(pack: Pack, value: Any) -> int | None:
+    text = str(value).strip()
+    for g in pack.satisfaction:
+        if text == str(g.value) or any(
+            rules.normalise(text) == rules.normalise(n) for n in g.name.values()
+        ):
+            return g.value
+    return None
+
+
+def plan(
+    session: Session,
+    *,
+    org_id: int,
+    filename: str,
+    content: bytes,
+    mapping_name: str | None = None,
+    now: datetime,
+) -> Plan:
+    """The dry run: every row read and checked, nothing written."""
+    mapping = get_mapping(session, org_id, mapping_name) if mapping_name else None
+    ctx = _Context(session, org_id, mapping)
+    table = read_table(filename, content)
+    if len(table) > MAX_ROWS:
+        raise InvalidInput("ledger.too_many_rows", field="file", max=MAX_ROWS)
+    try:
+        header = rules.find_header(table, mapping.columns if mapping else None)
+    except ValueError as exc:
+        raise InvalidInput("ledger.no_header", field="file") from exc
+    result = Plan(
+        filename=filename,
+        sha256=hashlib.sha256(content).hexdigest(),
+        header_row=header.row + 1,
+        columns={
+            f"{rules.column_letter(j)} {header.columns.get(j, '')}".strip(): f
+            for j, f in sorted(header.fields.items())
+        },
+    )
+    seen: dict[str, int] = {}
+    for i, cells in enumerate(table[header.row + 1 :], start=header.row + 2):
+        row = rules.read_row(i, cells, header)
+        if row.blank:
+            continue
+        rules.check_required(row, header)
+        planned = Planned(row, data=_prepare(ctx, header, row, now))
+        if row.problems:
+            planned.status = "bad"
+        else:
+            planned.key = rules.identity(row)
+            if planned.key in seen:
+                planned.status = "duplicate"
+                row.problems.append(
+                    rules.Problem(
+                        i,
+                        rules.where_of(header, "original_number"),
+                        "original_number",
+                        "duplicate",
+                        str(seen[planned.key]),
+                    )
+                )
+            seen.setdefault(planned.key, i)
+        result.rows.append(planned)
+    ready = [p.key for p in result.rows if p.status == "ready"]
+    done = set()
+    for k in range(0, len(ready), 500):
+        done |= set(
+            session.scalars(
+                select(LedgerRow.key).where(
+                    LedgerRow.org_id == ctx.group.id, LedgerRow.key.in_(ready[k : k + 500])
+                )
+            )
+        )
+    for p in result.rows:
+        if p.status == "ready" and p.key in done:
+            p.status = "already"
+    return result
+
+
+# --- importing ----------------------------------------------------------------------------------
+
+
+def _claim(session: Session, group_id: int, key: str, batch_id: int, number: int) -> bool:
+    """Take a row's identity for this group; False if another import already has it."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    done = session.execute(
+        insert(LedgerRow)
+        .values(org_id=group_id, key=key, batch_id=batch_id, row_number=number)
+        .on_conflict_do_nothing(index_elements=["org_id", "key"])
+    )
+    return done.rowcount == 1
+
+
+def run(
+    session: Session,
+    clock: Clock,
+    actor: lifecycle.Actor,
+    *,
+    org_id: int,
+    filename: str,
+    content: bytes,
+    mapping_name: str | None = None,
+) -> tuple[Plan, LedgerBatch]:
+    """Import the good rows (the bad ones are reported, as in the dry run)."""
+    now = clock.now()
+    result = plan(
+        session,
+        org_id=org_id,
+        filename=filename,
+        content=content,
+        mapping_name=mapping_name,
+        now=now,
+    )
+    ctx = _Context(session, org_id, None)
+    batch = LedgerBatch(
+        org_id=ctx.group.id,
+        filename=filename[:200],
+        sha256=result.sha256,
+        mapping_name=mapping_name,
+        imported_by_id=actor.user_id,
+        imported_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    recorder = lifecycle.Actor(
+        kind="system", user_id=actor.user_id, label=f"{actor.label} 台账导入"
+    )
+    for p in result.rows:
+        if p.status != "ready":
+            continue
+        if not _claim(session, ctx.group.id, p.key, batch.id, p.row.number):
+            p.status = "already"
+            continue
+        complaint = _import_row(session, clock, actor, recorder, ctx, p, batch, result.filename)
+        session.execute(
+            LedgerRow.__table__.update()
+            .where(LedgerRow.org_id == ctx.group.id, LedgerRow.key == p.key)
+            .values(complaint_id=complaint.id)
+        )
+        p.status, p.complaint_number = "imported", complaint.number
+    batch.rows_total = len(result.rows)
+    batch.rows_imported = result.count("imported")
+    batch.rows_skipped = result.count("already") + result.count("duplicate")
+    batch.rows_bad = result.count("bad")
+    session.flush()
+    return result, batch
+
+
+def _import_row(
+    session: Session,
+    clock: Clock,
+    actor: lifecycle.Actor,
+    recorder: lifecycle.Actor,
+    ctx: _Context,
+    p: Planned,
+    batch: LedgerBatch,
+    filename: str,
+):
+    v = p.row.values
+    received = v["received_at"].replace(tzinfo=ctx.zone)
+    complaint = complaint_service.receive(session, FrozenClock(received), actor, p.data)
+    closed = v.get("closed")
+    if closed is None:
+        closed = v.get("closed_at") is not None
+    closed_at = _closing(v["received_at"], v.get("closed_at")).replace(tzinfo=ctx.zone)
+    grade = _grade(ctx.pack, v["satisfaction"]) if v.get("satisfaction") is not None else None
+    payload = {
+        "batch_id": batch.id,
+        "file": filename,
+        "row": p.row.number,
+        "original_number": v.get("original_number"),
+        "closed": closed,
+        "closed_at": closed_at.isoformat() if closed else None,
+        "result": v.get("result"),
+        "satisfaction": grade,
+        "amount": str(v["amount"]) if v.get("amount") is not None else None,
+    }
+    complaint.imported = True
+    complaint.original_number = v.get("original_number")
+    complaint.import_batch_id = batch.id
+    if closed:
+        # the ledger says it was settled: the case closes on its ledger date, its timers stop
+        complaint.classification = complaint.classification or "valid"
+        complaint.state, complaint.closed_at, complaint.resolved_at = "closed", closed_at, closed_at
+        complaint.satisfaction = grade
+        if v.get("result") or v.get("amount") is not None:
+            complaint.solution = {
+                "solution_type": None,
+                "amount": str(v.get("amount") or 0),
+                "description": v.get("result") or "",
+                "approved": True,
+                "approval_tier": None,
+            }
+            complaint.solution_amount = v.get("amount")
+        sla_service.update(session, ctx.pack, complaint, recorder, "close", {}, closed_at)
+    complaint_service.record_event(session, clock, complaint, recorder, "import_ledger", payload)
+    return complaint
+
+
+def describe(problem: rules.Problem, locale: str) -> str:
+    """One problem in the reader's language: 第 12 行 B 投诉日期：无法识别的日期“2025-13-45”."""
+    from kesu.i18n import translate
+
+    rule = translate(f"ledger.rule.{problem.rule}", locale, value=problem.value)
+    if rule == f"ledger.rule.{problem.rule}":
+        rule = translate("ledger.rule.other", locale, value=problem.rule)
+    column = problem.column or translate(f"ledger.field.{problem.field}", locale)
+    return translate("ledger.problem", locale, row=problem.row, column=column, rule=rule)

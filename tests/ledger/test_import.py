@@ -1,0 +1,191 @@
+"""Old Excel ledgers come into Kesu: bad rows are named by row and column, good rows become
+complaints on the record (marked imported, their ledger numbers kept), and importing the same
+ledger again adds nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from kesu.clock import FrozenClock
+from kesu.complaint import lifecycle
+from kesu.complaint.models import Complaint, ComplaintEvent
+from kesu.db.session import reading, transaction
+from kesu.errors import InvalidInput
+from kesu.ledger import rules
+from kesu.ledger import service as ledger
+from ledger import messy
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+ACTOR = lifecycle.Actor(kind="system", label="test")
+
+
+def _count(session, *where) -> int:
+    return session.scalar(select(func.count()).select_from(Complaint).where(*where))
+
+
+@pytest.mark.slow
+def test_a_messy_five_thousand_row_ledger_imports_its_good_rows_once(sessions, org):
+    content, bad = messy.ledger(5000)
+    with reading(sessions) as session:
+        dry = ledger.plan(
+            session, org_id=org["HX"], filename="登记表.xlsx", content=content, now=NOW
+        )
+        assert _count(session) == 0, "a dry run writes nothing"
+    assert dry.header_row == 4 and dry.columns["C 投诉人 / 姓名"] == "name"
+    assert len(dry.rows) == 5000, "blank lines are not rows"
+    found = {
+        p.row.number: (p.row.problems[0].column[0], p.row.problems[0].rule)
+        for p in dry.rows
+        if p.status == "bad"
+    }
+    assert found == bad
+    assert dry.count("ready") == 5000 - len(bad)
+
+    with transaction(sessions) as session:
+        _, batch = ledger.run(
+            session,
+            FrozenClock(NOW),
+            ACTOR,
+            org_id=org["HX"],
+            filename="登记表.xlsx",
+            content=content,
+        )
+    assert batch.rows_imported == 5000 - len(bad) and batch.rows_bad == len(bad)
+    with reading(sessions) as session:
+        assert _count(session) == 5000 - len(bad)
+        assert _count(session, Complaint.imported.is_(False)) == 0
+        first = session.scalar(select(Complaint).where(Complaint.original_number == "KS00001"))
+        events = list(
+            session.scalars(
+                select(ComplaintEvent.command)
+                .where(ComplaintEvent.complaint_id == first.id)
+                .order_by(ComplaintEvent.seq)
+            )
+        )
+        assert events == ["receive", "import_ledger"] and first.version == 2
+        assert first.number.startswith("FS2025")
+        assert _count(session, Complaint.state == "closed") > 3000
+        assert _count(session, Complaint.state == "closed", Complaint.closed_at.is_(None)) == 0
+
+    with transaction(sessions) as session:
+        again, batch = ledger.run(
+            session,
+            FrozenClock(NOW),
+            ACTOR,
+            org_id=org["HX"],
+            filename="copy.xlsx",
+            content=content,
+        )
+    assert batch.rows_imported == 0 and again.count("already") == 5000 - len(bad)
+    with reading(sessions) as session:
+        assert _count(session) == 5000 - len(bad)
+
+
+GBK_LEDGER = (
+    "序,来电日期,顾客,手机,问题,店,问题类型,处理状态,完成日\r\n"
+    "1,2025/3/5 14:30,林女士,138 1234 5678,坐垫塌陷，要求上门,南京路,质量问题,已结,2025-03-08\r\n"
+    "2,45725,王先生,139-0000-1111,送货少了两件,西湖,少货,未结,\r\n"
+    "3,2025-03-09,赵先生,,桌面划痕,西湖,外观,未结,\r\n"
+)
+COLUMNS = {
+    "序": "original_number",
+    "来电日期": "received_at",
+    "顾客": "name",
+    "手机": "phone",
+    "问题": "description",
+    "店": "site",
+    "问题类型": "category",
+    "处理状态": "closed",
+    "完成日": "closed_at",
+}
+VALUES = {
+    "site": {"南京路": "SH-NJ", "西湖": "HZ-XH"},
+    "category": {"质量问题": "product_quality", "少货": "delivery_quantity"},
+}
+
+
+def test_a_saved_mapping_reads_another_shops_own_headers_and_words(sessions, org, clock):
+    content = GBK_LEDGER.encode("gb18030")
+    with transaction(sessions) as session:
+        ledger.save_mapping(
+            session, clock, org_id=org["HX"], name="门店台账", columns=COLUMNS, values=VALUES
+        )
+    with transaction(sessions) as session:
+        result, _ = ledger.run(
+            session,
+            FrozenClock(NOW),
+            ACTOR,
+            org_id=org["HX"],
+            filename="ledger.csv",
+            content=content,
+            mapping_name="门店台账",
+        )
+    assert [p.status for p in result.rows] == ["imported", "imported", "bad"]
+    problem = result.rows[2].row.problems[0]
+    assert ledger.describe(problem, "zh_Hans") == (
+        "第 4 行 G 问题类型：“外观”不是本制度定义的取值（可在列映射中指定对应关系）"
+    )
+    with reading(sessions) as session:
+        rows = {c.original_number: c for c in session.scalars(select(Complaint))}
+    lin, wang = rows["1"], rows["2"]
+    assert lin.site_id == org["SH-NJ"] and lin.category == "product_quality"
+    assert lin.state == "closed" and lin.received_at == datetime(2025, 3, 5, 6, 30, tzinfo=UTC)
+    assert wang.state == "new" and wang.site_id == org["HZ-XH"]
+    assert wang.received_at == datetime(2025, 3, 8, 16, 0, tzinfo=UTC)  # serial 45725, local
+
+
+def test_a_file_without_a_recognisable_header_is_refused_by_name(sessions, org):
+    with reading(sessions) as session, pytest.raises(InvalidInput) as err:
+        ledger.plan(
+            session, org_id=org["HX"], filename="x.csv", content=b"a,b,c\r\n1,2,3\r\n", now=NOW
+        )
+    assert err.value.key == "ledger.no_header"
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        (45725, datetime(2025, 3, 9)),
+        ("45725", datetime(2025, 3, 9)),
+        (45725.5, datetime(2025, 3, 9, 12)),
+        ("2025/3/5 14:30", datetime(2025, 3, 5, 14, 30)),
+        ("2025年3月5日", datetime(2025, 3, 5)),
+        ("2025.03.05", datetime(2025, 3, 5)),
+        (" 2025-03-05T08:15:20 ", datetime(2025, 3, 5, 8, 15, 20)),
+        (None, None),
+        ("  ", None),
+    ],
+)
+def test_ledger_dates_are_read_as_text_or_excel_serials(cell, expected):
+    assert rules.parse_datetime(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["2025-13-45", "2025-02-30", "昨天", "3/5"])
+def test_an_unreadable_date_is_a_problem(cell):
+    with pytest.raises(ValueError):
+        rules.parse_datetime(cell)
+
+
+def test_phone_numbers_lose_their_spaces_and_dashes():
+    assert rules.parse_phone("138 1234 5678") == "13812345678"
+    assert rules.parse_phone("0571-8888 6666") == "057188886666"
+    assert rules.parse_phone(13812345678.0) == "13812345678"
+    assert rules.parse_phone("+86 138 1234 5678") == "+8613812345678"
+    with pytest.raises(ValueError):
+        rules.parse_phone("12ab")
+
+
+def test_the_header_under_a_banner_and_merged_cells_is_found():
+    rows = [
+        ["客户投诉登记表", "客户投诉登记表", "客户投诉登记表"],
+        [None, None, None],
+        ["投诉日期", "投诉人", "投诉人"],
+        [None, "姓名", "电话"],
+        ["2025-01-02", "林", "138"],
+    ]
+    header = rules.find_header(rows)
+    assert header.row == 3
+    assert header.fields == {0: "received_at", 1: "name", 2: "phone"}
