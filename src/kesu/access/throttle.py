@@ -6,6 +6,7 @@ The entry point commits after a failure too (the failure must stay on record).
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -38,7 +39,7 @@ def _row(session: Session, key: str, now: datetime) -> Throttle:
 def locked_for(session: Session, now: datetime, key: str) -> int:
     """Seconds until `key` may try again (0: not locked)."""
     until = session.scalar(select(Throttle.locked_until).where(Throttle.key == key))
-    return max(0, int((until - now).total_seconds()) + 1) if until and until > now else 0
+    return math.ceil((until - now).total_seconds()) if until and until > now else 0
 
 
 def refuse_if_locked(session: Session, now: datetime, *keys: str) -> None:

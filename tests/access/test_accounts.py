@@ -1,0 +1,207 @@
+"""Accounts through the API: lockout with backoff, password change, sessions, scoped API
+tokens, deactivation — what a staff member or an administrator would notice."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from helpers import complaint_body, login, run
+from kesu.access.models import Token
+from kesu.audit.models import ConfigAudit
+from kesu.db.session import reading
+from kesu.demo import PASSWORD
+
+LOGIN = "/api/v1/auth/login"
+
+
+def _try(client, username, password="wrong-password"):
+    return client.post(LOGIN, json={"username": username, "password": password})
+
+
+def test_five_wrong_passwords_lock_the_account_even_against_the_right_one(client, clock):
+    for _ in range(5):
+        assert _try(client, "receiver1").status_code == 401
+    locked = _try(client, "receiver1", PASSWORD)
+    assert locked.status_code == 429
+    assert locked.json()["error"]["key"] == "auth.locked"
+    assert "1 分钟" in locked.json()["error"]["message"]
+    clock.advance(seconds=61)
+    assert _try(client, "receiver1", PASSWORD).status_code == 200
+
+
+def test_each_failure_after_a_lockout_doubles_the_wait(client, clock):
+    for _ in range(5):
+        _try(client, "receiver1")
+    clock.advance(seconds=61)
+    assert _try(client, "receiver1").status_code == 401  # the sixth failure: two minutes
+    clock.advance(seconds=61)
+    assert _try(client, "receiver1", PASSWORD).status_code == 429
+    clock.advance(seconds=60)
+    assert _try(client, "receiver1", PASSWORD).status_code == 200
+
+
+def test_an_unknown_username_locks_the_same_way_so_a_lockout_reveals_nothing(client):
+    for _ in range(5):
+        assert _try(client, "nobody-here").status_code == 401
+    assert _try(client, "nobody-here").status_code == 429
+
+
+def test_one_address_trying_many_usernames_is_locked_out_too(client):
+    for n in range(30):
+        assert _try(client, f"guess{n}").status_code == 401
+    assert _try(client, "receiver1", PASSWORD).status_code == 429
+
+
+def test_a_lockout_holds_in_every_web_process(settings, clock, org):
+    """Two application instances on one database: failures in one lock the other."""
+    from fastapi.testclient import TestClient
+
+    from kesu.web.app import create_app
+
+    first, second = create_app(settings, clock), create_app(settings, clock)
+    try:
+        with TestClient(first) as a, TestClient(second) as b:
+            for _ in range(5):
+                _try(a, "supervisor")
+            assert _try(b, "supervisor", PASSWORD).status_code == 429
+    finally:
+        first.state.engine.dispose()
+        second.state.engine.dispose()
+
+
+def test_a_successful_sign_in_clears_the_failures_before_the_limit(client):
+    for _ in range(4):
+        _try(client, "receiver1")
+    assert _try(client, "receiver1", PASSWORD).status_code == 200
+    for _ in range(4):
+        _try(client, "receiver1")
+    assert _try(client, "receiver1", PASSWORD).status_code == 200
+
+
+def test_changing_the_password_ends_every_other_session_and_the_old_password(client):
+    here, elsewhere = login(client, "receiver1"), login(client, "receiver1")
+    r = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "a-new-long-secret"},
+        headers=here,
+    )
+    assert r.status_code == 200 and r.json() == {"count": 1}
+    assert client.get("/api/v1/me", headers=here).status_code == 200
+    assert client.get("/api/v1/me", headers=elsewhere).status_code == 401
+    assert _try(client, "receiver1", PASSWORD).status_code == 401
+    assert _try(client, "receiver1", "a-new-long-secret").status_code == 200
+
+
+def test_a_wrong_current_password_or_a_weak_new_one_is_refused_by_field(client):
+    headers = login(client, "receiver1")
+    r = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "not-it", "new_password": "a-new-long-secret"},
+        headers=headers,
+    )
+    assert r.status_code == 422 and r.json()["error"]["field"] == "current_password"
+    r = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "12345678"},
+        headers=headers,
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["key"] == "invalid.password_guessable"
+    assert r.json()["error"]["field"] == "new_password"
+
+
+def test_signing_out_everywhere_ends_all_sessions_but_not_api_tokens(client):
+    one, two = login(client, "supervisor"), login(client, "supervisor")
+    raw = client.post("/api/v1/tokens", json={"name": "erp", "scope": "read"}, headers=one)
+    api = {"Authorization": f"Bearer {raw.json()['token']}"}
+    r = client.post("/api/v1/auth/sessions/revoke", headers=one)
+    assert r.json() == {"count": 2}
+    assert client.get("/api/v1/me", headers=one).status_code == 401
+    assert client.get("/api/v1/me", headers=two).status_code == 401
+    assert client.get("/api/v1/me", headers=api).status_code == 200
+
+
+def test_a_session_expires_after_the_configured_hours(client, clock, settings):
+    headers = login(client, "receiver1")
+    clock.advance(hours=settings.session_hours, seconds=1)
+    r = client.get("/api/v1/me", headers=headers)
+    assert r.status_code == 401 and r.json()["error"]["key"] == "auth.bad_token"
+
+
+def test_an_api_token_is_stored_only_as_its_hash_has_a_scope_and_can_be_revoked(
+    client, sessions, org
+):
+    headers = login(client, "director")
+    r = client.post("/api/v1/tokens", json={"name": "呼叫中心", "scope": "intake"}, headers=headers)
+    assert r.status_code == 201
+    raw, token_id = r.json()["token"], r.json()["id"]
+    with reading(sessions) as s:
+        stored = s.get(Token, token_id)
+        assert stored.scope == "intake" and raw not in stored.token_hash
+    listed = client.get("/api/v1/tokens", headers=headers).json()
+    assert [(t["name"], t["scope"], t["token"]) for t in listed] == [("呼叫中心", "intake", None)]
+    api = {"Authorization": f"Bearer {raw}"}
+    created = client.post("/api/v1/complaints", json=complaint_body(org), headers=api)
+    assert created.status_code == 201
+    assert client.delete(f"/api/v1/tokens/{token_id}", headers=headers).status_code == 204
+    assert client.get("/api/v1/me", headers=api).status_code == 401
+
+
+def test_an_intake_token_registers_complaints_but_cannot_handle_them(client, org):
+    headers = login(client, "director")
+    raw = client.post("/api/v1/tokens", json={"name": "wechat", "scope": "intake"}, headers=headers)
+    api = {"Authorization": f"Bearer {raw.json()['token']}"}
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=api).json()["id"]
+    r = run(client, api, cid, "acknowledge")
+    assert r.status_code == 403 and r.json()["error"]["key"] == "forbidden.token_scope"
+    assert run(client, headers, cid, "acknowledge").status_code == 200
+
+
+def test_a_deactivated_user_cannot_sign_in_and_their_history_keeps_their_name(
+    client, org, sessions
+):
+    staff = login(client, "receiver1")
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=staff).json()["id"]
+    admin = login(client, "admin")
+    users = {u["username"]: u["id"] for u in client.get("/api/v1/users", headers=admin).json()}
+    r = client.post(f"/api/v1/users/{users['receiver1']}/deactivate", headers=admin)
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert client.get("/api/v1/me", headers=staff).status_code == 401
+    assert _try(client, "receiver1", PASSWORD).status_code == 401
+    timeline = client.get(f"/api/v1/complaints/{cid}", headers=login(client, "supervisor"))
+    assert timeline.json()["timeline"][0]["actor_label"] == "王晓丽"
+    with reading(sessions) as s:
+        actions = [a for (a,) in s.execute(select(ConfigAudit.action).order_by(ConfigAudit.seq))]
+    assert actions[-1] == "user.deactivate"
+    client.post(f"/api/v1/users/{users['receiver1']}/activate", headers=admin)
+    assert _try(client, "receiver1", PASSWORD).status_code == 200
+
+
+def test_an_administrator_can_end_all_of_a_user_s_tokens_and_lift_a_lockout(client):
+    staff = login(client, "supervisor")
+    raw = client.post("/api/v1/tokens", json={"name": "erp"}, headers=staff).json()["token"]
+    admin = login(client, "admin")
+    users = {u["username"]: u["id"] for u in client.get("/api/v1/users", headers=admin).json()}
+    r = client.post(f"/api/v1/users/{users['supervisor']}/revoke-tokens", headers=admin)
+    assert r.json() == {"count": 2}
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
+    for _ in range(5):
+        _try(client, "supervisor")
+    assert _try(client, "supervisor", PASSWORD).status_code == 429
+    client.post(f"/api/v1/users/{users['supervisor']}/unlock", headers=admin)
+    assert _try(client, "supervisor", PASSWORD).status_code == 200
+
+
+def test_a_role_change_is_on_the_configuration_trail_with_before_and_after(client):
+    admin = login(client, "admin")
+    users = {u["username"]: u["id"] for u in client.get("/api/v1/users", headers=admin).json()}
+    r = client.patch(
+        f"/api/v1/users/{users['receiver2']}", json={"role": "supervisor"}, headers=admin
+    )
+    assert r.status_code == 200 and r.json()["role"] == "supervisor"
+    trail = client.get("/api/v1/audit/config", headers=admin).json()
+    assert trail[0]["action"] == "user.role"
+    assert trail[0]["details"] == {"before": {"role": "receiver"}, "after": {"role": "supervisor"}}
+    assert trail[0]["actor_label"] == "系统管理员"
+    r = client.patch(f"/api/v1/users/{users['receiver2']}", json={"role": "boss"}, headers=admin)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "role"
