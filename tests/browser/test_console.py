@@ -208,3 +208,12 @@ def test_a_printable_form_shows_the_record_and_who_signed_it(page, live, session
     pdf = page.request.get(live + page.locator("a", has_text="PDF").get_attribute("href"))
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.body().startswith(b"%PDF")
+
+
+def test_the_dashboard_draws_its_charts(page, live, sessions, clock, org):
+    receive(sessions, clock, "receiver1", complaint_body(org))
+    sign_in(page, live, "supervisor")
+    page.goto(f"{live}/dashboard")
+    expect(page.locator("#today-count")).to_have_text("1")
+    expect(page.locator(".chart.drawn canvas")).to_have_count(3)
+    expect(page.locator(".chart-table").first).to_be_hidden()

@@ -285,7 +285,7 @@ def dashboard(session: Session, viewer: User, pack: Pack, now: datetime) -> Dash
 
     def grouped(column, *where):
         stmt = scoped.with_only_columns(column, func.count(Complaint.id)).where(*where)
-        return list(session.execute(stmt.group_by(column)).tuples())
+        return list(session.execute(stmt.group_by(column)).all())
 
     count = scoped.with_only_columns(func.count(Complaint.id))
     levels = dict(grouped(Complaint.level, Complaint.state != "closed"))
@@ -306,9 +306,10 @@ def dashboard(session: Session, viewer: User, pack: Pack, now: datetime) -> Dash
         )
         or 0,
         breaches_this_week=session.scalar(
-            scoped.with_only_columns(func.count(Timer.id))
-            .join(Timer, Timer.complaint_id == Complaint.id)
-            .where(Timer.breached_at >= week)
+            select(func.count(Timer.id)).where(
+                Timer.breached_at >= week,
+                Timer.complaint_id.in_(scoped.with_only_columns(Complaint.id)),
+            )
         )
         or 0,
     )

@@ -20,7 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from kesu.access import throttle
 from kesu.access.models import User
+from kesu.access.rules import PORTAL_PER_IP, Limit
 from kesu.complaint import evidence as evidence_service
 from kesu.complaint import lifecycle, queries
 from kesu.complaint import service as complaint_service
@@ -37,7 +39,6 @@ from kesu.web.console import record
 from kesu.web.console.forms import category_options
 from kesu.web.deps import ClockDep, Db, ReadDb, SettingsDep
 from kesu.web.pages import checked_form, error_message, page_locale, render
-from kesu.web.portal.limits import PortalLimits
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -70,11 +71,21 @@ def track_path(settings: Settings, complaint_id: int) -> str:
     return f"/portal/t/{_signer(settings).dumps(complaint_id)}"
 
 
-def _limits(request: Request) -> PortalLimits:
-    state = request.app.state
-    if not hasattr(state, "portal_limits"):
-        state.portal_limits = PortalLimits()
-    return state.portal_limits
+SUBMIT_PER_PHONE = Limit(attempts=3, window_seconds=3600)
+TRACK_PER_NUMBER = Limit(attempts=5, window_seconds=3600)
+"""Beyond the per-address limit: a phone may file 3 complaints an hour, and a number may be
+tried 5 times an hour (so the last four digits cannot be guessed)."""
+
+
+def _count(db: Session, clock, request: Request, *keyed: tuple[str, Limit]) -> None:
+    """Count this request against the portal's limits (shared by every web process through
+    the database) and commit the counts, whatever follows; 429 past a limit."""
+    try:
+        throttle.hit(db, clock, f"portal-ip:{_ip(request)}", PORTAL_PER_IP)
+        for key, limit in keyed:
+            throttle.hit(db, clock, key, limit)
+    finally:
+        db.commit()
 
 
 def _ip(request: Request) -> str:
@@ -198,14 +209,13 @@ def submit(
     if group is None:
         raise NotFound("not_found.organisation", id=org)
     pack = _pack(db, group)
-    now = clock.now().timestamp()
-    limits = _limits(request)
+    phone = _text(form, "phone", 30)
     try:
         if CHANNEL not in pack.keys("channels"):
             raise InvalidInput("portal.disabled", field="channel")
-        limits.submit_per_ip.hit(_ip(request), now)
+        per_phone = [(f"portal-phone:{complaint_service.phone_digest(phone)}", SUBMIT_PER_PHONE)]
+        _count(db, clock, request, *(per_phone if phone else []))
         data = _create_from(form, pack, group, db)
-        limits.submit_per_phone.hit(complaint_service.normalise_phone(data.complainant.phone), now)
         files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
         if len(files) > MAX_FILES:
             raise InvalidInput("portal.too_many_files", field="file", max=MAX_FILES)
@@ -250,16 +260,11 @@ def track_page(request: Request) -> Response:
 
 
 @router.post("/track")
-def track(
-    request: Request, db: ReadDb, clock: ClockDep, settings: SettingsDep, form: Form
-) -> Response:
+def track(request: Request, db: Db, clock: ClockDep, settings: SettingsDep, form: Form) -> Response:
     number = (_text(form, "number", 40) or "").upper().replace(" ", "")
     digits = _text(form, "last4", 10) or ""
-    now = clock.now().timestamp()
-    limits = _limits(request)
     try:
-        limits.track_per_ip.hit(_ip(request), now)
-        limits.track_per_number.hit(number, now)
+        _count(db, clock, request, (f"portal-number:{number}", TRACK_PER_NUMBER))
         found = db.execute(
             select(Complaint.id, Complainant.phone)
             .join(Complainant, Complainant.id == Complaint.complainant_id)
@@ -381,7 +386,7 @@ def rate(
     if comment:
         payload["comment"] = comment
     try:
-        _limits(request).rate_per_ip.hit(_ip(request), clock.now().timestamp())
+        _count(db, clock, request)
         customer = lifecycle.Actor(kind="customer", label=person.name[:100])
         complaint_service.execute(
             db,

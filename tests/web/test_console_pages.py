@@ -1,0 +1,324 @@
+"""The console over HTTP (TestClient): sign-in cookie, CSRF, escaping, permissions, recusal."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from helpers import complaint_body, login
+from kesu.complaint.commands import COMMANDS
+from kesu.complaint.models import Complaint, ComplaintEvent
+from kesu.db.session import transaction
+from kesu.web.console.forms import FIELDS
+from kesu.web.console.record import spaced
+from web.console_helpers import csrf_of, post_form, sign_in
+
+
+def _complaint(client, org, **over) -> int:
+    headers = login(client, "receiver1")
+    r = client.post("/api/v1/complaints", json=complaint_body(org, **over), headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def _events(sessions, cid: int) -> int:
+    with transaction(sessions) as session:
+        return session.query(ComplaintEvent).filter_by(complaint_id=cid).count()
+
+
+def test_console_pages_send_a_visitor_to_the_sign_in_page(client):
+    r = client.get("/handover", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login?next=/handover"
+
+
+def test_the_session_cookie_is_httponly_and_samesite_lax(client):
+    r = sign_in(client, "receiver1")
+    cookie = r.headers["set-cookie"]
+    assert "kesu_session=kss_" in cookie
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+
+
+def test_the_session_cookie_is_secure_in_production(settings, clock, org):
+    from fastapi.testclient import TestClient
+
+    from kesu.web.app import create_app
+
+    app = create_app(settings.model_copy(update={"environment": "production"}), clock)
+    with TestClient(app, base_url="https://testserver") as client:
+        assert "Secure" in sign_in(client, "receiver1").headers["set-cookie"]
+    app.state.engine.dispose()
+
+
+def test_a_wrong_password_shows_the_reason_and_sets_no_session(client):
+    page = client.get("/login")
+    r = client.post(
+        "/login",
+        data={"username": "receiver1", "password": "nope-nope", "csrf": csrf_of(page.text)},
+    )
+    assert r.status_code == 401
+    assert "用户名或密码错误" in r.text
+    assert "kesu_session" not in r.headers.get("set-cookie", "")
+
+
+def test_signing_out_revokes_the_session(client):
+    sign_in(client, "receiver1")
+    stolen = client.cookies.get("kesu_session")
+    r = post_form(client, "/", "/logout", {})
+    assert r.status_code == 303
+    client.cookies.set("kesu_session", stolen)
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(client, org, sessions):
+    cid = _complaint(client, org)
+    sign_in(client, "receiver1")
+    before = _events(sessions, cid)
+    r = client.post(
+        f"/complaints/{cid}/commands/acknowledge", data={"version": "1", "message": "hi"}
+    )
+    assert r.status_code == 403
+    assert "CSRF" in r.text
+    assert _events(sessions, cid) == before
+
+
+def test_a_csrf_token_from_another_browser_is_refused(client, app, org, sessions):
+    from fastapi.testclient import TestClient
+
+    cid = _complaint(client, org)
+    sign_in(client, "receiver1")
+    token = csrf_of(client.get(f"/complaints/{cid}").text)
+    with TestClient(app) as other:
+        sign_in(other, "receiver2")
+        r = other.post(
+            f"/complaints/{cid}/commands/acknowledge", data={"version": "1", "csrf": token}
+        )
+    assert r.status_code == 403
+    assert _events(sessions, cid) == 1
+
+
+def test_complaint_text_is_escaped_on_every_page(client, org):
+    cid = _complaint(
+        client,
+        org,
+        title="<script>alert(1)</script>",
+        description='<img src=x onerror="alert(2)">',
+    )
+    sign_in(client, "supervisor")
+    for url in ("/?queue=all", f"/complaints/{cid}", "/handover", f"/complaints/{cid}/received"):
+        html = client.get(url).text
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "<img src=x" not in html
+
+
+def test_pages_have_no_inline_scripts_or_event_handlers(client, org):
+    cid = _complaint(client, org)
+    sign_in(client, "supervisor")
+    urls = ["/", "/intake", f"/complaints/{cid}", "/handover", "/dashboard", "/forms/weekly"]
+    for url in [*urls, f"/complaints/{cid}/forms/handling_form"]:
+        html = client.get(url).text
+        scripts = re.findall(r"<script\b([^>]*)>", html)
+        assert all("src=" in attrs or "application/json" in attrs for attrs in scripts), url
+        assert not re.search(r"\son[a-z]+\s*=", html), url
+        assert "style=" not in html, url
+
+
+def test_a_receiver_is_not_offered_sign_off_and_posting_it_is_refused(client, org, sessions):
+    cid = _complaint(client, org)
+    sign_in(client, "receiver1")
+    page = client.get(f"/complaints/{cid}").text
+    assert 'id="action-acknowledge"' in page and 'id="action-sign_off"' not in page
+    r = post_form(
+        client, f"/complaints/{cid}", f"/complaints/{cid}/commands/sign_off", {"version": "1"}
+    )
+    assert r.status_code == 403
+    assert "无权执行" in r.text
+    assert _events(sessions, cid) == 1
+
+
+def test_a_stale_page_gets_a_conflict_and_changes_nothing(client, org, sessions):
+    cid = _complaint(client, org)
+    sign_in(client, "receiver1")
+    url = f"/complaints/{cid}"
+    assert post_form(client, url, f"{url}/commands/note", {"version": "1", "text": "a"}).is_redirect
+    r = post_form(client, url, f"{url}/commands/note", {"version": "1", "text": "b"})
+    assert r.status_code == 409
+    assert "已被他人更新" in r.text
+    assert _events(sessions, cid) == 2
+
+
+def test_a_failed_action_names_the_field_and_keeps_what_was_typed(client, org):
+    cid = _complaint(client, org)
+    sign_in(client, "receiver1")
+    url = f"/complaints/{cid}"
+    r = post_form(
+        client, url, f"{url}/commands/classify", {"version": "1", "reason": "客户要求咨询价格"}
+    )
+    assert r.status_code == 422
+    assert "投诉性质" in r.text and "必填" in r.text
+    assert "客户要求咨询价格" in r.text
+    assert '<details class="action" id="action-classify" open>' in r.text
+
+
+def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidence(
+    client, org, sessions
+):
+    with transaction(sessions) as session:
+        from kesu.access.models import User
+
+        clerk = session.query(User).filter_by(username="clerk").one().id
+    cid = _complaint(client, org, staff_complained_id=clerk)
+    sign_in(client, "clerk")
+    for url in (
+        f"/complaints/{cid}",
+        f"/complaints/{cid}/forms/handling_form",
+        f"/complaints/{cid}/forms/handling_form/pdf",
+        f"/complaints/{cid}/received",
+    ):
+        assert client.get(url).status_code == 404, url
+    r = post_form(client, "/", f"/complaints/{cid}/commands/note", {"version": "1", "text": "x"})
+    assert r.status_code == 404
+    assert _events(sessions, cid) == 1
+
+
+def test_intake_registers_through_the_same_service_and_reports_missing_fields(
+    client, org, sessions
+):
+    sign_in(client, "receiver1")
+    r = post_form(client, "/intake", "/intake", {"complainant.name": "王先生", "title": "无内容"})
+    assert r.status_code == 422
+    assert "投诉内容" in r.text and "王先生" in r.text
+    r = post_form(
+        client,
+        "/intake",
+        "/intake",
+        {
+            "complainant.phone": "13800001111",
+            "complainant.name": "王先生",
+            "title": "床垫异响",
+            "description": "保修期内异响",
+            "channel": "phone",
+            "complainant_type": "consumer",
+            "site_id": str(org["SH-NJ"]),
+            "level": "L1",
+            "demands": "repair",
+        },
+    )
+    assert r.status_code == 303
+    cid = int(r.headers["location"].split("/")[2])
+    with transaction(sessions) as session:
+        c = session.get(Complaint, cid)
+        assert (c.title, c.channel, c.demands, c.state) == ("床垫异响", "phone", ["repair"], "new")
+
+
+def test_the_repeat_complainant_lookup_lists_only_what_the_viewer_may_see(client, org, sessions):
+    with transaction(sessions) as session:
+        from kesu.access.models import User
+
+        clerk = session.query(User).filter_by(username="clerk").one().id
+    _complaint(client, org, title="第一次投诉")
+    _complaint(client, org, title="关于店员", staff_complained_id=clerk)
+    sign_in(client, "clerk")
+    html = client.get("/intake/lookup", params={"complainant.phone": "138 1234 5678"}).text
+    assert "第一次投诉" in html and "关于店员" not in html
+    assert 'data-known-name="林女士"' in html
+
+
+def test_every_command_has_a_console_form():
+    assert set(FIELDS) == set(COMMANDS)
+
+
+@pytest.mark.parametrize(
+    ("number", "pattern", "read"),
+    [
+        ("FS2026110007", "FS{yyyy}{mm}{seq:4}", "FS 2026 11 0007"),
+        ("FS20261112345", "FS{yyyy}{mm}{seq:4}", "FS 2026 11 12345"),
+        ("100912099", "{yy}{mm}{dd}{seq:3}", "10 09 12 099"),
+        ("A-2026-0001", "A-{yyyy}-{seq:4}", "A 2026 0001"),
+    ],
+)
+def test_numbers_are_read_out_in_the_parts_of_their_pattern(number, pattern, read):
+    assert spaced(number, pattern) == read
+
+
+def test_pages_render_without_the_vendor_assets(client, org, monkeypatch, tmp_path):
+    from kesu.web import pages
+
+    monkeypatch.setattr(pages, "STATIC_DIR", tmp_path)
+    sign_in(client, "supervisor")
+    for url in ("/", "/intake", "/dashboard"):
+        r = client.get(url)
+        assert r.status_code == 200
+        assert "vendor/" not in r.text
+    assert 'class="list chart-table"' in client.get("/dashboard").text
+
+
+def _keys_shown() -> set[str]:
+    """Every message key the console and portal can show (templates and code, all families)."""
+    from pathlib import Path
+
+    from kesu.complaint.lifecycle import STATES
+    from kesu.web.console import printing, queries, record
+    from kesu.web.console.forms import CONTACT_METHODS
+    from kesu.web.console.intake import SUBJECT_FIELDS
+    from kesu.web.portal.routes import CUSTOMER_EVENTS
+
+    root = Path(printing.__file__).resolve().parents[1]
+    keys = set()
+    for path in [
+        *root.glob("templates/**/*.html"),
+        *root.glob("console/*.py"),
+        *root.glob("portal/*.py"),
+    ]:
+        keys |= set(
+            re.findall(
+                r"""\b(?:t|translate)\(\s*["']((?:web|portal)\.[a-z_.]+[a-z_])["']""",
+                path.read_text(),
+            )
+        )
+    layouts = [*printing.LAYOUTS.values(), printing.DEFAULT_LAYOUT]
+    families = {
+        "command": set(FIELDS) | {"receive", "attach_evidence"},
+        "state": set(STATES),
+        "web.queue": set(queries.QUEUES),
+        "web.waiting": set(queries.WAITING),
+        "web.method": set(CONTACT_METHODS),
+        "web.subject": set(SUBJECT_FIELDS)
+        | {"batch", "store", "merchant", "facility", "staff_name"},
+        "web.form": set(printing.LAYOUTS)
+        | set(printing.WEEKLY.values())
+        | printing.PERIOD_FORMS
+        | {"complaint_record"},
+        "web.block": {b for lay in layouts for b in lay.blocks} | {"totals"},
+        "web.sign": {s.key for lay in layouts for s in (*lay.signs, *lay.closing)} | {"review"},
+        "web.duty": {"prepare", "review", "approve", "informed"},
+        "web.time": {
+            "received_at",
+            "acknowledged_at",
+            "first_contact_at",
+            "resolved_at",
+            "closed_at",
+            "followed_up_at",
+        },
+        "web.timer": {"running", "met", "cancelled", "breached", "started"},
+        "web.delay": {"requested", "approved", "rejected"},
+        "web.reply": {k for ks in record.REPLIES.values() for k in ks}
+        | set(record.DEFAULT_REPLIES),
+        "portal.event": set(CUSTOMER_EVENTS),
+        "portal.stage": {"received", "handling", "result", "closed"},
+    }
+    for prefix, names in families.items():
+        keys |= {f"{prefix}.{n}" for n in names}
+    keys |= {f"web.reply.{k}.title" for k in families["web.reply"]}
+    return keys
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant", "en"])
+def test_every_text_the_pages_show_exists_in_each_language(locale):
+    from kesu.i18n import catalogue
+
+    keys = _keys_shown()
+    assert len(keys) > 200
+    assert sorted(k for k in keys if k not in catalogue(locale)) == []

@@ -1,0 +1,140 @@
+"""The portal over HTTP: consent, rate limits, what a customer may and may not see."""
+
+from __future__ import annotations
+
+import re
+
+from helpers import complaint_body, login
+from kesu.complaint.models import Complaint, ComplaintEvent
+from kesu.db.session import transaction
+from kesu.web.portal.routes import track_path
+from web.console_helpers import csrf_of, post_form
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\xdac\xfc\xcf\xc0P\x0f\x00\x04\x85\x01\x80\x84\xa9\x8c"
+    b"!\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def _form(org, **over) -> dict:
+    data = {
+        "name": "陈先生",
+        "phone": "137 0000 1234",
+        "preference": "sms",
+        "other_contact": "微信 chen1234",
+        "site_id": str(org["HZ-XH"]),
+        "title": "餐桌开裂",
+        "description": "收到两周桌面开裂",
+        "demands": "exchange",
+        "consent": "yes",
+    }
+    data.update(over)
+    return data
+
+
+def _submit(client, org, files=None, **over):
+    return post_form(client, "/portal", "/portal/complaints", _form(org, **over), files=files)
+
+
+def test_a_portal_complaint_needs_consent_to_the_privacy_notice(client, org, sessions):
+    r = _submit(client, org, consent="")
+    assert r.status_code == 422
+    assert "隐私说明" in r.text and "餐桌开裂" in r.text
+    with transaction(sessions) as session:
+        assert session.query(Complaint).count() == 0
+
+
+def test_a_portal_complaint_is_received_with_its_consent_and_files_on_the_record(
+    client, org, sessions
+):
+    r = _submit(client, org, files=[("files", ("crack.png", PNG, "image/png"))])
+    assert r.status_code == 303 and "?new=1" in r.headers["location"]
+    with transaction(sessions) as session:
+        c = session.query(Complaint).one()
+        commands = [
+            e.command
+            for e in session.query(ComplaintEvent).filter_by(complaint_id=c.id).order_by("seq")
+        ]
+        assert (c.channel, c.received_by_id) == ("portal", None)
+        assert commands == ["receive", "note", "attach_evidence"]
+    page = client.get(r.headers["location"]).text
+    assert c.number in page and "已受理" in page
+
+
+def test_tracking_needs_the_right_last_four_digits_and_says_nothing_more(client, org):
+    location = _submit(client, org).headers["location"]
+    number = re.search(r'data-number="([^"]+)"', client.get(location).text).group(1)
+    wrong = post_form(client, "/portal/track", "/portal/track", {"number": number, "last4": "9999"})
+    unknown = post_form(
+        client, "/portal/track", "/portal/track", {"number": "FS1999010001", "last4": "1234"}
+    )
+    assert wrong.status_code == unknown.status_code == 404
+    message = "找不到该投诉，或手机号码后四位不符"
+    assert message in wrong.text and message in unknown.text
+    right = post_form(client, "/portal/track", "/portal/track", {"number": number, "last4": "1234"})
+    assert right.status_code == 303 and right.headers["location"].startswith("/portal/t/")
+
+
+def test_guessing_the_last_four_digits_is_stopped_after_five_tries(client, org):
+    location = _submit(client, org).headers["location"]
+    number = re.search(r'data-number="([^"]+)"', client.get(location).text).group(1)
+    for digits in ("0000", "0001", "0002", "0003", "0004"):
+        r = post_form(client, "/portal/track", "/portal/track", {"number": number, "last4": digits})
+        assert r.status_code == 404
+    r = post_form(client, "/portal/track", "/portal/track", {"number": number, "last4": "1234"})
+    assert r.status_code == 429
+    assert "请求过于频繁" in r.text
+
+
+def test_one_phone_may_file_three_complaints_an_hour(client, org):
+    for _ in range(3):
+        assert _submit(client, org).status_code == 303
+    r = _submit(client, org)
+    assert r.status_code == 429
+
+
+def test_the_status_page_names_roles_not_staff_and_hides_other_people(client, app, org, settings):
+    headers = login(client, "receiver1")
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
+    version = client.get(f"/api/v1/complaints/{cid}", headers=headers).json()["version"]
+    client.post(
+        f"/api/v1/complaints/{cid}/commands/acknowledge",
+        json={"version": version, "payload": {"message": "已受理，一个工作日内联系您"}},
+        headers=headers,
+    )
+    client.headers.pop("Authorization", None)
+    html = client.get(track_path(settings, cid)).text
+    assert "主要受理人" in html and "已受理，一个工作日内联系您" in html
+    assert "王晓丽" not in html  # the receiver's name
+    assert "138" not in html  # not even the customer's own phone is echoed
+
+
+def test_a_forged_or_tampered_tracking_link_is_not_found(client, org, settings):
+    headers = login(client, "receiver1")
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
+    client.headers.pop("Authorization", None)
+    good = track_path(settings, cid)
+    assert client.get(good).status_code == 200
+    assert client.get(good[:-2] + ("AA" if not good.endswith("AA") else "BB")).status_code == 404
+    assert client.get(f"/portal/t/{cid}").status_code == 404
+
+
+def test_rating_happens_only_when_the_result_is_given(client, org, settings, sessions):
+    headers = login(client, "receiver1")
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
+    client.headers.pop("Authorization", None)
+    link = track_path(settings, cid)
+    page = client.get(link).text
+    assert 'name="satisfaction"' not in page
+    r = client.post(
+        f"{link}/rate",
+        data={
+            "csrf": csrf_of(client.get("/portal/track").text),
+            "version": "1",
+            "satisfaction": "4",
+        },
+    )
+    assert r.status_code == 409
+    with transaction(sessions) as session:
+        assert session.get(Complaint, cid).satisfaction is None
