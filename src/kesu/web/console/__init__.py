@@ -1,0 +1,1 @@
+"""The staff console at `/` (server-rendered pages for receivers, handlers and managers)."""
