@@ -1,0 +1,108 @@
+"""`kesu notify …` on the command line, against a real SMTP server."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from kesu.cli import app
+from kesu.db.session import transaction
+from kesu.notify import deliver, service
+
+runner = CliRunner()
+
+
+def env(db_url, tmp_path, **extra) -> dict[str, str]:
+    return {"KESU_DATABASE_URL": db_url, "KESU_DATA_DIR": str(tmp_path), **extra}
+
+
+def test_test_email_is_sent_through_the_configured_server(db_url, tmp_path, org, smtp_server):
+    result = runner.invoke(
+        app,
+        ["notify", "test-email", "it@hx.example"],
+        env=env(
+            db_url, tmp_path, KESU_SMTP_HOST=smtp_server.host, KESU_SMTP_PORT=str(smtp_server.port)
+        ),
+    )
+    assert result.exit_code == 0, result.output
+    assert "sent to it@hx.example" in result.output
+    (message,) = smtp_server.mailbox.to("it@hx.example")
+    assert message["Subject"] == "客诉系统测试邮件"
+
+
+def test_test_email_fails_loudly_when_the_server_refuses_or_none_is_set(
+    db_url, tmp_path, org, smtp_server
+):
+    smtp_server.mailbox.rcpt_reply = "550 5.1.1 No such user"
+    refused = runner.invoke(
+        app,
+        ["notify", "test-email", "nobody@hx.example"],
+        env=env(
+            db_url, tmp_path, KESU_SMTP_HOST=smtp_server.host, KESU_SMTP_PORT=str(smtp_server.port)
+        ),
+    )
+    assert refused.exit_code == 1 and "550" in refused.output
+    unset = runner.invoke(app, ["notify", "test-email", "a@hx.example"], env=env(db_url, tmp_path))
+    assert unset.exit_code == 1 and "KESU_SMTP_HOST" in unset.output
+
+
+def test_list_shows_dead_rows_with_their_error_and_retry_makes_one_due_but_not_a_sent_one(
+    db_url, tmp_path, sessions, clock, settings, org, webhook_server
+):
+    with transaction(sessions) as session:
+        service.save_channel(
+            session,
+            now=clock.now(),
+            channel=None,
+            org_id=org["HX"],
+            kind="wecom",
+            name="群",
+            target=webhook_server.url,
+            secret=None,
+            locale="zh_Hans",
+            events=[],
+            enabled=True,
+        )
+        from sqlalchemy import select
+
+        from kesu.access.models import User
+
+        uid = session.scalar(select(User.id).where(User.username == "supervisor"))
+        service.notify_users(
+            session,
+            now=clock.now(),
+            user_ids=[uid],
+            template="test",
+            params={},
+            dedupe_key="k",
+        )
+    webhook_server.status = 400
+    deliver.deliver_due(sessions, clock, settings)
+
+    listed = runner.invoke(app, ["notify", "list", "--state", "dead"], env=env(db_url, tmp_path))
+    assert listed.exit_code == 0, listed.output
+    (line,) = listed.output.strip().splitlines()
+    row_id, state, channel = line.split("\t")[:3]
+    assert (state, channel) == ("dead", "webhook") and "HTTP 400" in line
+
+    retried = runner.invoke(app, ["notify", "retry", row_id], env=env(db_url, tmp_path))
+    assert retried.exit_code == 0 and "due again" in retried.output
+    webhook_server.status = 200
+    with transaction(sessions) as session:  # the command line runs on the wall clock
+        clock.set(service.get_outbox(session, int(row_id), org_id=None).next_attempt_at)
+    assert deliver.deliver_due(sessions, clock, settings) == 1
+    again = runner.invoke(app, ["notify", "retry", row_id], env=env(db_url, tmp_path))
+    assert again.exit_code == 1 and "only a failed or dead notification" in again.output
+
+
+def test_set_email_gives_a_staff_member_an_address(db_url, tmp_path, org, sessions):
+    result = runner.invoke(
+        app, ["notify", "set-email", "supervisor", "zhang@hx.example"], env=env(db_url, tmp_path)
+    )
+    assert result.exit_code == 0, result.output
+    from sqlalchemy import select
+
+    from kesu.access.models import User
+
+    with transaction(sessions) as session:
+        email = session.scalar(select(User.email).where(User.username == "supervisor"))
+    assert email == "zhang@hx.example"
