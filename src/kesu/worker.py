@@ -14,6 +14,7 @@ from kesu.audit import service as audit_service
 from kesu.clock import Clock, SystemClock
 from kesu.db import migrate
 from kesu.db.session import make_engine, make_sessionmaker, transaction
+from kesu.improvement import sweep as improvement_sweep
 from kesu.notify import deliver as notify_deliver
 from kesu.privacy import crypto
 from kesu.privacy import service as privacy_service
@@ -26,6 +27,9 @@ Job = Callable[[Session, Clock], int]
 JOBS: list[tuple[str, Job]] = []
 """(name, job) pairs run in order on every pass; a job returns how many items it handled."""
 JOBS.append(("sla.sweep", sla_sweep.sweep))  # before delivery: its messages go out this pass
+JOBS.append(("improvement.actions", improvement_sweep.actions))  # deadlines, checks of effect
+JOBS.append(("improvement.inspections", improvement_sweep.inspections))
+JOBS.append(("improvement.repeat_causes", improvement_sweep.repeat_causes))
 JOBS.append(("notify.deliver", notify_deliver.job))
 JOBS.append(("privacy.retention", privacy_service.anonymise_due))  # once a day
 JOBS.append(("audit.anchor", audit_service.make_anchor))  # last: signs this pass's events

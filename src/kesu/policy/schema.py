@@ -369,6 +369,106 @@ class Form(Named):
     levels: list[Key] | None = None
 
 
+# --- the improvement loop (整改): corrective actions, checklists, repeat causes --------------
+
+IMPROVEMENT_RECIPIENTS = ("owner", "verifier", "creator", "next_tier")
+"""Who an improvement message may go to besides pack roles: the action's owner, its verifier,
+whoever opened it, and staff one tier above the owner (one tier more per escalation)."""
+
+
+class ActionDeadline(_Strict):
+    """整改期限: a corrective action's deadline, a timer like the complaint timers: a warning
+    before it, a breach message when it passes unmet, then one tier higher every
+    `escalate_every` until the top tier has been told."""
+
+    within: Duration = Field(default_factory=lambda: Duration(working_days=10))
+    warn_at_percent: int | None = Field(80, ge=1, le=99)
+    warn: list[Key] = Field(default_factory=lambda: ["owner"])
+    on_breach: list[Key] = Field(default_factory=lambda: ["owner", "next_tier"])
+    escalate_every: Duration | None = None
+
+
+class RepeatCause(_Strict):
+    """重复原因预警: the same root cause named in `count` complaints received within `window`."""
+
+    count: int = Field(ge=2)
+    window: Duration
+    same: list[Literal["category", "site_id", "department_id"]] = Field(
+        default_factory=lambda: ["category"],
+        description="what else must match besides the cause dimension",
+    )
+    notify: list[Key] = Field(default_factory=list, description="roles told besides cause owners")
+
+    @field_validator("window")
+    @classmethod
+    def _elapsed_time(cls, v: Duration) -> Duration:
+        if v.unit not in ("minutes", "hours", "calendar_days"):
+            raise ValueError("a repeat-cause window is in minutes, hours or calendar_days")
+        return v
+
+
+class ChecklistItem(Named):
+    """One line of a checklist; a failed item may open a preventive action about its cause."""
+
+    cause_dimension: Key | None = None
+    category: Key | None = None
+
+
+class Schedule(_Strict):
+    """When a checklist falls due, in local time: every day, every week on `weekday` (1 =
+    Monday) or every month on `day`."""
+
+    every: Literal["day", "week", "month"]
+    at: time = time(9, 0)
+    weekday: int | None = Field(None, ge=1, le=7)
+    day: int | None = Field(None, ge=1, le=28)
+
+    @model_validator(mode="after")
+    def _day_fits_period(self) -> Schedule:
+        if (self.every == "week") != (self.weekday is not None):
+            raise ValueError("weekday is given exactly for a weekly schedule")
+        if (self.every == "month") != (self.day is not None):
+            raise ValueError("day is given exactly for a monthly schedule")
+        return self
+
+
+class Checklist(Named):
+    """定期检查: a prevention checklist the worker issues to every site on its schedule."""
+
+    basis: str | None = Field(None, description="the seed clause it reproduces")
+    items: list[ChecklistItem] = Field(min_length=1)
+    schedule: Schedule
+    complete_within: Duration = Field(default_factory=lambda: Duration(hours=4))
+    roles: list[Key] = Field(min_length=1, description="who inspects (told when it falls due)")
+    on_missed: list[Key] = Field(default_factory=list)
+    on_failed: list[Key] = Field(default_factory=list)
+
+
+class Improvement(_Strict):
+    """The improvement loop (持续改进): corrective and preventive actions with a deadline, a
+    target checked after an observation period, repeat-cause alerts, prevention checklists."""
+
+    basis: str | None = Field(None, description="the seed clause it reproduces")
+    manager_roles: list[Key] = Field(
+        default_factory=list,
+        description="may open, reassign and cancel actions and record training, discipline and "
+        "rewards (empty: every role of the second tier or above)",
+    )
+    verifier_roles: list[Key] = Field(
+        default_factory=list,
+        description="may confirm an action effective or reopen it (empty: the manager roles)",
+    )
+    observation_months: int = Field(
+        1, ge=1, le=12, description="how long the target is watched after the action is done"
+    )
+    deadline: ActionDeadline = Field(default_factory=ActionDeadline)
+    cause_owners: dict[Key, list[Key]] = Field(
+        default_factory=dict, description="root-cause dimension → roles that own it"
+    )
+    repeat_cause: RepeatCause | None = None
+    checklists: list[Checklist] = Field(default_factory=list)
+
+
 def _window(text: str) -> tuple[time, time]:
     opens, sep, closes = text.partition("-")
     if not sep:
@@ -407,6 +507,7 @@ class Pack(_Strict):
     response_rounds: ResponseRounds | None = None
     notifications: list[NotifyRule] = Field(default_factory=list)
     forms: list[Form] = Field(default_factory=list)
+    improvement: Improvement = Field(default_factory=Improvement)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Pack:
@@ -507,6 +608,47 @@ class Pack(_Strict):
             for duty in ("prepare", "review", "approve", "informed"):
                 check(f"forms.{form.key}.{duty}", getattr(form, duty), roles, "role")
             check(f"forms.{form.key}.levels", form.levels, levels, "level")
+        return self
+
+    @model_validator(mode="after")
+    def _improvement_references_resolve(self) -> Pack:
+        """The improvement section names only roles, causes and categories the pack declares."""
+        imp = self.improvement
+        roles = {r.key for r in self.roles}
+        recipients = roles | set(IMPROVEMENT_RECIPIENTS)
+        dims = self.keys("root_cause_dimensions")
+        categories = self.keys("categories")
+
+        def check(where: str, names: list[str], known: set[str], what: str) -> None:
+            unknown = sorted(set(names) - known)
+            if unknown:
+                raise ValueError(f"improvement.{where}: unknown {what} {unknown}")
+
+        check("manager_roles", imp.manager_roles, roles, "role")
+        check("verifier_roles", imp.verifier_roles, roles, "role")
+        check("deadline.warn", imp.deadline.warn, recipients, "recipient")
+        check("deadline.on_breach", imp.deadline.on_breach, recipients, "recipient")
+        check("cause_owners", list(imp.cause_owners), dims, "root-cause dimension")
+        for dim, owners in imp.cause_owners.items():
+            check(f"cause_owners.{dim}", owners, roles, "role")
+        if imp.repeat_cause:
+            check("repeat_cause.notify", imp.repeat_cause.notify, roles, "role")
+        keys = [c.key for c in imp.checklists]
+        if len(keys) != len(set(keys)):
+            raise ValueError("improvement.checklists: duplicate key(s)")
+        for cl in imp.checklists:
+            where = f"checklists.{cl.key}"
+            items = [i.key for i in cl.items]
+            if len(items) != len(set(items)):
+                raise ValueError(f"improvement.{where}.items: duplicate key(s)")
+            for duty in ("roles", "on_missed", "on_failed"):
+                check(f"{where}.{duty}", getattr(cl, duty), roles, "role")
+            for item in cl.items:
+                check(f"{where}.items.{item.key}.cause_dimension",
+                      [item.cause_dimension] if item.cause_dimension else [], dims,
+                      "root-cause dimension")
+                check(f"{where}.items.{item.key}.category",
+                      [item.category] if item.category else [], categories, "category")
         return self
 
     # --- lookups used by the engine -------------------------------------------------
