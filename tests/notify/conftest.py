@@ -11,6 +11,7 @@ import json
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -158,6 +159,7 @@ class WebhookServer:
     received: list[Hook] = field(default_factory=list)
     status: int = 200
     reply: bytes = b'{"ok": true}'
+    on_request: Callable[[], None] | None = None
 
 
 @pytest.fixture
@@ -170,6 +172,8 @@ def webhook_server():
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with lock:
                 state.received.append(Hook(self.path, dict(self.headers.items()), body))
+            if state.on_request:
+                state.on_request()
             self.send_response(state.status)
             self.send_header("Content-Type", "application/json")
             self.end_headers()

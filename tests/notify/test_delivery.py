@@ -433,3 +433,26 @@ def test_the_worker_loop_runs_the_delivery_job_with_its_settings(
 
     assert outbox(sessions)[0].state == "sent"
     assert len(smtp_server.mailbox.messages) == 1
+
+
+def test_a_claimed_message_is_not_sent_once_its_lease_is_nearly_over_but_retried_later(
+    sessions, clock, org, settings, webhook_server
+):
+    add_channel(sessions, clock, org["HX"], "webhook", webhook_server.url)
+    with transaction(sessions) as session:
+        from kesu.access.models import User
+
+        uid = session.scalar(select(User.id).where(User.username == "supervisor"))
+    for n in range(3):
+        enqueue_users(sessions, clock, [uid], key=f"k{n}", template="test", params={})
+    webhook_server.on_request = lambda: clock.advance(minutes=3)  # a slow receiver
+
+    assert deliver.deliver_due(sessions, clock, settings, limit=3) == 3
+
+    rows = outbox(sessions)
+    assert [r.state for r in rows] == ["sent", "sent", "failed"]
+    assert len(webhook_server.received) == 2
+    assert history(sessions, rows[2].id)[0].error == "lease ran out before sending; not sent"
+    clock.set(rows[2].next_attempt_at)
+    assert deliver.deliver_due(sessions, clock, settings) == 1
+    assert outbox(sessions)[2].state == "sent" and len(webhook_server.received) == 3

@@ -37,6 +37,9 @@ log = logging.getLogger("kesu.notify")
 
 DUE_STATES = ("pending", "failed")
 BATCH = 100
+"""Rows one job run sends at most."""
+CLAIM_SIZE = 10
+"""Rows claimed at once: CLAIM_SIZE × senders.TIMEOUT stays within rules.LEASE."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Claim:
     locale: str
     complaint_id: int | None
     created_at: datetime
+    claimed_at: datetime
     webhook_kind: str | None = None
     secret: str | None = None
     refused: str | None = None
@@ -67,23 +71,41 @@ def deliver_due(
     limit: int = BATCH,
     only: list[int] | None = None,
 ) -> int:
-    """Claim up to `limit` due rows (`only`: among these ids), send each, record each result.
+    """Send up to `limit` due rows (`only`: among these ids), recording each result. Rows are
+    claimed a few at a time so that each claim is sent well within its lease.
     Returns how many rows were attempted."""
     channels = ["webhook", "sms-log"] + (["email"] if settings.smtp_host else [])
-    with transaction(sessions) as session:
-        claims = claim_due(session, clock.now(), channels=channels, limit=limit, only=only)
-        if not settings.smtp_host and (waiting := waiting_for_smtp(session, clock.now())):
+    if not settings.smtp_host:
+        with transaction(sessions) as session:
+            waiting = waiting_for_smtp(session, clock.now())
+        if waiting:
             log.warning(translate("notify.smtp_not_configured", "en", count=waiting))
-    for claim in claims:
-        failure: senders.SendFailed | None = None
-        response = None
+    done = 0
+    while done < limit:
+        size = min(CLAIM_SIZE, limit - done)
+        with transaction(sessions) as session:
+            claims = claim_due(session, clock.now(), channels=channels, limit=size, only=only)
+        if not claims:
+            break
+        for claim in claims:
+            _attempt(sessions, clock, settings, claim)
+        done += len(claims)
+    return done
+
+
+def _attempt(sessions: sessionmaker[Session], clock: Clock, settings: Settings, claim: Claim):
+    failure: senders.SendFailed | None = None
+    response = None
+    if clock.now() + senders.TIMEOUT >= claim.claimed_at + rules.LEASE:
+        # another worker may take the row over any moment now: do not risk a second copy
+        failure = senders.SendFailed("lease ran out before sending; not sent")
+    else:
         try:
             response = send(claim, settings, clock.now())
         except senders.SendFailed as exc:
             failure = exc
-        with transaction(sessions) as session:
-            record(session, clock.now(), claim, response=response, failure=failure)
-    return len(claims)
+    with transaction(sessions) as session:
+        record(session, clock.now(), claim, response=response, failure=failure)
 
 
 def job(session: Session, clock: Clock) -> int:
@@ -160,12 +182,12 @@ def claim_due(
         session.add(
             DeliveryAttempt(outbox_id=row.id, number=row.attempts, started_at=now, result="started")
         )
-        claims.append(_claim(row, configs.get(row.recipient_id)))
+        claims.append(_claim(row, configs.get(row.recipient_id), now))
     session.flush()
     return claims
 
 
-def _claim(row: Outbox, config: NotificationChannel | None) -> Claim:
+def _claim(row: Outbox, config: NotificationChannel | None, now: datetime) -> Claim:
     claim = Claim(
         outbox_id=row.id,
         attempt=row.attempts,
@@ -177,6 +199,7 @@ def _claim(row: Outbox, config: NotificationChannel | None) -> Claim:
         locale=row.locale,
         complaint_id=row.complaint_id,
         created_at=row.created_at,
+        claimed_at=now,
     )
     if row.recipient_kind != "channel":
         return claim

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -24,6 +25,7 @@ from kesu.notify.rules import Message
 log = logging.getLogger("kesu.notify")
 
 TIMEOUT_SECONDS = 20
+TIMEOUT = timedelta(seconds=TIMEOUT_SECONDS)
 SIGNATURE_HEADER = "X-Kesu-Signature"
 TIMESTAMP_HEADER = "X-Kesu-Timestamp"
 
