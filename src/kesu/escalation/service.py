@@ -76,24 +76,33 @@ def _staff(session: Session, complaint: Complaint) -> list[User]:
 
 def recipients(session: Session, pack: Pack, complaint: Complaint, names: list[str]) -> list[int]:
     """User ids for pack role keys and `assignee` / `receiver` / `next_tier`; never the person
-    complained about."""
+    complained about. A role (or the next tier) means its holders in the complaint's department
+    when there are any there, otherwise every holder whose scope covers the complaint."""
     out: list[int] = []
-    roles = [n for n in names if n not in RECIPIENTS]
     if "assignee" in names:
         out.append(complaint.assignee_id or complaint.received_by_id)
     if "receiver" in names:
         out.append(complaint.received_by_id)
-    if roles or "next_tier" in names:
-        rank = pack.tier_rank(complaint.current_tier)
-        wanted = min(rank + 1, len(pack.tiers))
-        for user in _staff(session, complaint):
-            role = pack.role(user.role)
-            if user.role in roles or (
-                "next_tier" in names and role and pack.tier_rank(role.tier) == wanted
-            ):
-                out.append(user.id)
+    groups: list[list[User]] = []
+    staff = _staff(session, complaint) if any(n not in RECIPIENTS[:2] for n in names) else []
+    for name in names:
+        if name in ("assignee", "receiver"):
+            continue
+        if name == "next_tier":
+            wanted = min(pack.tier_rank(complaint.current_tier) + 1, len(pack.tiers))
+            groups.append([u for u in staff if _rank(pack, u.role) == wanted])
+        else:
+            groups.append([u for u in staff if u.role == name])
+    for holders in groups:
+        local = [u for u in holders if u.department_id == complaint.department_id]
+        out.extend(u.id for u in (local or holders))
     unique = dict.fromkeys(u for u in out if u is not None and u != complaint.staff_complained_id)
     return list(unique)
+
+
+def _rank(pack: Pack, role_key: str) -> int:
+    role = pack.role(role_key)
+    return pack.tier_rank(role.tier) if role else 0
 
 
 def send(
@@ -269,6 +278,8 @@ def on_event(
         if raise_level(session, pack, complaint, top, reason, now):
             auto.update(level=top, urgent_keywords=hits)
             reasons.append(reason)
+    if command == "receive":
+        payload["level"] = complaint.level  # the event records the level it opened at
     reached_top = complaint.level == top and (
         command == "receive" or raised_to(command, payload, auto) == top
     )

@@ -137,7 +137,10 @@ def _consequences(
     params = escalation_service.params_of(
         pack, complaint, timer=name, due_at=_local(pack, timer.due_at)
     )
-    alerts = [Alert("notice", "sla_breach", params, to=rule.on_breach.notify)]
+    # told as things stand at the breach: the handler then and the tier above them
+    told = escalation_service.recipients(session, pack, complaint, rule.on_breach.notify)
+    alerts = [Alert("notice", "sla_breach", params, user_ids=told)]
+    handler = complaint.assignee_id or complaint.received_by_id
     amount = rule.penalty_for(timer.level)
     if amount:
         person = (
@@ -178,7 +181,8 @@ def _consequences(
                     "escalated",
                     "complaint_escalated",
                     escalation_service.params_of(pack, complaint, reason=f"“{name}”超时"),
-                    to=["next_tier", "assignee"],
+                    user_ids=[handler] if handler else [],
+                    to=["assignee"],  # the new handler of the higher level
                 )
             )
     return alerts

@@ -1,0 +1,56 @@
+"""The generic ISO 10002 pack (default): acknowledge in 24 hours, resolve in 3 working days,
+a follow-up visit 3-5 working days after closing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from scenarios.world import REACHED, VALID, World, investigation, local, solution
+
+STAFF = [
+    ("receiver", "receiver", "CS"),
+    ("supervisor", "supervisor", "CS"),
+    ("manager", "manager", None),
+    ("archivist", "archivist", "CS"),
+]
+FRIDAY_16 = local(2026, 11, 27, 16, 0)
+
+
+@pytest.fixture
+def world(sessions, clock):
+    clock.set(FRIDAY_16)
+    return World.build(sessions, clock, "default", STAFF)
+
+
+def test_iso_a_complaint_is_acknowledged_within_24_hours(world):
+    cid = world.receive("receiver", level="normal", category="product")
+    assert world.timers(cid)["acknowledge"].due_at == FRIDAY_16 + timedelta(hours=24)
+    world.at(FRIDAY_16 + timedelta(hours=24))
+    assert world.messages(cid, "sla_breach") == ["receiver", "supervisor"]
+
+
+def test_iso_a_complaint_not_resolved_in_3_working_days_goes_up_a_level(world):
+    cid = world.receive("receiver", level="normal", category="product")
+    resolve = world.timers(cid)["resolve"]
+    assert resolve.due_at == local(2026, 12, 3)  # Friday: Monday, Tuesday, Wednesday
+    world.at(local(2026, 12, 3))
+    c = world.complaint(cid)
+    assert (c.level, c.assignee_id) == ("serious", world.ids["supervisor"])
+    assert world.messages(cid, "complaint_escalated") == ["receiver", "supervisor"]
+
+
+def test_iso_the_follow_up_visit_falls_3_to_5_working_days_after_closing(world):
+    cid = world.receive("receiver", level="normal", category="product")
+    world.run("receiver", cid, "acknowledge", {})
+    world.run("receiver", cid, "record_contact", REACHED)
+    world.run("receiver", cid, "classify", VALID)
+    world.run("receiver", cid, "record_investigation", investigation())
+    world.run("receiver", cid, "propose_solution", solution("repair"))
+    world.run("receiver", cid, "implement", {})
+    world.run("receiver", cid, "record_response", {"satisfaction": 1})
+    world.run("supervisor", cid, "sign_off", {})
+    world.run("archivist", cid, "close", {})
+    visit = world.timers(cid)["follow_up_visit"]
+    assert (visit.opens_at, visit.due_at) == (local(2026, 12, 2), local(2026, 12, 5))
