@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
+from kesu.caselib.cli import cases_app
 from kesu.clock import SystemClock
 from kesu.errors import KesuError
+from kesu.ledger.cli import import_app
 from kesu.report.cli import report_app
 from kesu.settings import Settings
 from kesu.sla.cli import calendar_app
@@ -28,6 +30,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(notify_app, name="notify")
 app.add_typer(report_app, name="report")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(import_app, name="import")
+app.add_typer(cases_app, name="cases")
 
 
 def _fail(exc: KesuError) -> None:

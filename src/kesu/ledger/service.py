@@ -331,12 +331,13 @@ def plan(
 def _claim(session: Session, group_id: int, key: str, batch_id: int, number: int) -> bool:
     """Take a row's identity for this group; False if another import already has it."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    done = session.execute(
+    taken = session.execute(
         insert(LedgerRow)
         .values(org_id=group_id, key=key, batch_id=batch_id, row_number=number)
         .on_conflict_do_nothing(index_elements=["org_id", "key"])
-    )
-    return done.rowcount == 1
+        .returning(LedgerRow.id)
+    ).first()
+    return taken is not None
 
 
 def run(

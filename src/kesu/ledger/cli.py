@@ -1,0 +1,124 @@
+"""`kesu import …`: bring old Excel/CSV ledgers in (an entry point, added to kesu.cli)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kesu.clock import SystemClock
+from kesu.errors import KesuError
+from kesu.settings import Settings
+
+import_app = typer.Typer(help="Import old complaint ledgers (客户投诉登记表) from XLSX or CSV.")
+
+
+@import_app.command("ledger")
+def ledger(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx or .csv")],
+    org: Annotated[str, typer.Option("--org", help="organisation code (a group or a site)")],
+    mapping: Annotated[str | None, typer.Option(help="a saved column mapping")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="check every row, write nothing")
+    ] = False,
+    lang: Annotated[str | None, typer.Option("--lang", help="zh_Hans | zh_Hant | en")] = None,
+) -> None:
+    """Import a ledger; every bad row is named by row and column. Importing again adds nothing."""
+    from kesu.cli import _fail, _sessions
+    from kesu.complaint import lifecycle
+    from kesu.db.session import reading, transaction
+    from kesu.i18n import normalise, translate
+    from kesu.ledger import service
+    from kesu.report.service import org_by_code
+
+    settings = Settings()
+    locale = normalise(lang or settings.default_locale)
+    _engine, sessions = _sessions(settings)
+    content, clock = file.read_bytes(), SystemClock()
+    actor = lifecycle.Actor(kind="system", label="kesu import")
+    try:
+        if dry_run:
+            with reading(sessions) as session:
+                scope = org_by_code(session, org)
+                result = service.plan(
+                    session,
+                    org_id=scope.id,
+                    filename=file.name,
+                    content=content,
+                    mapping_name=mapping,
+                    now=clock.now(),
+                )
+        else:
+            with transaction(sessions) as session:
+                scope = org_by_code(session, org)
+                result, _batch = service.run(
+                    session,
+                    clock,
+                    actor,
+                    org_id=scope.id,
+                    filename=file.name,
+                    content=content,
+                    mapping_name=mapping,
+                )
+    except KesuError as exc:
+        _fail(exc)
+    for column, field in result.columns.items():
+        typer.echo(f"  {column} → {translate(f'ledger.field.{field}', locale)}")
+    for planned in result.rows:
+        for problem in planned.row.problems:
+            typer.echo(service.describe(problem, locale), err=True)
+    key = "ledger.summary" if dry_run else "ledger.done"
+    typer.echo(
+        translate(
+            key,
+            locale,
+            file=file.name,
+            total=len(result.rows),
+            ready=result.count("ready"),
+            already=result.count("already"),
+            imported=result.count("imported"),
+            skipped=result.count("already") + result.count("duplicate"),
+            bad=result.count("bad"),
+        )
+    )
+
+
+@import_app.command("mapping")
+def save_mapping(
+    name: Annotated[str, typer.Argument(help="the mapping's name, e.g. 门店台账")],
+    org: Annotated[str, typer.Option("--org", help="organisation code")],
+    file: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help='JSON: {"columns": {header: field}, "values": {field: {text: key}}, '
+            '"defaults": {field: value}}',
+        ),
+    ],
+) -> None:
+    """Save how an organisation's ledger columns and words map to complaint fields."""
+    from kesu.cli import _fail, _sessions
+    from kesu.db.session import transaction
+    from kesu.ledger import service
+    from kesu.report.service import org_by_code
+
+    spec = json.loads(file.read_text(encoding="utf-8"))
+    _engine, sessions = _sessions(Settings())
+    try:
+        with transaction(sessions) as session:
+            scope = org_by_code(session, org)
+            service.save_mapping(
+                session,
+                SystemClock(),
+                org_id=scope.id,
+                name=name,
+                columns=spec.get("columns", {}),
+                values=spec.get("values"),
+                defaults=spec.get("defaults"),
+            )
+    except KesuError as exc:
+        _fail(exc)
+    typer.echo(f"mapping {name!r} saved for {org}")

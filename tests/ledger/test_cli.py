@@ -1,0 +1,64 @@
+"""`kesu import ledger` from the command line: the dry run names the bad rows, the import
+takes the good ones, and running it again adds nothing."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from kesu.cli import app
+from kesu.complaint.models import Complaint
+from kesu.db.session import reading
+
+LEDGER = (
+    "客户投诉登记表,,,,\r\n"
+    "编号,投诉日期,客户姓名,联系电话,投诉内容\r\n"
+    "A-1,2025-04-01 10:00,林女士,138 1234 5678,沙发坐垫塌陷\r\n"
+    ",,,,\r\n"
+    "A-2,2025-02-30,王先生,139 0000 1111,桌面划痕\r\n"
+    "A-3,45760,赵先生,,送货延误\r\n"
+)
+
+
+def _env(settings) -> dict[str, str]:
+    return {"KESU_DATABASE_URL": settings.db_url, "KESU_DATA_DIR": str(settings.data_dir)}
+
+
+def _complaints(sessions) -> int:
+    with reading(sessions) as session:
+        return session.scalar(select(func.count()).select_from(Complaint))
+
+
+def test_the_dry_run_names_bad_rows_and_the_import_adds_the_rest_once(
+    sessions, org, settings, tmp_path
+):
+    path = tmp_path / "登记表.csv"
+    path.write_bytes(LEDGER.encode("utf-8-sig"))
+    runner, env = CliRunner(), _env(settings)
+    args = ["import", "ledger", str(path), "--org", "SH-NJ"]
+    dry = runner.invoke(app, [*args, "--dry-run"], env=env)
+    assert dry.exit_code == 0, dry.output
+    assert "第 5 行 B 投诉日期：无法识别的日期“2025-02-30”" in dry.output
+    assert "共 3 行，可导入 2 行，已导入过 0 行，有问题 1 行" in dry.output
+    assert _complaints(sessions) == 0
+    done = runner.invoke(app, args, env=env)
+    assert "已导入 2 行" in done.output and _complaints(sessions) == 2
+    again = runner.invoke(app, args, env=env)
+    assert "已导入 0 行，跳过 2 行" in again.output and _complaints(sessions) == 2
+
+
+def test_a_mapping_file_is_saved_under_its_name(sessions, org, settings, tmp_path):
+    spec = tmp_path / "mapping.json"
+    spec.write_text(json.dumps({"columns": {"来电日期": "received_at"}}), encoding="utf-8")
+    runner, env = CliRunner(), _env(settings)
+    saved = runner.invoke(
+        app, ["import", "mapping", "门店台账", "--org", "HX", "--file", str(spec)], env=env
+    )
+    assert saved.exit_code == 0 and "门店台账" in saved.output
+    spec.write_text(json.dumps({"columns": {"来电日期": "when"}}), encoding="utf-8")
+    wrong = runner.invoke(
+        app, ["import", "mapping", "门店台账", "--org", "HX", "--file", str(spec)], env=env
+    )
+    assert wrong.exit_code == 1 and "when" in wrong.output
