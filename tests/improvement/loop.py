@@ -21,20 +21,22 @@ from kesu.notify.models import Outbox
 from scenarios.world import VALID, World, investigation
 
 CLUB_STAFF = [
-    ("handler", "handler", "CS"),
-    ("handler2", "handler", "CS"),
-    ("supervisor", "supervisor", "EQ"),
-    ("supervisor2", "supervisor", "CS"),
-    ("manager", "club_manager", None),
+    ("desk", "handler", "CS"),
+    ("desk2", "handler", "CS"),
+    ("eq_head", "supervisor", "EQ"),
+    ("floor_head", "supervisor", "CS"),
+    ("club_mgr", "club_manager", None),
 ]
-"""A billiards club (seed 003): the daily team, two department heads, the club manager."""
+"""A billiards club (seed 003): two of the daily team, the equipment and floor department heads,
+the club manager."""
+DONE = {"actions_taken": "厂家已校平8号台并更换台呢。", "evidence": ["维修单 WX-1126"]}
 
 
 def club(sessions, clock) -> World:
     return World.build(sessions, clock, "billiards-club", CLUB_STAFF, departments=("CS", "EQ"))
 
 
-def table_complaint(world: World, username: str = "handler", **over: Any) -> int:
+def table_complaint(world: World, username: str = "desk", **over: Any) -> int:
     """A moderate complaint about a faulty table (seed 003 四(二): 球桌故障影响正常打球)."""
     body: dict[str, Any] = {
         "channel": "onsite",
@@ -51,7 +53,7 @@ def table_complaint(world: World, username: str = "handler", **over: Any) -> int
     return world.receive(username, **body)
 
 
-def investigated(world: World, cid: int, cause: str = "material", by: str = "supervisor") -> None:
+def investigated(world: World, cid: int, cause: str = "material", by: str = "eq_head") -> None:
     """Classified valid and investigated, naming one root cause."""
     world.run(by, cid, "classify", VALID)
     world.run(by, cid, "record_investigation", investigation(cause))
@@ -71,7 +73,7 @@ class Loop:
             "cause_dimension": "material",
             "category": "table_fault",
             "planned": "请厂家校平8号台，并把台面水平列入每日开店检查。",
-            "owner_id": self.world.ids["supervisor"],
+            "owner_id": self.world.ids["eq_head"],
         }
         body.update(over)
         with transaction(self.world.sessions) as session:

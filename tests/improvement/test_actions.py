@@ -8,12 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from improvement.loop import Loop, club, investigated, table_complaint
+from improvement.loop import DONE, Loop, club, investigated, table_complaint
 from kesu.errors import Forbidden, IllegalTransition, StaleVersion
 from scenarios.world import local
 
 THURSDAY_10 = local(2026, 11, 26, 10, 0)
-DONE = {"actions_taken": "厂家已校平8号台并更换台呢。", "evidence": ["维修单 WX-1126"]}
 
 
 @pytest.fixture
@@ -27,12 +26,10 @@ def test_a_preventive_action_whose_target_is_missed_in_its_observation_period_is
 ):
     first = table_complaint(loop.world)
     investigated(loop.world, first)
-    aid = loop.open(
-        "manager", action_kind="preventive", target_per_month=0, complaint_ids=[first]
-    )
-    loop.run("supervisor", aid, "start")
+    aid = loop.open("club_mgr", action_kind="preventive", target_per_month=0, complaint_ids=[first])
+    loop.run("eq_head", aid, "start")
     loop.world.clock.set(local(2026, 11, 27, 10, 0))
-    loop.run("supervisor", aid, "implement", DONE)
+    loop.run("eq_head", aid, "implement", DONE)
     assert loop.action(aid).state == "observing"
     assert loop.action(aid).observe_until == local(2026, 12, 27, 10, 0)
 
@@ -51,19 +48,19 @@ def test_a_preventive_action_whose_target_is_missed_in_its_observation_period_is
     assert action.verification["counts"] == [2] and action.verification["pending"] == 1
     assert action.verification["met"] is False and action.verification["target"] == 0
     assert action.implemented_at is None and action.due_at > local(2026, 12, 27, 10, 0)
-    assert loop.messages("improvement_target_missed") == ["manager", "supervisor"]
+    assert loop.messages("improvement_target_missed") == ["club_mgr", "eq_head"]
     assert loop.message_params("improvement_target_missed")[0]["counts"] == "2"
     assert loop.events(aid)[-1] == "verify"
 
     loop.sweep()
-    assert loop.messages("improvement_target_missed") == ["manager", "supervisor"]
+    assert loop.messages("improvement_target_missed") == ["club_mgr", "eq_head"]
 
 
 def test_an_action_whose_target_is_met_is_marked_effective_with_the_figures_shown(loop):
     cid = table_complaint(loop.world)
     investigated(loop.world, cid)
-    aid = loop.open("supervisor", target_per_month=1, complaint_ids=[cid])
-    loop.run("supervisor", aid, "implement", DONE)
+    aid = loop.open("eq_head", target_per_month=1, complaint_ids=[cid])
+    loop.run("eq_head", aid, "implement", DONE)
     loop.world.clock.set(local(2026, 12, 5, 11, 0))
     other = table_complaint(loop.world)  # one a month is within the target
     investigated(loop.world, other)
@@ -74,38 +71,38 @@ def test_an_action_whose_target_is_met_is_marked_effective_with_the_figures_show
     action = loop.action(aid)
     assert action.state == "awaiting_verification"
     assert action.verification["counts"] == [1] and action.verification["met"] is True
-    assert loop.messages("improvement_verify") == ["manager"]
+    assert loop.messages("improvement_verify") == ["club_mgr"]
     params = loop.message_params("improvement_verify")[0]
     assert params["counts"] == "1" and params["target"] == 1 and params["months"] == 1
 
     with pytest.raises(Forbidden):
-        loop.run("supervisor", aid, "confirm")  # the owner does not verify their own action
-    loop.run("manager", aid, "confirm", {"comment": "一个月内同类投诉 1 件，达到目标。"})
+        loop.run("eq_head", aid, "confirm")  # the owner does not verify their own action
+    loop.run("club_mgr", aid, "confirm", {"comment": "一个月内同类投诉 1 件，达到目标。"})
     action = loop.action(aid)
     assert action.state == "effective" and action.closed_at == local(2026, 12, 26, 10, 0)
     figures = {k: action.verification[k] for k in ("target", "counts", "total", "met", "round")}
     assert figures == {"target": 1, "counts": [1], "total": 1, "met": True, "round": 1}
     assert loop.events(aid)[-2:] == ["verify", "confirm"]
     with pytest.raises(IllegalTransition):
-        loop.run("manager", aid, "reopen", {"reason": "再看看"})
+        loop.run("club_mgr", aid, "reopen", {"reason": "再看看"})
 
 
 def test_an_overdue_action_escalates_per_the_pack_one_tier_at_a_time_and_only_once_per_step(loop):
-    aid = loop.open("supervisor", owner_id=loop.world.ids["handler"], title="前台球具清洁")
+    aid = loop.open("eq_head", owner_id=loop.world.ids["desk"], title="前台球具清洁")
     action = loop.action(aid)
     # 7 calendar days (the pack's 整改期限): to the end of Thursday 3 December
     assert action.due_at == local(2026, 12, 4, 0, 0)
-    assert loop.messages("improvement_assigned") == ["handler"]
+    assert loop.messages("improvement_assigned") == ["desk"]
 
     loop.at(action.warn_at - timedelta(seconds=1))
     assert loop.messages("improvement_warning") == []
     loop.at(action.warn_at)
-    assert loop.messages("improvement_warning") == ["handler"]
+    assert loop.messages("improvement_warning") == ["desk"]
 
     loop.at(local(2026, 12, 3, 23, 59))
     assert loop.messages("improvement_overdue") == []
     loop.at(local(2026, 12, 4, 0, 0))
-    assert loop.messages("improvement_overdue") == ["handler", "supervisor", "supervisor2"]
+    assert loop.messages("improvement_overdue") == ["desk", "eq_head", "floor_head"]
     step = loop.action(aid).next_escalation_at
     # 2 more days by the civil-code rule: Saturday 5 → the end of Monday 7 December
     assert step == local(2026, 12, 8, 0, 0)
@@ -113,13 +110,13 @@ def test_an_overdue_action_escalates_per_the_pack_one_tier_at_a_time_and_only_on
     loop.at(step - timedelta(seconds=1))
     assert loop.messages("improvement_escalated") == []
     loop.at(step)
-    assert loop.messages("improvement_escalated") == ["handler", "manager"]
+    assert loop.messages("improvement_escalated") == ["club_mgr", "desk"]
     assert loop.action(aid).next_escalation_at is None  # the club manager is the top tier
     loop.at(step + timedelta(days=10))
-    assert loop.messages("improvement_overdue") == ["handler", "supervisor", "supervisor2"]
-    assert loop.messages("improvement_escalated") == ["handler", "manager"]
+    assert loop.messages("improvement_overdue") == ["desk", "eq_head", "floor_head"]
+    assert loop.messages("improvement_escalated") == ["club_mgr", "desk"]
 
-    loop.run("handler", aid, "implement", {"actions_taken": "每日开店前清洁球具并登记。"})
+    loop.run("desk", aid, "implement", {"actions_taken": "每日开店前清洁球具并登记。"})
     assert loop.action(aid).state == "awaiting_verification"
     assert loop.events(aid) == [
         "open",
@@ -142,7 +139,7 @@ def test_a_repeat_cause_alert_fires_once_not_on_every_sweep(loop):
     assert alerts[0].cause_dimension == "material" and alerts[0].category == "table_fault"
     assert alerts[0].count == 3
     # cause owner of 物 (department heads) and the club manager
-    assert loop.messages("improvement_repeat_cause") == ["manager", "supervisor", "supervisor2"]
+    assert loop.messages("improvement_repeat_cause") == ["club_mgr", "eq_head", "floor_head"]
 
     loop.sweep()
     loop.at(loop.world.clock.now() + timedelta(hours=1))
@@ -150,7 +147,7 @@ def test_a_repeat_cause_alert_fires_once_not_on_every_sweep(loop):
     investigated(loop.world, fourth)
     loop.at(loop.world.clock.now() + timedelta(minutes=2))
     assert len(loop.alerts()) == 1
-    assert loop.messages("improvement_repeat_cause") == ["manager", "supervisor", "supervisor2"]
+    assert loop.messages("improvement_repeat_cause") == ["club_mgr", "eq_head", "floor_head"]
 
 
 def test_a_cause_that_is_still_returning_a_window_later_is_raised_again(loop):
@@ -177,14 +174,14 @@ def test_two_complaints_of_a_cause_are_below_the_pack_count_and_raise_nothing(lo
 
 def test_only_managers_open_actions_and_a_stale_page_changes_nothing(loop):
     with pytest.raises(Forbidden):
-        loop.open("handler")
-    aid = loop.open("supervisor")
+        loop.open("desk")
+    aid = loop.open("eq_head")
     with pytest.raises(Forbidden):
-        loop.run("handler", aid, "start")  # not the owner
+        loop.run("desk", aid, "start")  # not the owner
     with loop.world.sessions() as session:
         from kesu.improvement import service
 
-        user = loop.user(session, "supervisor")
+        user = loop.user(session, "eq_head")
         with pytest.raises(StaleVersion):
             service.execute(session, loop.world.clock, aid, user, "start", {}, version=99)
     assert loop.action(aid).state == "open"

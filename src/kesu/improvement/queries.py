@@ -110,6 +110,12 @@ def for_complaint(session: Session, complaint_id: int) -> list[CorrectiveAction]
     )
 
 
+def from_inspection(session: Session, inspection_id: int) -> list[CorrectiveAction]:
+    """The preventive actions opened from an inspection's failed items."""
+    a = CorrectiveAction
+    return list(session.scalars(select(a).where(a.inspection_id == inspection_id).order_by(a.id)))
+
+
 def complaint_ids(session: Session, action_ids: Iterable[int]) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {i: [] for i in action_ids}
     rows = session.execute(

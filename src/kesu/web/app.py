@@ -12,9 +12,11 @@ from kesu.db.session import make_engine, make_sessionmaker
 from kesu.privacy import crypto
 from kesu.settings import Settings
 from kesu.web import errors, pages
+from kesu.web.api.improvement import router as improvement_router
 from kesu.web.api.notify import router as notify_router
 from kesu.web.api.routes import router as api_router
 from kesu.web.api.sla import router as sla_router
+from kesu.web.console.improvement import router as improvement_console_router
 from kesu.web.console.routes import router as console_router
 from kesu.web.portal.routes import router as portal_router
 from kesu.web.security import HSTS, BodyLimit
@@ -47,11 +49,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install(app)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(notify_router, prefix="/api/v1")
+    app.include_router(improvement_router, prefix="/api/v1")
     app.include_router(sla_router, prefix="/api/v1")
     pages.install(app)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.include_router(portal_router)
     app.include_router(console_router)
+    app.include_router(improvement_console_router)
 
     headers = {**SECURITY_HEADERS}
     if settings.environment == "production":

@@ -17,7 +17,7 @@ from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint
 from kesu.errors import InvalidInput, KesuError, NotFound
 from kesu.i18n import pick, translate
-from kesu.web.console import forms, printing, record
+from kesu.web.console import forms, improvement, printing, record
 from kesu.web.console import queries as console_queries
 from kesu.web.console.staff import ConsoleUser, page
 from kesu.web.deps import ClockDep, Db, ReadDb, SettingsDep, visible_complaint
@@ -82,6 +82,7 @@ def _show(
             "replies": record.replies(pack, c, person, user.display_name, locale),
             "restate": record.restatement(pack, c, person, locale),
             "print_forms": printing.forms_for(pack, c, locale),
+            "improvement": improvement.for_complaint(db, user, c, pack),
             "value": lambda key, v: record.value_text(pack, key, v, names, locale),
             "done": _done_text(done, locale),
             "error": error,

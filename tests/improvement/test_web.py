@@ -1,0 +1,256 @@
+"""The improvement loop through its doors: the staff console (complaint ↔ action pages, opening
+an action from selected complaints, inspections, the management review) and the JSON API."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import openpyxl
+import pypdf
+import pytest
+from fastapi.testclient import TestClient
+
+from improvement.loop import DONE, Loop, club, investigated, table_complaint
+from kesu.access import service as access_service
+from kesu.access.models import User
+from kesu.db.session import transaction
+from scenarios.world import local
+from web.console_helpers import csrf_of, post_form, sign_in
+
+PASSWORD = "club-2026-secret"
+THURSDAY_10 = local(2026, 11, 26, 10, 0)
+
+
+@pytest.fixture
+def loop(sessions, clock):
+    clock.set(THURSDAY_10)
+    return Loop(club(sessions, clock))
+
+
+@pytest.fixture
+def client(loop, settings):
+    from kesu.web.app import create_app
+
+    with transaction(loop.world.sessions) as session:
+        for name in ("desk", "eq_head", "floor_head", "club_mgr"):
+            user = session.get(User, loop.world.ids[name])
+            access_service.reset_password(session, loop.world.clock, None, user, PASSWORD)
+    app = create_app(settings, loop.world.clock)
+    with TestClient(app) as c:
+        yield c
+    app.state.engine.dispose()
+
+
+def _number(loop: Loop, cid: int) -> str:
+    return loop.world.complaint(cid).number
+
+
+def test_the_console_shows_each_complaints_linked_actions_and_each_actions_complaints(loop, client):
+    first, second = table_complaint(loop.world), table_complaint(loop.world, title="5号台不平")
+    for cid in (first, second):
+        investigated(loop.world, cid)
+    sign_in(client, "club_mgr", PASSWORD)
+
+    # the complaints behind this month's 物 bar, picked in a list
+    listing = client.get("/improvement/complaints?cause=material&period=2026-11")
+    assert _number(loop, first) in listing.text and _number(loop, second) in listing.text
+    form = client.get(f"/improvement/new?complaint={first}&complaint={second}")
+    assert 'value="material" selected' in form.text
+    assert 'value="table_fault" selected' in form.text
+    r = client.post(
+        "/improvement/new",
+        data={
+            "csrf": csrf_of(form.text),
+            "complaint_ids": [str(first), str(second)],
+            "action_kind": "corrective",
+            "cause_dimension": "material",
+            "category": "table_fault",
+            "title": "球桌故障整改",
+            "problem": "两张球台台面不平。",
+            "planned": "厂家校平，每日开店检查台面水平。",
+            "owner_id": str(loop.world.ids["eq_head"]),
+            "target_per_month": "1",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    action_url = r.headers["location"].split("?")[0]
+    action_page = client.get(action_url)
+    assert _number(loop, first) in action_page.text and _number(loop, second) in action_page.text
+    assert f'href="/complaints/{first}"' in action_page.text
+    number = re.search(r'class="number">(ZG\d+)<', action_page.text).group(1)
+
+    complaint_page = client.get(f"/complaints/{first}")
+    section = complaint_page.text.split('id="improvement"')[1].split("</section>")[0]
+    assert number in section and f'href="{action_url}"' in section
+
+
+def test_a_form_that_breaks_a_rule_comes_back_with_the_message_and_what_was_typed(loop, client):
+    sign_in(client, "club_mgr", PASSWORD)
+    r = post_form(
+        client,
+        "/improvement/new",
+        "/improvement/new",
+        {
+            "cause_dimension": "material",
+            "title": "照明整改",
+            "problem": "灯光昏暗",
+            "planned": "更换灯管",
+            "owner_id": str(loop.world.ids["eq_head"]),
+            "verifier_id": str(loop.world.ids["eq_head"]),
+        },
+    )
+    assert r.status_code == 422
+    assert "验证人不能是整改责任人本人" in r.text and 'value="照明整改"' in r.text
+
+
+def test_the_owner_marks_the_action_done_in_the_console_and_its_page_shows_the_check_of_effect(
+    loop, client
+):
+    cid = table_complaint(loop.world)
+    investigated(loop.world, cid)
+    aid = loop.open("eq_head", target_per_month=0, complaint_ids=[cid])
+    sign_in(client, "eq_head", PASSWORD)
+    page = f"/improvement/actions/{aid}"
+    assert 'id="action-implement"' in client.get(page).text
+    assert 'id="action-confirm"' not in client.get(page).text  # the owner does not verify
+    r = post_form(
+        client,
+        page,
+        f"{page}/commands/implement",
+        {"version": "1", "actions_taken": DONE["actions_taken"], "evidence": "维修单 WX-1126"},
+    )
+    assert r.status_code == 303
+    assert "维修单 WX-1126" in client.get(page).text
+
+    loop.world.clock.set(local(2026, 12, 10, 12, 0))
+    investigated(loop.world, table_complaint(loop.world, title="8号台又不平了"))
+    loop.at(local(2026, 12, 26, 10, 0))
+    sign_in(client, "eq_head", PASSWORD)  # a month later: yesterday's session has expired
+    shown = client.get(page).text
+    assert "未达目标" in shown
+    assert re.search(r"<td data-count>1</td><td>≤ 0</td>", shown)
+    assert "2026-11-26 – 2026-12-26" in shown
+
+
+def test_a_stale_page_gets_a_conflict_and_changes_nothing(loop, client):
+    aid = loop.open("eq_head")
+    sign_in(client, "eq_head", PASSWORD)
+    page = client.get(f"/improvement/actions/{aid}")
+    loop.run("eq_head", aid, "progress", {"text": "已联系厂家。"})
+    r = client.post(
+        f"/improvement/actions/{aid}/commands/start",
+        data={"csrf": csrf_of(page.text), "version": "1"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 409
+    assert loop.action(aid).state == "open"
+
+
+def test_the_api_opens_an_action_lists_it_by_complaint_and_refuses_a_handler(loop, client):
+    cid = table_complaint(loop.world)
+    investigated(loop.world, cid)
+    login = client.post(
+        "/api/v1/auth/login", json={"username": "eq_head", "password": PASSWORD}
+    ).json()
+    head = {"Authorization": f"Bearer {login['token']}", "Accept-Language": "en"}
+    body = {
+        "title": "Table levelling",
+        "problem": "Table 8 is not level.",
+        "cause_dimension": "material",
+        "category": "table_fault",
+        "planned": "Level it; check levels every morning.",
+        "owner_id": loop.world.ids["eq_head"],
+        "complaint_ids": [cid],
+        "target_per_month": 0,
+    }
+    r = client.post("/api/v1/improvement/actions", json=body, headers=head)
+    assert r.status_code == 201, r.text
+    action = r.json()
+    assert action["source"] == "complaint" and action["complaint_ids"] == [cid]
+    assert action["allowed"][:2] == ["start", "progress"] and "confirm" not in action["allowed"]
+
+    listed = client.get(f"/api/v1/improvement/actions?complaint_id={cid}", headers=head).json()
+    assert [a["number"] for a in listed] == [action["number"]]
+
+    stale = client.post(
+        f"/api/v1/improvement/actions/{action['id']}/commands/start",
+        json={"version": 7, "payload": {}},
+        headers=head,
+    )
+    assert stale.status_code == 409
+
+    desk = client.post("/api/v1/auth/login", json={"username": "desk", "password": PASSWORD})
+    desk_head = {"Authorization": f"Bearer {desk.json()['token']}", "Accept-Language": "en"}
+    refused = client.post("/api/v1/improvement/actions", json=body, headers=desk_head)
+    assert refused.status_code == 403
+    assert "supervisor" in refused.json()["error"]["message"]
+
+
+def test_an_inspection_is_issued_recorded_in_the_console_and_a_failed_item_opens_a_preventive_action(  # noqa: E501
+    loop, client
+):
+    # the daily table check falls due at 10:00; the clock is 10:00 on Thursday: next is Friday
+    loop.sweep()
+    loop.at(local(2026, 11, 27, 10, 0))
+    issued = [i for i in loop.inspections() if i.checklist == "tables_daily"]
+    assert len(issued) == 1 and issued[0].due_at == local(2026, 11, 27, 12, 0)
+    assert loop.messages("improvement_inspection_due") == ["desk", "desk2", "eq_head", "floor_head"]
+
+    sign_in(client, "desk", PASSWORD)
+    page = f"/improvement/inspections/{issued[0].id}"
+    results = {f"item.{k}": "ok" for k in ("table_level", "cushions", "pockets", "cues", "balls")}
+    r = post_form(
+        client,
+        page,
+        page,
+        {**results, "item.cloth": "failed", "finding.cloth": "6号台台呢有破洞"},
+    )
+    assert r.status_code == 303
+    assert loop.messages("improvement_inspection_failed") == ["eq_head", "floor_head"]
+
+    sign_in(client, "eq_head", PASSWORD)
+    r = post_form(
+        client,
+        page,
+        f"{page}/items/cloth/action",
+        {"owner_id": str(loop.world.ids["eq_head"]), "planned": "更换6号台台呢。"},
+    )
+    assert r.status_code == 303
+    action = client.get(r.headers["location"]).text
+    assert "预防措施" in action and "6号台台呢有破洞" in action and "检查发现" in action
+
+    loop.at(local(2026, 11, 28, 12, 0))  # Saturday's check was never recorded
+    missed = [i for i in loop.inspections() if i.state == "missed"]
+    assert [i.scheduled_for for i in missed] == [local(2026, 11, 28, 10, 0)]
+    assert loop.messages("improvement_inspection_missed") == ["eq_head", "floor_head"]
+
+
+def test_the_quarterly_management_review_shows_the_loop_and_prints_as_pdf_and_excel(loop, client):
+    cid = table_complaint(loop.world)
+    investigated(loop.world, cid)
+    aid = loop.open("club_mgr", complaint_ids=[cid], target_per_month=1)
+    loop.at(local(2026, 12, 4, 0, 0) + timedelta(minutes=1))  # overdue
+    loop.run("eq_head", aid, "implement", DONE)
+    sign_in(client, "club_mgr", PASSWORD)
+
+    html = client.get("/improvement/review?quarter=2026-Q4")
+    assert html.status_code == 200
+    assert "投诉管理评审 2026-Q4" in html.text and "反复出现的原因" in html.text
+    summary = html.text.split('id="review-summary"')[1].split("</section>")[0]
+    assert re.search(r"<td>超期</td><td>1</td>", summary)
+
+    pdf = client.get("/improvement/review.pdf?quarter=2026-Q4")
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "投诉管理评审" in text and "球桌定期校平" in text
+
+    xlsx = client.get("/improvement/review.xlsx?quarter=2026-Q4")
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    cells = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert loop.action(aid).number in cells
+
+    sign_in(client, "desk", PASSWORD)
+    assert client.get("/improvement/review?quarter=2026-Q4").status_code == 403
