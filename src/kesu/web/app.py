@@ -14,6 +14,7 @@ from kesu.settings import Settings
 from kesu.web import errors, pages
 from kesu.web.api.improvement import router as improvement_router
 from kesu.web.api.notify import router as notify_router
+from kesu.web.api.reports import router as reports_router
 from kesu.web.api.routes import router as api_router
 from kesu.web.api.sla import router as sla_router
 from kesu.web.console.improvement import router as improvement_console_router
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(notify_router, prefix="/api/v1")
     app.include_router(improvement_router, prefix="/api/v1")
     app.include_router(sla_router, prefix="/api/v1")
+    app.include_router(reports_router, prefix="/api/v1")
     pages.install(app)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.include_router(portal_router)

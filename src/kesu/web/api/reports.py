@@ -1,0 +1,369 @@
+"""Reports, the case library and ledger import over HTTP (under /api/v1): thin endpoints that
+authorise, call the one service for the use case, commit when they write, and render."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from kesu.access import rules
+from kesu.access import service as access_service
+from kesu.caselib import export as caselib_export
+from kesu.caselib import queries as caselib
+from kesu.caselib.rules import terms
+from kesu.errors import Forbidden, InvalidInput, NotFound
+from kesu.ledger import service as ledger_service
+from kesu.org import service as org_service
+from kesu.report import service as report_service
+from kesu.report.models import ReportDelivery
+from kesu.report.schemas import Report
+from kesu.web.deps import (
+    ActorDep,
+    ClockDep,
+    CurrentUser,
+    Db,
+    Locale,
+    PrincipalDep,
+    ReadDb,
+    SettingsDep,
+)
+
+router = APIRouter()
+Kind = Literal["weekly", "monthly", "annual", "range", "staff_review"]
+Format = Literal["json", "xlsx", "pdf", "csv"]
+
+
+def _scope_org(db, user, principal: rules.Principal, org: str | None) -> int:
+    """The organisation a report is about: the one named (by code) if the caller's node covers
+    it, else the caller's own node."""
+    if org is None:
+        return user.org_id
+    found = report_service.org_by_code(db, org)
+    if not rules.in_scope(principal, org_service.group_of(db, found.id).id, found.id):
+        raise Forbidden("report.out_of_scope")
+    return found.id
+
+
+def _download(content: bytes, media: str, name: str) -> Response:
+    return Response(
+        content,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get("/reports/{kind}", tags=["reports"], response_model=None)
+def report(
+    kind: Kind,
+    db: ReadDb,
+    clock: ClockDep,
+    user: CurrentUser,
+    principal: PrincipalDep,
+    locale: Locale,
+    org: Annotated[str | None, Query(max_length=40, description="organisation code")] = None,
+    period: Annotated[str | None, Query(max_length=20, examples=["2026-W47"])] = None,
+    first: Annotated[date | None, Query(alias="from")] = None,
+    last: Annotated[date | None, Query(alias="to")] = None,
+    format: Format = "json",
+) -> Report | Response:
+    """A report of an organisation (default: the caller's) for a period (default: the last
+    complete one); `format` json (the figures) or a file: xlsx, pdf, csv."""
+    org_id = _scope_org(db, user, principal, org)
+    now = clock.now()
+    pack = report_service.target(db, org_id).pack
+    today = report_service.today_of(pack, now)
+    if kind == "staff_review":
+        chosen = report_service.period_for("monthly", period, today)
+        built = report_service.staff_review(
+            db, org_id=org_id, period=chosen, locale=locale, now=now
+        )
+    else:
+        chosen = report_service.period_for(kind, period, today, first, last)
+        built = report_service.build(db, org_id=org_id, period=chosen, locale=locale, now=now)
+    if format == "json":
+        return built
+    return _download(*report_service.render(built, format))
+
+
+class VolumeIn(BaseModel):
+    org: str = Field(max_length=40, description="organisation code")
+    first_day: date
+    last_day: date
+    orders: int | None = Field(None, ge=0)
+    visits: int | None = Field(None, ge=0)
+
+
+@router.put("/reports/volume", status_code=204, tags=["reports"])
+def record_volume(
+    body: VolumeIn, db: Db, clock: ClockDep, user: CurrentUser, principal: PrincipalDep
+) -> None:
+    """Orders/visits of an organisation over some days (for complaints per 10,000)."""
+    rules.require(principal, "admin")
+    org_id = _scope_org(db, user, principal, body.org)
+    report_service.record_volume(
+        db,
+        clock,
+        org_id=org_id,
+        first_day=body.first_day,
+        last_day=body.last_day,
+        orders=body.orders,
+        visits=body.visits,
+    )
+    db.commit()
+
+
+@router.get("/reports/deliveries/{delivery_id}/file", tags=["reports"])
+def delivery_file(
+    delivery_id: int, db: ReadDb, user: CurrentUser, principal: PrincipalDep
+) -> Response:
+    """A scheduled report as it was sent."""
+    row = db.get(ReportDelivery, delivery_id)
+    if row is None or not rules.in_scope(principal, row.org_id, row.scope_org_id):
+        raise NotFound("report.no_delivery", id=delivery_id)
+    return _download(row.content, row.media_type, row.filename)
+
+
+# --- the case library ----------------------------------------------------------------------------
+
+
+class CaseOut(BaseModel):
+    id: int
+    number: str
+    title: str
+    description: str
+    category: str | None
+    level: str
+    channel: str
+    site_id: int | None
+    received_at: datetime
+    closed_at: datetime
+    findings: str
+    root_causes: list[str]
+    founded: bool | None
+    solution_type: str | None
+    solution: str
+    amount: str | None
+    satisfaction: int | None
+    imported: bool
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+def _case_filters(category, level, site_id, closed_from, closed_to, founded) -> caselib.Filters:
+    return caselib.Filters(
+        category=category,
+        level=level,
+        site_id=site_id,
+        closed_from=closed_from,
+        closed_to=closed_to,
+        founded=founded,
+    )
+
+
+@router.get("/cases", tags=["cases"])
+def search_cases(
+    db: ReadDb,
+    user: CurrentUser,
+    q: Annotated[str, Query(max_length=200, description="words, any Chinese substring")] = "",
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    level: Annotated[str | None, Query(max_length=40)] = None,
+    site_id: int | None = None,
+    closed_from: datetime | None = None,
+    closed_to: datetime | None = None,
+    founded: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> CasePage:
+    """The case library (投诉案例库): closed cases with every word, personal data removed."""
+    filters = _case_filters(category, level, site_id, closed_from, closed_to, founded)
+    found, nxt = caselib.search(
+        db, caselib.seen_by(db, user), terms(q), filters, limit=limit, cursor=cursor
+    )
+    names = caselib.complainant_names(db, found)
+    return CasePage(items=[CaseOut(**caselib.as_case(c, names)) for c in found], next_cursor=nxt)
+
+
+@router.get("/cases/export", tags=["cases"])
+def export_cases(
+    db: ReadDb,
+    clock: ClockDep,
+    user: CurrentUser,
+    principal: PrincipalDep,
+    locale: Locale,
+    q: Annotated[str, Query(max_length=200)] = "",
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    level: Annotated[str | None, Query(max_length=40)] = None,
+    site_id: int | None = None,
+    closed_from: datetime | None = None,
+    closed_to: datetime | None = None,
+    founded: bool | None = None,
+    format: Literal["xlsx", "csv"] = "xlsx",
+) -> Response:
+    """The matching cases as a spreadsheet for training, personal data removed."""
+    filters = _case_filters(category, level, site_id, closed_from, closed_to, founded)
+    content, media, name = caselib_export.export(
+        db,
+        caselib.seen_by(db, user),
+        access_service.pack_for_user(db, user),
+        terms(q),
+        filters,
+        fmt=format,
+        locale=locale,
+        now=clock.now(),
+    )
+    return _download(content, media, name)
+
+
+# --- ledger import -------------------------------------------------------------------------------
+
+
+class ProblemOut(BaseModel):
+    row: int
+    column: str
+    field: str
+    rule: str
+    value: str
+    message: str
+
+
+class LedgerRowOut(BaseModel):
+    row: int
+    status: str
+    original_number: str | None
+    complaint_number: str | None
+    problems: list[ProblemOut]
+
+
+class LedgerOut(BaseModel):
+    dry_run: bool
+    filename: str
+    header_row: int
+    columns: dict[str, str]
+    total: int
+    ready: int
+    imported: int
+    already: int
+    duplicate: int
+    bad: int
+    batch_id: int | None
+    rows: list[LedgerRowOut] = Field(description="every row that is not simply ready/imported")
+
+
+@router.post("/ledger/imports", tags=["ledger"])
+def import_ledger(
+    db: Db,
+    clock: ClockDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    principal: PrincipalDep,
+    actor: ActorDep,
+    locale: Locale,
+    file: Annotated[UploadFile, File(description=".xlsx or .csv")],
+    org: Annotated[str, Form(max_length=40, description="organisation code")],
+    mapping: Annotated[str | None, Form(max_length=60)] = None,
+    dry_run: Annotated[bool, Form()] = True,
+) -> LedgerOut:
+    """Check (dry_run, the default) or import an old ledger. Bad rows are named by row and
+    column; rows imported before are skipped."""
+    org_id = _scope_org(db, user, principal, org)
+    group = org_service.group_of(db, org_id)
+    rules.require(principal, "receive", rules.ComplaintView(org_id=group.id, site_id=org_id))
+    content = file.file.read(settings.max_upload_bytes + 1)
+    if len(content) > settings.max_upload_bytes:
+        raise InvalidInput(
+            "invalid.file_too_large", field="file", max_mb=settings.max_upload_bytes // 2**20
+        )
+    name = file.filename or "ledger.xlsx"
+    batch_id = None
+    if dry_run:
+        result = ledger_service.plan(
+            db, org_id=org_id, filename=name, content=content, mapping_name=mapping, now=clock.now()
+        )
+    else:
+        result, batch = ledger_service.run(
+            db, clock, actor, org_id=org_id, filename=name, content=content, mapping_name=mapping
+        )
+        batch_id = batch.id
+        db.commit()
+    return LedgerOut(
+        dry_run=dry_run,
+        filename=name,
+        header_row=result.header_row,
+        columns=result.columns,
+        total=len(result.rows),
+        ready=result.count("ready"),
+        imported=result.count("imported"),
+        already=result.count("already"),
+        duplicate=result.count("duplicate"),
+        bad=result.count("bad"),
+        batch_id=batch_id,
+        rows=[
+            LedgerRowOut(
+                row=p.row.number,
+                status=p.status,
+                original_number=p.row.values.get("original_number"),
+                complaint_number=p.complaint_number,
+                problems=[
+                    ProblemOut(
+                        row=x.row,
+                        column=x.column,
+                        field=x.field,
+                        rule=x.rule,
+                        value=x.value,
+                        message=ledger_service.describe(x, locale),
+                    )
+                    for x in p.row.problems
+                ],
+            )
+            for p in result.rows
+            if p.status not in ("ready", "imported")
+        ],
+    )
+
+
+class MappingIn(BaseModel):
+    org: str = Field(max_length=40)
+    columns: dict[str, str] = Field(description="ledger header → field")
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    defaults: dict[str, str] = Field(default_factory=dict)
+
+
+@router.put("/ledger/mappings/{name}", tags=["ledger"])
+def save_mapping(
+    name: Annotated[str, Path(max_length=60)],
+    body: MappingIn,
+    db: Db,
+    clock: ClockDep,
+    user: CurrentUser,
+    principal: PrincipalDep,
+) -> dict[str, Any]:
+    """Save how this organisation's ledgers map to complaint fields, under a name."""
+    org_id = _scope_org(db, user, principal, body.org)
+    group = org_service.group_of(db, org_id)
+    rules.require(principal, "receive", rules.ComplaintView(org_id=group.id, site_id=org_id))
+    row = ledger_service.save_mapping(
+        db,
+        clock,
+        org_id=org_id,
+        name=name,
+        columns=body.columns,
+        values=body.values,
+        defaults=body.defaults,
+    )
+    db.commit()
+    return {
+        "name": row.name,
+        "columns": row.columns,
+        "values": row.values,
+        "defaults": row.defaults,
+    }

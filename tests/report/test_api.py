@@ -1,0 +1,94 @@
+"""Reports, the case library and ledger import over the HTTP API, for whoever's node covers
+the organisation asked about."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from helpers import login
+from kesu.access import service as access_service
+from kesu.clock import FrozenClock
+from kesu.db.session import transaction
+from kesu.demo import PASSWORD
+from report import dataset
+
+
+def _load(sessions, org, count=300):
+    with transaction(sessions) as session:
+        dataset.load(session, org, count=count)
+
+
+def test_a_report_comes_as_json_or_as_a_file_download(client, sessions, org):
+    _load(sessions, org)
+    director = login(client, "director")
+    r = client.get(
+        "/api/v1/reports/monthly", params={"org": "HX", "period": "2025-06"}, headers=director
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["title"] == "华夏家居集团 投诉月报（2025-06）"
+    assert [s["key"] for s in body["sections"]][:2] == ["summary", "by_level"]
+    r = client.get(
+        "/api/v1/reports/weekly",
+        params={"period": "2025-W23", "format": "xlsx"},
+        headers={**director, "Accept-Language": "en"},
+    )
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == 'attachment; filename="kesu-weekly-HX-2025-W23.xlsx"'
+    assert r.content[:2] == b"PK"
+
+
+def test_a_region_manager_sees_the_region_but_not_head_office(client, sessions, org):
+    _load(sessions, org)
+    with transaction(sessions) as session:
+        access_service.add_user(
+            session,
+            FrozenClock(datetime(2026, 11, 26, tzinfo=UTC)),
+            username="east",
+            display_name="华东经理",
+            role="supervisor",
+            org_id=org["EAST"],
+            password=PASSWORD,
+        )
+    east = login(client, "east")
+    own = client.get("/api/v1/reports/annual", params={"period": "2025"}, headers=east)
+    assert own.status_code == 200 and own.json()["org_code"] == "EAST"
+    other = client.get(
+        "/api/v1/reports/annual", params={"period": "2025", "org": "HX"}, headers=east
+    )
+    assert other.status_code == 403
+    bad = client.get("/api/v1/reports/monthly", params={"period": "11/2026"}, headers=east)
+    assert bad.status_code == 422 and "11/2026" in bad.json()["error"]["message"]
+
+
+def test_the_case_library_and_a_ledger_dry_run_over_http(client, sessions, org):
+    director = login(client, "director")
+    ledger = (
+        "编号,投诉日期,客户姓名,联系电话,投诉内容,状态,结案日期,处理结果\r\n"
+        "A-1,2025-04-01 10:00,林女士,138 1234 5678,沙发坐垫塌陷,已结,2025-04-03,更换坐垫\r\n"
+        "A-2,2025-04-31,王先生,139 0000 1111,桌面划痕,未结,,\r\n"
+    ).encode("utf-8-sig")
+    files = {"file": ("登记表.csv", ledger, "text/csv")}
+    dry = client.post(
+        "/api/v1/ledger/imports", data={"org": "SH-NJ"}, files=files, headers=director
+    )
+    assert dry.status_code == 200, dry.text
+    out = dry.json()
+    assert out["dry_run"] and out["ready"] == 1 and out["bad"] == 1
+    assert (
+        out["rows"][0]["problems"][0]["message"] == "第 3 行 B 投诉日期：无法识别的日期“2025-04-31”"
+    )
+    done = client.post(
+        "/api/v1/ledger/imports",
+        data={"org": "SH-NJ", "dry_run": "false"},
+        files=files,
+        headers=director,
+    )
+    assert done.json()["imported"] == 1
+    found = client.get("/api/v1/cases", params={"q": "塌陷"}, headers=director).json()["items"]
+    assert [c["title"] for c in found] == ["沙发坐垫塌陷"] and found[0]["imported"]
+    assert found[0]["solution"] == "更换坐垫"
+    sheet = client.get(
+        "/api/v1/cases/export", params={"q": "塌陷", "format": "csv"}, headers=director
+    )
+    assert sheet.status_code == 200 and "沙发坐垫塌陷" in sheet.content.decode("utf-8-sig")
