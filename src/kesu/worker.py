@@ -18,6 +18,7 @@ from kesu.improvement import sweep as improvement_sweep
 from kesu.notify import deliver as notify_deliver
 from kesu.privacy import crypto
 from kesu.privacy import service as privacy_service
+from kesu.report import service as report_service
 from kesu.settings import Settings
 from kesu.sla import sweep as sla_sweep
 
@@ -30,6 +31,7 @@ JOBS.append(("sla.sweep", sla_sweep.sweep))  # before delivery: its messages go 
 JOBS.append(("improvement.actions", improvement_sweep.actions))  # deadlines, checks of effect
 JOBS.append(("improvement.inspections", improvement_sweep.inspections))
 JOBS.append(("improvement.repeat_causes", improvement_sweep.repeat_causes))
+JOBS.append(("report.scheduled", report_service.send_scheduled))  # before delivery
 JOBS.append(("notify.deliver", notify_deliver.job))
 JOBS.append(("privacy.retention", privacy_service.anonymise_due))  # once a day
 JOBS.append(("audit.anchor", audit_service.make_anchor))  # last: signs this pass's events

@@ -469,6 +469,40 @@ class Improvement(_Strict):
     checklists: list[Checklist] = Field(default_factory=list)
 
 
+class ReportSchedule(_Strict):
+    """A report the worker builds and sends by itself: e.g. 每周客怨统计报告 to head-office
+    operations every Monday 09:00 (seed 000), the monthly staff review by the 10th (seed 001)."""
+
+    key: Key = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=40)
+    kind: Literal["weekly", "monthly", "annual", "staff_review"]
+    weekday: int = Field(1, ge=1, le=7, description="weekly: the ISO weekday it goes (1 Monday)")
+    day: int = Field(1, ge=1, le=28, description="monthly, annual, staff_review: day of month")
+    month: int = Field(1, ge=1, le=12, description="annual: the month it goes")
+    at: time = Field(time(9, 0), description="local time it goes")
+    org: str | None = Field(None, description="organisation code; null: the whole group")
+    to_roles: list[Key] = Field(min_length=1, description="who receives it (pack roles)")
+    format: Literal["pdf", "xlsx", "csv"] = "pdf"
+    locale: Literal["zh_Hans", "zh_Hant", "en"] = DEFAULT_LOCALE
+
+
+class Reports(_Strict):
+    """Reports (kesu.report): the repeat-complaint window and the scheduled deliveries."""
+
+    repeat_window_days: int = Field(
+        90, ge=1, le=3650, description="a complaint is a repeat within this many days"
+    )
+    schedules: list[ReportSchedule] = Field(default_factory=list)
+
+    @field_validator("schedules")
+    @classmethod
+    def _unique_keys(cls, v: list[ReportSchedule]) -> list[ReportSchedule]:
+        keys = [s.key for s in v]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"duplicate schedule key(s) {dupes}")
+        return v
+
+
 def _window(text: str) -> tuple[time, time]:
     opens, sep, closes = text.partition("-")
     if not sep:
@@ -508,6 +542,19 @@ class Pack(_Strict):
     notifications: list[NotifyRule] = Field(default_factory=list)
     forms: list[Form] = Field(default_factory=list)
     improvement: Improvement = Field(default_factory=Improvement)
+
+    reports: Reports = Field(default_factory=Reports)
+
+    @model_validator(mode="after")
+    def _report_roles(self) -> Pack:
+        roles = {r.key for r in self.roles}
+        for schedule in self.reports.schedules:
+            unknown = [r for r in schedule.to_roles if r not in roles]
+            if unknown:
+                raise ValueError(
+                    f"reports.schedules.{schedule.key}.to_roles: unknown role(s) {unknown}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Pack:

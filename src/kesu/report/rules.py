@@ -263,3 +263,29 @@ def defuse(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+# --- scheduled delivery -------------------------------------------------------------------------
+
+
+def scheduled(
+    kind: str, *, weekday: int, day: int, month_of_year: int, at: time, local_now: datetime
+) -> tuple[datetime, Period]:
+    """The latest moment a schedule was due at or before `local_now` (naive local time) and the
+    period it reports: the last complete week / month / year before that moment."""
+    today = local_now.date()
+    if kind == "weekly":
+        d = today - timedelta(days=(today.isoweekday() - weekday) % 7)
+        if datetime.combine(d, at) > local_now:
+            d -= timedelta(days=7)
+    elif kind == "annual":
+        d = date(today.year, month_of_year, day)
+        if datetime.combine(d, at) > local_now:
+            d = date(today.year - 1, month_of_year, day)
+    else:  # monthly, staff_review
+        d = today.replace(day=day)
+        if datetime.combine(d, at) > local_now:
+            last = d.replace(day=1) - timedelta(days=1)
+            d = last.replace(day=day)
+    basis = "monthly" if kind == "staff_review" else kind
+    return datetime.combine(d, at), last_complete(basis, d)

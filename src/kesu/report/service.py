@@ -13,19 +13,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kesu.access.models import User
 from kesu.errors import InvalidInput, NotFound
 from kesu.i18n import pick, translate
+from kesu.improvement import queries as improvement_queries
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
 from kesu.report import queries, rules
-from kesu.report.models import OrgVolume
+from kesu.report.models import OrgVolume, ReportDelivery
 from kesu.report.queries import Scope
 from kesu.report.schemas import Chart, Column, Report, Section
 
-REPEAT_WINDOW_DAYS = 90
-"""Default look-back for a repeat complaint when the pack's `reports` section names none."""
 WEEKDAYS = range(7)
 
 
@@ -80,8 +80,7 @@ def today_of(pack: Pack, now: datetime):
 
 
 def repeat_window(pack: Pack) -> int:
-    section = getattr(pack, "reports", None)
-    return section.repeat_window_days if section is not None else REPEAT_WINDOW_DAYS
+    return pack.reports.repeat_window_days
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -487,11 +486,19 @@ def _staff(
         for r in queries.staff_resolution(session, t.scope, start, end, _accepting(t.pack))
     }
     penalties = {uid: (n, total) for uid, n, total in charged if uid is not None}
-    names = queries.user_names(session, set(response) | set(resolved) | set(penalties))
+    zone = ZoneInfo(t.pack.timezone)
+    records = improvement_queries.accountability_by_person(  # training, discipline, rewards
+        session, t.group.id, start.astimezone(zone).date(), end.astimezone(zone).date()
+    )
+    people = set(response) | set(resolved) | set(penalties)
+    if t.scope.org_ids is None:  # the whole group: everyone with a record too
+        people |= set(records)
+    names = queries.user_names(session, people)
     rows = []
     for uid in sorted(names, key=lambda u: (names[u], u)):
         rsp, res = response.get(uid), resolved.get(uid)
         n_pen, amount = penalties.get(uid, (0, Decimal(0)))
+        kinds = records.get(uid, {})
         rows.append(
             [
                 names[uid],
@@ -504,6 +511,9 @@ def _staff(
                 rules.rate(res.multi_round, res.resolved) if res else None,
                 n_pen,
                 float(amount),
+                kinds.get("training", 0),
+                kinds.get("discipline", 0),
+                kinds.get("reward", 0),
             ]
         )
     return Section(
@@ -520,6 +530,9 @@ def _staff(
             lb.col("repeat_handling", "percent"),
             lb.col("breaches"),
             lb.col("penalties", "money"),
+            lb.col("training"),
+            lb.col("discipline"),
+            lb.col("reward"),
         ],
         rows=rows,
         chart=Chart(kind="bar", category="staff", values=["resolved"]),
@@ -849,3 +862,99 @@ def default_org(session: Session) -> Organisation:
     if len(groups) != 1:
         raise InvalidInput("report.org_required", field="org", count=len(groups))
     return groups[0]
+
+
+# --- scheduled delivery (the worker) ------------------------------------------------------------
+
+
+def send_scheduled(session: Session, clock) -> int:
+    """Worker job: build and send every report a pack schedules whose moment has come, once per
+    (group, schedule, period) — the delivery row is inserted ON CONFLICT DO NOTHING, and only
+    the worker whose row went in sends, so two workers or a restart never send it twice."""
+    from kesu.notify import service as notify_service
+
+    now = clock.now()
+    sent = 0
+    groups = session.scalars(select(Organisation).where(Organisation.kind == "group"))
+    for group in list(groups):
+        pack = target(session, group.id).pack
+        zone = ZoneInfo(pack.timezone)
+        local_now = now.astimezone(zone).replace(tzinfo=None)
+        for s in pack.reports.schedules:
+            _moment, period = rules.scheduled(
+                s.kind,
+                weekday=s.weekday,
+                day=s.day,
+                month_of_year=s.month,
+                at=s.at,
+                local_now=local_now,
+            )
+            done = select(ReportDelivery.id).where(
+                ReportDelivery.org_id == group.id,
+                ReportDelivery.schedule_key == s.key,
+                ReportDelivery.period == period.label,
+            )
+            if session.scalar(done) is not None:
+                continue
+            scope = org_by_code(session, s.org) if s.org else group
+            if s.kind == "staff_review":
+                built = staff_review(
+                    session, org_id=scope.id, period=period, locale=s.locale, now=now
+                )
+            else:
+                built = build(session, org_id=scope.id, period=period, locale=s.locale, now=now)
+            content, media, name = render(built, s.format)
+            claimed = session.execute(
+                _insert(session)(ReportDelivery)
+                .values(
+                    org_id=group.id,
+                    schedule_key=s.key,
+                    period=period.label,
+                    kind=s.kind,
+                    scope_org_id=scope.id,
+                    filename=name,
+                    media_type=media,
+                    content=content,
+                    recipients=0,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["org_id", "schedule_key", "period"])
+                .returning(ReportDelivery.id)
+            ).first()
+            if claimed is None:
+                continue  # another worker sent it
+            users = session.scalars(
+                select(User.id).where(
+                    User.org_id.in_(org_service.subtree_ids(session, group.id)),
+                    User.role.in_(s.to_roles),
+                    User.active.is_(True),
+                )
+            )
+            headline = (
+                {r[0]: r[3] for r in built.sections[0].rows} if s.kind != "staff_review" else {}
+            )
+            delivery = session.get(ReportDelivery, claimed[0])
+            delivery.recipients = notify_service.notify_users(
+                session,
+                now=now,
+                user_ids=list(users),
+                template="report_ready",
+                params={
+                    "title": built.title,
+                    "received": headline.get("received", "—"),
+                    "closed": headline.get("closed", "—"),
+                    "open": headline.get("open_at_end", "—"),
+                    "link": f"/api/v1/reports/deliveries/{delivery.id}/file",
+                },
+                dedupe_key=f"report:{group.id}:{s.key}:{period.label}",
+            )
+            sent += 1
+    session.flush()
+    return sent
+
+
+def _insert(session: Session):
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

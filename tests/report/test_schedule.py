@@ -1,0 +1,80 @@
+"""The worker sends the reports a pack schedules — e.g. the weekly report to head office every
+Monday 09:00 — once per period, whatever restarts or second workers happen."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time
+
+from sqlalchemy import select, update
+
+from kesu import worker
+from kesu.access.models import User
+from kesu.clock import FrozenClock
+from kesu.db.session import reading, transaction
+from kesu.notify.models import Outbox
+from kesu.policy import loader
+from kesu.policy import service as policy_service
+from kesu.report import rules
+from kesu.report import service as report_service
+from kesu.report.models import ReportDelivery
+
+SCHEDULES = """
+reports:
+  repeat_window_days: 60
+  schedules:
+    - {key: weekly-hq, kind: weekly, weekday: 1, at: "09:00", to_roles: [director], format: pdf}
+    - {key: staff-review, kind: staff_review, day: 10, to_roles: [director], format: xlsx}
+"""
+
+
+def _with_schedules(sessions, clock):
+    source = loader.builtin_source("franchise-sales-center")
+    version = int(re.search(r"^version: (\d+)", source, re.M).group(1))
+    text = re.sub(r"^version: \d+", f"version: {version + 1}", source, count=1, flags=re.M)
+    with transaction(sessions) as session:
+        policy_service.register(session, clock, text + SCHEDULES, "franchise-sales-center")
+        session.execute(
+            update(User).where(User.username == "director").values(email="director@example.cn")
+        )
+
+
+def test_a_schedule_names_the_last_moment_due_and_the_period_it_reports():
+    def due(kind, at, **kw):
+        args = {"weekday": 1, "day": 10, "month_of_year": 1, "at": time(9), **kw}
+        moment, period = rules.scheduled(kind, local_now=at, **args)
+        return moment, period.label
+
+    assert due("weekly", datetime(2026, 11, 26, 10)) == (datetime(2026, 11, 23, 9), "2026-W47")
+    assert due("weekly", datetime(2026, 11, 23, 8, 59)) == (datetime(2026, 11, 16, 9), "2026-W46")
+    assert due("staff_review", datetime(2026, 11, 26)) == (datetime(2026, 11, 10, 9), "2026-10")
+    assert due("staff_review", datetime(2026, 11, 5)) == (datetime(2026, 10, 10, 9), "2026-09")
+    assert due("annual", datetime(2027, 1, 10, 9)) == (datetime(2027, 1, 10, 9), "2026")
+
+
+def test_the_worker_sends_each_scheduled_report_once(sessions, org, clock):
+    _with_schedules(sessions, clock)
+    first = worker.run_pass(sessions, clock)
+    assert first["report.scheduled"] == 2
+    clock.advance(minutes=5)
+    assert worker.run_pass(sessions, clock)["report.scheduled"] == 0
+    with reading(sessions) as session:
+        sent = {(d.schedule_key, d.period): d for d in session.scalars(select(ReportDelivery))}
+        assert set(sent) == {("weekly-hq", "2026-W47"), ("staff-review", "2026-10")}
+        assert sent[("weekly-hq", "2026-W47")].content.startswith(b"%PDF")
+        mail = session.scalars(select(Outbox).where(Outbox.template == "report_ready")).all()
+        assert {m.address for m in mail} == {"director@example.cn"}
+        assert len(mail) == 2
+        assert mail[0].params["link"].startswith("/api/v1/reports/deliveries/")
+        pack = report_service.target(session, org["HX"]).pack
+        assert report_service.repeat_window(pack) == 60
+
+
+def test_the_next_monday_brings_the_next_week(sessions, org, clock):
+    _with_schedules(sessions, clock)
+    worker.run_pass(sessions, clock)
+    clock.set(datetime(2026, 11, 30, 1, 0, tzinfo=UTC))  # Monday 09:00 in Shanghai
+    worker.run_pass(sessions, FrozenClock(clock.now()))
+    with reading(sessions) as session:
+        periods = sorted(d.period for d in session.scalars(select(ReportDelivery)))
+    assert periods == ["2026-10", "2026-W47", "2026-W48"]
