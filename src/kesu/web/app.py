@@ -8,6 +8,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 
 from kesu import __version__
 from kesu.clock import Clock, SystemClock
+from kesu.db import migrate
 from kesu.db.session import make_engine, make_sessionmaker
 from kesu.privacy import crypto
 from kesu.settings import Settings
@@ -18,6 +19,7 @@ from kesu.web.api.reports import router as reports_router
 from kesu.web.api.routes import router as api_router
 from kesu.web.api.sla import router as sla_router
 from kesu.web.console.improvement import router as improvement_console_router
+from kesu.web.console.reports import router as reports_console_router
 from kesu.web.console.routes import router as console_router
 from kesu.web.portal.routes import router as portal_router
 from kesu.web.security import HSTS, BodyLimit
@@ -35,12 +37,16 @@ SECURITY_HEADERS = {
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
+    # map every model: a server worker process imports only what the routes import, and a
+    # foreign key to an unimported model's table (complaint.import_batch_id) fails the flush
+    migrate.metadata()
     app = FastAPI(
         title="Kesu 客诉 API",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        responses=errors.ERROR_RESPONSES,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
@@ -58,6 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(portal_router)
     app.include_router(console_router)
     app.include_router(improvement_console_router)
+    app.include_router(reports_console_router)
 
     headers = {**SECURITY_HEADERS}
     if settings.environment == "production":
