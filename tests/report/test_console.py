@@ -1,0 +1,42 @@
+"""The console's report and case-library pages: charts with their tables, downloads, search."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+
+from kesu.db.session import transaction
+from report import dataset
+from web.console_helpers import sign_in
+
+
+def test_the_reports_page_shows_every_section_and_offers_the_files(client, sessions, org):
+    with transaction(sessions) as session:
+        dataset.load(session, org, count=300)
+    sign_in(client, "director")
+    page = client.get("/reports", params={"kind": "monthly", "org": "EAST", "period": "2025-06"})
+    assert page.status_code == 200, page.text
+    assert "华东大区 投诉月报（2025-06）" in page.text
+    for key in ("summary", "by_level", "trend", "heatmap", "staff"):
+        assert f'id="section-{key}"' in page.text
+    assert 'id="report-data"' in page.text and "/static/reports.js" in page.text
+    xlsx = client.get(
+        "/reports/download",
+        params={"kind": "monthly", "org": "EAST", "period": "2025-06", "format": "xlsx"},
+    )
+    assert xlsx.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert wb.worksheets[1]["A1"].value == "概览与上期对比"
+
+
+def test_the_case_library_page_searches_closed_cases(client, sessions, org):
+    with transaction(sessions) as session:
+        dataset.load(session, org, count=100)
+    sign_in(client, "director")
+    found = client.get("/cases", params={"q": "塌陷"})
+    assert found.status_code == 200 and "沙发坐垫塌陷" in found.text
+    none = client.get("/cases", params={"q": "不存在的说法"})
+    assert "找到 0 件已结案件" in none.text
+    export = client.get("/cases/export", params={"q": "塌陷", "format": "csv"})
+    assert export.status_code == 200 and "沙发坐垫塌陷" in export.content.decode("utf-8-sig")
