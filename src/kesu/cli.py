@@ -10,6 +10,7 @@ import typer
 from kesu.caselib.cli import cases_app
 from kesu.clock import SystemClock
 from kesu.errors import KesuError
+from kesu.improvement.cli import improvement_app
 from kesu.ledger.cli import import_app
 from kesu.report.cli import report_app
 from kesu.settings import Settings
@@ -32,6 +33,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(import_app, name="import")
 app.add_typer(cases_app, name="cases")
+app.add_typer(improvement_app, name="improvement")
 
 
 def _fail(exc: KesuError) -> None:

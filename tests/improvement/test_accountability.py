@@ -1,0 +1,147 @@
+"""Training, discipline and rewards after complaints (seed 003 六(一)3, 七): recorded by the
+pack's managers, one record per person, and counted in the staff KPIs of the reports; the
+management review from the command line."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from improvement.loop import Loop, club, investigated, table_complaint
+from kesu.cli import app
+from kesu.db.session import reading, transaction
+from kesu.errors import Forbidden, InvalidInput
+from kesu.improvement import queries
+from kesu.improvement import service as improvement_service
+from kesu.improvement.schemas import AccountabilityCreate
+from kesu.report import rules as report_rules
+from kesu.report import service as report_service
+from scenarios.world import local
+
+THURSDAY_10 = local(2026, 11, 26, 10, 0)
+
+
+@pytest.fixture
+def loop(sessions, clock):
+    clock.set(THURSDAY_10)
+    return Loop(club(sessions, clock))
+
+
+def _record(loop: Loop, by: str, **body) -> list[int]:
+    with transaction(loop.world.sessions) as session:
+        rows = improvement_service.record_accountability(
+            session, loop.world.clock, loop.user(session, by), AccountabilityCreate(**body)
+        )
+        return [r.id for r in rows]
+
+
+def test_training_and_discipline_after_a_complaint_show_in_the_staff_kpis_of_the_month(loop):
+    cid = table_complaint(loop.world)
+    investigated(loop.world, cid)
+    ids = loop.world.ids
+    day = date(2026, 11, 27)
+    _record(
+        loop,
+        "club_mgr",
+        record_kind="training",
+        user_ids=[ids["desk"], ids["desk2"]],
+        complaint_id=cid,
+        occurred_on=day,
+        measure="球台日检培训 2 学时",
+    )
+    _record(
+        loop,
+        "club_mgr",
+        record_kind="discipline",
+        user_ids=[ids["desk"]],
+        complaint_id=cid,
+        occurred_on=day,
+        measure="警告，罚款",
+        amount="50",
+    )
+    _record(
+        loop,
+        "club_mgr",
+        record_kind="reward",
+        user_ids=[ids["eq_head"]],
+        complaint_id=cid,
+        occurred_on=day,
+        measure="妥善处理中度投诉，通报表扬",
+    )
+    with loop.world.sessions() as session:
+        assert len(queries.accountability(session, group_id=ids["G"], complaint_id=cid)) == 4
+
+    with reading(loop.world.sessions) as session:
+        report = report_service.build(
+            session,
+            org_id=ids["G"],
+            period=report_rules.month(2026, 11),
+            locale="zh_Hans",
+            now=local(2026, 12, 1, 9, 0),
+        )
+    staff = report.section("staff").as_dicts()
+    by_name = {row["staff"]: row for row in staff}
+    assert (by_name["desk"]["training"], by_name["desk"]["discipline"]) == (1, 1)
+    assert (by_name["desk2"]["training"], by_name["desk2"]["discipline"]) == (1, 0)
+    assert by_name["eq_head"]["reward"] == 1
+    assert [c.label for c in report.section("staff").columns][-3:] == [
+        "培训次数",
+        "处分次数",
+        "奖励次数",
+    ]
+
+
+def test_only_managers_record_accountability_and_training_carries_no_amount(loop):
+    body = {
+        "record_kind": "discipline",
+        "user_ids": [loop.world.ids["desk2"]],
+        "occurred_on": date(2026, 11, 27),
+        "measure": "警告",
+    }
+    with pytest.raises(Forbidden):
+        _record(loop, "desk", **body)
+    with pytest.raises(InvalidInput) as exc:
+        _record(loop, "club_mgr", **{**body, "record_kind": "training", "amount": "10"})
+    assert exc.value.field == "amount"
+
+
+def test_an_accountability_record_about_an_action_goes_on_the_actions_record(loop):
+    aid = loop.open("eq_head", owner_id=loop.world.ids["desk"], title="前台服务礼仪")
+    _record(
+        loop,
+        "eq_head",
+        record_kind="training",
+        user_ids=[loop.world.ids["desk"]],
+        action_id=aid,
+        occurred_on=date(2026, 11, 28),
+        measure="服务礼仪培训",
+    )
+    assert loop.events(aid) == ["open", "accountability"]
+    assert loop.action(aid).version == 2
+
+
+def test_the_management_review_is_written_from_the_command_line(loop, settings, tmp_path):
+    cid = table_complaint(loop.world)
+    investigated(loop.world, cid)
+    aid = loop.open("club_mgr", complaint_ids=[cid], title="球桌定期校平")
+    out = tmp_path / "review.xlsx"
+    result = CliRunner().invoke(
+        app,
+        ["improvement", "review", "--quarter", "2026-Q4", "--format", "xlsx", "--output", str(out)],
+        env={"KESU_DATABASE_URL": settings.db_url, "KESU_DATA_DIR": str(settings.data_dir)},
+    )
+    assert result.exit_code == 0, result.output
+    assert "投诉管理评审 2026-Q4" in result.output
+    book = openpyxl.load_workbook(out)
+    cells = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert loop.action(aid).number in cells and "球桌定期校平" in cells
+
+    bad = CliRunner().invoke(
+        app,
+        ["improvement", "review", "--quarter", "2026-Q5", "--output", str(tmp_path / "x.pdf")],
+        env={"KESU_DATABASE_URL": settings.db_url, "KESU_DATA_DIR": str(settings.data_dir)},
+    )
+    assert bad.exit_code == 1 and "2026-Q5" in bad.output
