@@ -18,7 +18,7 @@ from kesu.improvement import sweep as improvement_sweep
 from kesu.improvement.models import ActionEvent, CorrectiveAction, Inspection, RepeatCauseAlert
 from kesu.improvement.schemas import ActionCreate
 from kesu.notify.models import Outbox
-from scenarios.world import VALID, World, investigation
+from scenarios.world import VALID, World, investigation, solution
 
 CLUB_STAFF = [
     ("desk", "handler", "CS"),
@@ -155,3 +155,13 @@ class Loop:
                 .order_by(Outbox.id)
             )
             return [r.params for r in rows]
+
+
+def closed(world: World, cid: int) -> None:
+    """An investigated moderate complaint carried to the end: solution, done, customer
+    satisfied, the club manager's review and filing (seed 003 四(二), 六(二))."""
+    world.run("eq_head", cid, "propose_solution", solution("fix"))
+    world.run("eq_head", cid, "implement", {"notes": "已修复。"})
+    world.run("eq_head", cid, "record_response", {"satisfaction": 1})
+    world.run("club_mgr", cid, "sign_off", {"opinion": "同意结案。"})
+    world.run("club_mgr", cid, "close", {"summary": "已修复并回访。"})

@@ -12,7 +12,7 @@ import pypdf
 import pytest
 from fastapi.testclient import TestClient
 
-from improvement.loop import DONE, Loop, club, investigated, table_complaint
+from improvement.loop import DONE, Loop, closed, club, investigated, table_complaint
 from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.db.session import transaction
@@ -254,3 +254,32 @@ def test_the_quarterly_management_review_shows_the_loop_and_prints_as_pdf_and_ex
 
     sign_in(client, "desk", PASSWORD)
     assert client.get("/improvement/review?quarter=2026-Q4").status_code == 403
+
+
+def test_a_bar_of_the_reports_cause_pareto_opens_an_action_with_its_cause_and_period(loop, client):
+    cid = table_complaint(loop.world)
+    investigated(loop.world, cid)
+    closed(loop.world, cid)
+    sign_in(client, "club_mgr", PASSWORD)
+    reports = client.get("/reports?kind=monthly&period=2026-11").text
+    link = "/improvement/new?cause=material&amp;period=2026-11"
+    assert link in reports.split('id="section-pareto_causes"')[1].split("</section>")[0]
+
+    form = client.get(link.replace("&amp;", "&"))
+    assert 'value="material" selected' in form.text and 'value="2026-11"' in form.text
+    r = client.post(
+        "/improvement/new",
+        data={
+            "csrf": csrf_of(form.text),
+            "period": "2026-11",
+            "action_kind": "preventive",
+            "cause_dimension": "material",
+            "title": "设备老化排查",
+            "problem": "11 月投诉原因中“物”居首。",
+            "planned": "全面排查球台与球具，列出更换计划。",
+            "owner_id": str(loop.world.ids["eq_head"]),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert "排列图" in client.get(r.headers["location"]).text  # the source: a Pareto chart

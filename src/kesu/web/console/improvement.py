@@ -252,7 +252,7 @@ def new_action(
     complaint: Annotated[list[int], Query()] = [],  # noqa: B006 (FastAPI reads the default)
     cause: Annotated[str, Query(max_length=40)] = "",
     category: Annotated[str, Query(max_length=40)] = "",
-    period: Annotated[str, Query(max_length=10)] = "",
+    period: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     """From one complaint (`complaint=`), several (`complaint=…&complaint=…`) or a Pareto bar
     (`cause=&period=`): the form comes filled with what they share."""
