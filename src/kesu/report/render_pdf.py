@@ -4,7 +4,6 @@ font STSong-Light, which every PDF reader provides, so no font file is shipped o
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -157,7 +156,7 @@ def render(report: Report) -> bytes:
                     "report.period_line",
                     loc,
                     start=report.start.isoformat(),
-                    end=(report.end - timedelta(days=1)).isoformat(),
+                    end=report.last_day.isoformat(),
                     tz=report.timezone,
                 )
             ),

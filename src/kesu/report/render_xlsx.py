@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
 from typing import Any
 
 from openpyxl import Workbook
@@ -148,7 +147,7 @@ def _cover(ws: Worksheet, report: Report) -> None:
             "report.period_line",
             loc,
             start=report.start.isoformat(),
-            end=(report.end - timedelta(days=1)).isoformat(),
+            end=report.last_day.isoformat(),
             tz=report.timezone,
         ),
     )

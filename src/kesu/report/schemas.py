@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -59,6 +59,10 @@ class Report(BaseModel):
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
 
     @property
     def filename_stem(self) -> str:
