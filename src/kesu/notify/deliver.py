@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -38,8 +38,12 @@ log = logging.getLogger("kesu.notify")
 DUE_STATES = ("pending", "failed")
 BATCH = 100
 """Rows one job run sends at most."""
+PASS_BUDGET = timedelta(minutes=1)
+"""No new claims after this long, so a slow server does not hold up the worker's other jobs."""
 CLAIM_SIZE = 10
 """Rows claimed at once: CLAIM_SIZE × senders.TIMEOUT stays within rules.LEASE."""
+
+_warned_waiting = 0
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,9 @@ def deliver_due(
     Returns how many rows were attempted."""
     channels = ["webhook", "sms-log"] + (["email"] if settings.smtp_host else [])
     if not settings.smtp_host:
-        with transaction(sessions) as session:
-            waiting = waiting_for_smtp(session, clock.now())
-        if waiting:
-            log.warning(translate("notify.smtp_not_configured", "en", count=waiting))
-    done = 0
-    while done < limit:
+        _warn_waiting(sessions, clock)
+    done, stop_at = 0, clock.now() + PASS_BUDGET
+    while done < limit and clock.now() < stop_at:
         size = min(CLAIM_SIZE, limit - done)
         with transaction(sessions) as session:
             claims = claim_due(session, clock.now(), channels=channels, limit=size, only=only)
@@ -91,6 +92,16 @@ def deliver_due(
             _attempt(sessions, clock, settings, claim)
         done += len(claims)
     return done
+
+
+def _warn_waiting(sessions: sessionmaker[Session], clock: Clock) -> None:
+    """Log the e-mails held back for want of a mail server (again only when the count changes)."""
+    global _warned_waiting
+    with transaction(sessions) as session:
+        waiting = waiting_for_smtp(session, clock.now())
+    if waiting and waiting != _warned_waiting:
+        log.warning(translate("notify.smtp_not_configured", "en", count=waiting))
+    _warned_waiting = waiting
 
 
 def _attempt(sessions: sessionmaker[Session], clock: Clock, settings: Settings, claim: Claim):

@@ -24,7 +24,7 @@ from kesu.notify.rules import Message
 
 log = logging.getLogger("kesu.notify")
 
-TIMEOUT_SECONDS = 20
+TIMEOUT_SECONDS = 10
 TIMEOUT = timedelta(seconds=TIMEOUT_SECONDS)
 SIGNATURE_HEADER = "X-Kesu-Signature"
 TIMESTAMP_HEADER = "X-Kesu-Timestamp"
