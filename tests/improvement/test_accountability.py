@@ -72,7 +72,10 @@ def test_training_and_discipline_after_a_complaint_show_in_the_staff_kpis_of_the
         measure="妥善处理中度投诉，通报表扬",
     )
     with loop.world.sessions() as session:
-        assert len(queries.accountability(session, group_id=ids["G"], complaint_id=cid)) == 4
+        mgr, desk = loop.user(session, "club_mgr"), loop.user(session, "desk")
+        assert len(queries.accountability(session, mgr, manager=True, complaint_id=cid)) == 4
+        own = queries.accountability(session, desk, manager=False, complaint_id=cid)
+        assert sorted(r.kind for r in own) == ["discipline", "training"]  # only their own
 
     with reading(loop.world.sessions) as session:
         report = report_service.build(

@@ -257,15 +257,22 @@ def complaints_of_cause(
 
 def accountability(
     session: Session,
+    viewer: User,
     *,
-    group_id: int,
+    manager: bool,
     user_id: int | None = None,
     complaint_id: int | None = None,
     action_id: int | None = None,
     limit: int = LIMIT,
 ) -> list[Accountability]:
+    """Training, discipline and reward records of the viewer's group, newest first: all of them
+    for a manager of the pack, only their own for anyone else (a disciplinary record is not
+    for colleagues' eyes)."""
     r = Accountability
-    stmt = select(r).where(r.org_id == group_id)
+    group = org_service.group_of(session, viewer.org_id)
+    stmt = select(r).where(r.org_id == group.id)
+    if not manager:
+        stmt = stmt.where(r.user_id == viewer.id)
     if user_id is not None:
         stmt = stmt.where(r.user_id == user_id)
     if complaint_id is not None:

@@ -18,6 +18,7 @@ from kesu.access import rules
 from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.improvement import queries, review
+from kesu.improvement import rules as improvement_rules
 from kesu.improvement import service as improvement_service
 from kesu.improvement.models import CorrectiveAction
 from kesu.improvement.schemas import (
@@ -33,7 +34,6 @@ from kesu.improvement.schemas import (
     InspectionIn,
     InspectionOut,
 )
-from kesu.org import service as org_service
 from kesu.web.deps import ClockDep, CurrentUser, Db, Locale, PrincipalDep, ReadDb
 
 router = APIRouter(prefix="/improvement", tags=["improvement"])
@@ -150,9 +150,15 @@ def list_accountability(
     complaint_id: int | None = None,
     action_id: int | None = None,
 ) -> list[AccountabilityOut]:
-    group = org_service.group_of(db, user.org_id)
+    """Everyone's for the pack's managers; your own for anyone else."""
+    manager = user.role in improvement_rules.managers(access_service.pack_for_user(db, user))
     rows = queries.accountability(
-        db, group_id=group.id, user_id=user_id, complaint_id=complaint_id, action_id=action_id
+        db,
+        user,
+        manager=manager,
+        user_id=user_id,
+        complaint_id=complaint_id,
+        action_id=action_id,
     )
     return [AccountabilityOut.model_validate(r) for r in rows]
 

@@ -90,8 +90,8 @@ def _names(db, pack: Pack, locale: str) -> dict[str, Any]:
 def for_complaint(db, user: User, complaint: Complaint, pack: Pack) -> dict[str, Any]:
     """What a complaint's page shows of the loop: the actions it led to, the training and
     accountability recorded after it, and (for managers) the forms to add either."""
-    records = queries.accountability(db, group_id=complaint.org_id, complaint_id=complaint.id)
     manager = user.role in rules.managers(pack)
+    records = queries.accountability(db, user, manager=manager, complaint_id=complaint.id)
     return {
         "actions": queries.listing(db, user, complaint_id=complaint.id),
         "records": records,
@@ -342,7 +342,8 @@ def _show(
     pack = improvement_service.pack_of(db, action)
     locale = page_locale(request)
     events = queries.events(db, action.id)
-    records = queries.accountability(db, group_id=action.org_id, action_id=action.id)
+    manager = user.role in rules.managers(pack)
+    records = queries.accountability(db, user, manager=manager, action_id=action.id)
     people = {action.owner_id, action.verifier_id, action.created_by_id, action.verified_by_id}
     people |= {e.actor_id for e in events} | {r.user_id for r in records}
     slices = None
@@ -363,7 +364,7 @@ def _show(
             "events": events,
             "records": records,
             "allowed": improvement_service.allowed(db, user, action),
-            "manager": user.role in rules.managers(pack),
+            "manager": manager,
             "users": queries.user_names(db, people),
             "staff": _people(db, user),
             "slices": slices,
