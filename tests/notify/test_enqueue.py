@@ -4,10 +4,10 @@ transaction, with only what the recipient may see."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from kesu.db.session import transaction
-from kesu.errors import InvalidInput
+from kesu.errors import IllegalTransition, InvalidInput
 from kesu.notify import service
 from kesu.notify.models import NotificationChannel, Outbox
 
@@ -247,3 +247,69 @@ def test_an_unknown_template_or_a_missing_param_fails_at_once_naming_the_field(
     with transaction(sessions) as session:
         assert session.scalar(select(func.count()).select_from(Outbox)) == 0
         assert session.scalar(select(func.count()).select_from(NotificationChannel)) == 0
+
+
+def test_a_customers_phone_and_email_are_sealed_at_rest_in_the_outbox(sessions, clock, complaint):
+    cid, person = complaint
+    with transaction(sessions) as session:
+        service.notify_customer(
+            session,
+            now=clock.now(),
+            complainant_id=person,
+            template="customer_complaint_received",
+            params={"org": "华夏家居", "name": "林女士", "number": "FS1"},
+            dedupe_key="ack",
+            complaint_id=cid,
+        )
+        raw = session.execute(text("SELECT address FROM outbox ORDER BY id")).scalars().all()
+    assert len(raw) == 2 and all(value.startswith("v1.") for value in raw)
+    assert not any("13812345678" in value or "lin@example.cn" in value for value in raw)
+    assert [r.address for r in rows(sessions)] == ["13812345678", "lin@example.cn"]
+
+
+def test_anonymising_a_complainant_leaves_no_contact_or_name_in_the_outbox(
+    sessions, clock, complaint, give_email
+):
+    cid, person = complaint
+    uid = give_email("supervisor", "zhang@hx.example")
+    with transaction(sessions) as session:
+        service.notify_customer(
+            session,
+            now=clock.now(),
+            complainant_id=person,
+            template="customer_complaint_received",
+            params={"org": "华夏家居", "name": "林女士", "number": "FS1"},
+            dedupe_key="ack",
+            complaint_id=cid,
+        )
+        service.notify_users(
+            session,
+            now=clock.now(),
+            user_ids=[uid],
+            template="complaint_received",
+            params=PARAMS,
+            dedupe_key="received",
+            complaint_id=cid,
+        )
+        service.notify_users(
+            session,
+            now=clock.now(),
+            user_ids=[uid],
+            template="test",
+            params={},
+            dedupe_key="unrelated",
+        )
+
+    with transaction(sessions) as session:
+        touched = service.forget_complainant(session, complainant_id=person, complaint_ids=[cid])
+
+    assert touched == 3
+    after = {(r.recipient_kind, r.channel, r.dedupe_key): r for r in rows(sessions)}
+    sms = after[("customer", "sms-log", "ack")]
+    staff = after[("user", "email", "received")]
+    assert (sms.address, sms.params, sms.state, sms.next_attempt_at) == ("-", {}, "dead", None)
+    assert after[("customer", "email", "ack")].address == "-"
+    assert (staff.address, staff.params, staff.state) == ("zhang@hx.example", {}, "pending")
+    assert after[("user", "email", "unrelated")].address == "zhang@hx.example"
+    with transaction(sessions) as session, pytest.raises(IllegalTransition):
+        service.retry(session, now=clock.now(), outbox_id=sms.id, org_id=None)

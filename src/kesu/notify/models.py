@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kesu.db.base import Base
+from kesu.privacy.crypto import SealedText
 
 RECIPIENT_KINDS = ("user", "customer", "channel", "address")
 """`address`: a bare address typed by an admin (the test e-mail); it has no recipient_id."""
@@ -34,7 +35,7 @@ class Outbox(Base):
     recipient_kind: Mapped[str] = mapped_column(String(10))
     recipient_id: Mapped[int | None] = mapped_column(doc="user, complainant or channel id")
     channel: Mapped[str] = mapped_column(String(10))
-    address: Mapped[str] = mapped_column(String(500))
+    address: Mapped[str] = mapped_column(SealedText("outbox.address"), doc="sealed at rest")
     template: Mapped[str] = mapped_column(String(80))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     locale: Mapped[str] = mapped_column(String(10))
@@ -63,7 +64,9 @@ class DeliveryAttempt(Base):
         String(20), doc="started | sent | failed | interrupted (the worker died mid-send)"
     )
     error: Mapped[str | None] = mapped_column(Text)
-    response: Mapped[str | None] = mapped_column(Text, doc="server reply, or the logged SMS text")
+    response: Mapped[str | None] = mapped_column(
+        SealedText("delivery_attempt.response"), doc="server reply, or the logged SMS text"
+    )
 
 
 class NotificationChannel(Base):
@@ -76,8 +79,9 @@ class NotificationChannel(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(100))
-    target: Mapped[str] = mapped_column(String(500), doc="an e-mail address or a URL")
-    secret: Mapped[str | None] = mapped_column(String(200))
+    # sealed at rest: a robot's URL carries its access key
+    target: Mapped[str] = mapped_column(SealedText("notification_channel.target"))
+    secret: Mapped[str | None] = mapped_column(SealedText("notification_channel.secret"))
     locale: Mapped[str] = mapped_column(String(10), default="zh_Hans")
     events: Mapped[list[Any]] = mapped_column(default=list)
     enabled: Mapped[bool] = mapped_column(default=True)

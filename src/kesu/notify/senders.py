@@ -69,10 +69,10 @@ def send_email(
             smtp.send_message(mail)
             code, reply = smtp.noop()
     except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        raise SendFailed(
-            f"recipient refused: {exc.recipients}", permanent=min(codes) >= 500
-        ) from exc
+        replies = list(exc.recipients.values())  # the address itself stays out of the log
+        text = "; ".join(f"{code} {reply.decode(errors='replace')}" for code, reply in replies)
+        permanent = min(code for code, _ in replies) >= 500
+        raise SendFailed(f"recipient refused: {text}", permanent=permanent) from exc
     except smtplib.SMTPDataError as exc:
         raise SendFailed(
             f"message refused: {exc.smtp_code} {exc.smtp_error!r}", permanent=exc.smtp_code >= 500

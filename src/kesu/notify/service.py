@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -34,6 +34,8 @@ from kesu.org import service as org_service
 from kesu.org.models import Organisation
 
 _DEDUPE = ["dedupe_key", "recipient_kind", "recipient_id", "channel"]
+FORGOTTEN = "-"
+"""The address of a row whose recipient was anonymised."""
 
 
 def notify_users(
@@ -295,6 +297,8 @@ def retry(session: Session, *, now: datetime, outbox_id: int, org_id: int | None
     row = get_outbox(session, outbox_id, org_id=org_id)
     if row.state not in ("failed", "dead"):
         raise IllegalTransition("notify.retry_not_allowed", field="state", state=row.state)
+    if row.address == FORGOTTEN:
+        raise IllegalTransition("notify.retry_forgotten", field="address")
     row.state = "failed"
     row.next_attempt_at = now
     session.flush()
@@ -373,6 +377,36 @@ def _check_channel(kind: str, target: str, events: list[str]) -> None:
     for event in events:
         if rules.template_keys(event)[0] not in texts:
             raise InvalidInput("notify.channel_events", field="events", template=event)
+
+
+def forget_complainant(session: Session, *, complainant_id: int, complaint_ids: list[int]) -> int:
+    """When a complainant is anonymised (retention or erasure): the outbox keeps that messages
+    were sent, but not to which phone or address nor with which names; messages still waiting
+    to reach them are given up. Returns the rows touched."""
+    to_them = and_(Outbox.recipient_kind == "customer", Outbox.recipient_id == complainant_id)
+    about = or_(to_them, Outbox.complaint_id.in_(complaint_ids))
+    ids = list(session.scalars(select(Outbox.id).where(about)))
+    if not ids:
+        return 0
+    session.execute(
+        update(Outbox).where(Outbox.id.in_(ids)).values(params={}),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        update(Outbox).where(to_them).values(address=FORGOTTEN),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        update(Outbox)
+        .where(to_them, Outbox.state.in_(("pending", "failed")))
+        .values(state="dead", next_attempt_at=None),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        update(DeliveryAttempt).where(DeliveryAttempt.outbox_id.in_(ids)).values(response=None),
+        execution_options={"synchronize_session": False},
+    )
+    return len(ids)
 
 
 def set_user_email(session: Session, *, user: User, email: str | None) -> User:
