@@ -42,8 +42,13 @@ lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# benchmarks (docs/performance.md): Debian's wrk drives the load; BENCH_ARGS e.g.
+# "--rows 100000 --seconds 20 --read-seconds 10"; PostgreSQL with KESU_BENCH_POSTGRES_URL
 bench: install-test
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules src/kesu/web/static/vendor

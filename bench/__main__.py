@@ -2,7 +2,7 @@
 
 python -m bench                      # smoke run: 10k complaints, 5 s per load
 python -m bench --rows 100000 --large 1000000 --seconds 20 --read-seconds 10
-python -m bench data sqlite:///bench/.data/x.db 10000   # only generate a dataset
+python -m bench data sqlite:////abs/path.db 10000   # only a dataset (a later --reuse run uses it)
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--verify-max", type=int, default=20_000, help="run the audit walk up to this size"
     )
+    p.add_argument("--due", type=int, default=10_000, help="timers made due for one sweep")
     p.add_argument("--out", help="results file (default bench/results/<date>-<rows>.json)")
     return p
 
@@ -43,7 +44,9 @@ def main(argv: list[str]) -> int:
         if len(argv) != 3:
             print("usage: python -m bench data URL ROWS", file=sys.stderr)
             return 2
-        print(data.generate(argv[1], int(argv[2])))
+        from bench import run
+
+        run.dataset(argv[1], int(argv[2]), reuse=False)
         return 0
     args = parser().parse_args(argv)
     args.read_seconds = args.read_seconds or args.seconds

@@ -11,13 +11,18 @@ apply by themselves); no HTTP, no ORM unit of work.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import multiprocessing
+import os
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,10 +40,21 @@ from kesu.complaint.numbering import format_number, period_key
 from kesu.complaint.schemas import ComplaintCreate
 from kesu.db import migrate
 from kesu.db.session import make_engine, make_sessionmaker, transaction
+from kesu.errors import KesuError
 from kesu.org import service as org_service
 from kesu.policy import loader
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
+
+try:
+    import kesu.sla.rules  # noqa: F401
+
+    HAS_SLA = True
+except ModuleNotFoundError:  # trees before the SLA work
+    HAS_SLA = False
+
+stuck: Counter[str] = Counter()
+"""Steps no one under a pack could take (the complaint stays where it stood): reported."""
 
 BATCH = 2000
 """Complaints per insert batch (their complainants and events go in the same transaction)."""
@@ -154,6 +170,17 @@ class Group:
     staff: dict[str, list[Person]]  # role -> people
     clerk: Person  # a store clerk some complaints are about; never acts on them
     tier_of: dict[str, str | None] = field(default_factory=dict)  # role -> tier
+    calendar: Any = None  # the pack's working calendar, once timers are replayed
+    memo: dict[Any, Any] = field(default_factory=dict)  # lookups that never change
+
+
+def _memo(group: Group, key: Any, make) -> Any:
+    """A group's pack never changes during generation: look each thing up once."""
+    try:
+        return group.memo[key]
+    except KeyError:
+        group.memo[key] = value = make()
+        return value
 
 
 @dataclass
@@ -165,6 +192,9 @@ class Summary:
     seconds: float
     groups: list[dict[str, Any]]
     by_state: dict[str, int]
+    timers: int
+    stuck: dict[str, int]
+    until: str  # the end of the data: every timer due before it was swept
 
 
 # --- the database ---------------------------------------------------------------------------
@@ -321,24 +351,61 @@ def _phone(rng: random.Random) -> str:
 
 def _lowest(group: Group, command: str, min_tier: str | None) -> list[Person]:
     """People of the lowest-tier role that may issue `command` at `min_tier` or above."""
+    return _memo(
+        group, ("lowest", command, min_tier), lambda: _find_lowest(group, command, min_tier)
+    )
+
+
+def _find_lowest(group: Group, command: str, min_tier: str | None) -> list[Person]:
     pack = group.pack
     floor = pack.tier_rank(min_tier)
     roles = [
         r
         for r in pack.roles
-        if r.may(command) and not r.admin and pack.tier_rank(r.tier) >= floor and r.tier
+        if r.may(command)
+        and not r.admin
+        and r.tier
+        and pack.tier_rank(r.tier) >= floor
+        and group.staff.get(r.key)
     ]
     roles.sort(key=lambda r: (pack.tier_rank(r.tier), "*" in r.commands))
-    return group.staff[roles[0].key]
+    return group.staff[roles[0].key] if roles else []
+
+
+def _role(group: Group, key: str | None):
+    return _memo(group, ("role", key), lambda: group.pack.role(key))
+
+
+def _keys(group: Group, name: str) -> list[str]:
+    return _memo(group, ("keys", name), lambda: sorted(group.pack.keys(name)))
+
+
+def _pick(rng: random.Random, people: list[Person], avoid: Person | None = None) -> Person | None:
+    options = [p for p in people if p is not avoid]
+    return rng.choice(options) if options else None
+
+
+def _of_roles(group: Group, roles: list[str], command: str) -> list[Person]:
+    return _memo(
+        group, ("of", tuple(roles), command), lambda: _find_of_roles(group, roles, command)
+    )
+
+
+def _find_of_roles(group: Group, roles: list[str], command: str) -> list[Person]:
+    pack = group.pack
+    return [
+        p
+        for key in roles
+        if (role := pack.role(key)) is not None and role.may(command)
+        for p in group.staff.get(key, [])
+    ]
 
 
 def _reviewers(group: Group, step) -> list[Person]:
     if step.role is not None:
-        return group.staff[step.role]
+        return _of_roles(group, [step.role], "sign_off")
     return _lowest(group, "sign_off", step.tier)
 
-
-# --- one complaint's life ---------------------------------------------------------------------
 
 CASE_FIELDS = (
     "state",
@@ -381,38 +448,57 @@ def _apply(row: dict[str, Any], fields: dict[str, Any]) -> None:
 
 def _next_step(
     rng: random.Random, group: Group, row: dict[str, Any], people: dict[str, Person], request: bool
-) -> tuple[str, Person, dict[str, Any]] | None:
-    """The next thing someone does on this complaint under its procedure, or None when done."""
+) -> tuple[str, Person | None, dict[str, Any]] | None:
+    """The next thing someone does on this complaint under its procedure, or None when done.
+
+    Each step is done by someone whose role the pack lets do it: the handler where their role
+    may, else the lowest tier that may at the complaint's tier (None: nobody can; it stops)."""
     pack = group.pack
     state = row["state"]
+    tier = row["current_tier"]
     handler = people.get("handler")
+
+    def doer(command: str, min_tier: str | None = tier) -> Person | None:
+        role = _role(group, handler.role) if handler else None
+        if (
+            role is not None
+            and role.may(command)
+            and pack.tier_rank(role.tier) >= pack.tier_rank(min_tier)
+        ):
+            return handler
+        return _pick(rng, _lowest(group, command, min_tier))
+
     if state == "new":
-        return "acknowledge", people["receiver"], {"message": "您的投诉已受理，我们将尽快联系您。"}
+        return "acknowledge", doer("acknowledge", None), {"message": "您的投诉已受理。"}
+    level = _memo(group, ("level", row["level"]), lambda: pack.level(row["level"]))
+    closers = _of_roles(group, level.closer_roles, "close")
     if row["classification"] is None and request and state != "closed":
         kind = rng.choice(["enquiry", "help", "invalid"])
-        return "classify", people["receiver"], {"classification": kind, "reason": "经核实属咨询。"}
+        return "classify", doer("classify"), {"classification": kind, "reason": "经核实属咨询。"}
     if row["classification"] not in (None, "valid") and state != "closed":
-        closer = group.staff[pack.level(row["level"]).closer_roles[0]]
-        return "close", rng.choice(closer), {"summary": "非有效投诉，已答复客户并归档。"}
+        return "close", _pick(rng, closers), {"summary": "非有效投诉，已答复客户并归档。"}
     if state in ("acknowledged", "in_progress"):
-        tier = row["current_tier"]
         if handler is None or pack.tier_rank(group.tier_of[handler.role]) < pack.tier_rank(tier):
-            candidates = [p for p in _lowest(group, "record_investigation", tier)]
-            people["handler"] = rng.choice(candidates)
-            assigner = rng.choice(_lowest(group, "assign", None))
-            return "assign", assigner, {"assignee_id": people["handler"].id}
+            people["handler"] = _pick(rng, _lowest(group, "record_investigation", tier))
+            if people["handler"] is None:
+                return None
+            return "assign", doer("assign", None), {"assignee_id": people["handler"].id}
         if row["first_contact_at"] is None:
-            return "record_contact", handler, {"reached": True, "summary": "已电话联系客户。"}
+            return (
+                "record_contact",
+                doer("record_contact"),
+                {"reached": True, "summary": "已联系。"},
+            )
         if state == "acknowledged":
-            return "classify", handler, {"classification": "valid", "reason": "情况属实。"}
+            return "classify", doer("classify"), {"classification": "valid", "reason": "情况属实。"}
         if row["investigation"] is None:
-            dims = sorted(pack.keys("root_cause_dimensions"))
+            dims = _keys(group, "root_cause_dimensions")
             return (
                 "record_investigation",
-                handler,
+                doer("record_investigation"),
                 {
                     "findings": rng.choice(FINDINGS),
-                    "root_causes": rng.sample(dims, 2),
+                    "root_causes": rng.sample(dims, min(2, len(dims))),
                     "responsibility": [
                         {"party": "质量管理部", "share": 60},
                         {"party": "门店", "share": 40},
@@ -423,34 +509,139 @@ def _next_step(
         amount = rng.choice([0, 0, 50, 100, 150, 300, 500, 1500, 3000, 8000])
         return (
             "propose_solution",
-            handler,
+            doer("propose_solution"),
             {
-                "solution_type": rng.choice(sorted(pack.keys("solution_types"))),
+                "solution_type": rng.choice(_keys(group, "solution_types")),
                 "amount": amount,
                 "description": "上门处理并补偿代金券。" if amount else "向客户当面道歉并说明情况。",
             },
         )
     if state == "awaiting_approval":
-        approver = rng.choice(_lowest(group, "approve_solution", row["solution"]["approval_tier"]))
-        return "approve_solution", approver, {"comment": "同意。"}
+        needed = row["solution"]["approval_tier"]
+        return "approve_solution", doer("approve_solution", needed), {"comment": "同意。"}
     if state == "solution_agreed":
-        return "implement", handler, {"notes": "已按方案处理完毕。"}
+        return "implement", doer("implement"), {"notes": "已按方案处理完毕。"}
     if state == "implemented":
-        unhappy = row["round"] == 1 and rng.random() < 0.05
-        grade = rng.choice([4, 5]) if unhappy else rng.choice([1, 2, 2, 3])
-        return "record_response", handler, {"satisfaction": grade, "comment": "客户回复"}
+        happy = [g.value for g in pack.satisfaction if g.outcome == "accept"]
+        unhappy = [g.value for g in pack.satisfaction if g.outcome != "accept"]
+        upset = unhappy and row["round"] == 1 and rng.random() < 0.05
+        grade = rng.choice(unhappy) if upset else rng.choice(happy)
+        doing = doer("record_response", None)
+        return "record_response", doing, {"satisfaction": grade, "comment": "客户回复"}
     if state == "reviewing":
-        level = pack.level(row["level"])
         if row["review_step"] < len(level.review_chain):
             step = level.review_chain[row["review_step"]]
-            options = [p for p in _reviewers(group, step) if p is not handler]
-            return "sign_off", rng.choice(options), {"opinion": "处理得当，同意结案。"}
-        closer = group.staff[level.closer_roles[0]]
-        return "close", rng.choice(closer), {"summary": "资料齐全，归档。"}
+            reviewer = _pick(rng, _reviewers(group, step), avoid=handler)
+            return "sign_off", reviewer, {"opinion": "处理得当，同意结案。"}
+        return "close", _pick(rng, closers), {"summary": "资料齐全，归档。"}
     if state == "closed" and row["followed_up_at"] is None and rng.random() < 0.6:
         done = {"result": "回访客户，对结果满意。", "satisfaction": 1}
-        return "follow_up", people["receiver"], done
+        return "follow_up", doer("follow_up", None), done
     return None
+
+
+class Clocks:
+    """A complaint's SLA timers replayed with the pure rules (`kesu.sla.rules`), event by event,
+    as `sla.service` keeps them: started, met and cancelled by the pack's triggers, due times
+    on the pack's working calendar, the complaint's `next_due_at` the earliest running one.
+    Not replayed: delays (pauses, extensions) and escalation's automatic changes. Timers
+    already past due when the data ends are stored as breached and warned on time (the worker
+    would have swept them), so a sweep at the end of the data finds nothing due.
+    """
+
+    def __init__(self, group: Group, row: dict[str, Any]) -> None:
+        from kesu.sla import rules as sla_rules
+
+        self.rules = sla_rules
+        self.group, self.row = group, row
+        self.timers: list[dict[str, Any]] = []
+        if group.calendar is None:
+            group.calendar = sla_rules.calendar(group.pack)
+
+    def step(self, actor: lifecycle.Actor, command: str, payload: dict[str, Any], at: datetime):
+        pack, row, r, group = self.group.pack, self.row, self.rules, self.group
+        role = _role(group, actor.role)
+        rank = pack.tier_rank(role.tier) if role else 0
+        facts: dict[str, Any] = {}
+
+        def fired(triggers) -> bool:
+            if not any(t.event == command for t in triggers):
+                return False
+            if not facts:
+                facts.update(r.facts_of(SimpleNamespace(**row), payload))
+            return any(
+                r.matches(t, command, facts, actor_role=actor.role, actor_rank=rank, pack=pack)
+                for t in triggers
+            )
+
+        report: dict[str, list[str]] = {}
+        running = [t for t in self.timers if t["state"] == "running"]
+        for t in running:
+            rule = _memo(group, ("timer", t["key"]), lambda key=t["key"]: pack.timer(key))
+            if rule is None:
+                continue
+            if fired(rule.met_by):
+                t["state"], t["met_at"] = "met", at
+                report.setdefault("met", []).append(t["key"])
+            elif fired(rule.cancel_on) or not rule.applies_to(row["level"]):
+                t["state"], t["cancelled_at"] = "cancelled", at
+                report.setdefault("cancelled", []).append(t["key"])
+        keys = {t["key"] for t in self.timers if t["state"] == "running"}
+        for rule in pack.timers:
+            if rule.key in keys or not rule.applies_to(row["level"]) or not fired(rule.start):
+                continue
+            within = rule.within_for(row["level"])
+            due = r.due_at(self.group.calendar, at, within)
+            opens = (
+                r.opens_at(self.group.calendar, at, rule.not_before) if rule.not_before else None
+            )
+            self.timers.append(
+                {
+                    "complaint_id": row["id"],
+                    "key": rule.key,
+                    "round": row["round"],
+                    "level": row["level"],
+                    "unit": within.unit,
+                    "amount": within.amount,
+                    "state": "running",
+                    "started_at": at,
+                    "due_at": due.at,
+                    "opens_at": opens.at if opens else None,
+                    "warn_at": opens.at if opens else r.warn_at(at, due.at, rule.warn_at_percent),
+                    "warned_at": None,
+                    "breached_at": None,
+                    "met_at": None,
+                    "cancelled_at": None,
+                    "provisional": due.provisional or bool(opens and opens.provisional),
+                    "pauses": [],
+                    "extensions": [],
+                }
+            )
+            report.setdefault("started", []).append(rule.key)
+        live = [t for t in self.timers if t["state"] == "running"]
+        row["next_due_at"] = min((t["due_at"] for t in live), default=None)
+        row["deadline_provisional"] = any(t["provisional"] for t in live)
+        if report:
+            payload["sla"] = report
+
+    def finish(self, now: datetime) -> list[dict[str, Any]]:
+        for t in self.timers:
+            if t["state"] == "running" and t["due_at"] <= now:
+                t["breached_at"] = t["due_at"]
+            if t["warn_at"] is not None and t["warn_at"] <= now and t["breached_at"] is None:
+                t["warned_at"] = t["warn_at"]
+        return self.timers
+
+
+def _memoise_official_calendar() -> None:
+    """Generation only: remember `chinese_calendar.is_workday` per day in this process (it
+    validates its argument at length on every call, and a year of timers asks it millions of
+    times). Answers are unchanged; the servers under test never run this."""
+    from kesu.calendar import workdays
+
+    lib = workdays.chinese_calendar
+    if not hasattr(lib.is_workday, "cache_info"):
+        lib.is_workday = functools.cache(lib.is_workday)
 
 
 def _open_probability(age_days: float) -> float:
@@ -471,19 +662,19 @@ def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
 def intake_body(rng: random.Random, group: Group) -> dict[str, Any]:
     """A complaint as a receiver would type it (also what the intake benchmark POSTs)."""
     pack = group.pack
-    categories = sorted(pack.keys("categories"))
+    categories = _keys(group, "categories")
     category = rng.choice(categories)
     story = STORIES[STORY_OF_CATEGORY.get(category, "other")]
     words, wish, demands = rng.choice(story)
     product, sku = rng.choice(PRODUCTS)
     weights = [0.7, 0.22, 0.08][: len(pack.levels)] + [0.0] * max(0, len(pack.levels) - 3)
     level = rng.choices([lv.key for lv in pack.levels], weights=weights)[0]
-    known_demands = pack.keys("demands")
+    known_demands = set(_keys(group, "demands"))
     return {
         "site_id": rng.choice(group.sites),
-        "channel": rng.choice(sorted(pack.keys("channels"))),
+        "channel": rng.choice(_keys(group, "channels")),
         "complainant": {"name": _name(rng), "phone": _phone(rng)},
-        "complainant_type": rng.choice(sorted(pack.keys("complainant_types"))),
+        "complainant_type": rng.choice(_keys(group, "complainant_types")),
         "title": f"{product}：{words[:16]}",
         "description": f"顾客反映：{product}（{sku}）{words}。{wish}。",
         "demands": [d for d in demands if d in known_demands],
@@ -538,51 +729,60 @@ ENV = {
 derived from them, so both sides must agree)."""
 
 
-def generate(url: str, rows: int, *, seed: int = 7, now: datetime | None = None) -> Summary:
+def generate(
+    url: str,
+    rows: int,
+    *,
+    seed: int = 7,
+    now: datetime | None = None,
+    workers: int = os.cpu_count() or 1,
+) -> Summary:
     """Reset the database at `url` and fill it with `rows` complaints spread over a year.
 
-    Run with `ENV` in the environment (as `python -m bench` does).
+    `workers` processes build the rows (each batch from its own seeded generator, so the
+    data does not depend on how many) while this one inserts them. Run with `ENV` in the
+    environment (as `python -m bench` does).
     """
     started = time.perf_counter()
     now = now or _now()
+    if HAS_SLA:
+        _memoise_official_calendar()
     reset(url)
     engine = make_engine(url)
     prepare(engine)
     groups = build_groups(engine, now)
     md = migrate.metadata()
     tables: dict[str, _Writable] = {}
-    rng = random.Random(seed)
-    # numbers are drawn in time order, like a real counter
-    times = sorted(now - timedelta(seconds=rng.uniform(60, 365 * 86400)) for _ in range(rows))
-    counters: Counter[tuple[int, str]] = Counter()
     with engine.connect() as conn:
-        next_id = {
-            "complainant": (conn.scalar(select(func.max(md.tables["complainant"].c.id))) or 0) + 1,
-            "complaint": (conn.scalar(select(func.max(md.tables["complaint"].c.id))) or 0) + 1,
-            "event": (conn.scalar(select(func.max(md.tables["complaint_event"].c.id))) or 0) + 1,
+        first = {
+            name: (conn.scalar(select(func.max(md.tables[name].c.id))) or 0) + 1
+            for name in ("complainant", "complaint")
         }
+    plan, counters = _plan(random.Random(seed), groups, rows, now)
+    jobs = [
+        (seed, i, plan[i : i + BATCH], first["complaint"] + i, first["complainant"] + i)
+        for i in range(0, rows, BATCH)
+    ]
     stats: Counter[str] = Counter()
-    for start in range(0, rows, BATCH):
-        people_rows, complaint_rows, event_rows = [], [], []
-        for received in times[start : start + BATCH]:
-            group = groups[rng.randrange(len(groups))]
-            person, complaint, events = _one(rng, group, received, now, next_id, counters)
-            people_rows.append(person)
-            complaint_rows.append(complaint)
-            event_rows.extend(events)
-            stats[complaint["state"]] += 1
-        batch = {
-            "complainant": people_rows,
-            "complaint": complaint_rows,
-            "complaint_event": event_rows,
-        }
-        for name, values in batch.items():
-            if name not in tables:
-                tables[name] = _Writable.of(md.tables[name], engine, set(values[0]))
-        with engine.begin() as conn:
+    _WORK.update(groups=groups, now=now)
+    with contextlib.ExitStack() as stack:
+        if workers > 0:
+            pool = stack.enter_context(multiprocessing.get_context("fork").Pool(workers))
+            batches = pool.imap(_batch, jobs)
+        else:  # in this process (profiling)
+            batches = map(_batch, jobs)
+        for batch, states, stuck_here in batches:
+            stuck.update(stuck_here)
+            stats.update(states)
+            batch = {name: values for name, values in batch.items() if values}
             for name, values in batch.items():
-                conn.execute(insert(tables[name].clause), tables[name].rows(values))
-        stats["events"] += len(event_rows)
+                if name not in tables:
+                    tables[name] = _Writable.of(md.tables[name], engine, set(values[0]))
+            with engine.begin() as conn:
+                for name, values in batch.items():
+                    conn.execute(insert(tables[name].clause), tables[name].rows(values))
+            stats["events"] += len(batch.get("complaint_event", []))
+            stats["timers"] += len(batch.get("sla_timer", []))
     counter_rows = [{"org_id": o, "period": p, "last_value": n} for (o, p), n in counters.items()]
     counter = _Writable.of(md.tables["number_counter"], engine, set(counter_rows[0]))
     with engine.begin() as conn:
@@ -600,7 +800,7 @@ def generate(url: str, rows: int, *, seed: int = 7, now: datetime | None = None)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
     engine.dispose()
-    events = stats.pop("events", 0)
+    events, timers = stats.pop("events", 0), stats.pop("timers", 0)
     return Summary(
         url=make_url(url).render_as_string(hide_password=True),
         rows=rows,
@@ -612,7 +812,58 @@ def generate(url: str, rows: int, *, seed: int = 7, now: datetime | None = None)
             for g in groups
         ],
         by_state=dict(sorted(stats.items())),
+        timers=timers,
+        stuck=dict(stuck.most_common()),
+        until=now.isoformat(),
     )
+
+
+_WORK: dict[str, Any] = {}
+"""What the forked row builders share: the groups and the end of the data (`now`)."""
+
+
+def _plan(
+    rng: random.Random, groups: list[Group], rows: int, now: datetime
+) -> tuple[list[tuple[int, datetime, str]], Counter[tuple[int, str]]]:
+    """Each complaint's group, time and number: drawn in time order, like a real counter."""
+    times = sorted(now - timedelta(seconds=rng.uniform(60, 365 * 86400)) for _ in range(rows))
+    counters: Counter[tuple[int, str]] = Counter()
+    plan = []
+    for received in times:
+        # one national chain holds half the history; the other packs' groups share the rest
+        gi = 0 if rng.random() < 0.5 else rng.randrange(len(groups))
+        pack = groups[gi].pack
+        day = received.astimezone(ZoneInfo(pack.timezone)).date()
+        period = period_key(pack.numbering.reset, day)
+        counters[(groups[gi].id, period)] += 1
+        number = format_number(pack.numbering.pattern, day, counters[(groups[gi].id, period)])
+        plan.append((gi, received, number))
+    return plan, counters
+
+
+def _batch(job) -> tuple[dict[str, list[dict[str, Any]]], Counter[str], Counter[str]]:
+    """Build one batch of rows (in a worker process)."""
+    seed, index, plan, complaint_id, complainant_id = job
+    rng = random.Random(seed * 1_000_003 + index)
+    groups, now = _WORK["groups"], _WORK["now"]
+    stuck.clear()
+    rows: dict[str, list[dict[str, Any]]] = {
+        "complainant": [],
+        "complaint": [],
+        "complaint_event": [],
+        "sla_timer": [],
+    }
+    states: Counter[str] = Counter()
+    for k, (gi, received, number) in enumerate(plan):
+        person, complaint, events, timers = _one(
+            rng, groups[gi], received, number, now, complaint_id + k, complainant_id + k
+        )
+        rows["complainant"].append(person)
+        rows["complaint"].append(complaint)
+        rows["complaint_event"].extend(events)
+        rows["sla_timer"].extend(timers)
+        states[complaint["state"]] += 1
+    return rows, states, Counter(stuck)
 
 
 def _staff_count(group: Group) -> int:
@@ -623,22 +874,17 @@ def _one(
     rng: random.Random,
     group: Group,
     received: datetime,
+    number: str,
     now: datetime,
-    next_id: dict[str, int],
-    counters: Counter[tuple[int, str]],
-) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    cid: int,
+    pid: int,
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     pack = group.pack
     body = intake_body(rng, group)
     if body["category"] in ("attitude", "store_attitude") and rng.random() < 0.5:
         body["staff_complained_id"] = group.clerk.id
     data = ComplaintCreate.model_validate(body)
     receiver = rng.choice(_lowest(group, "receive", None))
-    cid, pid = next_id["complaint"], next_id["complainant"]
-    next_id["complaint"] += 1
-    next_id["complainant"] += 1
-    day = received.astimezone(ZoneInfo(pack.timezone)).date()
-    period = period_key(pack.numbering.reset, day)
-    counters[(group.id, period)] += 1
     person = {
         "id": pid,
         "org_id": group.id,
@@ -656,7 +902,7 @@ def _one(
     )
     row: dict[str, Any] = {
         "id": cid,
-        "number": format_number(pack.numbering.pattern, day, counters[(group.id, period)]),
+        "number": number,
         "org_id": group.id,
         "site_id": data.site_id,
         "policy_version_id": group.policy_version_id,
@@ -719,7 +965,6 @@ def _one(
         digest = event_hash(prev, fields)
         events.append(
             {
-                "id": next_id["event"],
                 "complaint_id": cid,
                 "seq": seq,
                 "command": command,
@@ -733,11 +978,14 @@ def _one(
                 "hash": digest,
             }
         )
-        next_id["event"] += 1
         prev = digest
         row["version"] += 1
         row["updated_at"] = at
 
+    clocks = Clocks(group, row) if HAS_SLA else None
+    if clocks:
+        row["next_due_at"], row["deadline_provisional"] = None, False
+        clocks.step(receiver.actor(), "receive", payload, received)
     record(receiver.actor(), "receive", payload, received)
     age_days = (now - received).total_seconds() / 86400
     stays_open = rng.random() < _open_probability(age_days)
@@ -751,6 +999,9 @@ def _one(
         if step is None:
             break
         command, who, raw = step
+        if who is None:
+            stuck[pack.key + ":" + command] += 1
+            break
         if stays_open and command == "close":
             break
         gap = timedelta(minutes=rng.randint(10, 480))
@@ -761,8 +1012,14 @@ def _one(
         handler = people.get("handler")
         assignee = handler if handler and handler.id == row["assignee_id"] else None
         case = _case(group, row, assignee)
-        change = lifecycle.decide(pack, case, who.actor(), command, parsed, at)
+        try:
+            change = lifecycle.decide(pack, case, who.actor(), command, parsed, at)
+        except KesuError as exc:
+            stuck[f"{pack.key}:{command}:{exc.key}"] += 1
+            break
         _apply(row, change.fields)
+        if clocks:
+            clocks.step(who.actor(), command, change.event, at)
         record(who.actor(), command, change.event, at)
         budget -= 1
-    return person, row, events
+    return person, row, events, clocks.finish(now) if clocks else []

@@ -1,14 +1,19 @@
-"""Figures measured in-process against a stored dataset (no HTTP): audit walk, timers,
-reports and search, each through the service function the product itself calls."""
+"""Figures measured in-process against a stored dataset (no HTTP): the audit walk, the SLA
+sweep and the reports, each through the function the product itself runs (the worker's
+sweep job, `kesu report`'s builder)."""
 
 from __future__ import annotations
 
 import importlib.util
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select, text
+
 from kesu.audit.service import verify_all
-from kesu.db.session import make_engine, make_sessionmaker, reading
+from kesu.clock import FrozenClock
+from kesu.db.session import make_engine, make_sessionmaker, reading, transaction
 
 
 def _has(module: str) -> bool:
@@ -19,7 +24,7 @@ def _has(module: str) -> bool:
 
 
 def verify(url: str) -> str:
-    """What `kesu audit verify` answers for the database."""
+    """What `kesu audit verify` answers for the database (hash chains)."""
     engine = make_engine(url)
     try:
         with reading(make_sessionmaker(engine)) as s:
@@ -30,21 +35,143 @@ def verify(url: str) -> str:
 
 
 def timed(fn, repeat: int = 5) -> dict[str, float]:
-    """Best and median wall time of `fn()` in milliseconds."""
+    """Best, median and worst wall time of `fn()` in milliseconds."""
     runs = []
     for _ in range(repeat):
         t = time.perf_counter()
         fn()
         runs.append((time.perf_counter() - t) * 1000)
     runs.sort()
-    return {"best_ms": round(runs[0], 2), "median_ms": round(runs[len(runs) // 2], 2)}
+    return {
+        "best_ms": round(runs[0], 2),
+        "median_ms": round(runs[len(runs) // 2], 2),
+        "worst_ms": round(runs[-1], 2),
+        "runs": repeat,
+    }
 
 
-def measure(url: str) -> dict[str, Any]:
-    """Whatever of timers, reports and search exists in this tree; the rest says so."""
-    out: dict[str, Any] = {}
-    if not _has("kesu.sla"):
-        out["timers"] = "not measured: kesu.sla does not exist in this tree yet"
+def _running(s) -> int:
+    from kesu.sla.models import Timer
+
+    return s.scalar(
+        select(func.count()).where(Timer.state == "running", Timer.breached_at.is_(None))
+    )
+
+
+def sweep_idle(url: str, until: datetime) -> dict[str, Any] | str:
+    """One worker sweep pass when nothing is due (at the end of the data), 20 times."""
+    if not _has("kesu.sla.sweep"):
+        return "not measured: kesu.sla does not exist in this tree"
+    from kesu.sla.sweep import sweep
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    clock = FrozenClock(until)
+    acted = []
+
+    def one() -> None:
+        with transaction(sessions) as s:
+            acted.append(sweep(s, clock))
+
+    try:
+        with reading(sessions) as s:
+            running = _running(s)
+        out: dict[str, Any] = timed(one, repeat=20)
+    finally:
+        engine.dispose()
+    out["running_timers"] = running
+    out["acted_on"] = sum(acted)
+    return out
+
+
+def sweep_due(
+    url: str, until: datetime, due: int = 10_000, max_seconds: float = 120
+) -> dict[str, Any] | str:
+    """Move the clock until `due` running timers have fallen due, then run worker passes
+    (each its own transaction, as the worker does) until one finds nothing, or for at most
+    `max_seconds` (then `finished` is false and the rate tells the rest). Changes the
+    database: run it last."""
+    if not _has("kesu.sla.sweep"):
+        return "not measured: kesu.sla does not exist in this tree"
+    from kesu.sla.models import Timer
+    from kesu.sla.sweep import sweep
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    try:
+        with reading(sessions) as s:
+            running = _running(s)
+            n = min(due, running)
+            if n == 0:
+                return "not measured: no running timer"
+            at = s.scalar(
+                select(Timer.due_at)
+                .where(Timer.state == "running", Timer.breached_at.is_(None))
+                .order_by(Timer.due_at)
+                .offset(n - 1)
+                .limit(1)
+            )
+        clock = FrozenClock(max(at, until) + timedelta(seconds=1))
+        passes, acted = 0, 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < max_seconds:
+            with transaction(sessions) as s:
+                done = sweep(s, clock)
+            passes += 1
+            acted += done
+            if done == 0:
+                break
+        seconds = time.perf_counter() - started
+        with reading(sessions) as s:
+            breached = s.scalar(select(func.count()).where(Timer.breached_at == clock.now()))
+    finally:
+        engine.dispose()
+    return {
+        "running_timers_before": running,
+        "due": n,
+        "breached": breached,
+        "acted_on": acted,
+        "passes": passes,
+        "finished": acted >= n,
+        "seconds": round(seconds, 2),
+        "per_timer_ms": round(seconds * 1000 / max(1, acted), 2),
+    }
+
+
+def reports(url: str, until: datetime, group_id: int) -> dict[str, Any] | str:
+    """`kesu report weekly` (last complete week) and annual (this year so far) for the
+    biggest group, built as the CLI builds them (figures only, no file rendering)."""
     if not _has("kesu.report.service"):
-        out["reports"] = "not measured: kesu.report does not exist in this tree yet"
+        return "not measured: kesu.report does not exist in this tree"
+    from kesu.report import rules as report_rules
+    from kesu.report import service as report_service
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    out: dict[str, Any] = {}
+    try:
+        with reading(sessions) as s:
+            complaints = s.scalar(
+                text("SELECT count(*) FROM complaint WHERE org_id = :g"), {"g": group_id}
+            )
+            pack = report_service.target(s, group_id).pack
+        today = report_service.today_of(pack, until)
+        periods = {
+            "weekly": report_rules.last_complete("weekly", today),
+            "annual": report_rules.year(today.year),
+        }
+        for name, period in periods.items():
+
+            def build(period=period) -> None:
+                with reading(sessions) as s:
+                    report_service.build(
+                        s, org_id=group_id, period=period, locale="zh_Hans", now=until
+                    )
+
+            first = timed(build, repeat=1)
+            slow = first["best_ms"] > 10_000  # one more run is enough to see it is slow
+            out[name] = {"period": period.label, **timed(build, repeat=1 if slow else 3)}
+    finally:
+        engine.dispose()
+    out["group_complaints"] = complaints
     return out

@@ -36,6 +36,17 @@ def _tool(argv: list[str]) -> str:
     return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) else ""
 
 
+def tree() -> dict[str, str]:
+    """Which Kesu source was measured: its path and the commit it was taken from."""
+    import kesu
+
+    src = Path(kesu.__file__).resolve().parent
+    commit = os.environ.get("BENCH_KESU_COMMIT") or _tool(
+        ["git", "-C", str(src), "rev-parse", "--short", "HEAD"]
+    )
+    return {"path": str(src), "commit": commit}
+
+
 def describe(pg_version: str | None) -> dict:
     import sqlite3
 

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,22 +57,23 @@ _MADE: dict[str, dict[str, Any]] = {}
 
 
 def dataset(url: str, rows: int, reuse: bool) -> dict[str, Any]:
-    """Generate `rows` complaints at `url`, or reuse what an earlier run generated there."""
+    """Generate `rows` complaints at `url`, or reuse what an earlier run generated there.
+
+    A reused dataset is first upgraded in place to the current schema, as `kesu db upgrade`
+    upgrades a deployment's database (columns added since then get their defaults).
+    """
     if url in _MADE:
         return _MADE[url]
     marker = _marker(url)
-    engine = make_engine(url)
-    head = None
-    if reuse and marker.exists():
-        try:
-            head = migrate.current(engine)
-        except Exception:  # no database there yet
-            head = None
-    engine.dispose()
     if reuse and marker.exists():
         saved = json.loads(marker.read_text())
-        if saved["rows"] == rows and saved["revision"] == head and head is not None:
+        if saved["rows"] == rows:
             say(f"  reusing {rows} complaints at {saved['url']} (generated {saved['date']})")
+            engine = make_engine(url)
+            data.prepare(engine)
+            saved["revision"] = migrate.current(engine)
+            engine.dispose()
+            _MADE[url] = saved
             return saved
     say(f"  generating {rows} complaints at {make_url(url).render_as_string()} …")
     summary = asdict(data.generate(url, rows))
@@ -80,9 +82,11 @@ def dataset(url: str, rows: int, reuse: bool) -> dict[str, Any]:
     engine.dispose()
     summary["date"] = time.strftime("%Y-%m-%d %H:%M")
     say(
-        f"  {summary['rows']} complaints, {summary['events']} events, {summary['open']} open "
-        f"in {summary['seconds']} s"
+        f"  {summary['rows']} complaints, {summary['events']} events, {summary['timers']} "
+        f"timers, {summary['open']} open in {summary['seconds']} s"
     )
+    if summary["stuck"]:
+        say(f"  steps no one could take (complaints left where they stood): {summary['stuck']}")
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(summary, ensure_ascii=False, indent=1))
     _MADE[url] = summary
@@ -125,6 +129,12 @@ def probe(server: servers.Server, req: load.Request) -> None:
         raise RuntimeError(f"{server.name} {req.method} {req.path}: {r.status_code} {r.text[:500]}")
 
 
+def warm(server: servers.Server, requests: list[load.Request]) -> None:
+    """Two unrecorded seconds of the same load first: every worker process loads its packs,
+    templates and connections before anything is measured."""
+    load.run(server.base, requests, connections=4, seconds=2)
+
+
 def drive(
     server: servers.Server,
     requests: list[load.Request],
@@ -135,6 +145,7 @@ def drive(
 ) -> dict[str, Any]:
     if check:
         probe(server, requests[0])
+        warm(server, requests)
     with servers.Sampler(server):
         result = load.run(server.base, requests, connections=conns, seconds=seconds)
     out = result.as_dict()
@@ -230,7 +241,6 @@ def run_kesu(label: str, url: str, rows: int, args, *, intake: bool) -> dict[str
     intake_reqs = scenarios.kesu_intake(engine, groups) if intake else []
     engine.dispose()
     out: dict[str, Any] = {"data": info, "reads": {}, "notes": reads.notes}
-    out["inprocess"] = inprocess.measure(url)
     port = servers.free_port()
     server = servers.start(
         f"kesu-{label}",
@@ -250,6 +260,7 @@ def run_kesu(label: str, url: str, rows: int, args, *, intake: bool) -> dict[str
         if intake:
             say("   intake (POST /api/v1/complaints)")
             probe(server, intake_reqs[0])
+            warm(server, intake_reqs)
             before = _count(url)
             out["intake"] = {}
             for c in args.concurrency:
@@ -264,6 +275,16 @@ def run_kesu(label: str, url: str, rows: int, args, *, intake: bool) -> dict[str
     if intake and rows <= args.verify_max:
         out["audit_verify"] = inprocess.verify(url)
         say(f"   kesu audit verify: {out['audit_verify']}")
+    until = datetime.fromisoformat(info["until"])
+    say("   sweep with nothing due (worker pass at the end of the data)")
+    out["sweep_idle"] = inprocess.sweep_idle(url, until)
+    say(f"    {out['sweep_idle']}")
+    say(f"   reports for the biggest group ({groups[0].pack.key})")
+    out["reports"] = inprocess.reports(url, until, groups[0].id)
+    say(f"    {out['reports']}")
+    say(f"   sweep when {args.due} timers fall due (changes the data: last)")
+    out["sweep_due"] = inprocess.sweep_due(url, until, args.due)
+    say(f"    {out['sweep_due']}")
     return out
 
 
@@ -319,6 +340,37 @@ def table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def inprocess_table(results: dict[str, Any]) -> list[str]:
+    """Markdown rows for the in-process figures (sweeps and reports)."""
+    lines = ["", "| what | dataset | figure |", "|---|---|---|"]
+    for label, k in results.get("kesu", {}).items():
+        idle = k.get("sweep_idle")
+        if isinstance(idle, dict):
+            lines.append(
+                f"| sweep, nothing due ({idle['running_timers']} running timers) | {label} | "
+                f"median {idle['median_ms']} ms, worst {idle['worst_ms']} ms |"
+            )
+        due = k.get("sweep_due")
+        if isinstance(due, dict):
+            done = "all" if due["finished"] else f"{due['acted_on']} of {due['due']} (time cap)"
+            lines.append(
+                f"| sweep, {due['due']} timers due | {label} | {done} in {due['seconds']} s, "
+                f"{due['passes']} passes, {due['per_timer_ms']} ms per timer |"
+            )
+        rep = k.get("reports")
+        if isinstance(rep, dict):
+            for name in ("weekly", "annual"):
+                r = rep[name]
+                lines.append(
+                    f"| {name} report {r['period']} ({rep['group_complaints']} complaints in "
+                    f"the group) | {label} | median {r['median_ms']:.0f} ms |"
+                )
+        for name in ("sweep_idle", "sweep_due", "reports"):
+            if isinstance(k.get(name), str):
+                lines.append(f"| {name} | {label} | {k[name]} |")
+    return lines
+
+
 def main(args) -> int:
     DATA.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -329,6 +381,7 @@ def main(args) -> int:
             pg_version = conn.scalar(select(func.version())).split(",")[0]
         admin.dispose()
     results: dict[str, Any] = machine.describe(pg_version)
+    results["kesu_tree"] = machine.tree()
     results["settings"] = {
         "rows": args.rows,
         "large": args.large,
@@ -357,13 +410,13 @@ def main(args) -> int:
         results["kesu"][f"sqlite {args.large}"] = run_kesu(
             "sqlite", sqlite_url(args.large), args.large, args, intake=False
         )
-    results["table"] = table(results)
+    results["table"] = table(results) + inprocess_table(results)
     out = Path(args.out) if args.out else RESULTS / f"{time.strftime('%Y-%m-%d')}-{args.rows}.json"
     out.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str))
     say("")
     say("\n".join(results["table"]))
     for label, k in results["kesu"].items():
-        for name, v in k.get("inprocess", {}).items():
-            say(f"[{label}] {name}: {v}")
+        for name in ("sweep_idle", "sweep_due", "reports"):
+            say(f"[{label}] {name}: {k.get(name)}")
     say(f"\nresults: {out}")
     return 0

@@ -65,13 +65,23 @@ def load_groups(engine: Engine) -> list[data.Group]:
     return groups
 
 
-def token(engine: Engine, user_id: int) -> str:
-    """An API token for a user, as `kesu token create` issues it."""
+def token(engine: Engine, user_id: int, kind: str = "api") -> str:
+    """An API token for a user, as `kesu token create` issues it (or a console sign-in's)."""
     with transaction(make_sessionmaker(engine)) as s:
         user = s.get(User, user_id)
         return access_service.issue_token(
-            s, FrozenClock(data._now()), user, kind="api", name="bench", hours=None
+            s,
+            FrozenClock(data._now()),
+            user,
+            kind=kind,
+            name="bench",
+            hours=None if kind == "api" else 12,
         )
+
+
+def console(engine: Engine, user_id: int) -> dict[str, str]:
+    """The console's cookie after signing in (the session token a login sets)."""
+    return {"Cookie": f"kesu_session={token(engine, user_id, 'session')}", "Accept": "text/html"}
 
 
 def bearer(raw: str) -> dict[str, str]:
@@ -164,29 +174,35 @@ def kesu_reads(engine: Engine, groups: list[data.Group], seed: int = 5) -> Reads
     staff = bearer(token(engine, supervisor.id))
     mine = bearer(token(engine, handler_id))
     sample = rng.sample(ids, min(VARIANTS, len(ids)))
-    return Reads(
-        scenarios={
-            "queue": [
-                Request("GET", f"/api/v1/complaints?assignee_id={handler_id}&open_only=true", mine)
-            ],
-            "detail": [Request("GET", f"/api/v1/complaints/{i}", staff) for i in sample],
-            "list_deep": [
-                Request(
-                    "GET", f"/api/v1/complaints?state=closed&channel={channel}&cursor={c}", staff
-                )
-                for c in cursors
-            ],
-            "search_common": [Request("GET", f"/api/v1/complaints?q={common}", staff)],
-            "search_none": [Request("GET", f"/api/v1/complaints?q={nothing}", staff)],
-        },
-        notes={
-            "queue": f"handler {handler_id}: {open_count} open of {handler_total} assigned",
-            "detail": "one complaint with its timeline, random ids of one group",
-            "list_deep": f"state=closed&channel={channel}: {matching} rows, pages 25–75 % deep",
-            "search_common": f"q={SEARCH_COMMON} (first page of matches)",
-            "search_none": f"q={SEARCH_NONE} (matches nothing: every description is read)",
-        },
-    )
+    scenarios = {
+        "queue": [
+            Request("GET", f"/api/v1/complaints?assignee_id={handler_id}&open_only=true", mine)
+        ],
+        "detail": [Request("GET", f"/api/v1/complaints/{i}", staff) for i in sample],
+        "list_deep": [
+            Request("GET", f"/api/v1/complaints?state=closed&channel={channel}&cursor={c}", staff)
+            for c in cursors
+        ],
+        "search_common": [Request("GET", f"/api/v1/complaints?q={common}", staff)],
+        "search_none": [Request("GET", f"/api/v1/complaints?q={nothing}", staff)],
+    }
+    notes = {
+        "queue": f"handler {handler_id}: {open_count} open of {handler_total} assigned",
+        "detail": "one complaint with its timeline, random ids of one group",
+        "list_deep": f"state=closed&channel={channel}: {matching} rows, pages 25–75 % deep",
+        "search_common": f"q={SEARCH_COMMON} (first page of matches)",
+        "search_none": f"q={SEARCH_NONE} (matches nothing: every description is read)",
+    }
+    if hasattr(Complaint, "next_due_at"):  # the console's queues sort by the next deadline
+        pages = console(engine, handler_id)
+        scenarios["console_queue"] = [Request("GET", "/?queue=mine", pages)]
+        notes["console_queue"] = "console page: my queue, next deadline first (HTML)"
+        desk = console(engine, supervisor.id)
+        scenarios["console_complaint"] = [
+            Request("GET", f"/complaints/{i}", desk) for i in sample[:100]
+        ]
+        notes["console_complaint"] = "console page: one complaint with timeline and timers"
+    return Reads(scenarios=scenarios, notes=notes)
 
 
 def peer_reads(headers: dict[str, str], tickets: int, seed: int = 5) -> dict[str, list[Request]]:
