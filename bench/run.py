@@ -395,8 +395,12 @@ def main(args) -> int:
     targets = [("sqlite", sqlite_url(args.rows))]
     if args.pg_url:
         targets.append(("postgresql", pg_url(args.pg_url, args.rows)))
-    # the intake bodies come from the generated organisations: build the first dataset first
-    dataset(targets[0][1], args.rows, args.reuse)
+    # every dataset first (a failure shows before any load runs, and generating does not
+    # overlap a measurement); the intake bodies come from the generated organisations
+    for _label, url in targets:
+        dataset(url, args.rows, args.reuse)
+    if args.large:
+        dataset(sqlite_url(args.large), args.large, args.reuse)
     engine = make_engine(targets[0][1])
     groups = scenarios.load_groups(engine)
     engine.dispose()
