@@ -60,7 +60,7 @@ def test_managers_default_to_the_second_tier_and_above_and_verifiers_to_the_mana
 
 
 def _view(state: str, owner: int = 1, verifier: int | None = None) -> rules.ActionView:
-    return rules.ActionView(state=state, owner_id=owner, verifier_id=verifier, has_target=True)
+    return rules.ActionView(state=state, owner_id=owner, verifier_id=verifier)
 
 
 def test_the_owner_works_the_verifier_verifies_and_nobody_verifies_their_own_action():

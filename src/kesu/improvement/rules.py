@@ -58,7 +58,6 @@ class ActionView:
     state: str
     owner_id: int
     verifier_id: int | None
-    has_target: bool
 
 
 @dataclass(frozen=True)

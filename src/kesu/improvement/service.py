@@ -28,7 +28,7 @@ from kesu.complaint.models import Complaint
 from kesu.errors import Forbidden, InvalidInput, NotFound, StaleVersion
 from kesu.escalation import service as escalation_service
 from kesu.i18n import pick
-from kesu.improvement import rules
+from kesu.improvement import queries, rules
 from kesu.improvement.models import (
     Accountability,
     ActionComplaint,
@@ -68,8 +68,6 @@ def get(session: Session, action_id: int) -> CorrectiveAction:
 
 def visible_action(session: Session, user: User, action_id: int) -> CorrectiveAction:
     """Load-or-404 within the user's reach (`queries.visible_to`)."""
-    from kesu.improvement import queries
-
     stmt = queries.visible_to(session, user).where(CorrectiveAction.id == action_id)
     action = session.scalar(stmt)
     if action is None:
@@ -82,7 +80,6 @@ def view_of(action: CorrectiveAction) -> rules.ActionView:
         state=action.state,
         owner_id=action.owner_id,
         verifier_id=action.verifier_id,
-        has_target=action.target_per_month is not None,
     )
 
 
@@ -213,6 +210,12 @@ def _rank(pack: Pack, role_key: str | None) -> int:
     return pack.tier_rank(role.tier) if role else 0
 
 
+def owner_rank(session: Session, pack: Pack, action: CorrectiveAction) -> int:
+    """The owner's tier in the pack (0: a role without a tier)."""
+    owner = session.get(User, action.owner_id)
+    return _rank(pack, owner.role if owner else None)
+
+
 def recipients(
     session: Session,
     pack: Pack,
@@ -236,10 +239,7 @@ def recipients(
             out.append(user_id)
     roles = [n for n in names if n not in IMPROVEMENT_RECIPIENTS]
     if roles or "next_tier" in names:
-        owner = session.get(User, action.owner_id)
-        wanted = rules.escalation_rank(
-            _rank(pack, owner.role if owner else None), step, len(pack.tiers)
-        )
+        wanted = rules.escalation_rank(owner_rank(session, pack, action), step, len(pack.tiers))
         staff = session.scalars(
             select(User)
             .where(

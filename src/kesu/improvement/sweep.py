@@ -180,17 +180,11 @@ def _breach(session: Session, clock: Clock, action_id: int) -> int:
     return 1
 
 
-def _owner_rank(session: Session, pack: Pack, action: CorrectiveAction) -> int:
-    owner = session.get(User, action.owner_id)
-    role = pack.role(owner.role) if owner else None
-    return pack.tier_rank(role.tier) if role else 0
-
-
 def _next_step(
     session: Session, pack: Pack, action: CorrectiveAction, now: datetime
 ) -> datetime | None:
     every = pack.improvement.deadline.escalate_every
-    rank, top = _owner_rank(session, pack, action), len(pack.tiers)
+    rank, top = improvement_service.owner_rank(session, pack, action), len(pack.tiers)
     if every is None or not rules.escalates_further(rank, action.escalation_step, top):
         return None
     return improvement_service.later(session, pack, action, now, every)
@@ -201,11 +195,7 @@ def _escalate(session: Session, clock: Clock, action_id: int) -> int:
     now = clock.now()
     action, pack = _load(session, action_id)
     if action.next_escalation_at is None or action.next_escalation_at > now:
-        return 0
-    if not _running(action):
-        action.next_escalation_at = None
-        _bump(action, now)
-        return 0
+        return 0  # done, cancelled or re-timed meanwhile (each clears or moves the next step)
     action.escalation_step += 1
     step = action.escalation_step
     action.next_escalation_at = _next_step(session, pack, action, now)
