@@ -13,7 +13,7 @@ class KesuError(Exception):
     status = 400
     code = "kesu.error"
 
-    def __init__(self, key: str, *, field: str | None = None, **params: Any) -> None:
+    def __init__(self, key: str, /, *, field: str | None = None, **params: Any) -> None:
         super().__init__(key)
         self.key = key
         self.field = field

@@ -25,7 +25,7 @@ def catalogue(locale: str) -> dict[str, str]:
     return merged
 
 
-def translate(key: str, locale: str = DEFAULT_LOCALE, **params: Any) -> str:
+def translate(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
     """Render `key` in `locale`, falling back to zh_Hans, then to the key itself."""
     template = catalogue(normalise(locale)).get(key) or catalogue(DEFAULT_LOCALE).get(key) or key
     try:

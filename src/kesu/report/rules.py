@@ -257,11 +257,17 @@ def change(current: float | None, before: float | None) -> tuple[float | None, f
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def defuse(value: object) -> object:
     """A text cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a
-    leading apostrophe, so it is shown as the text it is (formula injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    leading apostrophe, so it is shown as the text it is (formula injection). Control
+    characters no spreadsheet can hold are dropped."""
+    if isinstance(value, str):
+        value = _CONTROL.sub("", value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value
     return value
 
 

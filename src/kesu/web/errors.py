@@ -7,9 +7,44 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError
 
-from kesu.errors import KesuError
+from kesu.errors import InvalidInput, KesuError
 from kesu.i18n import negotiate, translate
+
+
+class Problem(BaseModel):
+    field: str
+    rule: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    key: str
+    message: str = Field(description="in the reader's language (Accept-Language or ?lang=)")
+    field: str | None = None
+    problems: list[Problem] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (401, "Sign-in required, or the token is invalid, expired or revoked"),
+        (403, "Not allowed: role, tier, organisation scope, token scope or recusal"),
+        (404, "Not found (or outside your scope)"),
+        (409, "Not allowed in the complaint's state, or a stale version"),
+        (413, "The request body is too large"),
+        (422, "A field breaks a rule; `field` and `problems` name it"),
+        (429, "Too many attempts: try again later"),
+    )
+}
+"""Every error answer has this one body; routers declare it so the OpenAPI schema is true."""
 
 
 def locale_of(request: Request) -> str:
@@ -58,6 +93,13 @@ def install(app: FastAPI) -> None:
     async def _kesu(request: Request, exc: KesuError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(render(exc, locale_of(request)), exc.status, headers=headers)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        """A value the database cannot hold (an id past its integer range): the request is
+        wrong, not the server."""
+        return JSONResponse(render(InvalidInput("invalid.out_of_range"), locale_of(request)), 422)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
