@@ -19,6 +19,7 @@ from kesu.access import rules, throttle
 from kesu.access.models import Token, User
 from kesu.audit import service as audit
 from kesu.clock import Clock
+from kesu.complaint.models import Complaint
 from kesu.errors import InvalidInput, NotFound, Unauthenticated
 from kesu.org import service as org_service
 from kesu.policy import service as policy_service
@@ -53,6 +54,25 @@ def principal(session: Session, user: User, token_scope: str = "full") -> rules.
         token_scope=token_scope,
         active=user.active,
     )
+
+
+def view_of(c: Complaint) -> rules.ComplaintView:
+    """What `rules.can` reads of a complaint."""
+    return rules.ComplaintView(
+        org_id=c.org_id,
+        site_id=c.site_id,
+        department_id=c.department_id,
+        staff_complained_id=c.staff_complained_id,
+        assignee_id=c.assignee_id,
+        received_by_id=c.received_by_id,
+    )
+
+
+def require(
+    session: Session, user: User, action: str, target: rules.ComplaintView | int | None = None
+) -> None:
+    """`rules.require` for a signed-in staff member (a console session: full scope)."""
+    rules.require(principal(session, user), action, target)
 
 
 def _check_password(password: str, username: str, field: str = "password") -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from kesu.access import rules as access_rules
 from kesu.access.models import User
+from kesu.access.service import view_of
 from kesu.audit import service as audit
 from kesu.clock import Clock
 from kesu.complaint.models import Complainant, Complaint
@@ -27,17 +28,6 @@ from kesu.privacy import rules
 from kesu.privacy.models import PersonalDataView, PrivacyRequest, RetentionRule
 
 RETENTION_EVERY = timedelta(days=1)
-
-
-def view_of(c: Complaint) -> access_rules.ComplaintView:
-    return access_rules.ComplaintView(
-        org_id=c.org_id,
-        site_id=c.site_id,
-        department_id=c.department_id,
-        staff_complained_id=c.staff_complained_id,
-        assignee_id=c.assignee_id,
-        received_by_id=c.received_by_id,
-    )
 
 
 def person_fields(person: Complainant) -> dict[str, Any]:

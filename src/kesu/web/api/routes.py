@@ -413,7 +413,7 @@ def pack(key: Annotated[str, Path(max_length=60)], db: ReadDb, user: CurrentUser
 def _out(p: rules.Principal, complaint) -> ComplaintOut:
     """A complaint as this viewer may see it: free text with numbers masked unless unmasked."""
     out = ComplaintOut.model_validate(complaint)
-    if rules.can(p, "unmask", privacy_service.view_of(complaint)):
+    if rules.can(p, "unmask", access_service.view_of(complaint)):
         return out
     masked = {f: privacy_rules.mask_value(getattr(out, f)) for f in MASKED_TEXT}
     return out.model_copy(update=masked)
@@ -498,7 +498,7 @@ def _detail(db, user: User, p: rules.Principal, complaint) -> ComplaintDetail:
     pack = complaint_service.pack_of(db, complaint)
     case = complaint_service.case_of(db, pack, complaint)
     person = db.get(Complainant, complaint.complainant_id)
-    plain = rules.can(p, "unmask", privacy_service.view_of(complaint))
+    plain = rules.can(p, "unmask", access_service.view_of(complaint))
     return ComplaintDetail(
         **_out(p, complaint).model_dump(),
         complainant=ComplainantOut(**privacy_service.shown(person, False)),
@@ -526,7 +526,7 @@ def _detail(db, user: User, p: rules.Principal, complaint) -> ComplaintDetail:
             for e in queries.evidence(db, complaint.id)
         ],
         allowed_commands=lifecycle.allowed_commands(pack, case, complaint_service.actor_of(user))
-        if rules.can(p, "command", privacy_service.view_of(complaint))
+        if rules.can(p, "command", access_service.view_of(complaint))
         else [],
         timers=sla_queries.timers_of(db, pack, complaint.id),
     )
@@ -564,7 +564,7 @@ def run_command(
 ) -> ComplaintDetail:
     """Every lifecycle command: `{"version": <the version you saw>, "payload": {...}}`."""
     target = visible_complaint(db, user, complaint_id)
-    rules.require(p, "command", privacy_service.view_of(target))
+    rules.require(p, "command", access_service.view_of(target))
     complaint = complaint_service.execute(
         db, clock, complaint_id, actor, command, body.payload, body.version
     )
@@ -584,7 +584,7 @@ def upload_evidence(
     file: Annotated[UploadFile, File()],
 ) -> EvidenceOut:
     complaint = visible_complaint(db, user, complaint_id)
-    rules.require(p, "attach_evidence", privacy_service.view_of(complaint))
+    rules.require(p, "attach_evidence", access_service.view_of(complaint))
     data = file.file.read(settings.max_upload_bytes + 1)
     row = evidence_service.attach(
         db,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
+from kesu.access import service as access_service
 from kesu.complaint import evidence as evidence_service
 from kesu.complaint import lifecycle, queries
 from kesu.complaint import service as complaint_service
@@ -153,6 +154,7 @@ def upload_evidence(
     form: Form,
 ) -> Response:
     c = visible_complaint(db, user, complaint_id)
+    access_service.require(db, user, "attach_evidence", access_service.view_of(c))
     upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from kesu.access import service as access_service
+from kesu.access.rules import ComplaintView
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant
 from kesu.complaint.schemas import ComplaintCreate
@@ -120,6 +121,13 @@ def receive(
         data = _create_from(form, pack.timezone)
         if org_service.group_of(db, data.site_id).id != org_service.group_of(db, user.org_id).id:
             raise InvalidInput("invalid.unknown_id", field="site_id", value=data.site_id)
+        target = ComplaintView(
+            org_id=org_service.group_of(db, data.site_id).id,
+            site_id=data.site_id,
+            department_id=data.department_id,
+            staff_complained_id=data.staff_complained_id,
+        )
+        access_service.require(db, user, "receive", target)  # the site is in the user's scope
         created = complaint_service.receive(db, clock, complaint_service.actor_of(user), data)
     except KesuError as exc:
         db.rollback()
