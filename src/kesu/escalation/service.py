@@ -65,13 +65,19 @@ def scope_of(session: Session, complaint: Complaint) -> list[int]:
 
 
 def _staff(session: Session, complaint: Complaint) -> list[User]:
-    return list(
-        session.scalars(
-            select(User)
-            .where(User.org_id.in_(scope_of(session, complaint)), User.active.is_(True))
-            .order_by(User.id)
+    """Active staff whose scope covers the complaint's site; looked up once per site and unit
+    of work (the worker's sweep asks for the same site thousands of times in one pass)."""
+    known = session.info.setdefault("kesu.escalation.staff", {})
+    site = complaint.site_id or complaint.org_id
+    if site not in known:
+        known[site] = list(
+            session.scalars(
+                select(User)
+                .where(User.org_id.in_(scope_of(session, complaint)), User.active.is_(True))
+                .order_by(User.id)
+            )
         )
-    )
+    return known[site]
 
 
 def recipients(session: Session, pack: Pack, complaint: Complaint, names: list[str]) -> list[int]:

@@ -35,8 +35,8 @@ from kesu.sla.models import Penalty, Timer
 
 log = logging.getLogger("kesu.sla")
 
-BATCH = 500
-"""Timers handled per pass and kind; the rest wait for the next pass (a few seconds)."""
+BATCH = 200
+"""Timers handled per pass and kind (one transaction); the rest wait for the next pass."""
 
 
 def sweep(session: Session, clock: Clock) -> int:
