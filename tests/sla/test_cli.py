@@ -1,0 +1,78 @@
+"""`kesu calendar …` and `kesu policy show`, run as an admin would run them."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from helpers import complaint_body, login
+from kesu.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def kesu(settings, monkeypatch):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args))
+
+    return invoke
+
+
+def test_policy_show_summarises_levels_timers_and_delays(kesu):
+    result = kesu("policy", "show", "bank-insurance", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "decision Decision within 15 days" in text
+    assert "within: 15 calendar days" in text
+    assert "up to 60 calendar days by senior_executive (customer told)" in text
+    assert "ordinary Ordinary: handled by T1; review complaint_head" in text
+
+
+def test_policy_show_names_an_unknown_pack(kesu):
+    result = kesu("policy", "show", "no-such-pack")
+    assert result.exit_code == 1
+
+
+def test_closing_a_store_for_a_day_moves_its_open_deadlines(kesu, client, org):
+    headers = login(client, "receiver1")
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
+    result = kesu("calendar", "close-day", "SH-NJ", "2026-11-27", "--note", "盘点")
+    assert result.exit_code == 0, result.output
+    assert "1 running deadline(s) moved" in result.output
+    detail = client.get(f"/api/v1/complaints/{cid}", headers=headers).json()
+    assert detail["next_due_at"] == "2026-11-30T16:00:00Z"  # the end of Monday
+    assert kesu("calendar", "clear-day", "SH-NJ", "2026-11-27").exit_code == 0
+    detail = client.get(f"/api/v1/complaints/{cid}", headers=headers).json()
+    assert detail["next_due_at"] == "2026-11-27T16:00:00Z"
+
+
+def test_a_bad_date_or_organisation_is_named(kesu, org):
+    assert "not a date" in kesu("calendar", "close-day", "HX", "27/11/2026").output
+    assert "no organisation" in kesu("calendar", "close-day", "NOPE", "2026-11-27").output
+
+
+def test_the_check_warns_until_the_missing_year_is_entered(kesu, org, tmp_path):
+    result = kesu("calendar", "check")
+    assert result.exit_code == 1
+    assert "HX: no official holiday data for 2027" in result.output
+    schedule = tmp_path / "2027.yaml"
+    schedule.write_text(
+        "year: 2027\nholidays: [2027-01-01, 2027-02-05]\nmakeup_workdays: [2027-02-13]\n",
+        encoding="utf-8",
+    )
+    entered = kesu("calendar", "year", "HX", str(schedule))
+    assert entered.exit_code == 0, entered.output
+    assert "2 holidays, 1 make-up days" in entered.output
+    result = kesu("calendar", "check")
+    assert "2027" not in result.output.split("for ")[1].split(";")[0]
+
+
+def test_a_schedule_file_with_dates_outside_its_year_is_refused(kesu, org, tmp_path):
+    schedule = tmp_path / "bad.yaml"
+    schedule.write_text("year: 2027\nholidays: [2028-01-01]\n", encoding="utf-8")
+    result = kesu("calendar", "year", "HX", str(schedule))
+    assert result.exit_code == 1 and "outside 2027" in result.output
