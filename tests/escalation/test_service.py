@@ -29,10 +29,7 @@ def test_the_same_matter_after_the_repeat_window_is_a_new_complaint(world):
     later = world.receive("receiver", level="L1", category="repair")
     c = world.complaint(later)
     assert c.level == "L1"
-    assert (
-        "auto" not in world.events(later)[0].payload
-        or "repeat_of" not in (world.events(later)[0].payload["auto"])
-    )
+    assert world.events(later)[0].payload.get("auto", {}).get("repeat_of") is None
 
 
 def test_a_keyword_in_a_contact_summary_raises_the_case_to_the_top(world):
