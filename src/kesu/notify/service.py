@@ -18,7 +18,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from kesu.access import service as access_service
 from kesu.access.models import User
+from kesu.access.rules import can
 from kesu.complaint.models import Complainant, Complaint
 from kesu.errors import IllegalTransition, InvalidInput, NotFound
 from kesu.i18n import DEFAULT_LOCALE, LOCALES, catalogue, normalise
@@ -55,6 +57,9 @@ def notify_users(
     session.flush()
     complaint = _complaint(session, complaint_id)
     users = list(session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id)))
+    if complaint is not None:  # recusal and scope: nobody hears of a complaint they may not see
+        view = access_service.view_of(complaint)
+        users = [u for u in users if can(access_service.principal(session, u), "view", view)]
     rows = [
         _row(
             now,

@@ -1,0 +1,49 @@
+"""Recusal (回避) beyond the API: the person complained about gets no notification about the
+complaint, and nobody outside the complaint's scope does either."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from helpers import complaint_body
+from kesu.access.models import User
+from kesu.complaint import service as complaint_service
+from kesu.complaint.lifecycle import SYSTEM
+from kesu.complaint.schemas import ComplaintCreate
+from kesu.db.session import reading, transaction
+from kesu.i18n import catalogue
+from kesu.notify import rules as notify_rules
+from kesu.notify import service as notify_service
+from kesu.notify.models import Outbox
+
+
+def _a_template() -> tuple[str, dict[str, str]]:
+    """Any staff template of the catalogue, with a value for each of its placeholders."""
+    texts = catalogue("zh_Hans")
+    name = sorted(k for k in texts if k.startswith("notify.") and k.endswith(".subject"))[0]
+    template = name.removeprefix("notify.").removesuffix(".subject")
+    needed = notify_rules.missing_params(texts, template, {})
+    return template, {p: "x" for p in needed}
+
+
+def test_a_notification_about_a_complaint_never_reaches_the_person_it_is_about(
+    sessions, clock, org, people
+):
+    template, params = _a_template()
+    recipients = ("clerk", "supervisor", "south_supervisor", "east_receiver")
+    with transaction(sessions) as s:
+        s.execute(update(User).values(email=User.username + "@example.com"))
+        body = complaint_body(org, staff_complained_id=people["clerk"])
+        complaint = complaint_service.receive(s, clock, SYSTEM, ComplaintCreate(**body))
+        notify_service.notify_users(
+            s,
+            now=clock.now(),
+            user_ids=[people[u] for u in recipients],
+            template=template,
+            params=params,
+            dedupe_key="recusal",
+            complaint_id=complaint.id,
+        )
+    with reading(sessions) as s:
+        reached = set(s.scalars(select(Outbox.recipient_id).where(Outbox.recipient_kind == "user")))
+    assert reached == {people["supervisor"], people["east_receiver"]}
