@@ -159,3 +159,19 @@ def test_002_the_person_complained_about_is_never_given_the_case(world):
     )
     # the CS manager is recused; the other T2 manager takes it
     assert world.complaint(cid).assignee_id == world.ids["supervisor_ops"]
+
+
+def test_002_a_customer_dissatisfied_at_the_follow_up_call_is_brought_to_the_t2_manager(world):
+    cid = world.receive("receiver", level="L1", category="repair")
+    world.run("receiver", cid, "record_contact", REACHED)
+    world.run("receiver", cid, "classify", VALID)
+    world.run("receiver", cid, "record_investigation", investigation("material"))
+    world.run("receiver", cid, "propose_solution", solution("repair"))
+    world.run("receiver", cid, "implement", {})
+    world.run("receiver", cid, "record_response", {"satisfaction": 2})
+    assert world.timers(cid)["review_and_file"].state == "running"
+    world.run("supervisor", cid, "sign_off", {})
+    world.run("archivist", cid, "close", {})
+    assert world.complaint(cid).next_due_at is None
+    world.run("receiver", cid, "follow_up", {"result": "回访：又坏了", "satisfaction": 5})
+    assert world.messages(cid, "complaint_alert") == ["supervisor"]
