@@ -25,6 +25,7 @@ def parser() -> argparse.ArgumentParser:
         default=os.environ.get("KESU_BENCH_POSTGRES_URL"),
         help="PostgreSQL server to create kesu_bench_<rows> in (KESU_BENCH_POSTGRES_URL)",
     )
+    p.add_argument("--pg-rows", type=int, help="complaints on PostgreSQL (default: --rows)")
     p.add_argument("--no-peer", action="store_true", help="skip django-helpdesk")
     p.add_argument("--peer-tickets", type=int, default=1000, help="tickets preloaded in the peer")
     p.add_argument("--reuse", action="store_true", help="reuse datasets an earlier run made")

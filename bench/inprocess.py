@@ -175,3 +175,74 @@ def reports(url: str, until: datetime, group_id: int) -> dict[str, Any] | str:
         engine.dispose()
     out["group_complaints"] = complaints
     return out
+
+
+def case_search(url: str, group_id: int, words: dict[str, str]) -> dict[str, Any] | str:
+    """The case library's search (`kesu cases search`) over the biggest group's closed cases."""
+    if not _has("kesu.caselib.queries"):
+        return "not measured: kesu.caselib does not exist in this tree"
+    from kesu.caselib import queries as caselib
+    from kesu.caselib import rules as caselib_rules
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    out: dict[str, Any] = {}
+    try:
+        for name, text_ in words.items():
+            found = []
+
+            def search(text_=text_, found=found) -> None:
+                with reading(sessions) as s:
+                    rows, _ = caselib.search(
+                        s,
+                        caselib.of_group(group_id),
+                        caselib_rules.terms(text_),
+                        caselib.Filters(),
+                        limit=20,
+                    )
+                    found.append(len(rows))
+
+            out[name] = {"q": text_, **timed(search, repeat=5), "page": found[-1]}
+    finally:
+        engine.dispose()
+    return out
+
+
+def request_costs(url: str, scenarios: dict[str, list], n: int = 60) -> dict[str, Any]:
+    """CPU time and SQL statements per request, one request at a time in this process
+    (the app called in-process, no network): figures a noisy machine barely moves."""
+    import os
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from kesu.web.app import create_app
+
+    os.environ["KESU_DATABASE_URL"] = url
+    app = create_app()
+    statements = [0]
+
+    @event.listens_for(app.state.engine, "before_cursor_execute")
+    def _count(*_args) -> None:
+        statements[0] += 1
+
+    out: dict[str, Any] = {}
+    with TestClient(app) as client:
+        for name, reqs in scenarios.items():
+            for r in reqs[:5]:  # warm: packs parsed, statements compiled
+                client.request(r.method, r.path, headers=r.headers, content=r.body)
+            statements[0] = 0
+            cpu = time.process_time()
+            wall = time.perf_counter()
+            for i in range(n):
+                r = reqs[i % len(reqs)]
+                resp = client.request(r.method, r.path, headers=r.headers, content=r.body)
+                if resp.status_code >= 400:
+                    raise RuntimeError(f"{name}: {resp.status_code} {resp.text[:300]}")
+            out[name] = {
+                "cpu_ms": round((time.process_time() - cpu) * 1000 / n, 2),
+                "wall_ms": round((time.perf_counter() - wall) * 1000 / n, 2),
+                "sql": round(statements[0] / n, 1),
+            }
+    app.state.engine.dispose()
+    return out

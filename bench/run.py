@@ -282,6 +282,13 @@ def run_kesu(label: str, url: str, rows: int, args, *, intake: bool) -> dict[str
     say(f"   reports for the biggest group ({groups[0].pack.key})")
     out["reports"] = inprocess.reports(url, until, groups[0].id)
     say(f"    {out['reports']}")
+    say("   case library search (in-process)")
+    out["case_search"] = inprocess.case_search(url, groups[0].id, scenarios.CASE_WORDS)
+    say(f"    {out['case_search']}")
+    say("   CPU and SQL statements per request (in-process, one at a time)")
+    costs = {"intake": intake_reqs, **reads.scenarios} if intake else reads.scenarios
+    out["request_costs"] = inprocess.request_costs(url, costs, n=40)
+    say(f"    {out['request_costs']}")
     say(f"   sweep when {args.due} timers fall due (changes the data: last)")
     out["sweep_due"] = inprocess.sweep_due(url, until, args.due)
     say(f"    {out['sweep_due']}")
@@ -365,7 +372,19 @@ def inprocess_table(results: dict[str, Any]) -> list[str]:
                     f"| {name} report {r['period']} ({rep['group_complaints']} complaints in "
                     f"the group) | {label} | median {r['median_ms']:.0f} ms |"
                 )
-        for name in ("sweep_idle", "sweep_due", "reports"):
+        cases = k.get("case_search")
+        if isinstance(cases, dict):
+            for r in cases.values():
+                lines.append(
+                    f"| case library search q={r['q']} (in-process) | {label} | "
+                    f"median {r['median_ms']} ms |"
+                )
+        for name, c in (k.get("request_costs") or {}).items():
+            lines.append(
+                f"| {name}: per request, in-process | {label} | {c['cpu_ms']} ms CPU, "
+                f"{c['sql']} SQL statements |"
+            )
+        for name in ("sweep_idle", "sweep_due", "reports", "case_search"):
             if isinstance(k.get(name), str):
                 lines.append(f"| {name} | {label} | {k[name]} |")
     return lines
@@ -384,6 +403,7 @@ def main(args) -> int:
     results["kesu_tree"] = machine.tree()
     results["settings"] = {
         "rows": args.rows,
+        "pg_rows": (args.pg_rows or args.rows) if args.pg_url else None,
         "large": args.large,
         "seconds": args.seconds,
         "read_seconds": args.read_seconds,
@@ -392,13 +412,14 @@ def main(args) -> int:
         "peer_tickets": args.peer_tickets,
     }
     say(f"bench: {results['machine']}, load now {os.getloadavg()[0]:.2f}")
-    targets = [("sqlite", sqlite_url(args.rows))]
+    pg_rows = args.pg_rows or args.rows
+    targets = [("sqlite", sqlite_url(args.rows), args.rows)]
     if args.pg_url:
-        targets.append(("postgresql", pg_url(args.pg_url, args.rows)))
+        targets.append(("postgresql", pg_url(args.pg_url, pg_rows), pg_rows))
     # every dataset first (a failure shows before any load runs, and generating does not
     # overlap a measurement); the intake bodies come from the generated organisations
-    for _label, url in targets:
-        dataset(url, args.rows, args.reuse)
+    for _label, url, rows in targets:
+        dataset(url, rows, args.reuse)
     if args.large:
         dataset(sqlite_url(args.large), args.large, args.reuse)
     engine = make_engine(targets[0][1])
@@ -408,8 +429,8 @@ def main(args) -> int:
     if not args.no_peer:
         results["peer"] = run_peer(groups, args)
     results["kesu"] = {}
-    for label, url in targets:
-        results["kesu"][f"{label} {args.rows}"] = run_kesu(label, url, args.rows, args, intake=True)
+    for label, url, rows in targets:
+        results["kesu"][f"{label} {rows}"] = run_kesu(label, url, rows, args, intake=True)
     if args.large:
         results["kesu"][f"sqlite {args.large}"] = run_kesu(
             "sqlite", sqlite_url(args.large), args.large, args, intake=False
@@ -420,7 +441,7 @@ def main(args) -> int:
     say("")
     say("\n".join(results["table"]))
     for label, k in results["kesu"].items():
-        for name in ("sweep_idle", "sweep_due", "reports"):
+        for name in ("sweep_idle", "sweep_due", "reports", "case_search"):
             say(f"[{label}] {name}: {k.get(name)}")
     say(f"\nresults: {out}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 from dataclasses import dataclass
@@ -24,9 +25,13 @@ JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 VARIANTS = 400
 """Distinct requests per scenario; wrk cycles through them."""
 
-SEARCH_COMMON = "塌陷"
+SEARCH_COMMON = "床垫"
+"""In about a tenth of the descriptions (the product named in every complaint)."""
 SEARCH_NONE = "退货运费险"
 """A term no description holds: the search has to look at every row."""
+
+CASE_WORDS = {"two_chars": "床垫", "five_chars": "记忆棉床垫", "none": SEARCH_NONE}
+"""Case-library queries: a two-character word (no trigram), a longer one, one that is nowhere."""
 
 
 def load_groups(engine: Engine) -> list[data.Group]:
@@ -193,6 +198,10 @@ def kesu_reads(engine: Engine, groups: list[data.Group], seed: int = 5) -> Reads
         "search_common": f"q={SEARCH_COMMON} (first page of matches)",
         "search_none": f"q={SEARCH_NONE} (matches nothing: every description is read)",
     }
+    if importlib.util.find_spec("kesu.caselib") is not None:  # the case library's search
+        for name, words in CASE_WORDS.items():
+            scenarios[f"cases_{name}"] = [Request("GET", f"/api/v1/cases?q={quote(words)}", staff)]
+            notes[f"cases_{name}"] = f"case library: q={words}"
     if hasattr(Complaint, "next_due_at"):  # the console's queues sort by the next deadline
         pages = console(engine, handler_id)
         scenarios["console_queue"] = [Request("GET", "/?queue=mine", pages)]
