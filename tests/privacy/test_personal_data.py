@@ -246,5 +246,5 @@ def test_an_organisation_may_keep_personal_data_longer(client, org, case, sessio
     clock.advance(days=365 + 2)
     with transaction(sessions) as s:
         assert privacy_service.anonymise_due(s, clock) == 1
-    trail = client.get("/api/v1/audit/config", headers=admin).json()
+    trail = client.get("/api/v1/audit/config", headers=login(client, "admin")).json()
     assert trail[0]["action"] == "retention.set" and trail[0]["details"]["after"] == 5
