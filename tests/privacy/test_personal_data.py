@@ -94,17 +94,45 @@ def test_a_lower_tier_handler_cannot_read_the_phone_through_any_api_route(client
     assert r.status_code == 403 and r.json()["error"]["key"] == "forbidden.personal_data"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the console shows the complainant unmasked (issue 4 to call privacy)"
-)
-def test_a_lower_tier_handler_cannot_read_the_phone_in_the_console_either(client, case):
+def _console(client, username: str) -> str:
+    """Sign `username` in to the console; returns the CSRF token of their forms."""
+    import hashlib
+    import hmac
+
     from kesu.web.pages import SESSION_COOKIE
 
-    token = login(client, "receiver1")["Authorization"].split()[1]
+    token = login(client, username)["Authorization"].split()[1]
+    client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, token)
-    pages = [f"/complaints/{case}", "/", "/?queue=all", "/handover"]
+    key = client.app.state.settings.secret_key.encode()
+    return hmac.new(key, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+
+
+def test_the_console_shows_the_complainant_masked_and_reveals_only_on_record(client, org, sessions):
+    body = _body(org, description="沙发坐垫塌陷，要求上门检测。")
+    cid = client.post("/api/v1/complaints", json=body, headers=login(client, "supervisor"))
+    cid = cid.json()["id"]
+    _console(client, "receiver1")
+    pages = [
+        f"/complaints/{cid}",
+        "/",
+        "/?queue=all",
+        "/handover",
+        f"/complaints/{cid}/forms/handling_form",
+    ]
     seen = "\n".join(client.get(url).text for url in pages)
-    assert not any(bit in seen for bit in SECRET_BITS)
+    assert not any(bit in seen for bit in SECRET_BITS) and "138****5678" in seen
+    csrf = _console(client, "receiver1")
+    refused = client.post(f"/complaints/{cid}/complainant", data={"csrf": csrf})
+    assert refused.status_code == 403
+    csrf = _console(client, "supervisor")
+    page = client.get(f"/complaints/{cid}").text
+    assert f'action="/complaints/{cid}/complainant"' in page and PHONE not in page
+    shown = client.post(f"/complaints/{cid}/complainant", data={"csrf": csrf})
+    assert shown.status_code == 200 and PHONE in shown.text and "南京东路100号" in shown.text
+    client.cookies.clear()
+    with reading(sessions) as s:
+        assert s.scalars(select(PersonalDataView.complaint_id)).all() == [cid]
 
 
 def test_the_one_who_registered_it_sees_it_unmasked_and_the_view_is_logged(client, case, sessions):

@@ -12,10 +12,19 @@ from helpers import complaint_body
 from kesu.complaint.models import Complaint
 from kesu.db.session import reading
 from security.routes import all_routes
-from security.test_permission_matrix import EVERYONE, EVIDENCE, JPEG, RECEIVERS, STAFF, VIEWERS
+from security.test_permission_matrix import (
+    EVERYONE,
+    EVIDENCE,
+    JPEG,
+    RECEIVERS,
+    STAFF,
+    UNMASK,
+    VIEWERS,
+)
 
 CONSOLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/complaints/{complaint_id}"): VIEWERS,
+    ("POST", "/complaints/{complaint_id}/complainant"): UNMASK,  # reveal, logged
     ("POST", "/complaints/{complaint_id}/commands/{command}"): VIEWERS,  # `note`
     ("POST", "/complaints/{complaint_id}/evidence"): EVIDENCE,
     ("GET", "/complaints/{complaint_id}/evidence/{evidence_id}"): VIEWERS,
@@ -96,6 +105,8 @@ def _console_call(client, settings, org, case, method, path, token):
     )
     if method == "GET":
         return client.get(url, follow_redirects=False).status_code
+    if path.endswith("/complainant"):
+        return client.post(url, data={"csrf": csrf}, follow_redirects=False).status_code
     if path.endswith("/evidence"):
         files = {"file": ("photo.jpg", JPEG, "image/jpeg")}
         return client.post(

@@ -75,6 +75,13 @@ def require(
     rules.require(principal(session, user), action, target)
 
 
+def may(
+    session: Session, user: User, action: str, target: rules.ComplaintView | int | None = None
+) -> bool:
+    """`rules.can` for a signed-in staff member (a console session: full scope)."""
+    return rules.can(principal(session, user), action, target)
+
+
 def _check_password(password: str, username: str, field: str = "password") -> None:
     problem = rules.password_problem(password, username)
     if problem:

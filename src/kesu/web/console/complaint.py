@@ -5,6 +5,7 @@ actions `lifecycle.allowed_commands` gives this person now — each a small form
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +19,7 @@ from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint
 from kesu.errors import InvalidInput, KesuError, NotFound
 from kesu.i18n import pick, translate
+from kesu.privacy import service as privacy_service
 from kesu.web.console import forms, improvement, printing, record
 from kesu.web.console import queries as console_queries
 from kesu.web.console.staff import ConsoleUser, page
@@ -47,12 +49,16 @@ def _show(
     failed: str | None = None,
     values: dict[str, Any] | None = None,
     status: int = 200,
+    revealed: bool = False,
 ) -> Response:
+    """The complainant is shown masked; `revealed` only after the logged reveal below."""
     locale = page_locale(request)
     pack = complaint_service.pack_of(db, c)
     case = complaint_service.case_of(db, pack, c)
     allowed = lifecycle.allowed_commands(pack, case, complaint_service.actor_of(user))
     person = db.get(Complainant, c.complainant_id)
+    shown = person if revealed else SimpleNamespace(**privacy_service.shown(person, False))
+    may_reveal = not revealed and access_service.may(db, user, "unmask", access_service.view_of(c))
     staff = console_queries.group_staff(db, user)
     _, departments = console_queries.places(db, user)
     names = record.Names(
@@ -71,7 +77,8 @@ def _show(
         "console/complaint.html",
         {
             "c": c,
-            "person": person,
+            "person": shown,
+            "may_reveal": may_reveal,
             "names": names,
             "allowed": allowed,
             "actions": [(cmd, forms.fields_for(cmd, opts, locale)) for cmd in allowed],
@@ -101,6 +108,17 @@ def complaint_page(
     request: Request, complaint_id: int, db: ReadDb, user: ConsoleUser, done: str = ""
 ) -> Response:
     return _show(request, db, user, visible_complaint(db, user, complaint_id), done=done)
+
+
+@router.post("/complaints/{complaint_id}/complainant")
+def reveal_complainant(
+    request: Request, complaint_id: int, db: Db, clock: ClockDep, user: ConsoleUser, form: Form
+) -> Response:
+    """The complainant's phone, address and ids unmasked for those allowed; the view is logged."""
+    c = visible_complaint(db, user, complaint_id)
+    privacy_service.reveal(db, clock, access_service.principal(db, user), c)
+    db.commit()
+    return _show(request, db, user, c, revealed=True)
 
 
 def _version(form: FormData) -> int:

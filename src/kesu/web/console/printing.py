@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
+from types import SimpleNamespace
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from kesu.errors import NotFound
 from kesu.i18n import pick, translate
 from kesu.org import service as org_service
 from kesu.policy.schema import Form, Pack
+from kesu.privacy import service as privacy_service
 from kesu.web.console import queries as console_queries
 from kesu.web.console import record
 from kesu.web.console.staff import ConsoleUser, page
@@ -469,7 +471,10 @@ def _complaint_view(request, db: Session, user, complaint_id: int, key: str, now
     locale = page_locale(request)
     if key not in {k for k, _ in forms_for(pack, c, locale)}:
         raise NotFound("not_found.form", key=key)
-    person = db.get(Complainant, c.complainant_id)
+    # printed forms carry the complainant masked: the full number is revealed (and logged) on
+    # the complaint page to those allowed
+    person = privacy_service.shown(db.get(Complainant, c.complainant_id), False)
+    person = SimpleNamespace(**person)
     events = queries.timeline(db, c.id)
     actors = {e.actor_id for e in events if e.actor_id is not None}
     roles = dict(db.execute(select(User.id, User.role).where(User.id.in_(actors))).all())
