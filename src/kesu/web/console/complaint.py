@@ -19,6 +19,7 @@ from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint
 from kesu.errors import InvalidInput, KesuError, NotFound
 from kesu.i18n import pick, translate
+from kesu.privacy import rules as privacy_rules
 from kesu.privacy import service as privacy_service
 from kesu.web.console import forms, improvement, printing, record
 from kesu.web.console import queries as console_queries
@@ -58,7 +59,8 @@ def _show(
     allowed = lifecycle.allowed_commands(pack, case, complaint_service.actor_of(user))
     person = db.get(Complainant, c.complainant_id)
     shown = person if revealed else SimpleNamespace(**privacy_service.shown(person, False))
-    may_reveal = not revealed and access_service.may(db, user, "unmask", access_service.view_of(c))
+    plain = access_service.may(db, user, "unmask", access_service.view_of(c))
+    may_reveal = plain and not revealed
     staff = console_queries.group_staff(db, user)
     _, departments = console_queries.places(db, user)
     names = record.Names(
@@ -76,13 +78,15 @@ def _show(
         user,
         "console/complaint.html",
         {
-            "c": c,
+            "c": c if plain else _masked(c),
             "person": shown,
             "may_reveal": may_reveal,
             "names": names,
             "allowed": allowed,
             "actions": [(cmd, forms.fields_for(cmd, opts, locale)) for cmd in allowed],
-            "timeline": [(e, record.event_lines(pack, e, names, locale)) for e in events],
+            "timeline": [
+                (e, _lines(record.event_lines(pack, e, names, locale), plain)) for e in events
+            ],
             "evidence": queries.evidence(db, c.id),
             "timers": console_queries.timers(db, c.id),
             "timer_names": {tm.key: pick(tm.name, locale) for tm in pack.timers},
@@ -101,6 +105,19 @@ def _show(
         status=status,
         pack=pack,
     )
+
+
+def _masked(c: Complaint) -> SimpleNamespace:
+    """The complaint for a viewer without the personal-data permission: numbers and e-mail
+    addresses in its free text masked (the API does the same)."""
+    fields = {col.key: getattr(c, col.key) for col in Complaint.__table__.columns}
+    for name in ("title", "description", "occurred_place", "subject"):
+        fields[name] = privacy_rules.mask_value(fields[name])
+    return SimpleNamespace(**fields)
+
+
+def _lines(lines: list[tuple[str, str]], plain: bool) -> list[tuple[str, str]]:
+    return lines if plain else [(label, privacy_rules.mask_text(text)) for label, text in lines]
 
 
 @router.get("/complaints/{complaint_id}")

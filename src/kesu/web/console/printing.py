@@ -31,6 +31,7 @@ from kesu.errors import NotFound
 from kesu.i18n import pick, translate
 from kesu.org import service as org_service
 from kesu.policy.schema import Form, Pack
+from kesu.privacy import rules as privacy_rules
 from kesu.privacy import service as privacy_service
 from kesu.web.console import queries as console_queries
 from kesu.web.console import record
@@ -481,7 +482,14 @@ def _complaint_view(request, db: Session, user, complaint_id: int, key: str, now
     users = console_queries.user_names(db, {c.staff_complained_id, c.assignee_id})
     names = record.Names(users, console_queries.org_names(db))
     org = names.orgs.get(c.org_id, "")
-    return build(pack, key, c, person, events, names, roles, org, locale, now)
+    view = build(pack, key, c, person, events, names, roles, org, locale, now)
+    if access_service.may(db, user, "unmask", access_service.view_of(c)):
+        return view
+    view.sections = [
+        (title, [(label, privacy_rules.mask_text(text)) for label, text in rows])
+        for title, rows in view.sections
+    ]
+    return view
 
 
 @router.get("/complaints/{complaint_id}/forms/{key}")
