@@ -27,7 +27,6 @@ from kesu.policy.schema import Pack
 
 _hasher = PasswordHash.recommended()
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
-MIN_PASSWORD = rules.MIN_PASSWORD
 
 
 def pack_for_org(session: Session, org_id: int) -> Pack:

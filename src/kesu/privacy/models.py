@@ -22,7 +22,7 @@ class PersonalDataView(Base):
     complainant_id: Mapped[int] = mapped_column(ForeignKey("complainant.id"), index=True)
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
     fields: Mapped[list[Any]]
-    purpose: Mapped[str] = mapped_column(String(20), doc="view | export | subject_export")
+    purpose: Mapped[str] = mapped_column(String(20), doc="view | subject_export")
 
 
 class PrivacyRequest(Base):

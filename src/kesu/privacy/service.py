@@ -8,7 +8,6 @@ period while the complaint rows (level, category, dates, outcome) keep the stati
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -78,14 +77,6 @@ def reveal(
     person = session.get(Complainant, complaint.complainant_id)
     log_view(session, clock, p.user_id, person, complaint.id, "view")
     return shown(person, True)
-
-
-def log_export(
-    session: Session, clock: Clock, user_id: int, rows: Iterable[tuple[Complainant, int]]
-) -> None:
-    """For exports that include unmasked personal data: one log row per (person, complaint)."""
-    for person, complaint_id in rows:
-        log_view(session, clock, user_id, person, complaint_id, "export")
 
 
 def views(
