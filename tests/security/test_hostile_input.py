@@ -9,6 +9,7 @@ import pytest
 
 from helpers import complaint_body, login, run
 from kesu.complaint import evidence as evidence_service
+from kesu.privacy import crypto
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 200
 HTML = b"<!doctype html><html><body><script>fetch('/api/v1/me')</script></body></html>"
@@ -155,6 +156,7 @@ def test_production_adds_strict_transport_security(settings, clock, org):
             assert r.headers["strict-transport-security"].startswith("max-age=31536000")
     finally:
         app.state.engine.dispose()
+        crypto.configure(settings)  # the keys are process-wide: back to the suite's
 
 
 def test_production_refuses_to_start_without_a_data_key():
