@@ -368,9 +368,14 @@ def inprocess_table(results: dict[str, Any]) -> list[str]:
         if isinstance(rep, dict):
             for name in ("weekly", "annual"):
                 r = rep[name]
+                took = (
+                    f"median {r['median_ms']:.0f} ms"
+                    if "median_ms" in r
+                    else f"did not finish in {r['timeout_s']:.0f} s"
+                )
                 lines.append(
                     f"| {name} report {r['period']} ({rep['group_complaints']} complaints in "
-                    f"the group) | {label} | median {r['median_ms']:.0f} ms |"
+                    f"the group) | {label} | {took} |"
                 )
         cases = k.get("case_search")
         if isinstance(cases, dict):
@@ -425,19 +430,26 @@ def main(args) -> int:
     engine = make_engine(targets[0][1])
     groups = scenarios.load_groups(engine)
     engine.dispose()
+    out = Path(args.out) if args.out else RESULTS / f"{time.strftime('%Y-%m-%d')}-{args.rows}.json"
+
+    def save() -> None:  # after every part: an interrupted run keeps what it measured
+        results["table"] = table(results) + inprocess_table(results)
+        out.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str))
+
     results["ceiling"] = run_ceiling(groups, args)
+    save()
     if not args.no_peer:
         results["peer"] = run_peer(groups, args)
+        save()
     results["kesu"] = {}
     for label, url, rows in targets:
         results["kesu"][f"{label} {rows}"] = run_kesu(label, url, rows, args, intake=True)
+        save()
     if args.large:
         results["kesu"][f"sqlite {args.large}"] = run_kesu(
             "sqlite", sqlite_url(args.large), args.large, args, intake=False
         )
-    results["table"] = table(results) + inprocess_table(results)
-    out = Path(args.out) if args.out else RESULTS / f"{time.strftime('%Y-%m-%d')}-{args.rows}.json"
-    out.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str))
+        save()
     say("")
     say("\n".join(results["table"]))
     for label, k in results["kesu"].items():
