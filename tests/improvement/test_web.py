@@ -51,9 +51,14 @@ def test_the_console_shows_each_complaints_linked_actions_and_each_actions_compl
     first, second = table_complaint(loop.world), table_complaint(loop.world, title="5号台不平")
     for cid in (first, second):
         investigated(loop.world, cid)
+        closed(loop.world, cid)
     sign_in(client, "club_mgr", PASSWORD)
+    assert (
+        "/improvement/complaints?cause=material&amp;period=2026-11"
+        in client.get("/improvement").text
+    )
 
-    # the complaints behind this month's 物 bar, picked in a list
+    # the complaints behind this month's 物 bar (closed this month), picked in a list
     listing = client.get("/improvement/complaints?cause=material&period=2026-11")
     assert _number(loop, first) in listing.text and _number(loop, second) in listing.text
     form = client.get(f"/improvement/new?complaint={first}&complaint={second}")

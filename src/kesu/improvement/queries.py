@@ -231,15 +231,18 @@ def complaints_of_cause(
     categories: Sequence[str] | None = None,
     site_id: int | None = None,
     department_id: int | None = None,
+    closed: bool = False,
     limit: int = LIMIT,
 ) -> list[Complaint]:
-    """Investigated complaints received in [start, end) whose root causes include `dimension`
-    (newest first): the repeat-cause count, and the list to pick complaints from."""
+    """Investigated complaints received (or, `closed`, closed) in [start, end) whose root causes
+    include `dimension`, newest first: the repeat-cause count, and the complaints behind a bar
+    of the reports' cause Pareto (which counts complaints closed in the period)."""
     c = Complaint
+    moment = c.closed_at if closed else c.received_at
     stmt = select(c).where(
         c.org_id == group_id,
-        c.received_at >= start,
-        c.received_at < end,
+        moment >= start,
+        moment < end,
         names_cause(session, dimension),
         _is_complaint(),
     )
@@ -249,7 +252,7 @@ def complaints_of_cause(
         stmt = stmt.where(c.site_id == site_id)
     if department_id is not None:
         stmt = stmt.where(c.department_id == department_id)
-    return list(session.scalars(stmt.order_by(c.received_at.desc(), c.id.desc()).limit(limit)))
+    return list(session.scalars(stmt.order_by(moment.desc(), c.id.desc()).limit(limit)))
 
 
 # --- accountability -----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from kesu.complaint import queries as complaint_queries
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complaint
 from kesu.errors import InvalidInput, KesuError
-from kesu.i18n import pick
+from kesu.i18n import pick, translate
 from kesu.improvement import queries, review, rules
 from kesu.improvement import service as improvement_service
 from kesu.improvement.schemas import (
@@ -163,7 +163,8 @@ def cause_complaints(
     period: Annotated[str, Query(max_length=10)],
     category: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
-    """The complaints behind a Pareto bar (a cause in a month): pick some, open an action."""
+    """The complaints behind a bar of the month's cause Pareto (closed in the month, naming
+    the cause): pick some, open an action."""
     pack = access_service.pack_for_user(db, user)
     try:
         month = report_rules.parse("monthly", period)
@@ -177,7 +178,7 @@ def cause_complaints(
         c.id
         for c in db.scalars(
             complaint_queries.visible_to(db, user).where(
-                Complaint.received_at >= start, Complaint.received_at < end
+                Complaint.closed_at >= start, Complaint.closed_at < end
             )
         )
     }
@@ -192,6 +193,7 @@ def cause_complaints(
             categories=improvement_service.category_keys(pack, category)
             if category in pack.keys("categories")
             else None,
+            closed=True,
         )
         if c.id in visible
     ]
@@ -225,6 +227,7 @@ def _new_form(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
+    within = pack.improvement.deadline.within
     return page(
         request,
         db,
@@ -236,7 +239,9 @@ def _new_form(
             "staff": _people(db, user),
             "sites": [o for o in console_queries.places(db, user)[0] if o.kind == "site"],
             "error": error,
-            "default_deadline": str(pack.improvement.deadline.within),
+            "default_deadline": translate(
+                f"improvement.unit.{within.unit}", page_locale(request), n=within.amount
+            ),
             **_names(db, pack, page_locale(request)),
         },
         status=status,
@@ -262,7 +267,9 @@ def new_action(
     causes = [set((c.investigation or {}).get("root_causes", [])) for c in chosen]
     shared = set.intersection(*causes) if causes else set()
     categories = {c.category for c in chosen}
+    sites = {c.site_id for c in chosen}
     values = {
+        "site_id": str(sites.pop()) if len(sites) == 1 else "",
         "cause_dimension": cause or (sorted(shared)[0] if shared else ""),
         "category": category or (categories.pop() if len(categories) == 1 else "") or "",
         "period": period,
