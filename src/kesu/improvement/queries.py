@@ -232,14 +232,16 @@ def complaints_of_cause(
     site_id: int | None = None,
     department_id: int | None = None,
     closed: bool = False,
+    within: Select | None = None,
     limit: int = LIMIT,
 ) -> list[Complaint]:
     """Investigated complaints received (or, `closed`, closed) in [start, end) whose root causes
     include `dimension`, newest first: the repeat-cause count, and the complaints behind a bar
-    of the reports' cause Pareto (which counts complaints closed in the period)."""
+    of the reports' cause Pareto (which counts complaints closed in the period). `within`:
+    a select of the complaints a viewer may see (`complaint.queries.visible_to`)."""
     c = Complaint
     moment = c.closed_at if closed else c.received_at
-    stmt = select(c).where(
+    stmt = (select(c) if within is None else within).where(
         c.org_id == group_id,
         moment >= start,
         moment < end,

@@ -126,10 +126,8 @@ def improvement_list(
     ids = queries.complaint_ids(db, [a.id for a in rows])
     today = report_service.today_of(pack, clock.now())
     month = report_rules.month(today.year, today.month)
-    group = org_service.group_of(db, user.org_id)
-    causes = report_queries.root_causes(
-        db, report_queries.Scope(group.id), *month.bounds(pack.timezone)
-    )
+    scope = report_service.target(db, user.org_id).scope  # the user's node and below
+    causes = report_queries.root_causes(db, scope, *month.bounds(pack.timezone))
     return page(
         request,
         db,
@@ -174,29 +172,18 @@ def cause_complaints(
         ) from exc
     start, end = month.bounds(pack.timezone)
     group = org_service.group_of(db, user.org_id)
-    visible = {
-        c.id
-        for c in db.scalars(
-            complaint_queries.visible_to(db, user).where(
-                Complaint.closed_at >= start, Complaint.closed_at < end
-            )
-        )
-    }
-    rows = [
-        c
-        for c in queries.complaints_of_cause(
-            db,
-            group_id=group.id,
-            dimension=cause,
-            start=start,
-            end=end,
-            categories=improvement_service.category_keys(pack, category)
-            if category in pack.keys("categories")
-            else None,
-            closed=True,
-        )
-        if c.id in visible
-    ]
+    rows = queries.complaints_of_cause(
+        db,
+        group_id=group.id,
+        dimension=cause,
+        start=start,
+        end=end,
+        categories=improvement_service.category_keys(pack, category)
+        if category in pack.keys("categories")
+        else None,
+        closed=True,
+        within=complaint_queries.visible_to(db, user),
+    )
     return page(
         request,
         db,
