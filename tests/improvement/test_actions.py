@@ -185,3 +185,16 @@ def test_only_managers_open_actions_and_a_stale_page_changes_nothing(loop):
         with pytest.raises(StaleVersion):
             service.execute(session, loop.world.clock, aid, user, "start", {}, version=99)
     assert loop.action(aid).state == "open"
+
+
+def test_an_action_takes_the_site_its_complaints_share_and_the_whole_group_otherwise(loop):
+    at_site = table_complaint(loop.world)
+    at_head_office = table_complaint(loop.world, site_id=loop.world.ids["G"], title="会员卡积分")
+    for cid in (at_site, at_head_office):
+        investigated(loop.world, cid)
+    one = loop.open("eq_head", complaint_ids=[at_site])
+    other = loop.open("eq_head", complaint_ids=[at_head_office])
+    both = loop.open("eq_head", complaint_ids=[at_site, at_head_office])
+    assert loop.action(one).site_id == loop.world.ids["SITE"]
+    assert loop.action(other).site_id is None and loop.action(both).site_id is None
+    assert loop.linked(at_head_office) == [other, both]

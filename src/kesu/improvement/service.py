@@ -358,12 +358,13 @@ def open_action(session: Session, clock: Clock, user: User, data: ActionCreate) 
             raise InvalidInput("improvement.verifier_is_owner", field="verifier_id")
     complaints = _visible_complaints(session, user, group.id, data.complaint_ids, "complaint_ids")
     site_id = data.site_id
-    if site_id is None and complaints and len({c.site_id for c in complaints}) == 1:
-        site_id = complaints[0].site_id
     if site_id is not None:
         site = session.get(Organisation, site_id)
         if site is None or site.kind != "site" or org_service.group_of(session, site.id) != group:
             raise InvalidInput("invalid.unknown_id", field="site_id", value=site_id)
+    elif complaints and len({c.site_id for c in complaints}) == 1:
+        shared = session.get(Organisation, complaints[0].site_id)
+        site_id = shared.id if shared is not None and shared.kind == "site" else None
     department_id = data.department_id
     if department_id is None and complaints and len({c.department_id for c in complaints}) == 1:
         department_id = complaints[0].department_id
