@@ -33,6 +33,22 @@ def _register_packs(engine) -> None:
             policy_service.register(session, SystemClock(), loader.builtin_source(key), key)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """Argon2 with production cost takes ~0.1–1 s per hash; tests hash hundreds of passwords.
+    Same algorithm and code path, minimal cost (login still verifies a real argon2 hash)."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from kesu.access import service as access_service
+
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(access_service, "_hasher", cheap)
+        mp.setattr(access_service, "_DUMMY_HASH", cheap.hash("timing-equaliser"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("template") / "kesu.db"

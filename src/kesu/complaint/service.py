@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from kesu.access.models import User
 from kesu.audit.chain import GENESIS, event_hash, hashed_fields
@@ -323,11 +324,10 @@ def execute(
     change = lifecycle.decide(pack, case, actor, command, parsed, now)
     _check_people(session, pack, case, command, parsed)
     _apply(complaint, change.fields)
-    complaint.updated_at = now
-    complaint.version = version + 1
+    _claim(session, complaint, version, now)
     sla_service.on_event(session, pack, complaint, actor, command, change.event, now)
     _record(session, complaint, actor, command, change.event, now)
-    flush_or_conflict(session, complaint, version)
+    session.flush()
     return complaint
 
 
@@ -344,14 +344,18 @@ def _apply(complaint: Complaint, fields: dict[str, Any]) -> None:
             setattr(complaint, name, value)
 
 
-def flush_or_conflict(session: Session, complaint: Complaint, version: int) -> None:
-    """Flush; a concurrent writer that got there first turns into 409, never a half write."""
-    from sqlalchemy.exc import IntegrityError
-    from sqlalchemy.orm.exc import StaleDataError
+def _claim(session: Session, complaint: Complaint, version: int, now: datetime) -> None:
+    """Write the complaint row first, as `UPDATE … SET version = v+1 WHERE version = v`.
 
+    This takes the row (PostgreSQL locks it; SQLite already holds the write lock) before any
+    other work, so a concurrent writer that got there first turns into 409 here, before
+    anything else is written — never a half write and never a 500.
+    """
+    complaint.updated_at = now
+    complaint.version = version + 1
     try:
         session.flush()
-    except (StaleDataError, IntegrityError) as exc:
+    except StaleDataError as exc:
         raise StaleVersion("conflict.stale", current=version + 1, given=version) from exc
 
 
@@ -368,12 +372,9 @@ def record_event(
         raise Forbidden("forbidden.recused")
     if complaint.state == "closed" and actor.kind != "system":  # the system: follow-up timers
         raise InvalidInput("invalid.closed", field="complaint")
-    version = complaint.version
-    now = clock.now()
-    complaint.updated_at = now
-    complaint.version = version + 1
-    _record(session, complaint, actor, command, payload, now)
-    flush_or_conflict(session, complaint, version)
+    _claim(session, complaint, complaint.version, clock.now())
+    _record(session, complaint, actor, command, payload, complaint.updated_at)
+    session.flush()
 
 
 def count(session: Session) -> int:
