@@ -36,7 +36,7 @@ start: install
 # install the test dependencies and run the whole suite
 # (PostgreSQL too when KESU_TEST_POSTGRES_URL is set, e.g. postgresql://postgres@127.0.0.1:5432/test)
 test: install-test
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto $(PYTEST_ARGS)
 
 lint:
 	$(BIN)/ruff check .
