@@ -113,7 +113,7 @@ def sweep_due(
                 .limit(1)
             )
         clock = FrozenClock(max(at, until) + timedelta(seconds=1))
-        passes, acted = 0, 0
+        passes, acted, finished = 0, 0, False
         started = time.perf_counter()
         while time.perf_counter() - started < max_seconds:
             with transaction(sessions) as s:
@@ -121,6 +121,7 @@ def sweep_due(
             passes += 1
             acted += done
             if done == 0:
+                finished = True
                 break
         seconds = time.perf_counter() - started
         with reading(sessions) as s:
@@ -131,11 +132,11 @@ def sweep_due(
         "running_timers_before": running,
         "due": n,
         "breached": breached,
-        "acted_on": acted,
+        "acted_on": acted,  # breaches and warnings
         "passes": passes,
-        "finished": acted >= n,
+        "finished": finished,
         "seconds": round(seconds, 2),
-        "per_timer_ms": round(seconds * 1000 / max(1, acted), 2),
+        "per_action_ms": round(seconds * 1000 / max(1, acted), 2),
     }
 
 

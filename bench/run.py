@@ -359,10 +359,11 @@ def inprocess_table(results: dict[str, Any]) -> list[str]:
             )
         due = k.get("sweep_due")
         if isinstance(due, dict):
-            done = "all" if due["finished"] else f"{due['acted_on']} of {due['due']} (time cap)"
+            done = "all" if due["finished"] else "stopped at the time limit"
             lines.append(
-                f"| sweep, {due['due']} timers due | {label} | {done} in {due['seconds']} s, "
-                f"{due['passes']} passes, {due['per_timer_ms']} ms per timer |"
+                f"| sweep, {due['due']} timers due | {label} | {due['breached']} breached and "
+                f"{due['acted_on'] - due['breached']} warned in {due['seconds']} s ({done}), "
+                f"{due['passes']} passes |"
             )
         rep = k.get("reports")
         if isinstance(rep, dict):
