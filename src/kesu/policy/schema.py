@@ -691,11 +691,18 @@ class Pack(_Strict):
             for duty in ("roles", "on_missed", "on_failed"):
                 check(f"{where}.{duty}", getattr(cl, duty), roles, "role")
             for item in cl.items:
-                check(f"{where}.items.{item.key}.cause_dimension",
-                      [item.cause_dimension] if item.cause_dimension else [], dims,
-                      "root-cause dimension")
-                check(f"{where}.items.{item.key}.category",
-                      [item.category] if item.category else [], categories, "category")
+                check(
+                    f"{where}.items.{item.key}.cause_dimension",
+                    [item.cause_dimension] if item.cause_dimension else [],
+                    dims,
+                    "root-cause dimension",
+                )
+                check(
+                    f"{where}.items.{item.key}.category",
+                    [item.category] if item.category else [],
+                    categories,
+                    "category",
+                )
         return self
 
     # --- lookups used by the engine -------------------------------------------------
