@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from scenarios.world import World, delay, local, solution, investigation, REACHED, VALID
 from kesu.errors import Forbidden, InvalidInput
+from scenarios.world import REACHED, VALID, World, delay, investigation, local, solution
 
 STAFF = [
     ("officer", "officer", "CS"),

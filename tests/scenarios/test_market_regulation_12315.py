@@ -41,7 +41,9 @@ def test_12315_a_complaint_is_accepted_or_refused_within_7_working_days(world):
 
 def test_12315_a_refusal_also_decides_and_the_case_is_then_closed(world):
     cid = complaint(world)
-    world.run("officer", cid, "classify", {"classification": "invalid", "reason": "不属于本部门管辖"})
+    world.run(
+        "officer", cid, "classify", {"classification": "invalid", "reason": "不属于本部门管辖"}
+    )
     timers = world.timers(cid)
     assert timers["acceptance_decision"].state == "met"
     assert "mediation" not in timers and timers["close_out"].state == "running"

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from kesu.errors import Forbidden
 from scenarios.world import (
     REACHED,
     UNREACHED,
@@ -17,7 +18,6 @@ from scenarios.world import (
     local,
     solution,
 )
-from kesu.errors import Forbidden
 
 STAFF = [
     ("specialist", "follow_up_specialist", "CS"),
