@@ -1,7 +1,8 @@
 """Automatic escalation inside a complaint's own write (升级): emergency categories, urgent
 keywords and repeat complaints raise the level; an unowned complaint gets a handler (never the
-person complained about); the pack's roles are told. Flushes nothing itself; messages are
-collected as `Alert`s and enqueued by `send` once the complaint row is flushed."""
+person complained about); the pack's roles are told. Decisions change the complaint in memory;
+messages are collected as `Alert`s and enqueued by `send` (outbox rows) once the caller has
+flushed the complaint."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from kesu.escalation import rules
 from kesu.i18n import translate
 from kesu.notify import service as notify_service
 from kesu.org.models import Organisation
-from kesu.policy.schema import RECIPIENTS, Pack, Trigger
+from kesu.policy.schema import Pack, Trigger
 from kesu.sla import rules as sla_rules
 
 TEXT_FIELDS = {"note": "text", "record_contact": "summary"}
@@ -90,9 +91,10 @@ def recipients(session: Session, pack: Pack, complaint: Complaint, names: list[s
     if "receiver" in names:
         out.append(complaint.received_by_id)
     groups: list[list[User]] = []
-    staff = _staff(session, complaint) if any(n not in RECIPIENTS[:2] for n in names) else []
+    people = {"assignee", "receiver"}
+    staff = _staff(session, complaint) if any(n not in people for n in names) else []
     for name in names:
-        if name in ("assignee", "receiver"):
+        if name in people:
             continue
         if name == "next_tier":
             wanted = min(pack.tier_rank(complaint.current_tier) + 1, len(pack.tiers))
