@@ -15,15 +15,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from kesu.calendar import WorkCalendar, YearSchedule
 from kesu.clock import Clock
 from kesu.complaint import lifecycle
 from kesu.complaint.models import Complaint
-from kesu.errors import Forbidden, InvalidInput, StaleVersion
+from kesu.errors import Forbidden, InvalidInput
 from kesu.escalation import service as escalation_service
 from kesu.escalation.service import Alert
 from kesu.org import service as org_service
@@ -144,14 +142,12 @@ def on_event(
     payload: dict[str, Any],
     now: datetime,
 ) -> None:
-    """Bring timers, level and owner in step with one event, then enqueue its messages."""
-    with session.no_autoflush:
-        alerts = update(session, pack, complaint, actor, command, payload, now)
-    if alerts:
-        _flush(session, complaint)
-        escalation_service.send(
-            session, pack, complaint, alerts, f"event:{complaint.id}:{complaint.version}", now
-        )
+    """Bring timers, level and owner in step with one event, then enqueue its messages (the
+    caller has already claimed the complaint row, so nothing here can race another writer)."""
+    alerts = update(session, pack, complaint, actor, command, payload, now)
+    escalation_service.send(
+        session, pack, complaint, alerts, f"event:{complaint.id}:{complaint.version}", now
+    )
 
 
 def update(
@@ -176,16 +172,6 @@ def update(
     if auto:
         payload["auto"] = auto
     return alerts
-
-
-def _flush(session: Session, complaint: Complaint) -> None:
-    """Flush before enqueueing (the outbox insert needs the rows); a concurrent writer that got
-    there first is a 409, exactly as `complaint.service.flush_or_conflict` reports it."""
-    try:
-        session.flush()
-    except (StaleDataError, IntegrityError) as exc:
-        version = complaint.version - 1
-        raise StaleVersion("conflict.stale", current=version + 1, given=version) from exc
 
 
 def _running(session: Session, complaint: Complaint) -> list[Timer]:
