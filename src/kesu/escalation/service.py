@@ -54,15 +54,22 @@ def params_of(pack: Pack, complaint: Complaint, **more: Any) -> dict[str, Any]:
 
 
 def scope_of(session: Session, complaint: Complaint) -> list[int]:
-    """The organisations whose staff cover this complaint: its site and everything above."""
-    found: list[int] = []
-    current: int | None = complaint.site_id or complaint.org_id
-    while current is not None and current not in found:
-        found.append(current)
-        current = session.scalar(select(Organisation.parent_id).where(Organisation.id == current))
-    if complaint.org_id not in found:
-        found.append(complaint.org_id)
-    return found
+    """The organisations whose staff cover this complaint: its site and everything above
+    (walked once per site and unit of work)."""
+    known = session.info.setdefault("kesu.escalation.scope", {})
+    start = complaint.site_id or complaint.org_id
+    if start not in known:
+        found: list[int] = []
+        current: int | None = start
+        while current is not None and current not in found:
+            found.append(current)
+            current = session.scalar(
+                select(Organisation.parent_id).where(Organisation.id == current)
+            )
+        if complaint.org_id not in found:
+            found.append(complaint.org_id)
+        known[start] = found
+    return known[start]
 
 
 def _staff(session: Session, complaint: Complaint) -> list[User]:

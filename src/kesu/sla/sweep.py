@@ -71,6 +71,7 @@ def _warnable(session: Session, now: datetime) -> list[int]:
                 Timer.breached_at.is_(None),
                 Timer.warned_at.is_(None),
                 Timer.warn_at <= now,
+                Timer.due_at > now,  # already due: a breach, not a warning
             )
             .order_by(Timer.warn_at)
             .limit(BATCH)
