@@ -22,7 +22,7 @@ class KesuError(Exception):
     def __str__(self) -> str:  # English text for logs and tracebacks
         from kesu.i18n import translate
 
-        return translate(self.key, "en", **self.params)
+        return translate(self.key, "en", **{"field": self.field or "", **self.params})
 
 
 class NotFound(KesuError):
