@@ -276,3 +276,36 @@ def test_an_organisation_may_keep_personal_data_longer(client, org, case, sessio
         assert privacy_service.anonymise_due(s, clock) == 1
     trail = client.get("/api/v1/audit/config", headers=login(client, "admin")).json()
     assert trail[0]["action"] == "retention.set" and trail[0]["details"]["after"] == 5
+
+
+def test_erasure_also_removes_the_person_from_the_notification_outbox(
+    client, case, sessions, clock
+):
+    from kesu.notify import service as notify_service
+    from kesu.notify.models import Outbox
+
+    with transaction(sessions) as s:
+        person = s.get(Complaint, case).complainant_id
+        notify_service.notify_customer(
+            s,
+            now=clock.now(),
+            complainant_id=person,
+            template="customer_complaint_received",
+            params={"org": "华夏家居", "name": "林女士", "number": "FS1"},
+            dedupe_key="ack",
+            complaint_id=case,
+        )
+    with reading(sessions) as s:
+        waiting = s.scalars(select(Outbox).where(Outbox.recipient_kind == "customer")).all()
+        assert waiting and any(PHONE in (r.address or "") for r in waiting)
+    _close_as_enquiry(client, case)
+    body = {"phone": PHONE, "reason": "本人要求删除个人信息"}
+    r = client.post("/api/v1/privacy/subject-erasure", json=body, headers=login(client, "admin"))
+    assert r.status_code == 200, r.text
+    with reading(sessions) as s:
+        rows = s.scalars(select(Outbox).where(Outbox.complaint_id == case)).all()
+        assert rows
+        for row in rows:
+            assert "林女士" not in json.dumps(row.params, ensure_ascii=False)
+            if row.recipient_kind == "customer":
+                assert row.address == "-" and row.state in ("sent", "dead")

@@ -22,6 +22,7 @@ from kesu.clock import Clock
 from kesu.complaint.models import Complainant, Complaint
 from kesu.complaint.service import phone_digest
 from kesu.errors import IllegalTransition, InvalidInput, NotFound
+from kesu.notify import service as notify_service
 from kesu.org.models import Organisation
 from kesu.privacy import rules
 from kesu.privacy.models import PersonalDataView, PrivacyRequest, RetentionRule
@@ -167,16 +168,23 @@ def erase(
         raise IllegalTransition("privacy.open_complaints", numbers=", ".join(still_open))
     numbers = [c.number for c in complaints]
     for p in people:
-        _anonymise(p, clock.now())
+        _anonymise(session, p, clock.now(), [c.id for c in complaints if c.complainant_id == p.id])
         _request(session, clock, "erasure", group_id, p.id, by, reason, {"complaints": numbers})
     session.flush()
     return numbers
 
 
-def _anonymise(person: Complainant, now: datetime) -> None:
+def _anonymise(
+    session: Session, person: Complainant, now: datetime, complaint_ids: list[int]
+) -> None:
+    """The person's fields, and what the notification outbox kept of them (addresses, names in
+    message parameters; messages still waiting to reach them are given up)."""
     for name, value in rules.anonymised_fields().items():
         setattr(person, name, value)
     person.anonymised_at = now
+    notify_service.forget_complainant(
+        session, complainant_id=person.id, complaint_ids=complaint_ids
+    )
 
 
 def _request(
@@ -308,7 +316,7 @@ def anonymise_due(session: Session, clock: Clock) -> int:
             )
             if not (complaints and due):
                 continue
-            _anonymise(person, now)
+            _anonymise(session, person, now, [c.id for c in complaints])
             _request(
                 session,
                 clock,
