@@ -45,7 +45,6 @@ def cheap_password_hashing():
     cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(access_service, "_hasher", cheap)
-        mp.setattr(access_service, "_DUMMY_HASH", cheap.hash("timing-equaliser"))
         yield
 
 

@@ -7,6 +7,7 @@ change. Every change to users, roles and API tokens goes on the configuration tr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -26,7 +27,13 @@ from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
 
 _hasher = PasswordHash.recommended()
-_DUMMY_HASH = _hasher.hash("timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """What an unknown username is verified against, so it costs a login the same time.
+    Hashed on first use, not at import (argon2 takes tens of milliseconds)."""
+    return _hasher.hash("timing-equaliser")
 
 
 def pack_for_org(session: Session, org_id: int) -> Pack:
@@ -229,7 +236,7 @@ def login(
     keys = _keys_for(username, client)
     throttle.refuse_if_locked(session, now, *keys)
     user = session.scalar(select(User).where(User.username == username))
-    hashed = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    hashed = user.password_hash if user and user.password_hash else _dummy_hash()
     ok = _hasher.verify(password, hashed)
     if not (ok and user and user.active and user.password_hash):
         throttle.fail(session, clock, keys[0], rules.LOGIN_PER_USER)
