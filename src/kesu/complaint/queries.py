@@ -1,4 +1,8 @@
-"""Reads: filtered lists with stable cursor pagination, and one complaint with its timeline."""
+"""Reads: filtered lists with stable cursor pagination, and one complaint with its timeline.
+
+The text search (`Filters.text`) is a substring match over number, title and description; a
+character index (migration 0008) finds the few complaints that can hold a rare word, so a
+word found nowhere costs one index probe instead of reading the organisation."""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, Text, bindparam, column, literal_column, or_, select, table
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from kesu.access.models import User
@@ -33,6 +38,11 @@ class Filters:
 
 def visible_to(session: Session, viewer: User) -> Select:
     """Complaints the viewer's organisation scope covers, never those about the viewer (回避)."""
+    return _visible(session, viewer)[0]
+
+
+def _visible(session: Session, viewer: User) -> tuple[Select, int]:
+    """`visible_to`, and the viewer's group (the organisation complaints are stored under)."""
     scope = org_service.subtree_ids(session, viewer.org_id)
     group = org_service.group_of(session, viewer.org_id)
     stmt = select(Complaint).where(
@@ -41,7 +51,46 @@ def visible_to(session: Session, viewer: User) -> Select:
     )
     if viewer.org_id != group.id:
         stmt = stmt.where(or_(Complaint.site_id.in_(scope), Complaint.department_id.in_(scope)))
-    return stmt
+    return stmt, group.id
+
+
+CANDIDATES = 2000
+"""Past this many index matches in the group a word is common: reading the newest complaints
+until a page of them holds it is then cheaper than looking up every match."""
+
+SQLITE_FTS = table("complaint_fts", column("rowid"))
+PG_FTS = table("complaint_fts", column("complaint_id"), column("org_id"), column("grams"))
+
+
+def grams(word: str) -> list[str]:
+    """What the PostgreSQL index holds for every text containing `word`: its one character,
+    or each pair of adjacent characters."""
+    if len(word) == 1:
+        return [word]
+    return sorted({word[i : i + 2] for i in range(len(word) - 1)})
+
+
+def candidates(session: Session, group_id: int, word: str) -> list[int] | None:
+    """Ids of the group's complaints whose number, title or description may contain `word`
+    (a superset: the caller keeps its `LIKE`), from the character index of migration 0008;
+    None when the word is common (more than `CANDIDATES`) or the index cannot look it up."""
+    if not any(ch.isalnum() for ch in word):
+        return None  # only separators: the index holds no term for them
+    if session.get_bind().dialect.name == "sqlite":
+        phrase = '"' + " ".join(word).replace('"', '""') + '"'
+        stmt = (
+            select(SQLITE_FTS.c.rowid)
+            .join(Complaint, Complaint.id == SQLITE_FTS.c.rowid)
+            .where(literal_column("complaint_fts").op("MATCH")(phrase))
+            .where(Complaint.org_id == group_id)
+        )
+    else:
+        wanted = bindparam("grams", grams(word), type_=postgresql.ARRAY(Text))
+        stmt = select(PG_FTS.c.complaint_id).where(
+            PG_FTS.c.org_id == group_id, PG_FTS.c.grams.op("@>")(wanted)
+        )
+    ids = list(session.scalars(stmt.limit(CANDIDATES + 1)))
+    return None if len(ids) > CANDIDATES else ids
 
 
 def _encode(received_at: datetime, cid: int) -> str:
@@ -62,11 +111,11 @@ def page(
     session: Session, viewer: User, f: Filters, *, limit: int = 50, cursor: str | None = None
 ) -> tuple[list[Complaint], str | None]:
     """Newest first; the cursor is the last row's (received_at, id), so pages never shift."""
-    stmt = visible_to(session, viewer)
-    for column in ("state", "level", "category", "site_id", "department_id", "assignee_id"):
-        value = getattr(f, column)
+    stmt, group_id = _visible(session, viewer)
+    for name in ("state", "level", "category", "site_id", "department_id", "assignee_id"):
+        value = getattr(f, name)
         if value is not None:
-            stmt = stmt.where(getattr(Complaint, column) == value)
+            stmt = stmt.where(getattr(Complaint, name) == value)
     if f.channel is not None:
         stmt = stmt.where(Complaint.channel == f.channel)
     if f.open_only:
@@ -76,6 +125,11 @@ def page(
     if f.received_to is not None:
         stmt = stmt.where(Complaint.received_at < f.received_to)
     if f.text:
+        found = candidates(session, group_id, f.text)
+        if found is not None:
+            if not found:
+                return [], None
+            stmt = stmt.where(Complaint.id.in_(found))
         like = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(
             or_(
