@@ -121,17 +121,22 @@ def _rank(pack: Pack, role_key: str) -> int:
 
 
 def send(
-    session: Session, pack: Pack, complaint: Complaint, alerts: list[Alert], dedupe: str, now
+    session: Session,
+    pack: Pack,
+    complaint: Complaint,
+    alerts: list[Alert],
+    dedupe: str,
+    now,
+    batch: notify_service.Batch | None = None,
 ) -> int:
-    """Enqueue the alerts as outbox rows (exactly once per dedupe key and recipient)."""
-    added = 0
+    """Enqueue the alerts as outbox rows (exactly once per dedupe key and recipient). With a
+    `batch` (the worker's sweep) they join it and are inserted when it is flushed (returns 0)."""
+    into = batch or notify_service.Batch(session, now)
     for alert in alerts:
         key = f"{dedupe}:{alert.kind}"
         users = list(dict.fromkeys(alert.user_ids + recipients(session, pack, complaint, alert.to)))
         if users:
-            added += notify_service.notify_users(
-                session,
-                now=now,
+            into.users(
                 user_ids=users,
                 template=alert.template,
                 params=alert.params,
@@ -139,16 +144,14 @@ def send(
                 complaint_id=complaint.id,
             )
         if alert.customer:
-            added += notify_service.notify_customer(
-                session,
-                now=now,
+            into.customer(
                 complainant_id=complaint.complainant_id,
                 template=alert.template,
                 params=alert.params,
                 dedupe_key=key,
                 complaint_id=complaint.id,
             )
-    return added
+    return 0 if batch is not None else into.flush()
 
 
 # --- level --------------------------------------------------------------------------------------

@@ -53,49 +53,15 @@ def notify_users(
     """Staff: an e-mail to each active user with an address, and one message to each enabled
     channel of the complaint's (or the users') organisations subscribed to `template`.
     Phone params are masked unless `params["reveal_phone"]` (channels: always masked)."""
-    check_template(template, params)
-    session.flush()
-    complaint = _complaint(session, complaint_id)
-    users = list(session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id)))
-    if complaint is not None:  # recusal and scope: nobody hears of a complaint they may not see
-        view = access_service.view_of(complaint)
-        users = [u for u in users if can(access_service.principal(session, u), "view", view)]
-    rows = [
-        _row(
-            now,
-            org_id=complaint.org_id if complaint else _group_id(session, user.org_id),
-            recipient=("user", user.id),
-            channel="email",
-            address=user.email,
-            locale=user.locale,
-            template=template,
-            params=params,
-            dedupe_key=dedupe_key,
-            complaint_id=complaint_id,
-        )
-        for user in users
-        if user.active and user.email
-    ]
-    if complaint is not None:
-        scope = _ancestors(session, complaint.site_id or complaint.org_id)
-    else:
-        scope = {oid for user in users for oid in _ancestors(session, user.org_id)}
-    for ch in channels_for(session, scope, template):
-        rows.append(
-            _row(
-                now,
-                org_id=complaint.org_id if complaint else _group_id(session, ch.org_id),
-                recipient=("channel", ch.id),
-                channel="email" if ch.kind == "email" else "webhook",
-                address=ch.target,
-                locale=ch.locale,
-                template=template,
-                params=params,
-                dedupe_key=dedupe_key,
-                complaint_id=complaint_id,
-            )
-        )
-    return _insert(session, rows)
+    batch = Batch(session, now)
+    batch.users(
+        user_ids=user_ids,
+        template=template,
+        params=params,
+        dedupe_key=dedupe_key,
+        complaint_id=complaint_id,
+    )
+    return batch.flush()
 
 
 def notify_customer(
@@ -111,36 +77,180 @@ def notify_customer(
 ) -> int:
     """The complainant: an SMS (logged only; no gateway) to their phone and an e-mail if
     `other_contact` holds an address. `locale` defaults to Simplified Chinese."""
-    check_template(template, params)
-    session.flush()
-    person = session.get(Complainant, complainant_id)
-    if person is None:
-        raise NotFound("notify.not_found.complainant", id=complainant_id)
-    common = dict(
-        org_id=_group_id(session, person.org_id),
-        locale=normalise(locale),
+    batch = Batch(session, now)
+    batch.customer(
+        complainant_id=complainant_id,
         template=template,
         params=params,
         dedupe_key=dedupe_key,
         complaint_id=complaint_id,
+        locale=locale,
     )
-    rows = []
-    if person.phone:
-        rows.append(
-            _row(
-                now,
-                recipient=("customer", person.id),
-                channel="sms-log",
-                address=person.phone,
-                **common,
+    return batch.flush()
+
+
+class Batch:
+    """Messages of one unit of work, inserted together by `flush` (ON CONFLICT DO NOTHING, so
+    the dedupe rule is the same as one call at a time). Users, what each may see, the
+    organisations above a site and their channels are looked up once per batch: the worker's
+    sweep enqueues thousands of messages to the same few people in one pass."""
+
+    CHUNK = 500
+    """Rows per INSERT statement."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session, self.now = session, now
+        self.rows: list[dict[str, Any]] = []
+        self._flushed = False
+        self._checked: set[tuple[str, frozenset[str]]] = set()
+        self._users: dict[int, User | None] = {}
+        self._principals: dict[int, Any] = {}
+        self._ancestors: dict[int, set[int]] = {}
+        self._channels: dict[frozenset[int], list[NotificationChannel]] = {}
+
+    def users(
+        self,
+        *,
+        user_ids: list[int],
+        template: str,
+        params: dict[str, Any],
+        dedupe_key: str,
+        complaint_id: int | None = None,
+    ) -> None:
+        """What `notify_users` enqueues, added to the batch."""
+        session, now = self.session, self.now
+        self._check(template, params)
+        self._flush_session()
+        complaint = _complaint(session, complaint_id)
+        users = self._load(user_ids)
+        if complaint is not None:  # recusal and scope: nobody hears of a complaint they may not see
+            view = access_service.view_of(complaint)
+            users = [u for u in users if can(self._principal(u), "view", view)]
+        for user in users:
+            if user.active and user.email:
+                self.rows.append(
+                    _row(
+                        now,
+                        org_id=complaint.org_id if complaint else _group_id(session, user.org_id),
+                        recipient=("user", user.id),
+                        channel="email",
+                        address=user.email,
+                        locale=user.locale,
+                        template=template,
+                        params=params,
+                        dedupe_key=dedupe_key,
+                        complaint_id=complaint_id,
+                    )
+                )
+        if complaint is not None:
+            scope = self._above(complaint.site_id or complaint.org_id)
+        else:
+            scope = {oid for user in users for oid in self._above(user.org_id)}
+        for ch in self._channels_for(scope, template):
+            self.rows.append(
+                _row(
+                    now,
+                    org_id=complaint.org_id if complaint else _group_id(session, ch.org_id),
+                    recipient=("channel", ch.id),
+                    channel="email" if ch.kind == "email" else "webhook",
+                    address=ch.target,
+                    locale=ch.locale,
+                    template=template,
+                    params=params,
+                    dedupe_key=dedupe_key,
+                    complaint_id=complaint_id,
+                )
             )
+
+    def customer(
+        self,
+        *,
+        complainant_id: int,
+        template: str,
+        params: dict[str, Any],
+        dedupe_key: str,
+        complaint_id: int | None = None,
+        locale: str | None = None,
+    ) -> None:
+        """What `notify_customer` enqueues, added to the batch."""
+        session, now = self.session, self.now
+        self._check(template, params)
+        self._flush_session()
+        person = session.get(Complainant, complainant_id)
+        if person is None:
+            raise NotFound("notify.not_found.complainant", id=complainant_id)
+        common = dict(
+            org_id=_group_id(session, person.org_id),
+            locale=normalise(locale),
+            template=template,
+            params=params,
+            dedupe_key=dedupe_key,
+            complaint_id=complaint_id,
         )
-    email = rules.email_in(person.other_contact)
-    if email:
-        rows.append(
-            _row(now, recipient=("customer", person.id), channel="email", address=email, **common)
+        if person.phone:
+            self.rows.append(
+                _row(
+                    now,
+                    recipient=("customer", person.id),
+                    channel="sms-log",
+                    address=person.phone,
+                    **common,
+                )
+            )
+        email = rules.email_in(person.other_contact)
+        if email:
+            self.rows.append(
+                _row(
+                    now, recipient=("customer", person.id), channel="email", address=email, **common
+                )
+            )
+
+    def flush(self) -> int:
+        """Insert the batch's rows; returns how many were new."""
+        rows, self.rows = self.rows, []
+        return sum(
+            _insert(self.session, rows[i : i + self.CHUNK]) for i in range(0, len(rows), self.CHUNK)
         )
-    return _insert(session, rows)
+
+    def _check(self, template: str, params: dict[str, Any]) -> None:
+        key = (template, frozenset(params))
+        if key not in self._checked:
+            check_template(template, params)
+            self._checked.add(key)
+
+    def _flush_session(self) -> None:
+        # the complaint's and the users' pending changes decide who may see it (once per batch:
+        # a batch's caller flushes its own changes before adding messages)
+        if not self._flushed:
+            self.session.flush()
+            self._flushed = True
+
+    def _load(self, user_ids: list[int]) -> list[User]:
+        missing = [uid for uid in user_ids if uid not in self._users]
+        if missing:
+            self._users.update(dict.fromkeys(missing))
+            for user in self.session.scalars(select(User).where(User.id.in_(missing))):
+                self._users[user.id] = user
+        return sorted(
+            (u for u in (self._users[uid] for uid in set(user_ids)) if u is not None),
+            key=lambda u: u.id,
+        )
+
+    def _principal(self, user: User):
+        if user.id not in self._principals:
+            self._principals[user.id] = access_service.principal(self.session, user)
+        return self._principals[user.id]
+
+    def _above(self, org_id: int) -> set[int]:
+        if org_id not in self._ancestors:
+            self._ancestors[org_id] = _ancestors(self.session, org_id)
+        return self._ancestors[org_id]
+
+    def _channels_for(self, scope: set[int], template: str) -> list[NotificationChannel]:
+        key = frozenset(scope)
+        if key not in self._channels:
+            self._channels[key] = channels_for(self.session, set(scope), None)
+        return [ch for ch in self._channels[key] if not ch.events or template in ch.events]
 
 
 def enqueue_test_email(session: Session, *, now: datetime, address: str) -> Outbox:
@@ -178,13 +288,16 @@ def check_template(template: str, params: dict[str, Any]) -> None:
             )
 
 
-def channels_for(session: Session, org_ids: set[int], template: str) -> list[NotificationChannel]:
+def channels_for(
+    session: Session, org_ids: set[int], template: str | None
+) -> list[NotificationChannel]:
+    """Enabled channels of these organisations subscribed to `template` (None: all of them)."""
     found = session.scalars(
         select(NotificationChannel)
         .where(NotificationChannel.org_id.in_(org_ids), NotificationChannel.enabled.is_(True))
         .order_by(NotificationChannel.id)
     )
-    return [ch for ch in found if not ch.events or template in ch.events]
+    return [ch for ch in found if template is None or not ch.events or template in ch.events]
 
 
 def _row(

@@ -33,9 +33,23 @@ from kesu.sla.models import CalendarDay, OfficialYear, Timer
 # --- calendar -----------------------------------------------------------------------------------
 
 
+_CALENDARS = "kesu.sla.calendars"
+"""session.info key: calendars built in this unit of work, by pack, site and group."""
+
+
 def calendar_for(session: Session, pack: Pack, complaint: Complaint) -> WorkCalendar:
     """The calendar a complaint's clocks run on: the pack's timezone and hours, closed and
-    extra working days of its site and every organisation above it, the group's entered years."""
+    extra working days of its site and every organisation above it, the group's entered years.
+    Built once per pack, site and unit of work (the sweep re-times thousands of complaints of
+    the same sites); changing a calendar below forgets them."""
+    known = session.info.setdefault(_CALENDARS, {})
+    key = (id(pack), complaint.site_id or complaint.org_id, complaint.org_id)
+    if key not in known or known[key][0] is not pack:
+        known[key] = (pack, _build_calendar(session, pack, complaint))
+    return known[key][1]
+
+
+def _build_calendar(session: Session, pack: Pack, complaint: Complaint) -> WorkCalendar:
     scope = escalation_service.scope_of(session, complaint)
     days = session.execute(
         select(CalendarDay.day, CalendarDay.working).where(CalendarDay.org_id.in_(scope))
@@ -70,6 +84,7 @@ def set_day(
         session.add(row)
     row.working, row.note = working, note
     session.flush()
+    session.info.pop(_CALENDARS, None)
     return retime_open(session, org_service.group_of(session, org_id).id)
 
 
@@ -77,6 +92,7 @@ def clear_day(session: Session, org_id: int, day: date) -> int:
     """Remove an organisation's override for a day; re-time open clocks."""
     session.execute(delete(CalendarDay).where(CalendarDay.org_id == org_id, CalendarDay.day == day))
     session.flush()
+    session.info.pop(_CALENDARS, None)
     return retime_open(session, org_service.group_of(session, org_id).id)
 
 
@@ -102,6 +118,7 @@ def enter_year(session: Session, clock: Clock, org_id: int, schedule: YearSchedu
     row.makeup_workdays = sorted(d.isoformat() for d in schedule.makeup_workdays)
     row.entered_at = clock.now()
     session.flush()
+    session.info.pop(_CALENDARS, None)
     return retime_open(session, group.id)
 
 
@@ -158,11 +175,14 @@ def update(
     command: str,
     payload: dict[str, Any],
     now: datetime,
+    timers: list[Timer] | None = None,
 ) -> list[Alert]:
-    """The changes without the messages (the sweep sends those after recording its event)."""
+    """The changes without the messages (the sweep sends those after recording its event).
+    `timers`: every timer of the complaint, oldest first, when the caller has loaded them (the
+    sweep, for a whole pass at once); timers started here are appended to it."""
     auto: dict[str, Any] = {}
     alerts = escalation_service.on_event(session, pack, complaint, command, payload, now, auto)
-    report, more = _timers(session, pack, complaint, actor, command, payload, auto, now)
+    report, more = _timers(session, pack, complaint, actor, command, payload, auto, now, timers)
     alerts += more
     owner = escalation_service.ensure_owner(session, pack, complaint, actor)
     if owner is not None:
@@ -193,6 +213,7 @@ def _timers(
     payload: dict[str, Any],
     auto: dict[str, Any],
     now: datetime,
+    timers: list[Timer] | None = None,
 ) -> tuple[dict[str, list[str]], list[Alert]]:
     role = pack.role(actor.role) if actor.kind == "staff" else None
     rank = pack.tier_rank(role.tier) if role else 0
@@ -213,7 +234,10 @@ def _timers(
         return known
 
     report: dict[str, list[str]] = defaultdict(list)
-    running = _running(session, complaint)
+    if timers is None:
+        running = _running(session, complaint)
+    else:
+        running = [t for t in timers if t.state == "running"]
     again: set[str] = set()
     for timer in running:
         rule = pack.timer(timer.key)
@@ -243,7 +267,9 @@ def _timers(
         escalation_service.raised_to(command, payload, auto)
     )
     this_round: set[str] = set()
-    if level_changed:
+    if level_changed and timers is not None:
+        this_round = {t.key for t in timers if t.round == complaint.round}
+    elif level_changed:
         this_round = set(
             session.scalars(
                 select(Timer.key).where(
@@ -257,7 +283,10 @@ def _timers(
             continue
         from_start = level_changed and rule.key not in this_round and fired(rule.start, "receive")
         if rule.key in again or fired(rule.start) or from_start:
-            live.append(_start(session, cal(), complaint, rule, now))
+            started = _start(session, cal(), complaint, rule, now)
+            live.append(started)
+            if timers is not None:
+                timers.append(started)
             report["started"].append(rule.key)
     _refresh(complaint, live)
     return dict(report), alerts

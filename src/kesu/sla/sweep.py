@@ -1,33 +1,43 @@
 """The worker job: warn about timers that are nearly due, and breach the ones that are due.
 
-It asks only `due_at <= now` (and `warn_at <= now`) over partial indexes, locks the rows it
-picks with SKIP LOCKED (PostgreSQL), and claims each with a conditional UPDATE (`... AND
-breached_at IS NULL`): of two workers only one gets the row, and a worker killed mid-pass
-commits nothing, so every breach, penalty, event and message happens exactly once. Each timer
-runs in its own savepoint: one complaint that a person is editing at that moment (a 409)
-waits for the next pass without undoing the others.
+Set-based, a chunk of timers per pass and kind, in the pass's one transaction:
+1. pick due timers over a partial index (`due_at <= now`), locking them with SKIP LOCKED
+   (PostgreSQL), so two workers take different timers;
+2. lock their complaints the same way (a complaint a person's command or the other worker is
+   writing is skipped: its timers stay due for a later pass) and read them fresh;
+3. claim the timers with one conditional UPDATE (`... AND breached_at IS NULL`) RETURNING the
+   ones claimed;
+4. load every timer of those complaints at once, run each breach's consequences in memory (the
+   pack's penalty, escalation, re-timing the other clocks), chain one event per breach onto
+   each complaint's last hash (read for all of them in one query) with a version bump, and
+   insert penalties, events and outbox rows in batches.
+A command that read a complaint before the sweep locked it fails its conditional version
+UPDATE afterwards (409), exactly as against another person's write. A worker killed mid-pass
+commits nothing, so every breach, penalty, event and message happens exactly once.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
+from kesu.audit.chain import GENESIS, event_hash, hashed_fields
 from kesu.clock import Clock
 from kesu.complaint import lifecycle
 from kesu.complaint import service as complaint_service
-from kesu.complaint.models import Complaint
-from kesu.errors import StaleVersion
+from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.escalation import rules as escalation_rules
 from kesu.escalation import service as escalation_service
 from kesu.escalation.service import Alert
+from kesu.notify import service as notify_service
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack, TimerRule
 from kesu.sla import service as sla_service
@@ -38,102 +48,229 @@ log = logging.getLogger("kesu.sla")
 BATCH = 200
 """Timers handled per pass and kind (one transaction); the rest wait for the next pass."""
 
+_RUNNING = (Timer.state == "running", Timer.breached_at.is_(None))
+
 
 def sweep(session: Session, clock: Clock) -> int:
     """One pass: breaches first, then warnings. Returns how many timers it acted on."""
     now = clock.now()
     done = 0
-    for timer_id in _due(session, now):
-        done += _one(session, clock, timer_id, _breach)
-    for timer_id in _warnable(session, now):
-        done += _one(session, clock, timer_id, _warn)
+    picked = _pick(
+        session,
+        select(Timer.id, Timer.complaint_id)
+        .where(*_RUNNING, Timer.due_at <= now)
+        .order_by(Timer.due_at),
+    )
+    if picked:
+        done += _breach_all(session, clock, picked)
+    picked = _pick(
+        session,
+        select(Timer.id, Timer.complaint_id)
+        .where(
+            *_RUNNING,
+            Timer.warned_at.is_(None),
+            Timer.warn_at <= now,
+            Timer.due_at > now,  # already due: a breach, not a warning
+        )
+        .order_by(Timer.warn_at),
+    )
+    if picked:
+        done += _warn_all(session, clock, picked)
     return done
 
 
-def _due(session: Session, now: datetime) -> list[int]:
-    return list(
+def _pick(session: Session, stmt) -> list[tuple[int, int]]:
+    return [tuple(r) for r in session.execute(stmt.limit(BATCH).with_for_update(skip_locked=True))]
+
+
+def _lock(session: Session, complaint_ids: set[int]) -> dict[int, Complaint]:
+    """The complaints, locked and read fresh; those another transaction is writing are left out."""
+    found = session.scalars(
+        select(Complaint)
+        .where(Complaint.id.in_(complaint_ids))
+        .with_for_update(skip_locked=True, of=Complaint)
+        .execution_options(populate_existing=True)
+    )
+    return {c.id: c for c in found}
+
+
+def _claim(session: Session, picked, complaints, **values) -> list[int]:
+    """Set `values` on the picked timers of locked complaints that still qualify (the
+    conditional UPDATE); the ids claimed, in the order picked."""
+    ids = [tid for tid, cid in picked if cid in complaints]
+    skipped = len(picked) - len(ids)
+    if skipped:
+        log.info("%d timers: their complaint is being changed; next pass", skipped)
+    if not ids:
+        return []
+    unset = [getattr(Timer, name).is_(None) for name in values]
+    claimed = set(
         session.scalars(
-            select(Timer.id)
-            .where(Timer.state == "running", Timer.breached_at.is_(None), Timer.due_at <= now)
-            .order_by(Timer.due_at)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
+            update(Timer)
+            .where(Timer.id.in_(ids), *_RUNNING, *unset)
+            .values(**values)
+            .returning(Timer.id),
+            execution_options={"synchronize_session": False},
         )
     )
+    return [tid for tid in ids if tid in claimed]
 
 
-def _warnable(session: Session, now: datetime) -> list[int]:
-    return list(
-        session.scalars(
-            select(Timer.id)
-            .where(
-                Timer.state == "running",
-                Timer.breached_at.is_(None),
-                Timer.warned_at.is_(None),
-                Timer.warn_at <= now,
-                Timer.due_at > now,  # already due: a breach, not a warning
+@dataclass
+class _Pass:
+    """What one pass writes, collected in memory and inserted in batches at the end."""
+
+    session: Session
+    now: datetime
+    complaints: dict[int, Complaint]
+    outbox: notify_service.Batch
+    links: dict[int, tuple[int, str]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    penalties: list[dict[str, Any]] = field(default_factory=list)
+    packs: dict[int, Pack] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, session: Session, now: datetime, complaints: dict[int, Complaint]) -> _Pass:
+        work = cls(session, now, complaints, notify_service.Batch(session, now))
+        last = (
+            select(ComplaintEvent.complaint_id, func.max(ComplaintEvent.seq).label("seq"))
+            .where(ComplaintEvent.complaint_id.in_(complaints))
+            .group_by(ComplaintEvent.complaint_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(ComplaintEvent.complaint_id, ComplaintEvent.seq, ComplaintEvent.hash).join(
+                last,
+                and_(
+                    ComplaintEvent.complaint_id == last.c.complaint_id,
+                    ComplaintEvent.seq == last.c.seq,
+                ),
             )
-            .order_by(Timer.warn_at)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
         )
-    )
+        work.links = {cid: (seq, h) for cid, seq, h in rows}
+        return work
+
+    def pack(self, complaint: Complaint) -> Pack:
+        vid = complaint.policy_version_id
+        if vid not in self.packs:
+            self.packs[vid] = policy_service.pack_of(self.session, vid)
+        return self.packs[vid]
+
+    def record(self, complaint: Complaint, command: str, payload: dict[str, Any]) -> None:
+        """What `complaint_service.record_event` does for the system, chained in memory: the
+        complaint's next version and its next event on the hash chain."""
+        actor = lifecycle.SYSTEM
+        seq, prev = self.links.get(complaint.id, (0, GENESIS))
+        seq += 1
+        payload = complaint_service._jsonable(payload)
+        fields = hashed_fields(
+            complaint_id=complaint.id,
+            seq=seq,
+            command=command,
+            actor_kind=actor.kind,
+            actor_id=actor.user_id,
+            at=self.now,
+            payload=payload,
+            policy_version_id=complaint.policy_version_id,
+        )
+        digest = event_hash(prev, fields)
+        self.events.append(
+            dict(
+                complaint_id=complaint.id,
+                seq=seq,
+                command=command,
+                actor_kind=actor.kind,
+                actor_id=actor.user_id,
+                actor_label=actor.label[:100],
+                at=self.now,
+                payload=payload,
+                policy_version_id=complaint.policy_version_id,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        self.links[complaint.id] = (seq, digest)
+        complaint.version += 1  # flushed as UPDATE … WHERE version = <as read>
+        complaint.updated_at = self.now
+
+    def send(self, pack: Pack, complaint: Complaint, alerts: list[Alert], dedupe: str) -> None:
+        escalation_service.send(
+            self.session, pack, complaint, alerts, dedupe, self.now, batch=self.outbox
+        )
+
+    def finish(self) -> None:
+        self.session.flush()  # complaints (versions, levels, owners) and timers
+        if self.penalties:
+            self.session.execute(insert(Penalty), self.penalties)
+        if self.events:
+            self.session.execute(insert(ComplaintEvent), self.events)
+        self.outbox.flush()
 
 
-def _one(session: Session, clock: Clock, timer_id: int, act) -> int:
-    try:
-        with session.begin_nested():
-            return act(session, clock, timer_id)
-    except (StaleVersion, StaleDataError, IntegrityError):
-        log.info("timer %s: its complaint changed meanwhile; next pass", timer_id)
-        return 0
+def _timers_of(session: Session, complaint_ids) -> dict[int, list[Timer]]:
+    """Every timer of these complaints, oldest first, read fresh."""
+    out: dict[int, list[Timer]] = defaultdict(list)
+    for timer in session.scalars(
+        select(Timer)
+        .where(Timer.complaint_id.in_(complaint_ids))
+        .order_by(Timer.id)
+        .execution_options(populate_existing=True)
+    ):
+        out[timer.complaint_id].append(timer)
+    return out
 
 
 def _local(pack: Pack, moment: datetime) -> str:
     return moment.astimezone(ZoneInfo(pack.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
-def _context(session: Session, timer_id: int):
-    timer = session.get(Timer, timer_id, populate_existing=True)
-    complaint = session.get(Complaint, timer.complaint_id, populate_existing=True)
-    pack = policy_service.pack_of(session, complaint.policy_version_id)
-    return timer, complaint, pack, pack.timer(timer.key)
+def _payload(timer: Timer) -> dict[str, Any]:
+    return {"timer": timer.key, "due_at": timer.due_at.isoformat(), "round": timer.round}
 
 
-def _breach(session: Session, clock: Clock, timer_id: int) -> int:
+def _breach_all(session: Session, clock: Clock, picked) -> int:
     now = clock.now()
-    claimed = session.execute(
-        update(Timer)
-        .where(Timer.id == timer_id, Timer.state == "running", Timer.breached_at.is_(None))
-        .values(breached_at=now)
-    ).rowcount
-    if claimed != 1:
-        return 0  # another worker got there first, or it was met meanwhile
-    timer, complaint, pack, rule = _context(session, timer_id)
-    payload: dict = {"timer": timer.key, "due_at": timer.due_at.isoformat(), "round": timer.round}
-    alerts: list[Alert] = []
-    if rule is not None:
-        alerts = _consequences(session, pack, complaint, timer, rule, payload, now)
-    alerts += sla_service.update(
-        session, pack, complaint, lifecycle.SYSTEM, "sla_breach", payload, now
-    )
-    complaint_service.record_event(
-        session, clock, complaint, lifecycle.SYSTEM, "sla_breach", payload
-    )
-    escalation_service.send(session, pack, complaint, alerts, f"sla:{timer.id}:breach", now)
-    return 1
+    complaints = _lock(session, {cid for _, cid in picked})
+    claimed = _claim(session, picked, complaints, breached_at=now)
+    if not claimed:
+        return 0
+    timers = _timers_of(session, {cid for _, cid in picked if cid in complaints})
+    by_id = {t.id: t for ts in timers.values() for t in ts}
+    work = _Pass.start(session, now, complaints)
+    for timer in sorted((by_id[tid] for tid in claimed), key=lambda t: (t.due_at, t.id)):
+        complaint = complaints[timer.complaint_id]
+        pack = work.pack(complaint)
+        rule = pack.timer(timer.key)
+        payload = _payload(timer)
+        alerts: list[Alert] = []
+        if rule is not None:
+            alerts = _consequences(work, pack, complaint, timer, rule, payload)
+        alerts += sla_service.update(
+            session,
+            pack,
+            complaint,
+            lifecycle.SYSTEM,
+            "sla_breach",
+            payload,
+            now,
+            timers=timers[complaint.id],
+        )
+        work.record(complaint, "sla_breach", payload)
+        work.send(pack, complaint, alerts, f"sla:{timer.id}:breach")
+    work.finish()
+    return len(claimed)
 
 
 def _consequences(
-    session: Session,
+    work: _Pass,
     pack: Pack,
     complaint: Complaint,
     timer: Timer,
     rule: TimerRule,
     payload: dict,
-    now: datetime,
 ) -> list[Alert]:
     """What the pack says a breach costs: a penalty, a level raise, messages to whom."""
+    session, now = work.session, work.now
     name = rule.name["zh_Hans"]
     params = escalation_service.params_of(
         pack, complaint, timer=name, due_at=_local(pack, timer.due_at)
@@ -149,8 +286,8 @@ def _consequences(
             if rule.on_breach.penalty_to == "receiver"
             else complaint.assignee_id or complaint.received_by_id
         )
-        session.add(
-            Penalty(
+        work.penalties.append(
+            dict(
                 complaint_id=complaint.id,
                 timer_id=timer.id,
                 user_id=person,
@@ -189,36 +326,31 @@ def _consequences(
     return alerts
 
 
-def _warn(session: Session, clock: Clock, timer_id: int) -> int:
+def _warn_all(session: Session, clock: Clock, picked) -> int:
     now = clock.now()
-    claimed = session.execute(
-        update(Timer)
-        .where(
-            Timer.id == timer_id,
-            Timer.state == "running",
-            Timer.breached_at.is_(None),
-            Timer.warned_at.is_(None),
-        )
-        .values(warned_at=now)
-    ).rowcount
-    if claimed != 1:
+    complaints = _lock(session, {cid for _, cid in picked})
+    claimed = _claim(session, picked, complaints, warned_at=now)
+    if not claimed:
         return 0
-    timer, complaint, pack, rule = _context(session, timer_id)
-    if rule is None:
-        return 1
-    payload = {"timer": timer.key, "due_at": timer.due_at.isoformat(), "round": timer.round}
-    params = escalation_service.params_of(
-        pack, complaint, timer=rule.name["zh_Hans"], due_at=_local(pack, timer.due_at)
+    timers = session.scalars(
+        select(Timer).where(Timer.id.in_(claimed)).execution_options(populate_existing=True)
     )
-    complaint_service.record_event(
-        session, clock, complaint, lifecycle.SYSTEM, "sla_warning", payload
-    )
-    escalation_service.send(
-        session,
-        pack,
-        complaint,
-        [Alert("notice", "sla_warning", params, to=rule.warn)],
-        f"sla:{timer.id}:warning",
-        now,
-    )
-    return 1
+    work = _Pass.start(session, now, complaints)
+    for timer in sorted(timers, key=lambda t: (t.warn_at, t.id)):
+        complaint = complaints[timer.complaint_id]
+        pack = work.pack(complaint)
+        rule = pack.timer(timer.key)
+        if rule is None:
+            continue
+        params = escalation_service.params_of(
+            pack, complaint, timer=rule.name["zh_Hans"], due_at=_local(pack, timer.due_at)
+        )
+        work.record(complaint, "sla_warning", _payload(timer))
+        work.send(
+            pack,
+            complaint,
+            [Alert("notice", "sla_warning", params, to=rule.warn)],
+            f"sla:{timer.id}:warning",
+        )
+    work.finish()
+    return len(claimed)
