@@ -20,7 +20,7 @@ from kesu.complaint.models import Complaint
 from kesu.escalation import rules
 from kesu.i18n import translate
 from kesu.notify import service as notify_service
-from kesu.org.models import Organisation
+from kesu.org import service as org_service
 from kesu.policy.schema import Pack, Trigger
 from kesu.sla import rules as sla_rules
 
@@ -59,13 +59,7 @@ def scope_of(session: Session, complaint: Complaint) -> list[int]:
     known = session.info.setdefault("kesu.escalation.scope", {})
     start = complaint.site_id or complaint.org_id
     if start not in known:
-        found: list[int] = []
-        current: int | None = start
-        while current is not None and current not in found:
-            found.append(current)
-            current = session.scalar(
-                select(Organisation.parent_id).where(Organisation.id == current)
-            )
+        found = org_service.ancestors(session, start) or [start]
         if complaint.org_id not in found:
             found.append(complaint.org_id)
         known[start] = found
@@ -370,7 +364,10 @@ def ensure_owner(
     load = dict(
         session.execute(
             select(Complaint.assignee_id, func.count(Complaint.id))
-            .where(Complaint.assignee_id.in_([u.id for u in staff]), Complaint.state != "closed")
+            .where(
+                Complaint.assignee_id.in_([u.id for u in staff]),
+                Complaint.state.in_(sorted(lifecycle.OPEN)),  # seeks (assignee, state): no history
+            )
             .group_by(Complaint.assignee_id)
         ).all()
     )

@@ -1,8 +1,19 @@
-"""Organisation tree reads and writes."""
+"""Organisation tree reads and writes.
+
+The tree's shape (who is whose parent) is kept per process and database, because intake,
+authentication and the sweep walk it many times per request. Organisations are only ever
+added (`create`; there is no move or delete), so the shape read before is still right as long
+as `max(id)` and `count(*)` are unchanged: each unit of work (session) checks that once with
+one indexed query and re-reads the shape when another process (or this one) added a unit.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import threading
+import weakref
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kesu.clock import Clock
@@ -10,6 +21,57 @@ from kesu.errors import InvalidInput, NotFound
 from kesu.org.models import KINDS, Organisation
 
 _PARENT_KIND = {"group": None, "region": "group", "site": ("group", "region"), "department": None}
+
+_SHAPE = "kesu.org.shape"
+_CREATED = "kesu.org.created"
+_HELD = "kesu.org.held"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The tree without its names: parent of each id, children of each id."""
+
+    version: tuple[int | None, int]
+    parent: dict[int, int | None]
+    children: dict[int | None, tuple[int, ...]]
+
+
+_shapes: weakref.WeakKeyDictionary[object, Shape] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _pool_of(session: Session) -> object:
+    """What identifies the database in this process (an engine's pool, shared by its
+    execution-option copies; a new engine for another database has its own)."""
+    bind = session.get_bind()
+    return getattr(bind, "pool", None) or bind.engine.pool
+
+
+def shape(session: Session) -> Shape:
+    """The tree's shape, current as of this unit of work's first call."""
+    found = session.info.get(_SHAPE)
+    if found is not None:
+        return found
+    pool = _pool_of(session)
+    top, n = session.execute(select(func.max(Organisation.id), func.count(Organisation.id))).one()
+    with _lock:
+        found = _shapes.get(pool)
+    if found is None or found.version != (top, n):
+        rows = session.execute(select(Organisation.id, Organisation.parent_id)).all()
+        parent = {oid: pid for oid, pid in rows}
+        children: dict[int | None, list[int]] = {}
+        for oid, pid in rows:
+            children.setdefault(pid, []).append(oid)
+        found = Shape(
+            version=(max(parent, default=None), len(parent)),
+            parent=parent,
+            children={k: tuple(v) for k, v in children.items()},
+        )
+        if not session.info.get(_CREATED):  # never share a shape with uncommitted units in it
+            with _lock:
+                _shapes[pool] = found
+    session.info[_SHAPE] = found
+    return found
 
 
 def create(
@@ -50,6 +112,10 @@ def create(
     )
     session.add(org)
     session.flush()
+    session.info[_CREATED] = True
+    session.info.pop(_SHAPE, None)
+    with _lock:
+        _shapes.pop(_pool_of(session), None)
     return org
 
 
@@ -57,30 +123,39 @@ def get(session: Session, org_id: int) -> Organisation:
     org = session.get(Organisation, org_id)
     if org is None:
         raise NotFound("not_found.organisation", id=org_id)
+    # held for the unit of work: the identity map only keeps objects someone still refers to,
+    # and callers often keep just `.id`, so the next lookup would read the row again
+    session.info.setdefault(_HELD, {})[org_id] = org
     return org
 
 
 def group_of(session: Session, org_id: int) -> Organisation:
     """Walk up to the group that owns the pack."""
-    org = get(session, org_id)
-    seen = 0
-    while org.parent_id is not None and seen < 20:
-        org = get(session, org.parent_id)
-        seen += 1
-    return org
+    parent = shape(session).parent
+    if org_id not in parent:
+        raise NotFound("not_found.organisation", id=org_id)
+    return get(session, ancestors(session, org_id)[-1])
+
+
+def ancestors(session: Session, org_id: int) -> list[int]:
+    """The organisation and every one above it, nearest first (empty for an unknown id)."""
+    parent = shape(session).parent
+    out: list[int] = []
+    current: int | None = org_id
+    while current is not None and current in parent and current not in out and len(out) <= 20:
+        out.append(current)
+        current = parent[current]
+    return out
 
 
 def subtree_ids(session: Session, root_id: int) -> list[int]:
-    """The organisation and everything under it (few hundred rows at most: one query)."""
-    rows = session.execute(select(Organisation.id, Organisation.parent_id)).all()
-    children: dict[int | None, list[int]] = {}
-    for oid, pid in rows:
-        children.setdefault(pid, []).append(oid)
+    """The organisation and everything under it."""
+    children = shape(session).children
     out, stack = [], [root_id]
     while stack:
         oid = stack.pop()
         out.append(oid)
-        stack.extend(children.get(oid, []))
+        stack.extend(children.get(oid, ()))
     return out
 
 

@@ -1,15 +1,26 @@
-"""Pack versions in the database: register a pack's text once, read it back by id."""
+"""Pack versions in the database: register a pack's text once, read it back by id.
+
+A stored version never changes, so its parsed pack is kept per process and database by id
+(`pack_of` reads the row, with its whole text, only the first time)."""
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from kesu.clock import Clock
 from kesu.errors import NotFound
 from kesu.policy import loader
 from kesu.policy.models import PolicyVersion
 from kesu.policy.schema import Pack
+
+_REGISTERED = "kesu.policy.registered"
+_CURRENT = "kesu.policy.current"
+_packs: weakref.WeakKeyDictionary[object, dict[int, Pack]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
 
 
 def register(session: Session, clock: Clock, text: str, filename: str = "<pack>") -> PolicyVersion:
@@ -25,24 +36,41 @@ def register(session: Session, clock: Clock, text: str, filename: str = "<pack>"
         )
         session.add(row)
         session.flush()
+        session.info[_REGISTERED] = True  # an id that a rollback could hand out again
+        session.info.pop(_CURRENT, None)
     return row
 
 
 def current(session: Session, key: str) -> PolicyVersion:
-    """The newest stored version of a pack (what new complaints open under)."""
+    """The newest stored version of a pack (what new complaints open under); looked up once
+    per unit of work (authentication, intake and its notifications each ask for it)."""
+    known = session.info.setdefault(_CURRENT, {})
+    if key in known:
+        return known[key]
     row = session.scalar(
         select(PolicyVersion)
         .where(PolicyVersion.key == key)
+        .options(defer(PolicyVersion.source))
         .order_by(PolicyVersion.version.desc(), PolicyVersion.id.desc())
         .limit(1)
     )
     if row is None:
         raise NotFound("not_found.pack", key=key)
+    known[key] = row
     return row
 
 
 def pack_of(session: Session, policy_version_id: int) -> Pack:
-    row = session.get(PolicyVersion, policy_version_id)
-    if row is None:
-        raise NotFound("not_found.pack", key=str(policy_version_id))
-    return loader.parse_cached(row.source)
+    bind = session.get_bind()
+    pool = getattr(bind, "pool", None) or bind.engine.pool
+    with _lock:
+        known = _packs.setdefault(pool, {})
+    pack = known.get(policy_version_id)
+    if pack is None:
+        row = session.get(PolicyVersion, policy_version_id)
+        if row is None:
+            raise NotFound("not_found.pack", key=str(policy_version_id))
+        pack = loader.parse_cached(row.source)
+        if not session.info.get(_REGISTERED):
+            known[policy_version_id] = pack
+    return pack
