@@ -41,6 +41,19 @@ class Complaint(Base):
         Index("ix_complaint_org_received", "org_id", "received_at"),
         Index("ix_complaint_org_closed", "org_id", "closed_at"),
         Index("ix_complaint_org_original_number", "org_id", "original_number"),
+        # reports at scale (migration 0009): covering indexes of the received and closed ranges,
+        # and (id, org_id) to check an event's or a timer's group without reading the row
+        Index(
+            "ix_complaint_report_received",
+            *("org_id", "received_at", "level", "category", "channel", "site_id"),
+            *("department_id", "closed_at", "complainant_id"),
+        ),
+        Index(
+            "ix_complaint_report_closed",
+            *("org_id", "closed_at", "received_at", "level", "classification", "round"),
+            *("satisfaction", "resolved_at"),
+        ),
+        Index("ix_complaint_id_org", "id", "org_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,6 +123,8 @@ class ComplaintEvent(Base):
     __table_args__ = (
         UniqueConstraint("complaint_id", "seq"),
         Index("ix_complaint_event_command_at", "command", "at"),  # reports: events in a period
+        # reports: a complaint's events by command (migration 0009)
+        Index("ix_complaint_event_complaint_command", "complaint_id", "command", "at", "actor_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -39,6 +39,8 @@ class Timer(Base):
             sqlite_where=text(_WARNING_PENDING),
         ),
         Index("ix_sla_timer_complaint_state", "complaint_id", "state"),
+        # reports: timers due in a period, covering (migration 0009)
+        Index("ix_sla_timer_due_report", "due_at", "complaint_id", "key", "met_at", "cancelled_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
