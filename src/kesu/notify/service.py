@@ -33,7 +33,6 @@ from kesu.notify.models import (
     Outbox,
 )
 from kesu.org import service as org_service
-from kesu.org.models import Organisation
 
 _DEDUPE = ["dedupe_key", "recipient_kind", "recipient_id", "channel"]
 FORGOTTEN = "-"
@@ -106,7 +105,7 @@ class Batch:
         self._users: dict[int, User | None] = {}
         self._principals: dict[int, Any] = {}
         self._ancestors: dict[int, set[int]] = {}
-        self._channels: dict[frozenset[int], list[NotificationChannel]] = {}
+        self._channels: list[NotificationChannel] | None = None
 
     def users(
         self,
@@ -243,14 +242,23 @@ class Batch:
 
     def _above(self, org_id: int) -> set[int]:
         if org_id not in self._ancestors:
-            self._ancestors[org_id] = _ancestors(self.session, org_id)
+            self._ancestors[org_id] = set(org_service.ancestors(self.session, org_id)) or {org_id}
         return self._ancestors[org_id]
 
     def _channels_for(self, scope: set[int], template: str) -> list[NotificationChannel]:
-        key = frozenset(scope)
-        if key not in self._channels:
-            self._channels[key] = channels_for(self.session, set(scope), None)
-        return [ch for ch in self._channels[key] if not ch.events or template in ch.events]
+        if self._channels is None:  # every enabled channel, once: there are a handful
+            self._channels = list(
+                self.session.scalars(
+                    select(NotificationChannel)
+                    .where(NotificationChannel.enabled.is_(True))
+                    .order_by(NotificationChannel.id)
+                )
+            )
+        return [
+            ch
+            for ch in self._channels
+            if ch.org_id in scope and (not ch.events or template in ch.events)
+        ]
 
 
 def enqueue_test_email(session: Session, *, now: datetime, address: str) -> Outbox:
@@ -286,18 +294,6 @@ def check_template(template: str, params: dict[str, Any]) -> None:
             raise InvalidInput(
                 "notify.param_missing", field="params", names=", ".join(sorted(missing))
             )
-
-
-def channels_for(
-    session: Session, org_ids: set[int], template: str | None
-) -> list[NotificationChannel]:
-    """Enabled channels of these organisations subscribed to `template` (None: all of them)."""
-    found = session.scalars(
-        select(NotificationChannel)
-        .where(NotificationChannel.org_id.in_(org_ids), NotificationChannel.enabled.is_(True))
-        .order_by(NotificationChannel.id)
-    )
-    return [ch for ch in found if template is None or not ch.events or template in ch.events]
 
 
 def _row(
@@ -353,16 +349,6 @@ def _complaint(session: Session, complaint_id: int | None) -> Complaint | None:
     if complaint is None:
         raise NotFound("not_found.complaint", id=complaint_id)
     return complaint
-
-
-def _ancestors(session: Session, org_id: int) -> set[int]:
-    """The organisation and every organisation above it."""
-    found: set[int] = set()
-    current: int | None = org_id
-    while current is not None and current not in found:
-        found.add(current)
-        current = session.scalar(select(Organisation.parent_id).where(Organisation.id == current))
-    return found
 
 
 def _group_id(session: Session, org_id: int) -> int:

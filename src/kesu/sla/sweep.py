@@ -132,6 +132,7 @@ class _Pass:
     @classmethod
     def start(cls, session: Session, now: datetime, complaints: dict[int, Complaint]) -> _Pass:
         work = cls(session, now, complaints, notify_service.Batch(session, now))
+        escalation_service.prefetch_staff(session, list(complaints.values()))
         last = (
             select(ComplaintEvent.complaint_id, func.max(ComplaintEvent.seq).label("seq"))
             .where(ComplaintEvent.complaint_id.in_(complaints))
@@ -237,26 +238,31 @@ def _breach_all(session: Session, clock: Clock, picked) -> int:
     timers = _timers_of(session, {cid for _, cid in picked if cid in complaints})
     by_id = {t.id: t for ts in timers.values() for t in ts}
     work = _Pass.start(session, now, complaints)
-    for timer in sorted((by_id[tid] for tid in claimed), key=lambda t: (t.due_at, t.id)):
-        complaint = complaints[timer.complaint_id]
-        pack = work.pack(complaint)
-        rule = pack.timer(timer.key)
-        payload = _payload(timer)
-        alerts: list[Alert] = []
-        if rule is not None:
-            alerts = _consequences(work, pack, complaint, timer, rule, payload)
-        alerts += sla_service.update(
-            session,
-            pack,
-            complaint,
-            lifecycle.SYSTEM,
-            "sla_breach",
-            payload,
-            now,
-            timers=timers[complaint.id],
-        )
-        work.record(complaint, "sla_breach", payload)
-        work.send(pack, complaint, alerts, f"sla:{timer.id}:breach")
+    # the pass's changes are flushed together at the end; the one read in the loop that sees
+    # them (auto-assignment counts the handlers' open complaints) gets a flush of its own
+    with session.no_autoflush:
+        for timer in sorted((by_id[tid] for tid in claimed), key=lambda t: (t.due_at, t.id)):
+            complaint = complaints[timer.complaint_id]
+            pack = work.pack(complaint)
+            rule = pack.timer(timer.key)
+            payload = _payload(timer)
+            alerts: list[Alert] = []
+            if rule is not None:
+                alerts = _consequences(work, pack, complaint, timer, rule, payload)
+            if complaint.assignee_id is None and pack.escalation.auto_assign:
+                session.flush()
+            alerts += sla_service.update(
+                session,
+                pack,
+                complaint,
+                lifecycle.SYSTEM,
+                "sla_breach",
+                payload,
+                now,
+                timers=timers[complaint.id],
+            )
+            work.record(complaint, "sla_breach", payload)
+            work.send(pack, complaint, alerts, f"sla:{timer.id}:breach")
     work.finish()
     return len(claimed)
 
@@ -336,8 +342,15 @@ def _warn_all(session: Session, clock: Clock, picked) -> int:
         select(Timer).where(Timer.id.in_(claimed)).execution_options(populate_existing=True)
     )
     work = _Pass.start(session, now, complaints)
-    for timer in sorted(timers, key=lambda t: (t.warn_at, t.id)):
-        complaint = complaints[timer.complaint_id]
+    with session.no_autoflush:  # nothing read in the loop depends on what it changes
+        _warn_each(work, sorted(timers, key=lambda t: (t.warn_at, t.id)))
+    work.finish()
+    return len(claimed)
+
+
+def _warn_each(work: _Pass, timers: list[Timer]) -> None:
+    for timer in timers:
+        complaint = work.complaints[timer.complaint_id]
         pack = work.pack(complaint)
         rule = pack.timer(timer.key)
         if rule is None:
@@ -352,5 +365,3 @@ def _warn_all(session: Session, clock: Clock, picked) -> int:
             [Alert("notice", "sla_warning", params, to=rule.warn)],
             f"sla:{timer.id}:warning",
         )
-    work.finish()
-    return len(claimed)
