@@ -112,6 +112,7 @@ def page(
 ) -> tuple[list[Complaint], str | None]:
     """Newest first; the cursor is the last row's (received_at, id), so pages never shift."""
     stmt, group_id = _visible(session, viewer)
+    newest = Complaint.received_at.desc()
     for name in ("state", "level", "category", "site_id", "department_id", "assignee_id"):
         value = getattr(f, name)
         if value is not None:
@@ -130,6 +131,10 @@ def page(
             if not found:
                 return [], None
             stmt = stmt.where(Complaint.id.in_(found))
+            if session.get_bind().dialect.name == "sqlite":
+                # look the few candidates up by id and sort them, rather than walk the
+                # organisation's newest-first index (SQLite's choice for ORDER BY … LIMIT)
+                newest = literal_column("+complaint.received_at").desc()
         like = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(
             or_(
@@ -143,7 +148,7 @@ def page(
         stmt = stmt.where(
             or_(Complaint.received_at < at, (Complaint.received_at == at) & (Complaint.id < cid))
         )
-    stmt = stmt.order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(limit + 1)
+    stmt = stmt.order_by(newest, Complaint.id.desc()).limit(limit + 1)
     rows = list(session.scalars(stmt))
     more = len(rows) > limit
     rows = rows[:limit]
