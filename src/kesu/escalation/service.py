@@ -6,6 +6,7 @@ flushed the complaint."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -373,24 +374,22 @@ def _dissatisfied(
 
 
 def ensure_owner(
-    session: Session, pack: Pack, complaint: Complaint, actor: lifecycle.Actor
+    session: Session,
+    pack: Pack,
+    complaint: Complaint,
+    actor: lifecycle.Actor,
+    open_cases: Callable[[list[int]], dict[int, int]] | None = None,
 ) -> int | None:
-    """Give an open, unowned complaint a handler of its tier; return who, or None."""
+    """Give an open, unowned complaint a handler of its tier; return who, or None.
+    `open_cases`: how many open complaints each of these users handles, when the caller keeps
+    that itself (the sweep, for a pass's changes not flushed yet)."""
     if not pack.escalation.auto_assign or complaint.assignee_id is not None:
         return None
     if complaint.state == "closed":
         return None
     staff = [u for u in _staff(session, complaint) if _can_handle(pack, u.role)]
-    load = dict(
-        session.execute(
-            select(Complaint.assignee_id, func.count(Complaint.id))
-            .where(
-                Complaint.assignee_id.in_([u.id for u in staff]),
-                Complaint.state.in_(sorted(lifecycle.OPEN)),  # seeks (assignee, state): no history
-            )
-            .group_by(Complaint.assignee_id)
-        ).all()
-    )
+    ids = [u.id for u in staff]
+    load = open_cases(ids) if open_cases else open_cases_of(session, ids)
     candidates = [
         rules.Candidate(
             user_id=u.id,
@@ -410,6 +409,19 @@ def ensure_owner(
     if chosen is not None:
         complaint.assignee_id = chosen
     return chosen
+
+
+def open_cases_of(
+    session: Session, user_ids: list[int], excluding: list[int] | None = None
+) -> dict[int, int]:
+    """Open complaints per handler (`excluding` these complaint ids)."""
+    stmt = select(Complaint.assignee_id, func.count(Complaint.id)).where(
+        Complaint.assignee_id.in_(user_ids),
+        Complaint.state.in_(sorted(lifecycle.OPEN)),  # seeks (assignee, state): no history
+    )
+    if excluding:
+        stmt = stmt.where(Complaint.id.not_in(excluding))
+    return dict(session.execute(stmt.group_by(Complaint.assignee_id)).all())
 
 
 def _can_handle(pack: Pack, role_key: str) -> bool:

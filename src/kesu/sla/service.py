@@ -176,15 +176,17 @@ def update(
     payload: dict[str, Any],
     now: datetime,
     timers: list[Timer] | None = None,
+    open_cases: Callable[[list[int]], dict[int, int]] | None = None,
 ) -> list[Alert]:
     """The changes without the messages (the sweep sends those after recording its event).
     `timers`: every timer of the complaint, oldest first, when the caller has loaded them (the
-    sweep, for a whole pass at once); timers started here are appended to it."""
+    sweep, for a whole pass at once); timers started here are appended to it. `open_cases`:
+    the handlers' open complaints for auto-assignment, when the caller counts them."""
     auto: dict[str, Any] = {}
     alerts = escalation_service.on_event(session, pack, complaint, command, payload, now, auto)
     report, more = _timers(session, pack, complaint, actor, command, payload, auto, now, timers)
     alerts += more
-    owner = escalation_service.ensure_owner(session, pack, complaint, actor)
+    owner = escalation_service.ensure_owner(session, pack, complaint, actor, open_cases)
     if owner is not None:
         auto["assignee_id"] = owner
     if report:

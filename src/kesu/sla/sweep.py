@@ -19,15 +19,17 @@ commits nothing, so every breach, penalty, event and message happens exactly onc
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from kesu.audit.chain import GENESIS, event_hash, hashed_fields
 from kesu.clock import Clock
@@ -128,6 +130,8 @@ class _Pass:
     events: list[dict[str, Any]] = field(default_factory=list)
     penalties: list[dict[str, Any]] = field(default_factory=list)
     packs: dict[int, Pack] = field(default_factory=dict)
+    load: dict[int, int] = field(default_factory=dict)
+    bumps: Counter[int] = field(default_factory=Counter)
 
     @classmethod
     def start(cls, session: Session, now: datetime, complaints: dict[int, Complaint]) -> _Pass:
@@ -156,6 +160,19 @@ class _Pass:
         if vid not in self.packs:
             self.packs[vid] = policy_service.pack_of(self.session, vid)
         return self.packs[vid]
+
+    def open_cases(self, user_ids: list[int]) -> dict[int, int]:
+        """Open complaints per handler for auto-assignment, as if every change of the pass so
+        far were flushed: the database's count without the pass's complaints (once per
+        handler and pass), plus those complaints as they are now in memory."""
+        missing = [u for u in user_ids if u not in self.load]
+        if missing:
+            found = escalation_service.open_cases_of(
+                self.session, missing, excluding=sorted(self.complaints)
+            )
+            self.load.update({u: found.get(u, 0) for u in missing})
+        here = Counter(c.assignee_id for c in self.complaints.values() if c.state in lifecycle.OPEN)
+        return {u: self.load[u] + here[u] for u in user_ids}
 
     def record(self, complaint: Complaint, command: str, payload: dict[str, Any]) -> None:
         """What `complaint_service.record_event` does for the system, chained in memory: the
@@ -191,8 +208,7 @@ class _Pass:
             )
         )
         self.links[complaint.id] = (seq, digest)
-        complaint.version += 1  # flushed as UPDATE … WHERE version = <as read>
-        complaint.updated_at = self.now
+        self.bumps[complaint.id] += 1
 
     def send(self, pack: Pack, complaint: Complaint, alerts: list[Alert], dedupe: str) -> None:
         escalation_service.send(
@@ -200,12 +216,37 @@ class _Pass:
         )
 
     def finish(self) -> None:
-        self.session.flush()  # complaints (versions, levels, owners) and timers
+        self.session.flush()  # levels, owners and timers (complaints: WHERE version = as read)
+        self._bump()
         if self.penalties:
             self.session.execute(insert(Penalty), self.penalties)
         if self.events:
             self.session.execute(insert(ComplaintEvent), self.events)
         self.outbox.flush()
+
+    def _bump(self) -> None:
+        """One version more per event, for every complaint at once: what `_claim` does per
+        command (`UPDATE … SET version = v + n WHERE version = v`), as one executemany."""
+        if not self.bumps:
+            return
+        rows = [
+            {"b_id": cid, "b_old": self.complaints[cid].version, "b_new": v, "b_at": self.now}
+            for cid, n in self.bumps.items()
+            for v in [self.complaints[cid].version + n]
+        ]
+        table = Complaint.__table__
+        done = self.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_old"))
+            .values(version=bindparam("b_new"), updated_at=bindparam("b_at")),
+            rows,
+        ).rowcount
+        if done != len(rows):  # cannot happen while the rows are locked; never half a pass
+            raise StaleDataError(f"complaint versions: {done} of {len(rows)} bumped")
+        for row in rows:
+            complaint = self.complaints[row["b_id"]]
+            set_committed_value(complaint, "version", row["b_new"])
+            set_committed_value(complaint, "updated_at", self.now)
 
 
 def _timers_of(session: Session, complaint_ids) -> dict[int, list[Timer]]:
@@ -238,9 +279,7 @@ def _breach_all(session: Session, clock: Clock, picked) -> int:
     timers = _timers_of(session, {cid for _, cid in picked if cid in complaints})
     by_id = {t.id: t for ts in timers.values() for t in ts}
     work = _Pass.start(session, now, complaints)
-    # the pass's changes are flushed together at the end; the one read in the loop that sees
-    # them (auto-assignment counts the handlers' open complaints) gets a flush of its own
-    with session.no_autoflush:
+    with session.no_autoflush:  # flushed together at the end (see _Pass.open_cases)
         for timer in sorted((by_id[tid] for tid in claimed), key=lambda t: (t.due_at, t.id)):
             complaint = complaints[timer.complaint_id]
             pack = work.pack(complaint)
@@ -249,8 +288,6 @@ def _breach_all(session: Session, clock: Clock, picked) -> int:
             alerts: list[Alert] = []
             if rule is not None:
                 alerts = _consequences(work, pack, complaint, timer, rule, payload)
-            if complaint.assignee_id is None and pack.escalation.auto_assign:
-                session.flush()
             alerts += sla_service.update(
                 session,
                 pack,
@@ -260,6 +297,7 @@ def _breach_all(session: Session, clock: Clock, picked) -> int:
                 payload,
                 now,
                 timers=timers[complaint.id],
+                open_cases=work.open_cases,
             )
             work.record(complaint, "sla_breach", payload)
             work.send(pack, complaint, alerts, f"sla:{timer.id}:breach")
