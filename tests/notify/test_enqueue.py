@@ -313,3 +313,70 @@ def test_anonymising_a_complainant_leaves_no_contact_or_name_in_the_outbox(
     assert after[("user", "email", "unrelated")].address == "zhang@hx.example"
     with transaction(sessions) as session, pytest.raises(IllegalTransition):
         service.retry(session, now=clock.now(), outbox_id=sms.id, org_id=None)
+
+
+def test_a_batch_enqueues_exactly_what_the_same_calls_one_at_a_time_do(
+    sessions, clock, org, give_email, complaint
+):
+    """The worker's sweep adds thousands of messages to one batch: same rows, same dedupe."""
+    cid, person = complaint
+    a = give_email("supervisor", "zhang.wei@hx.example")
+    b = give_email("director", "zhao@hx.example")
+    add_channel(sessions, clock, org["HX"], events=["complaint_received"])
+    add_channel(sessions, clock, org["SH-NJ"], kind="wecom", locale="en")
+    add_channel(sessions, clock, org["HZ-XH"], kind="dingtalk")  # another store: not its case
+    customer = {"org": "华夏家居", "name": "林女士", "number": "FS20261126001"}
+
+    def enqueue(session, users, customer_calls, prefix):
+        for key, ids, complaint_id in [
+            ("1", [a, b], cid),
+            ("2", [b], cid),
+            ("2", [b, a], cid),  # the same key again: nothing new
+            ("3", [a], None),
+        ]:
+            users(
+                user_ids=ids,
+                template="complaint_received",
+                params=PARAMS,
+                dedupe_key=f"{prefix}{key}",
+                complaint_id=complaint_id,
+            )
+        customer_calls(
+            complainant_id=person,
+            template="customer_complaint_received",
+            params=customer,
+            dedupe_key=f"{prefix}c",
+            complaint_id=cid,
+        )
+
+    with transaction(sessions) as session:
+        now = clock.now()
+        added = []
+        enqueue(
+            session,
+            lambda **kw: added.append(service.notify_users(session, now=now, **kw)),
+            lambda **kw: added.append(service.notify_customer(session, now=now, **kw)),
+            "single:",
+        )
+        batch = service.Batch(session, now)
+        enqueue(session, batch.users, batch.customer, "batch:")
+        assert batch.flush() == sum(added) > 0
+
+    def seen(prefix):
+        return sorted(
+            (
+                r.dedupe_key.removeprefix(prefix),
+                r.recipient_kind,
+                r.recipient_id,
+                r.channel,
+                r.address,
+                r.locale,
+                r.org_id,
+                r.complaint_id,
+                sorted(r.params.items()),
+            )
+            for r in rows(sessions)
+            if r.dedupe_key.startswith(prefix)
+        )
+
+    assert seen("batch:") == seen("single:")
