@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kesu.db.base import Base
@@ -46,14 +46,23 @@ class Complaint(Base):
         Index(
             "ix_complaint_report_received",
             *("org_id", "received_at", "level", "category", "channel", "site_id"),
-            *("department_id", "closed_at", "complainant_id"),
+            *("department_id", "closed_at", "complainant_id", "first_contact_at", "id"),
         ),
         Index(
             "ix_complaint_report_closed",
             *("org_id", "closed_at", "received_at", "level", "classification", "round"),
-            *("satisfaction", "resolved_at"),
+            *("satisfaction", "resolved_at", "id"),
         ),
         Index("ix_complaint_id_org", "id", "org_id"),
+        # my queue (API and console): a handler's open complaints by deadline (migration 0008)
+        Index(
+            "ix_complaint_assignee_open",
+            "assignee_id",
+            "next_due_at",
+            sqlite_where=text("state != 'closed'"),
+            postgresql_where=text("state != 'closed'"),
+        ),
+        Index("ix_complaint_repeat", "complainant_id", "org_id", "received_at", "category"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -122,9 +131,16 @@ class ComplaintEvent(Base):
     __tablename__ = "complaint_event"
     __table_args__ = (
         UniqueConstraint("complaint_id", "seq"),
-        Index("ix_complaint_event_command_at", "command", "at"),  # reports: events in a period
-        # reports: a complaint's events by command (migration 0009)
-        Index("ix_complaint_event_complaint_command", "complaint_id", "command", "at", "actor_id"),
+        # reports: events in a period (widened in migration 0009), a complaint's events by command
+        Index("ix_complaint_event_command_at", "command", "at", "complaint_id", "seq"),
+        Index(
+            "ix_complaint_event_complaint_command",
+            "complaint_id",
+            "command",
+            "seq",
+            "at",
+            "actor_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
