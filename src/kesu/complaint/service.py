@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -61,20 +61,17 @@ def invalid_from(exc: ValidationError, prefix: str = "") -> InvalidInput:
 
 
 def next_number(session: Session, org_id: int, pack: Pack, now: datetime) -> str:
-    """Draw the next number: a row-locked counter per organisation and period (both databases)."""
+    """Draw the next number: a row-locked counter per organisation and period (both databases),
+    created or counted up in one statement."""
     day = now.astimezone(ZoneInfo(pack.timezone)).date()
     period = period_key(pack.numbering.reset, day)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(NumberCounter)
-        .values(org_id=org_id, period=period, last_value=0)
-        .on_conflict_do_nothing()
-    )
+    stmt = insert(NumberCounter).values(org_id=org_id, period=period, last_value=1)
     seq = session.execute(
-        update(NumberCounter)
-        .where(NumberCounter.org_id == org_id, NumberCounter.period == period)
-        .values(last_value=NumberCounter.last_value + 1)
-        .returning(NumberCounter.last_value)
+        stmt.on_conflict_do_update(
+            index_elements=[NumberCounter.org_id, NumberCounter.period],
+            set_={"last_value": NumberCounter.last_value + 1},
+        ).returning(NumberCounter.last_value)
     ).scalar_one()
     return format_number(pack.numbering.pattern, day, seq)
 
@@ -93,13 +90,21 @@ def _record(
     command: str,
     payload: dict[str, Any],
     now: datetime,
+    *,
+    first: bool = False,
 ) -> ComplaintEvent:
-    last = session.execute(
-        select(ComplaintEvent.seq, ComplaintEvent.hash)
-        .where(ComplaintEvent.complaint_id == complaint.id)
-        .order_by(ComplaintEvent.seq.desc())
-        .limit(1)
-    ).first()
+    """Append the complaint's next event to its chain (`first`: a complaint inserted in this
+    unit of work, whose chain is still empty)."""
+    last = (
+        None
+        if first
+        else session.execute(
+            select(ComplaintEvent.seq, ComplaintEvent.hash)
+            .where(ComplaintEvent.complaint_id == complaint.id)
+            .order_by(ComplaintEvent.seq.desc())
+            .limit(1)
+        ).first()
+    )
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     payload = _jsonable(payload)
     fields = hashed_fields(
@@ -235,7 +240,7 @@ def receive(
     payload["complainant_id"] = person.id
     payload["level"] = complaint.level
     sla_service.on_event(session, pack, complaint, actor, "receive", payload, now)
-    _record(session, complaint, actor, "receive", payload, now)
+    _record(session, complaint, actor, "receive", payload, now, first=True)
     session.flush()
     return complaint
 
