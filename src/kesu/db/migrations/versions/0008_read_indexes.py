@@ -1,4 +1,9 @@
-"""reads: a character index for the complaint search (any length of Chinese word)
+"""reads: a handler's open work by deadline; a character index for the complaint search
+
+`ix_complaint_assignee_open` (assignee_id, next_due_at) over open complaints only: "my queue"
+(API and console) reads the handler's open complaints without walking their closed history,
+which grows with every year kept (queries compare `state != 'closed'` as a literal so SQLite
+may use the partial index).
 
 Revision ID: 0008
 Revises: 0007
@@ -21,6 +26,7 @@ results are exactly the substring matches.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
@@ -107,7 +113,17 @@ def _pg() -> None:
     op.execute("CREATE INDEX complaint_fts_grams_gin ON complaint_fts USING gin (grams)")
 
 
+OPEN = sa.text("state != 'closed'")
+
+
 def upgrade() -> None:
+    op.create_index(
+        "ix_complaint_assignee_open",
+        "complaint",
+        ["assignee_id", "next_due_at"],
+        sqlite_where=OPEN,
+        postgresql_where=OPEN,
+    )
     if op.get_bind().dialect.name == "sqlite":
         _sqlite()
     else:
@@ -125,3 +141,4 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS complaint_fts_sync()")
         op.execute("DROP TABLE IF EXISTS complaint_fts")
         op.execute("DROP FUNCTION IF EXISTS complaint_fts_grams(text)")
+    op.drop_index("ix_complaint_assignee_open", table_name="complaint")
