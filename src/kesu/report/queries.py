@@ -2,7 +2,8 @@
 over indexed ranges of `received_at`, `closed_at` and event `at`), so a year of a million
 complaints returns a few thousand rows at most. Each function takes a `Scope` and a period
 [start, end) of UTC instants and returns plain values; `kesu.report.rules` turns them into
-figures. The two dialects differ only in date arithmetic and JSON arrays (marked below)."""
+figures. The two dialects differ only in date arithmetic, JSON arrays and how the compensation
+reaches each proposal's row (marked below)."""
 
 from __future__ import annotations
 
@@ -74,8 +75,8 @@ def _utc_hour(session: Session, column) -> ColumnElement[Any]:
 
 
 def _hour_value(value: Any) -> datetime:
-    if isinstance(value, str):
-        return datetime.strptime(value, "%Y-%m-%d %H")
+    if isinstance(value, str):  # SQLite: "YYYY-MM-DD HH"
+        return datetime.fromisoformat(value)
     return value.replace(tzinfo=None)
 
 
@@ -270,31 +271,43 @@ def compensation(
     session: Session, scope: Scope, start: datetime, end: datetime
 ) -> list[tuple[str | None, int, Decimal]]:
     """(solution type, solutions implemented, total amount) for every `implement` event in the
-    period, each priced at the solution proposed last before it."""
+    period, each priced at the solution proposed last before it (looked up per event through
+    the complaint's proposals, newest first; an implement with no proposal before it is left
+    out)."""
     impl, prop = ComplaintEvent, aliased(ComplaintEvent)
     last_proposal = (
-        select(func.max(prop.seq))
+        select(prop.id)
         .where(
             prop.complaint_id == impl.complaint_id,
             prop.command == "propose_solution",
             prop.seq < impl.seq,
         )
+        .order_by(prop.seq.desc())
+        .limit(1)
         .scalar_subquery()
     )
     implemented = (
-        select(impl.complaint_id.label("cid"), last_proposal.label("pseq"))
+        select(last_proposal.label("proposal_id"))
+        .select_from(impl)
         .join(Complaint, Complaint.id == impl.complaint_id)
         .where(impl.command == "implement", impl.at >= start, impl.at < end, scope.where())
-        .subquery()
+        .cte("implemented")
+        .prefix_with("MATERIALIZED")  # one lookup per event (PostgreSQL would inline it)
     )
     p = aliased(ComplaintEvent)
-    kind = p.payload["solution_type"].as_string()
-    amount = cast(p.payload["amount"].as_string(), Numeric(14, 2))
+    if _sqlite(session):  # the proposal row by its id
+        source = select(p.payload.label("payload")).join(
+            implemented, p.id == implemented.c.proposal_id
+        )
+    else:  # PostgreSQL merges the id join over the whole table: fetch the payload per row
+        by_id = select(p.payload).where(p.id == implemented.c.proposal_id).scalar_subquery()
+        source = select(by_id.label("payload")).select_from(implemented)
+    proposals = source.cte("proposals").prefix_with("MATERIALIZED")
+    payload = proposals.c.payload
+    kind = payload["solution_type"].as_string()
+    amount = cast(payload["amount"].as_string(), Numeric(14, 2))
     rows = session.execute(
-        select(kind, func.count(), func.sum(amount))
-        .select_from(implemented)
-        .join(p, and_(p.complaint_id == implemented.c.cid, p.seq == implemented.c.pseq))
-        .group_by(kind)
+        select(kind, func.count(), func.sum(amount)).where(payload.is_not(None)).group_by(kind)
     )
     return [(k, int(n), Decimal(str(total or 0)).quantize(Decimal("0.01"))) for k, n, total in rows]
 
