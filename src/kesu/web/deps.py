@@ -22,18 +22,37 @@ from kesu.settings import Settings
 from kesu.web.errors import locale_of
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """A write unit of work. The endpoint commits before it responds; errors roll back."""
+def request_session(request: Request) -> Iterator[Session]:
+    """The request's session, shared by authentication and the endpoint's unit of work (one
+    session and one pooled connection at a time per request). Errors roll back."""
     with request.app.state.sessions() as session:
         yield session
 
 
-def get_read_db(request: Request) -> Iterator[Session]:
-    """A read-only unit of work. Its connection is taken at the first query, after the caller
-    is authenticated with its own short read: a request never holds two pooled connections at
-    once (holding one while waiting for another deadlocks the pool under concurrent load)."""
+Shared = Annotated[Session, Depends(request_session)]
+
+
+def get_db(request: Request, shared: Shared) -> Iterator[Session]:
+    """A write unit of work. The endpoint commits before it responds; errors roll back."""
+    if not shared.info.get(READ_ONLY):
+        shared.info["kesu.writes"] = True
+        yield shared
+        return
+    with request.app.state.sessions() as session:  # the request also reads apart (ReadDb)
+        yield session
+
+
+def get_read_db(request: Request, shared: Shared) -> Iterator[Session]:
+    """A read-only unit of work. Its connection is taken at its first query (authentication's
+    own short read has ended by then): a request never holds two pooled connections at once
+    (holding one while waiting for another deadlocks the pool under concurrent load)."""
     engine = request.app.state.engine.execution_options(**{READ_ONLY: True})
-    with request.app.state.sessions(bind=engine) as session:
+    if not shared.info.get("kesu.writes") and not shared.in_transaction():
+        shared.bind = engine
+        shared.info[READ_ONLY] = True
+        yield shared
+        return
+    with request.app.state.sessions(bind=engine) as session:  # the request also writes (Db)
         yield session
 
 
@@ -60,15 +79,20 @@ def bearer(request: Request) -> str:
     return raw.strip()
 
 
-def authenticated(request: Request, clock: ClockDep) -> tuple[User, rules.Principal]:
-    """The bearer's user and principal (role, scope node, token scope), resolved with its own
-    short read so any unit of work (read or write) can use them."""
+def authenticated(
+    request: Request, clock: ClockDep, session: Shared
+) -> tuple[User, rules.Principal]:
+    """The bearer's user and principal (role, scope node, token scope), read in the request's
+    session. Unless the endpoint only reads, that read is ended here so its unit of work starts
+    afresh (on SQLite the write lock is then taken only by the endpoint's own work)."""
     raw = bearer(request)
-    with request.app.state.sessions() as session:
+    started = not session.in_transaction()
+    if started:
         session.connection(execution_options={READ_ONLY: True})
-        user, token = access_service.authenticate_token(session, clock, raw)
-        principal = access_service.principal(session, user, token.scope)
-        session.expunge(user)
+    user, token = access_service.authenticate_token(session, clock, raw)
+    principal = access_service.principal(session, user, token.scope)
+    if started and not session.info.get(READ_ONLY):
+        session.commit()
     return user, principal
 
 
