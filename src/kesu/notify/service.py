@@ -104,6 +104,7 @@ class Batch:
         self._checked: set[tuple[str, frozenset[str]]] = set()
         self._users: dict[int, User | None] = {}
         self._principals: dict[int, Any] = {}
+        self._seen: dict[tuple[int, Any], bool] = {}
         self._ancestors: dict[int, set[int]] = {}
         self._channels: list[NotificationChannel] | None = None
 
@@ -124,7 +125,7 @@ class Batch:
         users = self._load(user_ids)
         if complaint is not None:  # recusal and scope: nobody hears of a complaint they may not see
             view = access_service.view_of(complaint)
-            users = [u for u in users if can(self._principal(u), "view", view)]
+            users = [u for u in users if self._may_see(u, view)]
         for user in users:
             if user.active and user.email:
                 self.rows.append(
@@ -235,10 +236,13 @@ class Batch:
             key=lambda u: u.id,
         )
 
-    def _principal(self, user: User):
-        if user.id not in self._principals:
-            self._principals[user.id] = access_service.principal(self.session, user)
-        return self._principals[user.id]
+    def _may_see(self, user: User, view) -> bool:
+        key = (user.id, view)
+        if key not in self._seen:
+            if user.id not in self._principals:
+                self._principals[user.id] = access_service.principal(self.session, user)
+            self._seen[key] = can(self._principals[user.id], "view", view)
+        return self._seen[key]
 
     def _above(self, org_id: int) -> set[int]:
         if org_id not in self._ancestors:

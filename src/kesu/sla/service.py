@@ -35,6 +35,9 @@ from kesu.sla.models import CalendarDay, OfficialYear, Timer
 
 _CALENDARS = "kesu.sla.calendars"
 """session.info key: calendars built in this unit of work, by pack, site and group."""
+_OVERRIDES = "kesu.sla.overrides"
+"""session.info key: the calendar days of organisations and the entered years of groups read in
+this unit of work."""
 
 
 def calendar_for(session: Session, pack: Pack, complaint: Complaint) -> WorkCalendar:
@@ -49,12 +52,34 @@ def calendar_for(session: Session, pack: Pack, complaint: Complaint) -> WorkCale
     return known[key][1]
 
 
+def prefetch_calendars(session: Session, complaints: list[Complaint]) -> None:
+    """Read the calendar overrides of many complaints' sites and groups with two queries (the
+    sweep's pass); `calendar_for` then builds from them."""
+    cache = session.info.setdefault(_OVERRIDES, {"days": {}, "years": {}})
+    days, years = cache["days"], cache["years"]
+    orgs = {o for c in complaints for o in escalation_service.scope_of(session, c)} - days.keys()
+    groups = {c.org_id for c in complaints} - years.keys()
+    if orgs:
+        days.update({o: [] for o in orgs})
+        for org_id, day, working in session.execute(
+            select(CalendarDay.org_id, CalendarDay.day, CalendarDay.working).where(
+                CalendarDay.org_id.in_(orgs)
+            )
+        ):
+            days[org_id].append((day, working))
+    if groups:
+        years.update({g: [] for g in groups})
+        for year in session.scalars(
+            select(OfficialYear).where(OfficialYear.org_id.in_(groups)).order_by(OfficialYear.id)
+        ):
+            years[year.org_id].append(year)
+
+
 def _build_calendar(session: Session, pack: Pack, complaint: Complaint) -> WorkCalendar:
+    prefetch_calendars(session, [complaint])
+    cache = session.info[_OVERRIDES]
     scope = escalation_service.scope_of(session, complaint)
-    days = session.execute(
-        select(CalendarDay.day, CalendarDay.working).where(CalendarDay.org_id.in_(scope))
-    ).all()
-    years = session.scalars(select(OfficialYear).where(OfficialYear.org_id == complaint.org_id))
+    days = [d for org_id in scope for d in cache["days"][org_id]]
     return rules.calendar(
         pack,
         closed_days=[d for d, working in days if not working],
@@ -65,9 +90,14 @@ def _build_calendar(session: Session, pack: Pack, complaint: Complaint) -> WorkC
                 frozenset(date.fromisoformat(d) for d in y.holidays),
                 frozenset(date.fromisoformat(d) for d in y.makeup_workdays),
             )
-            for y in years
+            for y in cache["years"][complaint.org_id]
         ],
     )
+
+
+def _forget_calendars(session: Session) -> None:
+    session.info.pop(_CALENDARS, None)
+    session.info.pop(_OVERRIDES, None)
 
 
 def set_day(
@@ -84,7 +114,7 @@ def set_day(
         session.add(row)
     row.working, row.note = working, note
     session.flush()
-    session.info.pop(_CALENDARS, None)
+    _forget_calendars(session)
     return retime_open(session, org_service.group_of(session, org_id).id)
 
 
@@ -92,7 +122,7 @@ def clear_day(session: Session, org_id: int, day: date) -> int:
     """Remove an organisation's override for a day; re-time open clocks."""
     session.execute(delete(CalendarDay).where(CalendarDay.org_id == org_id, CalendarDay.day == day))
     session.flush()
-    session.info.pop(_CALENDARS, None)
+    _forget_calendars(session)
     return retime_open(session, org_service.group_of(session, org_id).id)
 
 
@@ -118,7 +148,7 @@ def enter_year(session: Session, clock: Clock, org_id: int, schedule: YearSchedu
     row.makeup_workdays = sorted(d.isoformat() for d in schedule.makeup_workdays)
     row.entered_at = clock.now()
     session.flush()
-    session.info.pop(_CALENDARS, None)
+    _forget_calendars(session)
     return retime_open(session, group.id)
 
 

@@ -132,11 +132,15 @@ class _Pass:
     packs: dict[int, Pack] = field(default_factory=dict)
     load: dict[int, int] = field(default_factory=dict)
     bumps: Counter[int] = field(default_factory=Counter)
+    here: Counter[int | None] = field(default_factory=Counter)
+    seen: dict[int, tuple[int | None, bool]] = field(default_factory=dict)
 
     @classmethod
     def start(cls, session: Session, now: datetime, complaints: dict[int, Complaint]) -> _Pass:
         work = cls(session, now, complaints, notify_service.Batch(session, now))
         escalation_service.prefetch_staff(session, list(complaints.values()))
+        for complaint in complaints.values():
+            work.counted(complaint)
         last = (
             select(ComplaintEvent.complaint_id, func.max(ComplaintEvent.seq).label("seq"))
             .where(ComplaintEvent.complaint_id.in_(complaints))
@@ -164,15 +168,25 @@ class _Pass:
     def open_cases(self, user_ids: list[int]) -> dict[int, int]:
         """Open complaints per handler for auto-assignment, as if every change of the pass so
         far were flushed: the database's count without the pass's complaints (once per
-        handler and pass), plus those complaints as they are now in memory."""
+        handler and pass), plus those complaints as they are in memory (`counted`)."""
         missing = [u for u in user_ids if u not in self.load]
         if missing:
             found = escalation_service.open_cases_of(
                 self.session, missing, excluding=sorted(self.complaints)
             )
             self.load.update({u: found.get(u, 0) for u in missing})
-        here = Counter(c.assignee_id for c in self.complaints.values() if c.state in lifecycle.OPEN)
-        return {u: self.load[u] + here[u] for u in user_ids}
+        return {u: self.load[u] + self.here[u] for u in user_ids}
+
+    def counted(self, complaint: Complaint) -> None:
+        """Bring `here` (the pass's open complaints per handler) up to date with this one."""
+        now = (complaint.assignee_id, complaint.state in lifecycle.OPEN)
+        before = self.seen.get(complaint.id)
+        if before != now:
+            if before is not None and before[1]:
+                self.here[before[0]] -= 1
+            if now[1]:
+                self.here[now[0]] += 1
+            self.seen[complaint.id] = now
 
     def record(self, complaint: Complaint, command: str, payload: dict[str, Any]) -> None:
         """What `complaint_service.record_event` does for the system, chained in memory: the
@@ -279,6 +293,7 @@ def _breach_all(session: Session, clock: Clock, picked) -> int:
     timers = _timers_of(session, {cid for _, cid in picked if cid in complaints})
     by_id = {t.id: t for ts in timers.values() for t in ts}
     work = _Pass.start(session, now, complaints)
+    sla_service.prefetch_calendars(session, list(complaints.values()))  # re-timing needs them
     with session.no_autoflush:  # flushed together at the end (see _Pass.open_cases)
         for timer in sorted((by_id[tid] for tid in claimed), key=lambda t: (t.due_at, t.id)):
             complaint = complaints[timer.complaint_id]
@@ -288,6 +303,7 @@ def _breach_all(session: Session, clock: Clock, picked) -> int:
             alerts: list[Alert] = []
             if rule is not None:
                 alerts = _consequences(work, pack, complaint, timer, rule, payload)
+            work.counted(complaint)  # a level raise may have changed its handler
             alerts += sla_service.update(
                 session,
                 pack,
@@ -299,6 +315,7 @@ def _breach_all(session: Session, clock: Clock, picked) -> int:
                 timers=timers[complaint.id],
                 open_cases=work.open_cases,
             )
+            work.counted(complaint)
             work.record(complaint, "sla_breach", payload)
             work.send(pack, complaint, alerts, f"sla:{timer.id}:breach")
     work.finish()
