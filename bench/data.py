@@ -1,33 +1,45 @@
 """Bulk data: a year of realistic Chinese complaints with genuine timelines and hash chains.
 
-Every complaint is walked through the real pure lifecycle (`lifecycle.open_complaint` and
-`lifecycle.decide`) by the people a procedure names, so states, levels, tiers, assignees,
-solutions and sign-offs are what the service would have stored; each step's event is
-hash-chained with `kesu.audit.chain` exactly as `complaint.service._record` does, so
-`kesu audit verify` passes on the result. Rows go in through SQLAlchemy Core `insert()`
-batches on the tables of `kesu.db.migrate.metadata()` (column defaults of newer columns
-apply by themselves); no HTTP, no ORM unit of work.
+Histories: for each organisation a pool of complaints is walked through the real pure
+lifecycle (`lifecycle.open_complaint` and `lifecycle.decide`) by the people a procedure names,
+with their SLA timers replayed by the pure `kesu.sla.rules`, so states, levels, tiers,
+assignees, solutions and sign-offs are what the service would have stored. Every complaint of
+the data then takes one history of its organisation (whole, or cut short where a complaint that
+is still open stops, or where the data ends) under its own id, number, time, site, complainant
+and order number; what depends on those is computed for each complaint: the hash chain of its
+events (`kesu.audit.chain`, exactly as `complaint.service._record` does, so `kesu audit verify`
+passes), its timers' due times on the pack's working calendar, what the worker would have
+breached or warned by the end of the data, `next_due_at`. Replaying the lifecycle for every one
+of a million complaints took hours; stamping histories takes a few microseconds per event.
+
+Rows are built as tuples in worker processes and go in through the database driver: SQLite
+`executemany` with the journal off during the load, PostgreSQL `COPY` with the load session's
+triggers off (the case library's text is filled in afterwards with the triggers' own
+expression, and its trigram index rebuilt). Then statistics (`ANALYZE`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import hashlib
 import json
 import multiprocessing
 import os
 import random
+import re
+import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Table, column, create_engine, func, insert, inspect, select, text
-from sqlalchemy import table as table_clause
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 
 from kesu.access import service as access_service
@@ -45,19 +57,11 @@ from kesu.org import service as org_service
 from kesu.policy import loader
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
-
-try:
-    import kesu.sla.rules  # noqa: F401
-
-    HAS_SLA = True
-except ModuleNotFoundError:  # trees before the SLA work
-    HAS_SLA = False
-
-stuck: Counter[str] = Counter()
-"""Steps no one under a pack could take (the complaint stays where it stood): reported."""
+from kesu.privacy.crypto import keys
+from kesu.sla import rules as sla_rules
 
 BATCH = 2000
-"""Complaints per insert batch (their complainants and events go in the same transaction)."""
+"""Complaints per insert batch (their complainants, events and timers go in one transaction)."""
 
 GROUP_NAMES = ["华夏家居集团", "锦程连锁超市", "东方电器连锁", "悦享餐饮集团", "安途物流"]
 REGIONS = {
@@ -195,6 +199,7 @@ class Summary:
     timers: int
     stuck: dict[str, int]
     until: str  # the end of the data: every timer due before it was swept
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
 
 
 # --- the database ---------------------------------------------------------------------------
@@ -542,24 +547,19 @@ def _next_step(
 
 class Clocks:
     """A complaint's SLA timers replayed with the pure rules (`kesu.sla.rules`), event by event,
-    as `sla.service` keeps them: started, met and cancelled by the pack's triggers, due times
-    on the pack's working calendar, the complaint's `next_due_at` the earliest running one.
-    Not replayed: delays (pauses, extensions) and escalation's automatic changes. Timers
-    already past due when the data ends are stored as breached and warned on time (the worker
-    would have swept them), so a sweep at the end of the data finds nothing due.
+    as `sla.service` keeps them: started, met and cancelled by the pack's triggers. Each timer
+    remembers the event (seq) that started it and the one that ended it, so a history cut
+    short after any event knows which were still running; due times, warnings and breaches
+    depend on when the complaint came in and are computed when a history is stamped
+    (`_stamp`). Not replayed: delays (pauses, extensions) and escalation's automatic changes.
     """
 
     def __init__(self, group: Group, row: dict[str, Any]) -> None:
-        from kesu.sla import rules as sla_rules
-
-        self.rules = sla_rules
         self.group, self.row = group, row
         self.timers: list[dict[str, Any]] = []
-        if group.calendar is None:
-            group.calendar = sla_rules.calendar(group.pack)
 
-    def step(self, actor: lifecycle.Actor, command: str, payload: dict[str, Any], at: datetime):
-        pack, row, r, group = self.group.pack, self.row, self.rules, self.group
+    def step(self, actor: lifecycle.Actor, command: str, payload: dict[str, Any], seq: int):
+        pack, row, r, group = self.group.pack, self.row, sla_rules, self.group
         role = _role(group, actor.role)
         rank = pack.tier_rank(role.tier) if role else 0
         facts: dict[str, Any] = {}
@@ -575,62 +575,38 @@ class Clocks:
             )
 
         report: dict[str, list[str]] = {}
-        running = [t for t in self.timers if t["state"] == "running"]
-        for t in running:
+        for t in self.timers:
+            if t["end"] is not None:
+                continue
             rule = _memo(group, ("timer", t["key"]), lambda key=t["key"]: pack.timer(key))
             if rule is None:
                 continue
             if fired(rule.met_by):
-                t["state"], t["met_at"] = "met", at
+                t["end"], t["end_seq"] = "met", seq
                 report.setdefault("met", []).append(t["key"])
             elif fired(rule.cancel_on) or not rule.applies_to(row["level"]):
-                t["state"], t["cancelled_at"] = "cancelled", at
+                t["end"], t["end_seq"] = "cancelled", seq
                 report.setdefault("cancelled", []).append(t["key"])
-        keys = {t["key"] for t in self.timers if t["state"] == "running"}
+        keys = {t["key"] for t in self.timers if t["end"] is None}
         for rule in pack.timers:
             if rule.key in keys or not rule.applies_to(row["level"]) or not fired(rule.start):
                 continue
-            within = rule.within_for(row["level"])
-            due = r.due_at(self.group.calendar, at, within)
-            opens = (
-                r.opens_at(self.group.calendar, at, rule.not_before) if rule.not_before else None
-            )
             self.timers.append(
                 {
-                    "complaint_id": row["id"],
                     "key": rule.key,
                     "round": row["round"],
                     "level": row["level"],
-                    "unit": within.unit,
-                    "amount": within.amount,
-                    "state": "running",
-                    "started_at": at,
-                    "due_at": due.at,
-                    "opens_at": opens.at if opens else None,
-                    "warn_at": opens.at if opens else r.warn_at(at, due.at, rule.warn_at_percent),
-                    "warned_at": None,
-                    "breached_at": None,
-                    "met_at": None,
-                    "cancelled_at": None,
-                    "provisional": due.provisional or bool(opens and opens.provisional),
-                    "pauses": [],
-                    "extensions": [],
+                    "within": rule.within_for(row["level"]),
+                    "not_before": rule.not_before,
+                    "warn_percent": rule.warn_at_percent,
+                    "start_seq": seq,
+                    "end": None,
+                    "end_seq": 0,
                 }
             )
             report.setdefault("started", []).append(rule.key)
-        live = [t for t in self.timers if t["state"] == "running"]
-        row["next_due_at"] = min((t["due_at"] for t in live), default=None)
-        row["deadline_provisional"] = any(t["provisional"] for t in live)
         if report:
             payload["sla"] = report
-
-    def finish(self, now: datetime) -> list[dict[str, Any]]:
-        for t in self.timers:
-            if t["state"] == "running" and t["due_at"] <= now:
-                t["breached_at"] = t["due_at"]
-            if t["warn_at"] is not None and t["warn_at"] <= now and t["breached_at"] is None:
-                t["warned_at"] = t["warn_at"]
-        return self.timers
 
 
 def _memoise_official_calendar() -> None:
@@ -685,41 +661,6 @@ def intake_body(rng: random.Random, group: Group) -> dict[str, Any]:
     }
 
 
-@dataclass
-class _Writable:
-    """A model table cut down to the columns the migrated database has, with their defaults.
-
-    The models may be ahead of the migrations while other work lands; rows carry every
-    column the database has, the ones this generator does not know filled from the model's
-    scalar defaults (a NOT NULL column without one stops the run with its name).
-    """
-
-    clause: Any
-    defaults: dict[str, Any]
-
-    @classmethod
-    def of(cls, table: Table, engine: Engine, given: set[str]) -> _Writable:
-        present = {c["name"] for c in inspect(engine).get_columns(table.name)}
-        cols = [c for c in table.columns if c.name in present]
-        defaults: dict[str, Any] = {}
-        missing = []
-        for c in cols:
-            if c.name in given:
-                continue
-            if c.default is not None and c.default.is_scalar:
-                defaults[c.name] = c.default.arg
-            elif not (c.nullable or c.primary_key or c.server_default is not None):
-                missing.append(c.name)
-        if missing:
-            raise SystemExit(f"bench data: table {table.name} has new required columns {missing}")
-        return cls(table_clause(table.name, *(column(c.name, c.type) for c in cols)), defaults)
-
-    def rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not self.defaults:
-            return rows
-        return [{**self.defaults, **r} for r in rows]
-
-
 ENV = {
     "KESU_ENVIRONMENT": "production",
     "KESU_SECRET_KEY": "bench-only-secret-key-0123456789abcdef",
@@ -729,185 +670,353 @@ ENV = {
 derived from them, so both sides must agree)."""
 
 
-def generate(
-    url: str,
-    rows: int,
-    *,
-    seed: int = 7,
-    now: datetime | None = None,
-    workers: int = os.cpu_count() or 1,
-) -> Summary:
-    """Reset the database at `url` and fill it with `rows` complaints spread over a year.
+# --- rows as the database is sent them -------------------------------------------------------
 
-    `workers` processes build the rows (each batch from its own seeded generator, so the
-    data does not depend on how many) while this one inserts them. Run with `ENV` in the
-    environment (as `python -m bench` does).
-    """
-    started = time.perf_counter()
-    now = now or _now()
-    if HAS_SLA:
-        _memoise_official_calendar()
-    reset(url)
-    engine = make_engine(url)
-    prepare(engine)
-    groups = build_groups(engine, now)
-    md = migrate.metadata()
-    tables: dict[str, _Writable] = {}
-    with engine.connect() as conn:
-        first = {
-            name: (conn.scalar(select(func.max(md.tables[name].c.id))) or 0) + 1
-            for name in ("complainant", "complaint")
-        }
-    plan, counters = _plan(random.Random(seed), groups, rows, now)
-    jobs = [
-        (seed, i, plan[i : i + BATCH], first["complaint"] + i, first["complainant"] + i)
-        for i in range(0, rows, BATCH)
-    ]
-    stats: Counter[str] = Counter()
-    _WORK.update(groups=groups, now=now)
-    with contextlib.ExitStack() as stack:
-        if workers > 0:
-            pool = stack.enter_context(multiprocessing.get_context("fork").Pool(workers))
-            batches = pool.imap(_batch, jobs)
-        else:  # in this process (profiling)
-            batches = map(_batch, jobs)
-        for batch, states, stuck_here in batches:
-            stuck.update(stuck_here)
-            stats.update(states)
-            batch = {name: values for name, values in batch.items() if values}
-            for name, values in batch.items():
-                if name not in tables:
-                    tables[name] = _Writable.of(md.tables[name], engine, set(values[0]))
-            with engine.begin() as conn:
-                for name, values in batch.items():
-                    conn.execute(insert(tables[name].clause), tables[name].rows(values))
-            stats["events"] += len(batch.get("complaint_event", []))
-            stats["timers"] += len(batch.get("sla_timer", []))
-    counter_rows = [{"org_id": o, "period": p, "last_value": n} for (o, p), n in counters.items()]
-    counter = _Writable.of(md.tables["number_counter"], engine, set(counter_rows[0]))
-    with engine.begin() as conn:
-        conn.execute(insert(counter.clause), counter.rows(counter_rows))
-        if engine.dialect.name == "postgresql":
-            for table in ("complainant", "complaint", "complaint_event"):
-                conn.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT coalesce(max(id), 1) FROM {table}))"
-                    )
-                )
-    if engine.dialect.name == "postgresql":
-        # autovacuum would analyse the freshly loaded tables within minutes; do it now
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-    engine.dispose()
-    events, timers = stats.pop("events", 0), stats.pop("timers", 0)
-    return Summary(
-        url=make_url(url).render_as_string(hide_password=True),
-        rows=rows,
-        events=events,
-        open=sum(n for s, n in stats.items() if s != "closed"),
-        seconds=round(time.perf_counter() - started, 1),
-        groups=[
-            {"id": g.id, "pack": g.pack.key, "sites": len(g.sites), "staff": _staff_count(g)}
-            for g in groups
-        ],
-        by_state=dict(sorted(stats.items())),
-        timers=timers,
-        stuck=dict(stuck.most_common()),
-        until=now.isoformat(),
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "complainant": (
+        "id",
+        "org_id",
+        "name",
+        "phone",
+        "other_contact",
+        "address",
+        "member_id",
+        "created_at",
+        "phone_hash",
+    ),
+    "complaint": (
+        "id",
+        "number",
+        "org_id",
+        "site_id",
+        "policy_version_id",
+        "channel",
+        "complainant_id",
+        "complainant_type",
+        "subject",
+        "staff_complained_id",
+        "occurred_at",
+        "occurred_place",
+        "title",
+        "description",
+        "demands",
+        "category",
+        "classification",
+        "department_id",
+        "assignee_id",
+        "pending_transfer",
+        "investigation",
+        "solution",
+        "solution_amount",
+        "satisfaction",
+        "review_step",
+        "round",
+        "gm_agenda",
+        "delay_status",
+        "delay_until",
+        "unreachable_attempts",
+        "received_by_id",
+        "received_at",
+        "acknowledged_at",
+        "first_contact_at",
+        "resolved_at",
+        "closed_at",
+        "followed_up_at",
+        "updated_at",
+        "version",
+        "state",
+        "level",
+        "current_tier",
+        "urgent_keywords",
+        "next_due_at",
+        "deadline_provisional",
+    ),
+    "complaint_event": (
+        "complaint_id",
+        "seq",
+        "command",
+        "actor_kind",
+        "actor_id",
+        "actor_label",
+        "at",
+        "payload",
+        "policy_version_id",
+        "prev_hash",
+        "hash",
+    ),
+    "sla_timer": (
+        "complaint_id",
+        "key",
+        "round",
+        "level",
+        "unit",
+        "amount",
+        "state",
+        "started_at",
+        "due_at",
+        "opens_at",
+        "warn_at",
+        "warned_at",
+        "breached_at",
+        "met_at",
+        "cancelled_at",
+        "provisional",
+        "pauses",
+        "extensions",
+    ),
+}
+"""The columns the generator fills, per table, in the order its rows carry them (event and
+timer ids come from the database)."""
+
+_C = {name: i for i, name in enumerate(COLUMNS["complaint"])}
+_DATETIMES = frozenset(
+    c for c in COLUMNS["complaint"] if c.endswith("_at") or c in ("delay_until",)
+) - {"next_due_at"}
+
+
+def _copy_text(value: Any) -> str:
+    """One field of PostgreSQL's COPY text format."""
+    if value is None:
+        return r"\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int | Decimal | float):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if not isinstance(value, str):
+        value = json.dumps(value, ensure_ascii=False)
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
 
 
-_WORK: dict[str, Any] = {}
-"""What the forked row builders share: the groups and the end of the data (`now`)."""
+class Codec:
+    """How values are sent: SQLite gets what SQLAlchemy's bind processing makes of them (the
+    same text, numbers and JSON the service stores); PostgreSQL gets COPY text lines."""
+
+    def __init__(self, dialect: str) -> None:
+        self.pg = dialect == "postgresql"
+        self._dialect = pg_dialect.psycopg.dialect() if self.pg else sqlite_dialect.dialect()
+        self._tables = migrate.metadata().tables
+        self._procs: dict[tuple[str, str], Any] = {}
+        self.null = r"\N" if self.pg else None
+        self.true = "t" if self.pg else 1
+        self.false = "f" if self.pg else 0
+
+    def const(self, table: str, column: str, value: Any) -> Any:
+        if self.pg:
+            return _copy_text(value)
+        try:
+            proc = self._procs[(table, column)]
+        except KeyError:
+            typ = self._tables[table].c[column].type
+            proc = self._procs[(table, column)] = typ.dialect_impl(self._dialect).bind_processor(
+                self._dialect
+            )
+        return proc(value) if proc and value is not None else value
+
+    def int(self, n: int | None) -> Any:
+        if n is None:
+            return self.null
+        return str(n) if self.pg else n
+
+    def at(self, moment: datetime | None) -> Any:
+        """An aware UTC datetime: SQLite stores it naive as SQLAlchemy's DATETIME writes it."""
+        if moment is None:
+            return self.null
+        text_ = moment.isoformat(" ", "microseconds")
+        return text_ if self.pg else text_[:26]
+
+    def row(self, values) -> Any:
+        return "\t".join(values) if self.pg else tuple(values)
 
 
-def _plan(
-    rng: random.Random, groups: list[Group], rows: int, now: datetime
-) -> tuple[list[tuple[int, datetime, str]], Counter[tuple[int, str]]]:
-    """Each complaint's group, time and number: drawn in time order, like a real counter."""
-    times = sorted(now - timedelta(seconds=rng.uniform(60, 365 * 86400)) for _ in range(rows))
-    counters: Counter[tuple[int, str]] = Counter()
-    plan = []
-    for received in times:
-        # one national chain holds half the history; the other packs' groups share the rest
-        gi = 0 if rng.random() < 0.5 else rng.randrange(len(groups))
-        pack = groups[gi].pack
-        day = received.astimezone(ZoneInfo(pack.timezone)).date()
-        period = period_key(pack.numbering.reset, day)
-        counters[(groups[gi].id, period)] += 1
-        number = format_number(pack.numbering.pattern, day, counters[(groups[gi].id, period)])
-        plan.append((gi, received, number))
-    return plan, counters
+@dataclass
+class Layout:
+    """A table's columns as the migrated database has them: the generator's own, then newer
+    columns it does not know, filled with their model's scalar default (a NOT NULL column
+    without one stops the run with its name; nullable ones are left to the database)."""
+
+    table: str
+    columns: tuple[str, ...]
+    tail: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, engine: Engine, table: str, codec: Codec) -> Layout:
+        present = {c["name"] for c in inspect(engine).get_columns(table)}
+        given = COLUMNS[table]
+        if missing := [c for c in given if c not in present]:
+            raise SystemExit(f"bench data: table {table} lacks columns {missing} (migrate first)")
+        extra, tail, required = [], [], []
+        for c in migrate.metadata().tables[table].columns:
+            if c.name in given or c.name not in present:
+                continue
+            if c.default is not None and c.default.is_scalar:
+                extra.append(c.name)
+                tail.append(codec.const(table, c.name, c.default.arg))
+            elif not (c.nullable or c.primary_key or c.server_default is not None):
+                required.append(c.name)
+        if required:
+            raise SystemExit(f"bench data: table {table} has new required columns {required}")
+        return cls(table, given + tuple(extra), tuple(tail))
 
 
-def _batch(job) -> tuple[dict[str, list[dict[str, Any]]], Counter[str], Counter[str]]:
-    """Build one batch of rows (in a worker process)."""
-    seed, index, plan, complaint_id, complainant_id = job
-    rng = random.Random(seed * 1_000_003 + index)
-    groups, now = _WORK["groups"], _WORK["now"]
-    stuck.clear()
-    rows: dict[str, list[dict[str, Any]]] = {
-        "complainant": [],
-        "complaint": [],
-        "complaint_event": [],
-        "sla_timer": [],
-    }
-    states: Counter[str] = Counter()
-    for k, (gi, received, number) in enumerate(plan):
-        person, complaint, events, timers = _one(
-            rng, groups[gi], received, number, now, complaint_id + k, complainant_id + k
-        )
-        rows["complainant"].append(person)
-        rows["complaint"].append(complaint)
-        rows["complaint_event"].extend(events)
-        rows["sla_timer"].extend(timers)
-        states[complaint["state"]] += 1
-    return rows, states, Counter(stuck)
+# --- histories --------------------------------------------------------------------------------
+
+CID, SITE, PERSON = "900000001", "900000002", "900000003"
+ORDER, AT = "SO@ORDER@", "@AT@"
+_HOLE = re.compile(f"({CID}|{SITE}|{PERSON}|{ORDER}|{AT})")
+"""Values that differ between the complaints sharing a history, left as holes in its texts."""
+T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+"""When every history is replayed: its times are kept as offsets from the complaint's receipt."""
+
+STAMPS_PER_HISTORY = 40
+"""Complaints per replayed history, on average, in an organisation with many complaints."""
+MIN_HISTORIES = 200
+"""Histories per organisation however few complaints it has (or one per complaint)."""
 
 
-def _staff_count(group: Group) -> int:
-    return sum(len(v) for v in group.staff.values()) + 1
+class Holes(NamedTuple):
+    """A text with holes: `parts` around the values named by `names`."""
+
+    parts: tuple[str, ...]
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, text_: str) -> Holes:
+        pieces = _HOLE.split(text_)
+        return cls(tuple(pieces[0::2]), tuple(pieces[1::2]))
+
+    def fill(self, values: dict[str, str]) -> str:
+        parts = self.parts
+        if len(parts) == 1:
+            return parts[0]
+        out = [parts[0]]
+        for name, part in zip(self.names, parts[1:], strict=True):
+            out.append(values[name])
+            out.append(part)
+        return "".join(out)
 
 
-def _one(
-    rng: random.Random,
-    group: Group,
-    received: datetime,
-    number: str,
-    now: datetime,
-    cid: int,
-    pid: int,
-) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+class Event(NamedTuple):
+    off: timedelta
+    seq: Any
+    command: str
+    actor_id: Any
+    actor_label: Any
+    payload: Holes  # as stored
+    hashed: Holes  # the canonical JSON the chain hashes (`kesu.audit.chain.event_hash`)
+
+
+class Snapshot(NamedTuple):
+    """The complaint row after some events: sent values, with its times as offsets."""
+
+    values: tuple[Any, ...]
+    times: tuple[tuple[int, timedelta], ...]
+
+
+class TimerSpec(NamedTuple):
+    """A timer of a history: the events that started and ended it (0: still running)."""
+
+    start_seq: int
+    end_seq: int
+    end: str | None  # met | cancelled
+    head: tuple[Any, ...]  # key, round, level, unit, amount as sent
+    tail: tuple[Any, ...]  # pauses, extensions as sent
+    within: Any  # the period (kesu.policy.schema.Duration)
+    unit: str
+    amount: int
+    day_based: bool
+    not_before: Any
+    warn_percent: int | None
+
+
+class History(NamedTuple):
+    group: int
+    events: tuple[Event, ...]
+    rows: tuple[Snapshot, ...]  # the row after 1, 2, … events
+    subject: Holes
+    timers: tuple[TimerSpec, ...]
+    close_seq: int  # the first `close` (0: none)
+    stuck: str | None  # the step no one could take, after the last event
+
+
+def _event(codec: Codec, group: Group, actor, command, payload, at, seq) -> Event:
+    fields = hashed_fields(
+        complaint_id=int(CID),
+        seq=seq,
+        command=command,
+        actor_kind=actor.kind,
+        actor_id=actor.user_id,
+        at=at,
+        payload=payload,
+        policy_version_id=group.policy_version_id,
+    )
+    fields["at"] = AT
+    body = json.dumps(
+        fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
+    hashed = Holes.of(body)
+    if seq == 1:  # the chain's own function must agree with the holes (checked once a history)
+        real = {**fields, "at": at.isoformat(timespec="microseconds")}
+        filled = hashed.fill({CID: CID, SITE: SITE, PERSON: PERSON, ORDER: ORDER, AT: real["at"]})
+        expected = event_hash(GENESIS, real)
+        if hashlib.sha256((GENESIS + filled).encode()).hexdigest() != expected:
+            raise AssertionError("bench data: the event hash layout differs from kesu.audit.chain")
+    return Event(
+        off=at - T0,
+        seq=codec.int(seq),
+        command=command,
+        actor_id=codec.int(actor.user_id),
+        actor_label=codec.const("complaint_event", "actor_label", actor.label[:100]),
+        payload=Holes.of(codec.const("complaint_event", "payload", payload)),
+        hashed=hashed,
+    )
+
+
+def _snapshot(
+    codec: Codec, row: dict[str, Any], before: Snapshot | None, changed: set[str]
+) -> Snapshot:
+    """The row as sent; columns not in `changed` are taken from the row after the event before
+    (nothing in a row changes but through an event's fields)."""
+    values: list[Any] = []
+    times = []
+    for i, name in enumerate(COLUMNS["complaint"]):
+        value = row[name]
+        if name in _DATETIMES:
+            values.append(codec.null)
+            if value is not None:
+                times.append((i, value - T0))
+        elif before is not None and name not in changed:
+            values.append(before.values[i])
+        else:
+            values.append(codec.const("complaint", name, value))
+    return Snapshot(tuple(values), tuple(times))
+
+
+def _history(rng: random.Random, gi: int, group: Group, codec: Codec) -> History:
+    """One complaint of `group` walked through its whole lifecycle (the code the original
+    per-complaint generator ran), kept event by event."""
     pack = group.pack
     body = intake_body(rng, group)
     if body["category"] in ("attitude", "store_attitude") and rng.random() < 0.5:
         body["staff_complained_id"] = group.clerk.id
+    body["site_id"] = int(SITE)
+    body["subject"]["order_no"] = ORDER
     data = ComplaintCreate.model_validate(body)
     receiver = rng.choice(_lowest(group, "receive", None))
-    person = {
-        "id": pid,
-        "org_id": group.id,
-        "name": data.complainant.name,
-        "phone": complaint_service.normalise_phone(data.complainant.phone),
-        "other_contact": None,
-        "address": None,
-        "member_id": None,
-        "created_at": received,
-    }
-    if hasattr(complaint_service, "phone_digest"):  # phones sealed at rest, found by digest
-        person["phone_hash"] = complaint_service.phone_digest(data.complainant.phone)
     initial = lifecycle.open_complaint(
         pack, level=data.level, text=f"{data.title}\n{data.description}"
     )
     row: dict[str, Any] = {
-        "id": cid,
-        "number": number,
+        "id": int(CID),
+        "number": None,
         "org_id": group.id,
-        "site_id": data.site_id,
+        "site_id": int(SITE),
         "policy_version_id": group.policy_version_id,
         "channel": data.channel,
-        "complainant_id": pid,
+        "complainant_id": int(PERSON),
         "complainant_type": data.complainant_type,
         "subject": data.subject.model_dump(exclude_none=True),
         "staff_complained_id": data.staff_complained_id,
@@ -932,82 +1041,52 @@ def _one(
         "delay_until": None,
         "unreachable_attempts": 0,
         "received_by_id": receiver.id,
-        "received_at": received,
+        "received_at": T0,
         "acknowledged_at": None,
         "first_contact_at": None,
         "resolved_at": None,
         "closed_at": None,
         "followed_up_at": None,
-        "updated_at": received,
+        "updated_at": T0,
         "version": 0,
+        "next_due_at": None,
+        "deadline_provisional": False,
         **initial,
     }
     payload = data.model_dump(mode="json", exclude={"complainant"})
-    payload["complainant_id"] = pid
+    payload["complainant_id"] = int(PERSON)
     payload["level"] = row["level"]
-    events: list[dict[str, Any]] = []
-    prev = GENESIS
+    events: list[Event] = []
+    rows: list[Snapshot] = []
+    close_seq = 0
 
-    def record(actor: lifecycle.Actor, command: str, payload: dict[str, Any], at: datetime):
-        nonlocal prev
-        payload = _jsonable(payload)
+    def record(actor, command: str, payload: dict[str, Any], at: datetime, changed=()):
+        nonlocal close_seq
         seq = len(events) + 1
-        fields = hashed_fields(
-            complaint_id=cid,
-            seq=seq,
-            command=command,
-            actor_kind=actor.kind,
-            actor_id=actor.user_id,
-            at=at,
-            payload=payload,
-            policy_version_id=group.policy_version_id,
-        )
-        digest = event_hash(prev, fields)
-        events.append(
-            {
-                "complaint_id": cid,
-                "seq": seq,
-                "command": command,
-                "actor_kind": actor.kind,
-                "actor_id": actor.user_id,
-                "actor_label": actor.label[:100],
-                "at": at,
-                "payload": payload,
-                "policy_version_id": group.policy_version_id,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
-        prev = digest
+        events.append(_event(codec, group, actor, command, _jsonable(payload), at, seq))
         row["version"] += 1
         row["updated_at"] = at
+        changed = {*changed, "version", "solution_amount"}
+        rows.append(_snapshot(codec, row, rows[-1] if rows else None, changed))
+        if command == "close" and not close_seq:
+            close_seq = seq
 
-    clocks = Clocks(group, row) if HAS_SLA else None
-    if clocks:
-        row["next_due_at"], row["deadline_provisional"] = None, False
-        clocks.step(receiver.actor(), "receive", payload, received)
-    record(receiver.actor(), "receive", payload, received)
-    age_days = (now - received).total_seconds() / 86400
-    stays_open = rng.random() < _open_probability(age_days)
-    # an open complaint stops somewhere along its way; a closed one goes all the way
-    budget = rng.randint(0, 9) if stays_open else 40
+    clocks = Clocks(group, row)
+    clocks.step(receiver.actor(), "receive", payload, 1)
+    record(receiver.actor(), "receive", payload, T0)
     people: dict[str, Person] = {"receiver": receiver}
     request = rng.random() < 0.08
-    at = received
-    while budget > 0:
+    at = T0
+    stuck = None
+    for _ in range(40):
         step = _next_step(rng, group, row, people, request)
         if step is None:
             break
         command, who, raw = step
         if who is None:
-            stuck[pack.key + ":" + command] += 1
+            stuck = pack.key + ":" + command
             break
-        if stays_open and command == "close":
-            break
-        gap = timedelta(minutes=rng.randint(10, 480))
-        if at + gap >= now:
-            break
-        at += gap
+        at += timedelta(minutes=rng.randint(10, 480))
         parsed = COMMANDS[command].model_validate(raw)
         handler = people.get("handler")
         assignee = handler if handler and handler.id == row["assignee_id"] else None
@@ -1015,11 +1094,627 @@ def _one(
         try:
             change = lifecycle.decide(pack, case, who.actor(), command, parsed, at)
         except KesuError as exc:
-            stuck[f"{pack.key}:{command}:{exc.key}"] += 1
+            stuck = f"{pack.key}:{command}:{exc.key}"
             break
         _apply(row, change.fields)
-        if clocks:
-            clocks.step(who.actor(), command, change.event, at)
-        record(who.actor(), command, change.event, at)
-        budget -= 1
-    return person, row, events, clocks.finish(now) if clocks else []
+        clocks.step(who.actor(), command, change.event, len(events) + 1)
+        record(who.actor(), command, change.event, at, change.fields)
+    subject = Holes.of(codec.const("complaint", "subject", row["subject"]))
+    timers = tuple(_timer_spec(codec, t) for t in clocks.timers)
+    return History(gi, tuple(events), tuple(rows), subject, timers, close_seq, stuck)
+
+
+def _timer_spec(codec: Codec, t: dict[str, Any]) -> TimerSpec:
+    within = t["within"]
+    unit, amount = within.unit, within.amount
+    head = (t["key"], codec.int(t["round"]), t["level"], unit, codec.int(amount))
+    return TimerSpec(
+        start_seq=t["start_seq"],
+        end_seq=t["end_seq"],
+        end=t["end"],
+        head=tuple(codec.const("sla_timer", "key", v) if isinstance(v, str) else v for v in head),
+        tail=(codec.const("sla_timer", "pauses", []), codec.const("sla_timer", "extensions", [])),
+        within=within,
+        unit=unit,
+        amount=amount,
+        day_based=unit in _DAY_UNITS,
+        not_before=t["not_before"],
+        warn_percent=t["warn_percent"],
+    )
+
+
+def _histories(job) -> list[History]:
+    """Some histories of one organisation (in a worker process)."""
+    seed, gi, chunk, count = job
+    rng = random.Random(seed * 1_000_003 + gi * 10_007 + chunk + 1)
+    group = _WORK["groups"][gi]
+    return [_history(rng, gi, group, _WORK["codec"]) for _ in range(count)]
+
+
+# --- stamping a history on a complaint --------------------------------------------------------
+
+_DAY_UNITS = frozenset({"working_days", "calendar_days"})
+
+
+class Deadlines:
+    """Due and opening times on a pack's working calendar. Day-based periods depend only on
+    the local day a timer starts, so those are worked out once per day."""
+
+    def __init__(self, pack: Pack) -> None:
+        self.cal = sla_rules.calendar(pack)
+        self.tz = ZoneInfo(pack.timezone)
+        self.memo: dict[Any, tuple[datetime, bool]] = {}
+
+    def due(self, start: datetime, spec: TimerSpec) -> tuple[datetime, bool]:
+        if not spec.day_based:
+            d = sla_rules.due_at(self.cal, start, spec.within)
+            return d.at, d.provisional
+        key = (start.astimezone(self.tz).date(), spec.unit, spec.amount)
+        if (found := self.memo.get(key)) is None:
+            d = sla_rules.due_at(self.cal, start, spec.within)
+            found = self.memo[key] = (d.at, d.provisional)
+        return found
+
+    def opens(self, start: datetime, not_before) -> tuple[datetime, bool]:
+        if not_before.unit not in _DAY_UNITS:
+            d = sla_rules.opens_at(self.cal, start, not_before)
+            return d.at, d.provisional
+        key = ("opens", start.astimezone(self.tz).date(), not_before.unit, not_before.amount)
+        if (found := self.memo.get(key)) is None:
+            d = sla_rules.opens_at(self.cal, start, not_before)
+            found = self.memo[key] = (d.at, d.provisional)
+        return found
+
+
+def _stamp(
+    rng: random.Random,
+    h: History,
+    group: Group,
+    deadlines: Deadlines,
+    received: datetime,
+    number: str,
+    cid: int,
+    pid: int,
+    now: datetime,
+    codec: Codec,
+    tails: dict[str, tuple[Any, ...]],
+    out: dict[str, list[Any]],
+) -> tuple[str, str | None]:
+    """One complaint from a history: its rows appended to `out`; returns its state (and the
+    step no one could take, if it stopped there)."""
+    events = h.events
+    age_days = (now - received).total_seconds() / 86400
+    kept = len(events)
+    if rng.random() < _open_probability(age_days):
+        # an open complaint stops somewhere along its way, before being closed
+        kept = min(kept, 1 + rng.randint(0, 9))
+        if h.close_seq:
+            kept = min(kept, h.close_seq - 1)
+    while kept > 1 and received + events[kept - 1].off >= now:  # nothing after the data ends
+        kept -= 1
+    phone = _phone(rng)
+    site = rng.choice(group.sites)
+    cid_text = str(cid)
+    holes = {
+        CID: cid_text,
+        SITE: str(site),
+        PERSON: str(pid),
+        ORDER: f"SO{rng.randint(100000, 999999)}",
+    }
+    pg, at_ = codec.pg, codec.at
+    complaint_id = cid_text if pg else cid
+    out["complainant"].append(
+        codec.row(
+            (
+                codec.int(pid),
+                codec.int(group.id),
+                codec.const("complainant", "name", _name(rng)),
+                # sealed as the model's SealedText seals it (base64: nothing to escape)
+                keys().seal(complaint_service.normalise_phone(phone), "complainant.phone"),
+                codec.null,
+                codec.null,
+                codec.null,
+                at_(received),
+                codec.const("complainant", "phone_hash", complaint_service.phone_digest(phone)),
+                *tails["complainant"],
+            )
+        )
+    )
+
+    # events: the chain over this complaint's own id and times
+    pv = codec.int(group.policy_version_id)
+    staff = codec.const("complaint_event", "actor_kind", "staff")
+    tail = tails["complaint_event"]
+    rows, row = out["complaint_event"], codec.row
+    prev = GENESIS
+    sha = hashlib.sha256
+    for seq in range(1, kept + 1):
+        ev = events[seq - 1]
+        moment = (received + ev.off).isoformat(" ", "microseconds")  # …+00:00
+        iso = moment[:10] + "T" + moment[11:]
+        parts = ev.hashed.parts
+        if len(parts) == 3:  # at, complaint_id
+            body = parts[0] + iso + parts[1] + cid_text + parts[2]
+        else:
+            holes[AT] = iso
+            body = ev.hashed.fill(holes)
+        digest = sha((prev + body).encode()).hexdigest()
+        payload = ev.payload
+        rows.append(
+            row(
+                (
+                    complaint_id,
+                    ev.seq,
+                    ev.command,
+                    staff,
+                    ev.actor_id,
+                    ev.actor_label,
+                    moment if pg else moment[:26],
+                    payload.parts[0] if len(payload.parts) == 1 else payload.fill(holes),
+                    pv,
+                    prev,
+                    digest,
+                    *tail,
+                )
+            )
+        )
+        prev = digest
+
+    # timers: due on the calendar from their real start; as the worker leaves them at `now`
+    # (a running timer past due breached at its due time, warnings given while it ran)
+    tail = tails["sla_timer"]
+    rows = out["sla_timer"]
+    next_due, provisional_due = None, False
+    for t in h.timers:
+        if t.start_seq > kept:
+            continue
+        started = received + events[t.start_seq - 1].off
+        due, provisional = deadlines.due(started, t)
+        opens = None
+        if t.not_before is not None:
+            opens, unsure = deadlines.opens(started, t.not_before)
+            provisional = provisional or unsure
+        warn = opens or sla_rules.warn_at(started, due, t.warn_percent)
+        if 0 < t.end_seq <= kept:
+            state, ended = t.end, received + events[t.end_seq - 1].off
+            breached, until = None, ended
+        else:
+            state, ended = "running", None
+            breached, until = (due if due <= now else None), now
+            if next_due is None or due < next_due:
+                next_due = due
+            provisional_due = provisional_due or provisional
+        rows.append(
+            row(
+                (
+                    complaint_id,
+                    *t.head,
+                    state,
+                    at_(started),
+                    at_(due),
+                    at_(opens),
+                    at_(warn),
+                    at_(warn if warn is not None and warn <= until else None),
+                    at_(breached),
+                    at_(ended if state == "met" else None),
+                    at_(ended if state == "cancelled" else None),
+                    codec.true if provisional else codec.false,
+                    *t.tail,
+                    *tail,
+                )
+            )
+        )
+
+    snap = h.rows[kept - 1]
+    values = list(snap.values)
+    for i, off in snap.times:
+        values[i] = at_(received + off)
+    values[_C["id"]] = complaint_id
+    values[_C["number"]] = codec.const("complaint", "number", number)
+    values[_C["site_id"]] = holes[SITE] if pg else site
+    values[_C["complainant_id"]] = holes[PERSON] if pg else pid
+    values[_C["subject"]] = h.subject.fill(holes)
+    values[_C["next_due_at"]] = at_(next_due)
+    values[_C["deadline_provisional"]] = codec.true if provisional_due else codec.false
+    out["complaint"].append(row((*values, *tails["complaint"])))
+    return snap.values[_C["state"]], (h.stuck if kept == len(events) else None)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+class SQLiteLoad:
+    """Rows in through the sqlite3 driver. During the load: the journal off and no syncs (an
+    interrupted load leaves a broken file; the run starts again from scratch), the loaded
+    tables' secondary indexes dropped, and the AFTER INSERT triggers that copy a new row into
+    another table (the full-text indexes of the case library and of the search) dropped.
+    Afterwards each such trigger's statement runs once over every row (`FROM complaint AS
+    new`: the same expressions on the same rows), and triggers and indexes are created again
+    from their own SQL; then ANALYZE."""
+
+    def __init__(self, engine: Engine, layouts: dict[str, Layout]) -> None:
+        self.layouts = layouts
+        self.conn = sqlite3.connect(make_url(str(engine.url)).database, isolation_level=None)
+        for pragma in (
+            "journal_mode=OFF",
+            "synchronous=OFF",
+            "cache_size=-1000000",
+            "temp_store=MEMORY",
+            "locking_mode=EXCLUSIVE",
+        ):
+            self.conn.execute(f"PRAGMA {pragma}")
+        self.sql = {
+            name: f"INSERT INTO {name} ({', '.join(_quote(c) for c in lay.columns)}) "
+            f"VALUES ({', '.join('?' for _ in lay.columns)})"
+            for name, lay in layouts.items()
+        }
+        marks = ", ".join("?" for _ in layouts)
+        self.indexes = self.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            f" AND tbl_name IN ({marks})",
+            tuple(layouts),
+        ).fetchall()
+        self.triggers = []
+        for name, table, sql in self.conn.execute(
+            f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"
+            f" AND tbl_name IN ({marks})",
+            tuple(layouts),
+        ).fetchall():
+            if bulk := _sqlite_bulk(table, sql):
+                self.triggers.append((name, sql, bulk))
+        self.conn.execute("BEGIN")
+        for name, _ in self.indexes:
+            self.conn.execute(f'DROP INDEX "{name}"')
+        for name, _, _ in self.triggers:
+            self.conn.execute(f'DROP TRIGGER "{name}"')
+        self.conn.execute("COMMIT")
+        self.timings: dict[str, float] = {}
+
+    def write(self, batch: dict[str, list[Any]]) -> None:
+        self.conn.execute("BEGIN")
+        for name in COLUMNS:
+            if batch[name]:
+                self.conn.executemany(self.sql[name], batch[name])
+        self.conn.execute("COMMIT")
+
+    def finish(self, counters: list[tuple[int, str, int]]) -> None:
+        conn, t = self.conn, time.perf_counter()
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO number_counter (org_id, period, last_value) VALUES (?, ?, ?)", counters
+        )
+        for _, sql, bulk in self.triggers:
+            conn.execute(bulk)
+            conn.execute(sql)
+        conn.execute("COMMIT")
+        self.timings["derived"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        conn.execute("BEGIN")
+        for _, sql in self.indexes:
+            conn.execute(sql)
+        conn.execute("COMMIT")
+        self.timings["indexes"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        conn.execute("ANALYZE")
+        self.timings["analyze"] = round(time.perf_counter() - t, 1)
+        conn.execute("PRAGMA locking_mode=NORMAL")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.close()
+
+
+_SQLITE_TRIGGER = re.compile(
+    r"CREATE TRIGGER \S+ AFTER INSERT ON (?P<table>\w+)(?: WHEN (?P<when>.+?))?"
+    r" BEGIN (?P<insert>INSERT INTO [^;]+?) VALUES \((?P<values>[^;]+)\); END",
+    re.S | re.I,
+)
+
+
+def _sqlite_bulk(table: str, sql: str) -> str | None:
+    """An AFTER INSERT trigger of one `INSERT … VALUES (… new.x …)` as one statement over
+    every row of its table (None: any other trigger, which stays and fires)."""
+    m = _SQLITE_TRIGGER.fullmatch(sql.strip())
+    if m is None or m["table"] != table:
+        return None
+    where = f" WHERE {m['when']}" if m["when"] else ""
+    return f"{m['insert']} SELECT {m['values']} FROM {table} AS new{where}"
+
+
+_PG_TRIGGER = re.compile(
+    r"\s*BEGIN\s+(?:IF TG_OP = 'UPDATE' THEN [^;]+; END IF;\s*)?"
+    r"(?:IF (?P<when>[^;]+?) THEN\s+)?"
+    r"(?P<insert>INSERT INTO \w+ \([^)]*\))\s+VALUES \((?P<values>[^;]+?)\)"
+    r"(?:\s+ON CONFLICT [^;]+)?;\s*(?:END IF;\s*)?RETURN NULL;\s*END\s*",
+    re.S | re.I,
+)
+
+
+def _pg_bulk(table: str, source: str) -> str | None:
+    """A PL/pgSQL row trigger that inserts one row from NEW (and, on UPDATE, deletes the old
+    one first) as one statement over every row of its table (None: anything else)."""
+    m = _PG_TRIGGER.fullmatch(source)
+    if m is None:
+        return None
+    where = f" WHERE {m['when']}" if m["when"] else ""
+    return f"{m['insert']} SELECT {m['values']} FROM {table} AS new{where}"
+
+
+class PostgresLoad:
+    """Rows in through `COPY`, the loaded tables' (and the derived tables') secondary indexes
+    dropped during the load and built afterwards from their own definitions. When every
+    INSERT trigger on the loaded tables is one this can run as a single statement (the case
+    library's and the search's, which copy a new complaint's text into their tables), the
+    load's session runs with `session_replication_role = replica` (no triggers, no
+    foreign-key checks: the rows are consistent by construction) and each trigger's statement
+    runs once over all rows afterwards; otherwise the triggers fire row by row."""
+
+    def __init__(self, engine: Engine, layouts: dict[str, Layout]) -> None:
+        import psycopg
+
+        url = engine.url.set(drivername="postgresql")
+        self.conn = psycopg.connect(url.render_as_string(hide_password=False))
+        self.layouts = layouts
+        self.timings: dict[str, float] = {}
+        self.copy = {
+            name: f"COPY {name} ({', '.join(_quote(c) for c in lay.columns)}) FROM STDIN"
+            for name, lay in layouts.items()
+        }
+        tables = list(layouts)
+        with self.conn.cursor() as cur:
+            cur.execute("SET synchronous_commit = off")
+            cur.execute("SET maintenance_work_mem = '512MB'")
+            cur.execute(
+                "SELECT c.relname, p.prosrc FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                " JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal"
+                " AND t.tgtype & 4 <> 0 AND c.relname = ANY(%s)",
+                (tables,),
+            )
+            found = cur.fetchall()
+            bulk = [_pg_bulk(table, source) for table, source in found]
+            self.derived = [b for b in bulk if b]
+            self.replica = False
+            if all(bulk):
+                cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+                self.replica = bool(cur.fetchone()[0])
+            targets = tables + [re.match(r"INSERT INTO (\w+)", b)[1] for b in self.derived]
+            cur.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
+                " FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
+                " WHERE c.relname = ANY(%s) AND NOT EXISTS"
+                " (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+                (targets,),
+            )
+            self.indexes = cur.fetchall()
+            for name, _ in self.indexes:
+                cur.execute(f"DROP INDEX {name}")
+            if self.replica:
+                cur.execute("SET session_replication_role = replica")
+        self.conn.commit()
+
+    def write(self, batch: dict[str, str]) -> None:
+        with self.conn.cursor() as cur:
+            for name in COLUMNS:
+                if batch[name]:
+                    with cur.copy(self.copy[name]) as copy:
+                        copy.write(batch[name])
+        self.conn.commit()
+
+    def finish(self, counters: list[tuple[int, str, int]]) -> None:
+        t = time.perf_counter()
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO number_counter (org_id, period, last_value) VALUES (%s, %s, %s)",
+                counters,
+            )
+            for table in ("complainant", "complaint"):
+                cur.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
+                )
+            if self.replica:
+                cur.execute("SET session_replication_role = origin")
+                for statement in self.derived:
+                    cur.execute(statement)
+        self.conn.commit()
+        self.timings["derived"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        with self.conn.cursor() as cur:
+            for _, definition in self.indexes:
+                cur.execute(definition)
+        self.conn.commit()
+        self.timings["indexes"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        self.conn.autocommit = True
+        # autovacuum would analyse the freshly loaded tables within minutes; do it now
+        self.conn.execute("VACUUM ANALYZE")
+        self.timings["analyze"] = round(time.perf_counter() - t, 1)
+        self.conn.close()
+
+
+def _quote(column: str) -> str:
+    return f'"{column}"'
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def generate(
+    url: str,
+    rows: int,
+    *,
+    seed: int = 7,
+    now: datetime | None = None,
+    workers: int = os.cpu_count() or 1,
+) -> Summary:
+    """Reset the database at `url` and fill it with `rows` complaints spread over a year.
+
+    `workers` processes replay the histories, then build the rows (each chunk from its own
+    seeded generator, so the data does not depend on how many) while this one inserts them.
+    Run with `ENV` in the environment (as `python -m bench` does).
+    """
+    started, cpu = time.perf_counter(), time.process_time()
+    now = now or _now()
+    _memoise_official_calendar()
+    reset(url)
+    engine = make_engine(url)
+    prepare(engine)
+    groups = build_groups(engine, now)
+    codec = Codec(engine.dialect.name)
+    layouts = {name: Layout.of(engine, name, codec) for name in COLUMNS}
+    with engine.connect() as conn:
+        first = {
+            name: (conn.scalar(text(f"SELECT max(id) FROM {name}")) or 0) + 1
+            for name in ("complainant", "complaint")
+        }
+    plan, counters = _plan(random.Random(seed), groups, rows, now)
+    _WORK.update(groups=groups, now=now, codec=codec, layouts=layouts)
+    timings: dict[str, float] = {}
+
+    per_group = Counter(gi for gi, _, _ in plan)
+    hjobs = []
+    for gi, n in sorted(per_group.items()):
+        wanted = min(n, max(MIN_HISTORIES, n // STAMPS_PER_HISTORY))
+        for chunk, lo in enumerate(range(0, wanted, 100)):
+            hjobs.append((seed, gi, chunk, min(100, wanted - lo)))
+    t = time.perf_counter()
+    histories: list[list[History]] = [[] for _ in groups]
+    for done in _map(workers, _histories, hjobs):
+        for h in done:
+            histories[h.group].append(h)
+    _WORK["histories"] = histories
+    timings["histories"] = round(time.perf_counter() - t, 1)
+
+    jobs = [
+        (seed, i, plan[i : i + BATCH], first["complaint"] + i, first["complainant"] + i)
+        for i in range(0, rows, BATCH)
+    ]
+    engine.dispose()
+    load = (PostgresLoad if codec.pg else SQLiteLoad)(engine, layouts)
+    stats: Counter[str] = Counter()
+    stuck: Counter[str] = Counter()
+    t = time.perf_counter()
+    waited, waited_cpu, rows_cpu = 0.0, 0.0, time.process_time()
+    for batch, states, stuck_here, counts in _map(workers, _batch, jobs):
+        stuck.update(stuck_here)
+        stats.update(states)
+        stats.update(counts)
+        w, c = time.perf_counter(), time.process_time()
+        load.write(batch)
+        waited += time.perf_counter() - w
+        waited_cpu += time.process_time() - c
+    timings["rows"] = round(time.perf_counter() - t, 1)
+    timings["rows_cpu_this_process"] = round(time.process_time() - rows_cpu, 1)
+    timings["inserting"] = round(waited, 1)
+    timings["inserting_cpu"] = round(waited_cpu, 1)
+    t, c = time.perf_counter(), time.process_time()
+    load.finish([(o, p, n) for (o, p), n in counters.items()])
+    timings.update(load.timings)
+    timings["finish"] = round(time.perf_counter() - t, 1)
+    timings["finish_cpu_this_process"] = round(time.process_time() - c, 1)
+    events, timers = stats.pop("events", 0), stats.pop("timers", 0)
+    timings["rows_cpu_workers"] = round(stats.pop("cpu_ms", 0) / 1000, 1)
+    timings["cpu_this_process"] = round(time.process_time() - cpu, 1)
+    return Summary(
+        url=make_url(url).render_as_string(hide_password=True),
+        rows=rows,
+        events=events,
+        open=sum(n for s, n in stats.items() if s != "closed"),
+        seconds=round(time.perf_counter() - started, 1),
+        groups=[
+            {
+                "id": g.id,
+                "pack": g.pack.key,
+                "sites": len(g.sites),
+                "staff": _staff_count(g),
+                "histories": len(histories[i]),
+            }
+            for i, g in enumerate(groups)
+        ],
+        by_state=dict(sorted(stats.items())),
+        timers=timers,
+        stuck=dict(stuck.most_common()),
+        until=now.isoformat(),
+        timings=timings,
+    )
+
+
+def _map(workers: int, fn, jobs):
+    """`fn` over `jobs` in order, in `workers` forked processes (0: in this one, to profile)."""
+    if workers <= 0:
+        yield from map(fn, jobs)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(fn, jobs)
+
+
+_WORK: dict[str, Any] = {}
+"""What the forked workers share: groups, histories, the end of the data (`now`), codec."""
+
+
+def _plan(
+    rng: random.Random, groups: list[Group], rows: int, now: datetime
+) -> tuple[list[tuple[int, datetime, str]], Counter[tuple[int, str]]]:
+    """Each complaint's group, time and number: drawn in time order, like a real counter."""
+    times = sorted(now - timedelta(seconds=rng.uniform(60, 365 * 86400)) for _ in range(rows))
+    counters: Counter[tuple[int, str]] = Counter()
+    plan = []
+    zones = {gi: ZoneInfo(g.pack.timezone) for gi, g in enumerate(groups)}
+    for received in times:
+        # one national chain holds half the history; the other packs' groups share the rest
+        gi = 0 if rng.random() < 0.5 else rng.randrange(len(groups))
+        pack = groups[gi].pack
+        day = received.astimezone(zones[gi]).date()
+        period = period_key(pack.numbering.reset, day)
+        counters[(groups[gi].id, period)] += 1
+        number = format_number(pack.numbering.pattern, day, counters[(groups[gi].id, period)])
+        plan.append((gi, received, number))
+    return plan, counters
+
+
+def _batch(job):
+    """Build one batch of rows (in a worker process)."""
+    seed, index, plan, complaint_id, complainant_id = job
+    cpu = time.process_time()
+    rng = random.Random(seed * 1_000_003 + index)
+    groups, now, codec = _WORK["groups"], _WORK["now"], _WORK["codec"]
+    histories = _WORK["histories"]
+    tails = {name: lay.tail for name, lay in _WORK["layouts"].items()}
+    deadlines = _WORK.setdefault("deadlines", {})
+    out: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    states: Counter[str] = Counter()
+    stuck: Counter[str] = Counter()
+    for k, (gi, received, number) in enumerate(plan):
+        pool = histories[gi]
+        h = pool[rng.randrange(len(pool))]
+        if gi not in deadlines:
+            deadlines[gi] = Deadlines(groups[gi].pack)
+        state, stuck_at = _stamp(
+            rng,
+            h,
+            groups[gi],
+            deadlines[gi],
+            received,
+            number,
+            complaint_id + k,
+            complainant_id + k,
+            now,
+            codec,
+            tails,
+            out,
+        )
+        states[state] += 1
+        if stuck_at:
+            stuck[stuck_at] += 1
+    counts = Counter(events=len(out["complaint_event"]), timers=len(out["sla_timer"]))
+    counts["cpu_ms"] = round((time.process_time() - cpu) * 1000)
+    if codec.pg:
+        return (
+            {n: "".join(r + "\n" for r in rows) for n, rows in out.items()},
+            states,
+            stuck,
+            counts,
+        )
+    return out, states, stuck, counts
+
+
+def _staff_count(group: Group) -> int:
+    return sum(len(v) for v in group.staff.values()) + 1
