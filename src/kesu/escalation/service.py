@@ -83,8 +83,9 @@ def _staff(session: Session, complaint: Complaint) -> list[User]:
     return known[site]
 
 
-def prefetch_staff(session: Session, complaints: list[Complaint]) -> None:
-    """Look up `_staff` for many complaints' sites with one query (the sweep's pass)."""
+def prefetch_staff(session: Session, complaints: list[Complaint]) -> list[User]:
+    """Look up `_staff` for many complaints' sites with one query (the sweep's pass); returns
+    the users it read."""
     known = session.info.setdefault("kesu.escalation.staff", {})
     scopes = {
         c.site_id or c.org_id: scope_of(session, c)
@@ -92,7 +93,7 @@ def prefetch_staff(session: Session, complaints: list[Complaint]) -> None:
         if (c.site_id or c.org_id) not in known
     }
     if not scopes:
-        return
+        return []
     staff = session.scalars(
         select(User)
         .where(User.org_id.in_(set().union(*scopes.values())), User.active.is_(True))
@@ -101,6 +102,7 @@ def prefetch_staff(session: Session, complaints: list[Complaint]) -> None:
     for site, scope in scopes.items():
         covered = set(scope)
         known[site] = [u for u in staff if u.org_id in covered]
+    return list(staff)
 
 
 def recipients(session: Session, pack: Pack, complaint: Complaint, names: list[str]) -> list[int]:

@@ -205,6 +205,10 @@ class Batch:
                 )
             )
 
+    def know(self, users: list[User]) -> None:
+        """Users the caller has already read (saves reading them again)."""
+        self._users.update((u.id, u) for u in users)
+
     def flush(self) -> int:
         """Insert the batch's rows; returns how many were new."""
         rows, self.rows = self.rows, []

@@ -138,7 +138,7 @@ class _Pass:
     @classmethod
     def start(cls, session: Session, now: datetime, complaints: dict[int, Complaint]) -> _Pass:
         work = cls(session, now, complaints, notify_service.Batch(session, now))
-        escalation_service.prefetch_staff(session, list(complaints.values()))
+        work.outbox.know(escalation_service.prefetch_staff(session, list(complaints.values())))
         for complaint in complaints.values():
             work.counted(complaint)
         last = (
