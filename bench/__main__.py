@@ -3,6 +3,7 @@
 python -m bench                      # smoke run: 10k complaints, 5 s per load
 python -m bench --rows 100000 --large 1000000 --seconds 20 --read-seconds 10
 python -m bench data sqlite:////abs/path.db 10000   # only a dataset (a later --reuse run uses it)
+python -m bench --rows 1000000 --pg-rows 1000000 --reuse --data-dir /srv/bench-data
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-peer", action="store_true", help="skip django-helpdesk")
     p.add_argument("--peer-tickets", type=int, default=1000, help="tickets preloaded in the peer")
     p.add_argument("--reuse", action="store_true", help="reuse datasets an earlier run made")
+    p.add_argument(
+        "--data-dir", help="where the SQLite datasets kesu-<rows>.db are (default bench/.data)"
+    )
     p.add_argument(
         "--verify-max", type=int, default=20_000, help="run the audit walk up to this size"
     )

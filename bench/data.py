@@ -234,6 +234,23 @@ def prepare(engine: Engine) -> None:
             policy_service.register(session, FrozenClock(_now()), loader.builtin_source(key), key)
 
 
+def upgrade(url: str) -> str | None:
+    """What `kesu db upgrade` does to a database generated earlier (migrations added since,
+    built-in packs, ANALYZE on SQLite), and ANALYZE on PostgreSQL; returns the revision."""
+    from kesu import cli
+    from kesu.settings import Settings
+
+    cli.prepare(Settings(database_url=url))
+    engine = make_engine(url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE"))
+        return migrate.current(engine)
+    finally:
+        engine.dispose()
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -871,7 +888,7 @@ _HOLE = re.compile(f"({CID}|{SITE}|{PERSON}|{ORDER}|{AT})")
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 """When every history is replayed: its times are kept as offsets from the complaint's receipt."""
 
-STAMPS_PER_HISTORY = 40
+STAMPS_PER_HISTORY = 100
 """Complaints per replayed history, on average, in an organisation with many complaints."""
 MIN_HISTORIES = 200
 """Histories per organisation however few complaints it has (or one per complaint)."""
@@ -1453,12 +1470,14 @@ class PostgresLoad:
         url = engine.url.set(drivername="postgresql")
         self.conn = psycopg.connect(url.render_as_string(hide_password=False))
         self.layouts = layouts
-        self.timings: dict[str, float] = {}
+        self.timings = {}
         self.copy = {
             name: f"COPY {name} ({', '.join(_quote(c) for c in lay.columns)}) FROM STDIN"
             for name, lay in layouts.items()
         }
         tables = list(layouts)
+        self.pid = self.conn.info.backend_pid
+        self.timings["server_cpu_before_load"] = self.server_cpu()
         with self.conn.cursor() as cur:
             cur.execute("SET synchronous_commit = off")
             cur.execute("SET maintenance_work_mem = '512MB'")
@@ -1498,8 +1517,19 @@ class PostgresLoad:
                         copy.write(batch[name])
         self.conn.commit()
 
+    def server_cpu(self) -> float:
+        """CPU seconds of this session's server process so far (a server on this machine)."""
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def finish(self, counters: list[tuple[int, str, int]]) -> None:
-        t = time.perf_counter()
+        start = self.timings.pop("server_cpu_before_load")
+        self.timings["server_cpu_load"] = round(self.server_cpu() - start, 1)
+        t, start = time.perf_counter(), self.server_cpu()
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO number_counter (org_id, period, last_value) VALUES (%s, %s, %s)",
@@ -1516,17 +1546,20 @@ class PostgresLoad:
                     cur.execute(statement)
         self.conn.commit()
         self.timings["derived"] = round(time.perf_counter() - t, 1)
-        t = time.perf_counter()
+        self.timings["server_cpu_derived"] = round(self.server_cpu() - start, 1)
+        t, start = time.perf_counter(), self.server_cpu()
         with self.conn.cursor() as cur:
             for _, definition in self.indexes:
                 cur.execute(definition)
         self.conn.commit()
         self.timings["indexes"] = round(time.perf_counter() - t, 1)
-        t = time.perf_counter()
+        self.timings["server_cpu_indexes"] = round(self.server_cpu() - start, 1)
+        t, start = time.perf_counter(), self.server_cpu()
         self.conn.autocommit = True
         # autovacuum would analyse the freshly loaded tables within minutes; do it now
         self.conn.execute("VACUUM ANALYZE")
         self.timings["analyze"] = round(time.perf_counter() - t, 1)
+        self.timings["server_cpu_analyze"] = round(self.server_cpu() - start, 1)
         self.conn.close()
 
 

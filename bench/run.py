@@ -27,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
 LOGS = DATA / "logs"
 RESULTS = HERE / "results"
+DATASETS = DATA
+"""Where the SQLite datasets are (`--data-dir`); PostgreSQL ones are databases kesu_bench_<rows>."""
 
 
 def say(*parts: Any) -> None:
@@ -37,7 +39,7 @@ def say(*parts: Any) -> None:
 
 
 def sqlite_url(rows: int) -> str:
-    return f"sqlite:///{DATA / f'kesu-{rows}.db'}"
+    return f"sqlite:///{DATASETS / f'kesu-{rows}.db'}"
 
 
 def pg_url(base: str, rows: int) -> str:
@@ -49,7 +51,11 @@ def pg_url(base: str, rows: int) -> str:
 
 
 def _marker(url: str) -> Path:
-    return DATA / (make_url(url).database.rsplit("/", 1)[-1] + ".json")
+    """What was generated at `url`: beside a SQLite file, in bench/.data for PostgreSQL."""
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        return Path(f"{parsed.database}.json")
+    return DATA / f"{parsed.database}.json"
 
 
 _MADE: dict[str, dict[str, Any]] = {}
@@ -59,8 +65,10 @@ _MADE: dict[str, dict[str, Any]] = {}
 def dataset(url: str, rows: int, reuse: bool) -> dict[str, Any]:
     """Generate `rows` complaints at `url`, or reuse what an earlier run generated there.
 
-    A reused dataset is first upgraded in place to the current schema, as `kesu db upgrade`
-    upgrades a deployment's database (columns added since then get their defaults).
+    A reused dataset is first upgraded in place, as `kesu db upgrade` upgrades a deployment's
+    database (migrations since it was generated, packs, ANALYZE on SQLite), then its planner
+    statistics are refreshed on PostgreSQL too. A run changes it: intake adds complaints and
+    the last sweep breaches the timers it made due (a later run makes the next ones due).
     """
     if url in _MADE:
         return _MADE[url]
@@ -69,10 +77,14 @@ def dataset(url: str, rows: int, reuse: bool) -> dict[str, Any]:
         saved = json.loads(marker.read_text())
         if saved["rows"] == rows:
             say(f"  reusing {rows} complaints at {saved['url']} (generated {saved['date']})")
-            engine = make_engine(url)
-            data.prepare(engine)
-            saved["revision"] = migrate.current(engine)
-            engine.dispose()
+            started = time.perf_counter()
+            saved["revision_generated"] = saved.get("revision")
+            saved["revision"] = data.upgrade(url)
+            saved["upgrade_seconds"] = round(time.perf_counter() - started, 1)
+            say(
+                f"  upgraded from {saved['revision_generated']} to {saved['revision']} in "
+                f"{saved['upgrade_seconds']} s"
+            )
             _MADE[url] = saved
             return saved
     say(f"  generating {rows} complaints at {make_url(url).render_as_string()} …")
@@ -83,7 +95,7 @@ def dataset(url: str, rows: int, reuse: bool) -> dict[str, Any]:
     summary["date"] = time.strftime("%Y-%m-%d %H:%M")
     say(
         f"  {summary['rows']} complaints, {summary['events']} events, {summary['timers']} "
-        f"timers, {summary['open']} open in {summary['seconds']} s"
+        f"timers, {summary['open']} open in {summary['seconds']} s ({summary['timings']})"
     )
     if summary["stuck"]:
         say(f"  steps no one could take (complaints left where they stood): {summary['stuck']}")
@@ -397,6 +409,8 @@ def inprocess_table(results: dict[str, Any]) -> list[str]:
 
 
 def main(args) -> int:
+    global DATASETS
+    DATASETS = Path(args.data_dir).resolve() if args.data_dir else DATA
     DATA.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     pg_version = None
