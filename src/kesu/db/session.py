@@ -13,6 +13,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,37 +40,35 @@ class WriteQueue:
         self.lock = threading.Lock()
         self.holder: object | None = None
         self.fd: int | None = None
-        self.pid = 0
-
-    def _file(self) -> int:
-        if self.fd is None or self.pid != os.getpid():  # a forked child opens its own
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self.pid = os.getpid()
-        return self.fd
 
     def acquire(self, dbapi_conn: object) -> None:
         dbapi_conn = getattr(dbapi_conn, "dbapi_connection", dbapi_conn)  # the pool's proxy
         if not self.lock.acquire(timeout=WAIT_SECONDS):
             raise sqlite3.OperationalError("database is locked (write queue)")
         try:
-            fcntl.flock(self._file(), fcntl.LOCK_EX)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(fd)
+                raise
         except BaseException:
             self.lock.release()
             raise
-        self.holder = dbapi_conn
+        self.fd, self.holder = fd, dbapi_conn
 
     def release(self, dbapi_conn: object) -> None:
         dbapi_conn = getattr(dbapi_conn, "dbapi_connection", dbapi_conn)
         if self.holder is None or self.holder is not dbapi_conn:
             return
-        self.holder = None
+        fd, self.fd, self.holder = self.fd, None, None
         try:
-            fcntl.flock(self._file(), fcntl.LOCK_UN)
+            os.close(fd)  # gives the flock back
         finally:
             self.lock.release()
 
 
-_queues: dict[str, WriteQueue] = {}
+_queues: weakref.WeakValueDictionary[str, WriteQueue] = weakref.WeakValueDictionary()
 _queues_lock = threading.Lock()
 
 
@@ -77,9 +76,10 @@ def write_queue(database: str) -> WriteQueue:
     """The one queue of this process for a database file."""
     key = str(Path(database).resolve())
     with _queues_lock:
-        if key not in _queues:
-            _queues[key] = WriteQueue(database)
-        return _queues[key]
+        queue = _queues.get(key)
+        if queue is None:
+            queue = _queues[key] = WriteQueue(database)
+        return queue
 
 
 def _queue_writers(engine: Engine, queue: WriteQueue) -> None:
