@@ -11,7 +11,17 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, Text, bindparam, column, literal_column, or_, select, table
+from sqlalchemy import (
+    Select,
+    Text,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -74,10 +84,11 @@ def grams(word: str) -> list[str]:
     return sorted({word[i : i + 2] for i in range(len(word) - 1)})
 
 
-def candidates(session: Session, group_id: int, word: str) -> list[int] | None:
-    """Ids of the group's complaints whose number, title or description may contain `word`
-    (a superset: the caller keeps its `LIKE`), from the character index of migration 0008;
-    None when the word is common (more than `CANDIDATES`) or the index cannot look it up."""
+def candidates(session: Session, group_id: int, word: str) -> Select | None:
+    """A select of the ids of the group's complaints whose number, title or description may
+    contain `word` (a superset: the caller keeps its `LIKE`), from the character index of
+    migration 0008; None when the word is common (more than `CANDIDATES`) or the index cannot
+    look it up."""
     if not any(ch.isalnum() for ch in word):
         return None  # only separators: the index holds no term for them
     if session.get_bind().dialect.name == "sqlite":
@@ -93,8 +104,8 @@ def candidates(session: Session, group_id: int, word: str) -> list[int] | None:
         stmt = select(PG_FTS.c.complaint_id).where(
             PG_FTS.c.org_id == group_id, PG_FTS.c.grams.op("@>")(wanted)
         )
-    ids = list(session.scalars(stmt.limit(CANDIDATES + 1)))
-    return None if len(ids) > CANDIDATES else ids
+    found = session.scalar(select(func.count()).select_from(stmt.limit(CANDIDATES + 1).subquery()))
+    return None if found > CANDIDATES else stmt
 
 
 def _encode(received_at: datetime, cid: int) -> str:
@@ -132,8 +143,6 @@ def page(
     if f.text:
         found = candidates(session, group_id, f.text)
         if found is not None:
-            if not found:
-                return [], None
             stmt = stmt.where(Complaint.id.in_(found))
             if session.get_bind().dialect.name == "sqlite":
                 # look the few candidates up by id and sort them, rather than walk the
