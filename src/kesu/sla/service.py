@@ -209,8 +209,9 @@ def update(
     open_cases: Callable[[list[int]], dict[int, int]] | None = None,
 ) -> list[Alert]:
     """The changes without the messages (the sweep sends those after recording its event).
-    `timers`: every timer of the complaint, oldest first, when the caller has loaded them (the
-    sweep, for a whole pass at once); timers started here are appended to it. `open_cases`:
+    `timers`: the complaint's running timers, oldest first, when the caller has loaded them
+    (the sweep, for a whole pass at once); timers started here are appended to it (met and
+    cancelled ones stay in it with their new state). `open_cases`:
     the handlers' open complaints for auto-assignment, when the caller counts them."""
     auto: dict[str, Any] = {}
     alerts = escalation_service.on_event(session, pack, complaint, command, payload, now, auto)
@@ -299,9 +300,7 @@ def _timers(
         escalation_service.raised_to(command, payload, auto)
     )
     this_round: set[str] = set()
-    if level_changed and timers is not None:
-        this_round = {t.key for t in timers if t.round == complaint.round}
-    elif level_changed:
+    if level_changed:
         this_round = set(
             session.scalars(
                 select(Timer.key).where(
@@ -309,6 +308,8 @@ def _timers(
                 )
             )
         )
+        # and those the caller's pass started, not flushed yet
+        this_round |= {t.key for t in timers or [] if t.round == complaint.round}
     running_keys = {t.key for t in live}
     for rule in pack.timers:
         if rule.key in running_keys or not rule.applies_to(complaint.level):

@@ -264,11 +264,11 @@ class _Pass:
 
 
 def _timers_of(session: Session, complaint_ids) -> dict[int, list[Timer]]:
-    """Every timer of these complaints, oldest first, read fresh."""
+    """The running timers of these complaints, oldest first, read fresh."""
     out: dict[int, list[Timer]] = defaultdict(list)
     for timer in session.scalars(
         select(Timer)
-        .where(Timer.complaint_id.in_(complaint_ids))
+        .where(Timer.complaint_id.in_(complaint_ids), Timer.state == "running")
         .order_by(Timer.id)
         .execution_options(populate_existing=True)
     ):
