@@ -1358,6 +1358,7 @@ class SQLiteLoad:
             "cache_size=-1000000",
             "temp_store=MEMORY",
             "locking_mode=EXCLUSIVE",
+            "threads=2",  # sorting for CREATE INDEX
         ):
             self.conn.execute(f"PRAGMA {pragma}")
         self.sql = {
@@ -1445,14 +1446,18 @@ _PG_TRIGGER = re.compile(
 )
 
 
-def _pg_bulk(table: str, source: str) -> str | None:
+def _pg_bulk(table: str, source: str) -> tuple[str, str] | None:
     """A PL/pgSQL row trigger that inserts one row from NEW (and, on UPDATE, deletes the old
-    one first) as one statement over every row of its table (None: anything else)."""
+    one first) as one statement over every row of its table: (statement, its WHERE clause
+    without the word, "TRUE" when none); None for anything else."""
     m = _PG_TRIGGER.fullmatch(source)
     if m is None:
         return None
-    where = f" WHERE {m['when']}" if m["when"] else ""
-    return f"{m['insert']} SELECT {m['values']} FROM {table} AS new{where}"
+    return f"{m['insert']} SELECT {m['values']} FROM {table} AS new", m["when"] or "TRUE"
+
+
+SESSIONS = 2
+"""PostgreSQL sessions building the derived tables, indexes and statistics at once."""
 
 
 class PostgresLoad:
@@ -1462,13 +1467,15 @@ class PostgresLoad:
     library's and the search's, which copy a new complaint's text into their tables), the
     load's session runs with `session_replication_role = replica` (no triggers, no
     foreign-key checks: the rows are consistent by construction) and each trigger's statement
-    runs once over all rows afterwards; otherwise the triggers fire row by row."""
+    runs over all rows afterwards; otherwise the triggers fire row by row. The work after the
+    load (derived rows by id range, indexes, VACUUM ANALYZE per table) is shared among
+    `SESSIONS` sessions."""
 
     def __init__(self, engine: Engine, layouts: dict[str, Layout]) -> None:
         import psycopg
 
-        url = engine.url.set(drivername="postgresql")
-        self.conn = psycopg.connect(url.render_as_string(hide_password=False))
+        self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conn = psycopg.connect(self.dsn)
         self.layouts = layouts
         self.timings = {}
         self.copy = {
@@ -1476,34 +1483,32 @@ class PostgresLoad:
             for name, lay in layouts.items()
         }
         tables = list(layouts)
-        self.pid = self.conn.info.backend_pid
-        self.timings["server_cpu_before_load"] = self.server_cpu()
         with self.conn.cursor() as cur:
             cur.execute("SET synchronous_commit = off")
-            cur.execute("SET maintenance_work_mem = '512MB'")
             cur.execute(
                 "SELECT c.relname, p.prosrc FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
                 " JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal"
                 " AND t.tgtype & 4 <> 0 AND c.relname = ANY(%s)",
                 (tables,),
             )
-            found = cur.fetchall()
-            bulk = [_pg_bulk(table, source) for table, source in found]
+            bulk = [_pg_bulk(table, source) for table, source in cur.fetchall()]
             self.derived = [b for b in bulk if b]
             self.replica = False
             if all(bulk):
                 cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
                 self.replica = bool(cur.fetchone()[0])
-            targets = tables + [re.match(r"INSERT INTO (\w+)", b)[1] for b in self.derived]
+            if not self.replica:
+                self.derived = []
+            derived = [re.match(r"INSERT INTO (\w+)", b)[1] for b, _ in self.derived]
             cur.execute(
-                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), c.relname"
                 " FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
                 " WHERE c.relname = ANY(%s) AND NOT EXISTS"
                 " (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
-                (targets,),
+                (tables + derived,),
             )
             self.indexes = cur.fetchall()
-            for name, _ in self.indexes:
+            for name, _, _ in self.indexes:
                 cur.execute(f"DROP INDEX {name}")
             if self.replica:
                 cur.execute("SET session_replication_role = replica")
@@ -1517,19 +1522,7 @@ class PostgresLoad:
                         copy.write(batch[name])
         self.conn.commit()
 
-    def server_cpu(self) -> float:
-        """CPU seconds of this session's server process so far (a server on this machine)."""
-        try:
-            with open(f"/proc/{self.pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
     def finish(self, counters: list[tuple[int, str, int]]) -> None:
-        start = self.timings.pop("server_cpu_before_load")
-        self.timings["server_cpu_load"] = round(self.server_cpu() - start, 1)
-        t, start = time.perf_counter(), self.server_cpu()
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO number_counter (org_id, period, last_value) VALUES (%s, %s, %s)",
@@ -1540,27 +1533,69 @@ class PostgresLoad:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT coalesce(max(id), 1) FROM {table}))"
                 )
-            if self.replica:
-                cur.execute("SET session_replication_role = origin")
-                for statement in self.derived:
-                    cur.execute(statement)
+            cur.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM complaint")
+            low, high = cur.fetchone()
+            cur.execute(
+                "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r'"
+                " AND c.relnamespace = 'public'::regnamespace ORDER BY pg_relation_size(c.oid) DESC"
+            )
+            tables = [name for (name,) in cur.fetchall()]
         self.conn.commit()
-        self.timings["derived"] = round(time.perf_counter() - t, 1)
-        self.timings["server_cpu_derived"] = round(self.server_cpu() - start, 1)
-        t, start = time.perf_counter(), self.server_cpu()
-        with self.conn.cursor() as cur:
-            for _, definition in self.indexes:
-                cur.execute(definition)
-        self.conn.commit()
-        self.timings["indexes"] = round(time.perf_counter() - t, 1)
-        self.timings["server_cpu_indexes"] = round(self.server_cpu() - start, 1)
-        t, start = time.perf_counter(), self.server_cpu()
-        self.conn.autocommit = True
-        # autovacuum would analyse the freshly loaded tables within minutes; do it now
-        self.conn.execute("VACUUM ANALYZE")
-        self.timings["analyze"] = round(time.perf_counter() - t, 1)
-        self.timings["server_cpu_analyze"] = round(self.server_cpu() - start, 1)
         self.conn.close()
+        t = time.perf_counter()
+        step = (high - low) // SESSIONS + 1
+        self._concurrently(
+            [
+                f"{statement} WHERE ({where}) AND new.id BETWEEN {lo} AND {lo + step - 1}"
+                for statement, where in self.derived
+                for lo in range(low, high + 1, step)
+            ],
+            replica=True,
+        )
+        self.timings["derived"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        order = {name: i for i, name in enumerate(tables)}
+        self._concurrently([d for _, d, table in sorted(self.indexes, key=lambda x: order[x[2]])])
+        self.timings["indexes"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        # autovacuum would vacuum and analyse the freshly loaded tables during the benchmark
+        self._concurrently([f'VACUUM ANALYZE "{name}"' for name in tables])
+        self.timings["analyze"] = round(time.perf_counter() - t, 1)
+
+    def _concurrently(self, statements: list[str], replica: bool = False) -> None:
+        """Run independent statements on `SESSIONS` sessions at once, in the given order."""
+        import queue
+        import threading
+
+        import psycopg
+
+        todo: queue.Queue[str] = queue.Queue()
+        for statement in statements:
+            todo.put(statement)
+        errors: list[BaseException] = []
+
+        def session() -> None:
+            try:
+                with psycopg.connect(self.dsn, autocommit=True) as conn:
+                    conn.execute("SET maintenance_work_mem = '512MB'")
+                    if replica and self.replica:
+                        conn.execute("SET session_replication_role = replica")
+                    while not errors:
+                        try:
+                            statement = todo.get_nowait()
+                        except queue.Empty:
+                            return
+                        conn.execute(statement)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=session) for _ in range(SESSIONS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
 
 
 def _quote(column: str) -> str:
