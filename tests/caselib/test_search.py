@@ -185,3 +185,62 @@ def test_the_command_line_finds_and_exports_cases(sessions, library, settings, t
     assert "沙发坐垫塌陷" in result.output and "找到 1 件已结案件" in result.output
     text = out.read_text(encoding="utf-8-sig")
     assert "某某女士" in text and "林美华" not in text
+
+
+def _case_texts(sessions) -> dict[int, str]:
+    """Closed cases' searchable text, as migration 0004 builds it."""
+    from kesu.complaint.models import Complaint
+
+    with reading(sessions) as session:
+        rows = session.scalars(select(Complaint).where(Complaint.state == "closed")).all()
+        return {
+            c.id: "\n".join(
+                [
+                    c.title,
+                    c.description,
+                    (c.investigation or {}).get("findings") or "",
+                    (c.solution or {}).get("description") or "",
+                ]
+            )
+            for c in rows
+        }
+
+
+def _ids(sessions, text) -> set[int]:
+    return {c["id"] for c in _search(sessions, "director", text)}
+
+
+def test_one_two_and_five_character_words_find_exactly_the_cases_holding_them(sessions, library):
+    """Words shorter than a trigram go through the character index (migration 0008): the
+    result is still exactly the cases whose text contains the word, also after an edit."""
+    from sqlalchemy import update
+
+    from kesu.complaint.models import Complaint
+
+    def expected(word: str) -> set[int]:
+        return {cid for cid, text in _case_texts(sessions).items() if word.lower() in text.lower()}
+
+    words = [
+        "沙",
+        "桌",
+        "沙发",
+        "划痕",
+        "批次",
+        "海绵密度不",
+        "实木餐桌送",
+        "更换坐垫",
+        "鑫",
+        "鑫鑫",
+    ]
+    for word in words:
+        assert _ids(sessions, word) == expected(word), word
+    assert _ids(sessions, "桌") and _ids(sessions, "海绵密度不") == {library["sofa"]}
+    with transaction(sessions) as session:
+        session.execute(
+            update(Complaint)
+            .where(Complaint.id == library["sofa"])
+            .values(description="顾客反映餐桌桌腿松动。", investigation={"findings": "螺丝缺失"})
+        )
+    for word in [*words, "桌腿", "螺", "螺丝缺失"]:
+        assert _ids(sessions, word) == expected(word), word
+    assert library["sofa"] in _ids(sessions, "桌") and _ids(sessions, "海绵密度不") == set()

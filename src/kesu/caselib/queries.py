@@ -3,9 +3,11 @@
 The searchable text (title, description, investigation findings, solution) of each closed
 complaint lives in `caselib_fts`, kept by database triggers (migration 0004):
 - SQLite: an FTS5 table with the trigram tokenizer; words of 3+ characters go through its
-  index (MATCH), shorter ones (most two-character Chinese words) scan the table's text.
+  index (MATCH); shorter ones (most two-character Chinese words) through `caselib_fts_chars`
+  (migration 0008: the text character by character), then `instr` on the text.
 - PostgreSQL: a plain table with a pg_trgm GIN index; every word is an ILIKE '%word%', which
-  the index serves for 3+ characters. See docs/reports.md ("Case library") for the measurements.
+  the index serves for 3+ characters; shorter words also need their characters or pairs in
+  `grams` (migration 0008, GIN). See docs/reports.md ("Case library") for the measurements.
 """
 
 from __future__ import annotations
@@ -16,7 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, column, func, literal_column, or_, select, table
+from sqlalchemy import (
+    Select,
+    Text,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from kesu.access.models import User
@@ -25,7 +39,8 @@ from kesu.complaint.models import Complainant, Complaint
 from kesu.errors import InvalidInput
 
 SQLITE_FTS = table("caselib_fts", column("rowid"), column("text"))
-PG_FTS = table("caselib_fts", column("complaint_id"), column("text"))
+SQLITE_CHARS = table("caselib_fts_chars", column("rowid"))
+PG_FTS = table("caselib_fts", column("complaint_id"), column("text"), column("grams"))
 
 
 @dataclass(frozen=True)
@@ -53,12 +68,25 @@ def _matching(session: Session, words: list[str]):
             stmt = stmt.where(literal_column("caselib_fts").op("MATCH")(phrase))
         for w in words:
             if len(w) < 3:
+                if any(ch.isalnum() for ch in w):  # the character index finds the few rows
+                    chars = '"' + " ".join(w).replace('"', '""') + '"'
+                    stmt = stmt.where(
+                        fts.c.rowid.in_(
+                            select(SQLITE_CHARS.c.rowid).where(
+                                literal_column("caselib_fts_chars").op("MATCH")(chars)
+                            )
+                        )
+                    )
                 stmt = stmt.where(func.instr(func.lower(fts.c.text), w.lower()) > 0)
         return stmt
     fts = PG_FTS
-    return select(fts.c.complaint_id.label("id")).where(
+    stmt = select(fts.c.complaint_id.label("id")).where(
         *(fts.c.text.ilike(_like(w), escape="\\") for w in words)
     )
+    short = sorted({g for w in words if len(w) < 3 for g in complaint_queries.grams(w.lower())})
+    if short:  # pairs and single characters: the `grams` GIN index (pg_trgm needs three)
+        stmt = stmt.where(fts.c.grams.op("@>")(bindparam("grams", short, type_=ARRAY(Text))))
+    return stmt
 
 
 def _cursor(closed_at: datetime, cid: int) -> str:
