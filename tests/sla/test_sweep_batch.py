@@ -103,3 +103,28 @@ def test_one_pass_gives_exactly_what_one_timer_per_pass_gives(
     assert len(got["event"]) > len(ids)  # breaches recorded
     for table in expected:
         assert got[table] == expected[table], table
+
+
+def test_a_complaint_being_changed_meanwhile_is_breached_by_a_later_pass(db_url, sessions, clock):
+    """A person's command holds a complaint's row (PostgreSQL): the pass breaches the others
+    and leaves that one's timer due; the next pass breaches it on the newer version."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("row locks: SQLite's one writer holds the whole database")
+    staff, body = PACKS["default"]
+    clock.set(MONDAY_10)
+    world = World.build(sessions, clock, "default", staff)
+    busy, free = world.receive("receiver", **body), world.receive("receiver", **body)
+    clock.set(MONDAY_10 + timedelta(days=2))  # the 24-hour acknowledgement is due on both
+    with sessions() as person, person.begin():
+        person.execute(  # what a command's claim does: UPDATE … SET version = v + 1
+            update(Complaint)
+            .where(Complaint.id == busy, Complaint.version == 1)
+            .values(version=2, updated_at=clock.now())
+        )
+        assert world.sweep() == 1
+        assert world.timers(free)["acknowledge"].breached_at == clock.now()
+        assert world.timers(busy)["acknowledge"].breached_at is None
+    assert world.sweep() == 1  # the person's change has committed
+    assert world.timers(busy)["acknowledge"].breached_at == clock.now()
+    assert world.events(busy)[-1].command == "sla_breach"
+    assert world.complaint(busy).version == 3  # on top of the person's change
