@@ -244,3 +244,11 @@ def test_one_two_and_five_character_words_find_exactly_the_cases_holding_them(se
     for word in [*words, "桌腿", "螺", "螺丝缺失"]:
         assert _ids(sessions, word) == expected(word), word
     assert library["sofa"] in _ids(sessions, "桌") and _ids(sessions, "海绵密度不") == set()
+
+
+def test_a_common_word_gives_the_same_cases_as_a_rare_one_would(sessions, library, monkeypatch):
+    """Past `CANDIDATES` matches the search checks the newest cases one by one instead."""
+    words = ["沙", "沙发", "坐垫塌陷", "沙发 供应商批次", "鑫鑫"]
+    by_index = {w: _ids(sessions, w) for w in words}
+    monkeypatch.setattr(queries, "CANDIDATES", 0)
+    assert {w: _ids(sessions, w) for w in words} == by_index
