@@ -129,7 +129,7 @@ class Data:
     """The aggregates of one period that both the headline figures and the sections use."""
 
     cube: list[queries.CubeRow]
-    durations: list[tuple[str, int]]
+    handling: dict[str | None, rules.Durations]  # per level; None: all
     fcr: tuple[int, int]
     repeats: tuple[int, int]
     events: Counter
@@ -145,7 +145,7 @@ def gather(session: Session, t: Target, period: rules.Period, now: datetime) -> 
     s = t.scope
     return Data(
         cube=queries.received_cube(session, s, start, end),
-        durations=queries.closed_durations(session, s, start, end),
+        handling=queries.handling(session, s, start, end),
         fcr=queries.first_contact_resolution(session, s, start, end),
         repeats=queries.repeats(session, s, start, end, repeat_window(t.pack)),
         events=queries.event_counts(session, s, start, end, ("close", "reopen")),
@@ -163,10 +163,10 @@ def figures(session: Session, t: Target, period: rules.Period, d: Data) -> Figur
     accepted = sum(n for v, n in d.satisfaction.items() if v in _accepting(t.pack))
     return Figures(
         received=received,
-        closed=len(d.durations),
+        closed=d.handling[None].count,
         open_at_end=d.open_at_end,
         closed_of_received=sum(r.closed_by_end for r in d.cube),
-        handling=rules.durations(s for _, s in d.durations),
+        handling=d.handling[None],
         fcr=rules.rate(d.fcr[1], d.fcr[0]),
         repeat=rules.rate(d.repeats[1], d.repeats[0]),
         reopen=rules.rate(d.events["reopen"], d.events["close"]),
@@ -351,13 +351,12 @@ def _trend(lb: _Labels, period: rules.Period, received: dict, closed: dict) -> S
     )
 
 
-def _handling(lb: _Labels, durations: list[tuple[str, int]]) -> Section:
-    by_level: dict[str, list[int]] = {lv.key: [] for lv in lb.pack.levels}
-    for level, seconds in durations:
-        by_level.setdefault(level, []).append(seconds)
+def _handling(lb: _Labels, handling: dict[str | None, rules.Durations]) -> Section:
+    none = rules.durations([])
+    by_level = {lv.key: handling.get(lv.key, none) for lv in lb.pack.levels}
+    by_level.update((k, d) for k, d in handling.items() if k is not None and k not in by_level)
     rows = []
-    for key, values in [*by_level.items(), ("", [s for _, s in durations])]:
-        d = rules.durations(values)
+    for key, d in [*by_level.items(), ("", handling[None])]:
         name = lb.named("levels", key) if key else lb.t("all")
         rows.append([key, name, d.count, _hours(d.mean), _hours(d.median), _hours(d.p90)])
     return Section(
@@ -663,7 +662,7 @@ def build(
         *_breakdowns(session, lb, t, now_data.cube),
         _merchants(lb, queries.merchants(session, t.scope, start, end)),
         _trend(lb, period, rules.trend(received_local, period), rules.trend(closed_local, period)),
-        _handling(lb, now_data.durations),
+        _handling(lb, now_data.handling),
         _satisfaction(lb, now_data.satisfaction),
         _pareto(lb, "pareto_categories", categories, "categories"),
         _pareto(
