@@ -7,10 +7,11 @@ Set-based, a chunk of timers per pass and kind, in the pass's one transaction:
    writing is skipped: its timers stay due for a later pass) and read them fresh;
 3. claim the timers with one conditional UPDATE (`... AND breached_at IS NULL`) RETURNING the
    ones claimed;
-4. load every timer of those complaints at once, run each breach's consequences in memory (the
-   pack's penalty, escalation, re-timing the other clocks), chain one event per breach onto
-   each complaint's last hash (read for all of them in one query) with a version bump, and
-   insert penalties, events and outbox rows in batches.
+4. read the running timers of those complaints at once, run each breach's consequences in
+   memory (the pack's penalty, escalation, re-timing the other clocks, auto-assignment), chain
+   one event per breach onto each complaint's last hash (read for all of them in one query),
+   and write it all at the end of the pass: one flush, complaint versions bumped with one
+   executemany, penalties, events and outbox rows inserted in batches.
 A command that read a complaint before the sweep locked it fails its conditional version
 UPDATE afterwards (409), exactly as against another person's write. A worker killed mid-pass
 commits nothing, so every breach, penalty, event and message happens exactly once.
