@@ -12,10 +12,12 @@ passes), its timers' due times on the pack's working calendar, what the worker w
 breached or warned by the end of the data, `next_due_at`. Replaying the lifecycle for every one
 of a million complaints took hours; stamping histories takes a few microseconds per event.
 
-Rows are built as tuples in worker processes and go in through the database driver: SQLite
-`executemany` with the journal off during the load, PostgreSQL `COPY` with the load session's
-triggers off (the case library's text is filled in afterwards with the triggers' own
-expression, and its trigram index rebuilt). Then statistics (`ANALYZE`).
+Rows are built as tuples in worker processes and go in through the database driver (SQLite
+`executemany` with the journal off, PostgreSQL `COPY`) while the secondary indexes and the
+triggers that copy each new complaint into the full-text tables (case library, search) are
+off; afterwards each such trigger's own statement runs once over all rows, the indexes are
+built from their own definitions, then statistics (`ANALYZE`). See `SQLiteLoad`,
+`PostgresLoad`.
 """
 
 from __future__ import annotations
