@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kesu.db.base import Base
@@ -45,6 +45,25 @@ class ReportDelivery(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     recipients: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
+
+
+class ReportSnapshot(Base):
+    """A report as last built, served by the console's report page (kesu.report.snapshots):
+    one row per (scope organisation, kind, period, locale), since a built report carries its
+    labels in one language. `period_end` is the period's end as a UTC instant: a snapshot built
+    after it is final, one built before it is refreshed by the worker."""
+
+    __tablename__ = "report_snapshot"
+    __table_args__ = (UniqueConstraint("org_id", "kind", "period", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), doc="the report's scope")
+    kind: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(40), doc="the period's label, e.g. 2026-W47")
+    locale: Mapped[str] = mapped_column(String(10))
+    period_end: Mapped[datetime]
+    content: Mapped[str] = mapped_column(Text, doc="the built report (report.schemas.Report)")
+    built_at: Mapped[datetime]
 
 
 # Reports read timers by due time over any period (timer compliance); the SLA tables index only

@@ -41,6 +41,14 @@ class Timer(Base):
         Index("ix_sla_timer_complaint_state", "complaint_id", "state"),
         # reports: timers due in a period, covering (migration 0009)
         Index("ix_sla_timer_due_report", "due_at", "complaint_id", "key", "met_at", "cancelled_at"),
+        # the dashboard's breaches of the week: breach times only (migration 0011)
+        Index(
+            "ix_sla_timer_breached",
+            "breached_at",
+            "complaint_id",
+            postgresql_where=text("breached_at IS NOT NULL"),
+            sqlite_where=text("breached_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
