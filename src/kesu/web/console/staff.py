@@ -17,7 +17,7 @@ from kesu.access.models import User
 from kesu.db.session import READ_ONLY
 from kesu.errors import Forbidden, Unauthenticated
 from kesu.policy.schema import Pack
-from kesu.web.deps import ClockDep
+from kesu.web.deps import ClockDep, Shared
 from kesu.web.pages import SESSION_COOKIE, render
 
 NAV = [
@@ -29,14 +29,19 @@ NAV = [
 """The console's menu: (path, i18n key). Other capabilities append their own page here."""
 
 
-def console_user(request: Request, clock: ClockDep) -> User:
+def console_user(request: Request, clock: ClockDep, session: Shared) -> User:
+    """The cookie's staff member, read in the request's own session (as `deps.authenticated`
+    does for bearer tokens): unless the page only reads, that read ends here so the page's unit
+    of work starts afresh."""
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         raise Unauthenticated("auth.required")
-    with request.app.state.sessions() as session:
+    started = not session.in_transaction()
+    if started:
         session.connection(execution_options={READ_ONLY: True})
-        user = access_service.authenticate(session, clock, raw)
-        session.expunge(user)
+    user = access_service.authenticate(session, clock, raw)
+    if started and not session.info.get(READ_ONLY):
+        session.commit()
     return user
 
 
