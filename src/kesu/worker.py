@@ -19,6 +19,7 @@ from kesu.notify import deliver as notify_deliver
 from kesu.privacy import crypto
 from kesu.privacy import service as privacy_service
 from kesu.report import service as report_service
+from kesu.report import snapshots as report_snapshots
 from kesu.settings import Settings
 from kesu.sla import sweep as sla_sweep
 
@@ -32,6 +33,7 @@ JOBS.append(("improvement.actions", improvement_sweep.actions))  # deadlines, ch
 JOBS.append(("improvement.inspections", improvement_sweep.inspections))
 JOBS.append(("improvement.repeat_causes", improvement_sweep.repeat_causes))
 JOBS.append(("report.scheduled", report_service.send_scheduled))  # before delivery
+JOBS.append(("report.snapshots", report_snapshots.refresh))  # what the report page shows
 JOBS.append(("notify.deliver", notify_deliver.job))
 JOBS.append(("privacy.retention", privacy_service.anonymise_due))  # once a day
 JOBS.append(("audit.anchor", audit_service.make_anchor))  # last: signs this pass's events

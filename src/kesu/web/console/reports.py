@@ -8,28 +8,33 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from kesu.access import rules
 from kesu.access import service as access_service
 from kesu.caselib import export as caselib_export
 from kesu.caselib import queries as caselib
 from kesu.caselib.rules import terms
-from kesu.errors import Forbidden
+from kesu.errors import Forbidden, InvalidInput
 from kesu.i18n import pick
 from kesu.org import service as org_service
 from kesu.report import service as report_service
+from kesu.report import snapshots
 from kesu.web.console.staff import NAV, ConsoleUser, page
-from kesu.web.deps import ClockDep, ReadDb
-from kesu.web.pages import page_locale
+from kesu.web.deps import ClockDep, Db, ReadDb
+from kesu.web.pages import checked_form, page_locale
 
 router = APIRouter(include_in_schema=False)
 NAV.append(("/reports", "report.nav"))
 NAV.append(("/cases", "caselib.nav"))
 KINDS = ("weekly", "monthly", "annual", "range", "staff_review")
 Text = Annotated[str | None, Query(max_length=40)]
+Form = Annotated[FormData, Depends(checked_form)]
 
 
 def _orgs(db, user):
@@ -38,7 +43,8 @@ def _orgs(db, user):
     return [o for o in org_service.all_orgs(db) if o.id in ids]
 
 
-def _build(db, clock, user, locale, kind, org, period, first, last):
+def _resolve(db, clock, user, kind, org, period, first, last):
+    """(scope organisation id, period) of a report request the user may see."""
     orgs = {o.code: o for o in _orgs(db, user)}
     if org and org not in orgs:
         raise Forbidden("report.out_of_scope")
@@ -46,19 +52,24 @@ def _build(db, clock, user, locale, kind, org, period, first, last):
     principal = access_service.principal(db, user)
     if not rules.in_scope(principal, org_service.group_of(db, org_id).id, org_id):
         raise Forbidden("report.out_of_scope")
-    now = clock.now()
-    today = report_service.today_of(report_service.target(db, org_id).pack, now)
+    today = report_service.today_of(report_service.target(db, org_id).pack, clock.now())
     if kind == "staff_review":
-        chosen = report_service.period_for("monthly", period or None, today)
+        return org_id, report_service.period_for("monthly", period or None, today)
+    return org_id, report_service.period_for(kind, period or None, today, first, last)
+
+
+def _build(db, clock, user, locale, kind, org, period, first, last):
+    org_id, chosen = _resolve(db, clock, user, kind, org, period, first, last)
+    now = clock.now()
+    if kind == "staff_review":
         return report_service.staff_review(db, org_id=org_id, period=chosen, locale=locale, now=now)
-    chosen = report_service.period_for(kind, period or None, today, first, last)
     return report_service.build(db, org_id=org_id, period=chosen, locale=locale, now=now)
 
 
 @router.get("/reports")
 def reports_page(
     request: Request,
-    db: ReadDb,
+    db: Db,
     clock: ClockDep,
     user: ConsoleUser,
     kind: Annotated[str, Query(max_length=20)] = "weekly",
@@ -67,14 +78,62 @@ def reports_page(
     first: Annotated[date | None, Query(alias="from")] = None,
     last: Annotated[date | None, Query(alias="to")] = None,
 ) -> Response:
-    """报表: pick a kind, an organisation and a period; every section as a chart and a table."""
+    """报表: pick a kind, an organisation and a period; every section as a chart and a table.
+    The report shown is the stored snapshot (kesu.report.snapshots), built now only if the
+    period has none yet."""
     locale = page_locale(request)
     kind = kind if kind in KINDS else "weekly"
+    shown = None
+    if not (kind == "range" and (first is None or last is None)):
+        org_id, chosen = _resolve(db, clock, user, kind, org, period, first, last)
+        shown, built = snapshots.shown(
+            db, kind=kind, org_id=org_id, period=chosen, locale=locale, now=clock.now()
+        )
+        if built:
+            db.commit()
+    return _page(request, db, user, kind, org, period, first, last, shown)
+
+
+@router.post("/reports/rebuild")
+def reports_rebuild(
+    request: Request,
+    db: Db,
+    clock: ClockDep,
+    user: ConsoleUser,
+    form: Form,
+) -> Response:
+    """重新生成: build the report of the page now and store it, then show the page again."""
+    kind = str(form.get("kind") or "weekly")
+    kind = kind if kind in KINDS else "weekly"
+    org = str(form.get("org") or "")[:40] or None
+    period = str(form.get("period") or "")[:40] or None
+    first = _date(form.get("from"))
+    last = _date(form.get("to"))
     if kind == "range" and (first is None or last is None):
-        report = None
-    else:
-        report = _build(db, clock, user, locale, kind, org, period, first, last)
-    query = request.url.query
+        raise InvalidInput("report.range_needs_dates", field="from")
+    org_id, chosen = _resolve(db, clock, user, kind, org, period, first, last)
+    snapshots.build(
+        db, kind=kind, org_id=org_id, period=chosen, locale=page_locale(request), now=clock.now()
+    )
+    db.commit()
+    query = {"kind": kind, "org": org, "period": period, "from": first, "to": last}
+    target = "/reports?" + urlencode({k: v for k, v in query.items() if v})
+    return RedirectResponse(target, status_code=303)
+
+
+def _date(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError as exc:
+        raise InvalidInput("report.range_needs_dates", field="from") from exc
+
+
+def _page(request, db, user, kind, org, period, first, last, shown) -> Response:
+    report = shown.report if shown else None
+    built_at = None
+    if shown:
+        zone = ZoneInfo(report.timezone)
+        built_at = shown.built_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     return page(
         request,
         db,
@@ -89,8 +148,9 @@ def reports_page(
             "first": first,
             "last": last,
             "report": report,
+            "built_at": built_at,
             "charts": report.model_dump(mode="json")["sections"] if report else [],
-            "query": query,
+            "query": request.url.query,
         },
     )
 

@@ -1,0 +1,153 @@
+"""Stored reports for the console's report page (报表快照).
+
+A report over a group's week, month or year reads every complaint of the period: too slow to
+build on each page view. The page shows the report as last built (`ReportSnapshot`, with the
+time it was built); "重新生成" builds and stores it now; a period nobody has looked at yet is
+built once on the spot. The worker (`refresh`) keeps what people look at current: the default
+periods of every group (last complete week and month, last complete and this year) and every
+stored snapshot of a period that had not ended when it was built — every `REFRESH` while the
+period runs, and once more after it has ended; a snapshot built after its period ended is final.
+
+A built report carries its labels in one language, so a snapshot is per locale. Downloads keep
+building live (`kesu.report.service`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from kesu.i18n import DEFAULT_LOCALE
+from kesu.org.models import Organisation
+from kesu.report import rules
+from kesu.report import service as report_service
+from kesu.report.models import ReportSnapshot
+from kesu.report.schemas import Report
+
+REFRESH = timedelta(minutes=30)
+"""How old a snapshot of a running period may grow before the worker builds it again."""
+
+PER_PASS = 6
+"""Snapshots the worker builds in one pass at most (a year's report takes seconds), oldest
+first: the rest wait for the next pass, so one pass never holds the worker for long."""
+
+
+@dataclass(frozen=True)
+class Shown:
+    report: Report
+    built_at: datetime
+
+
+def _period_end(session: Session, org_id: int, period: rules.Period) -> datetime:
+    return period.bounds(report_service.target(session, org_id).pack.timezone)[1]
+
+
+def build(
+    session: Session, *, kind: str, org_id: int, period: rules.Period, locale: str, now: datetime
+) -> Shown:
+    """Build the report now and store it (replacing the stored one)."""
+    if kind == "staff_review":
+        report = report_service.staff_review(
+            session, org_id=org_id, period=period, locale=locale, now=now
+        )
+    else:
+        report = report_service.build(session, org_id=org_id, period=period, locale=locale, now=now)
+    values = {
+        "period_end": _period_end(session, org_id, period),
+        "content": report.model_dump_json(),
+        "built_at": now,
+    }
+    key = {"org_id": org_id, "kind": kind, "period": period.label, "locale": locale}
+    session.execute(
+        report_service._insert(session)(ReportSnapshot)
+        .values(**key, **values)
+        .on_conflict_do_update(index_elements=list(key), set_=values)
+    )
+    session.flush()
+    return Shown(report, now)
+
+
+def stored(
+    session: Session, *, kind: str, org_id: int, period: rules.Period, locale: str
+) -> Shown | None:
+    row = session.execute(
+        select(ReportSnapshot.content, ReportSnapshot.built_at).where(
+            ReportSnapshot.org_id == org_id,
+            ReportSnapshot.kind == kind,
+            ReportSnapshot.period == period.label,
+            ReportSnapshot.locale == locale,
+        )
+    ).first()
+    return None if row is None else Shown(Report.model_validate_json(row.content), row.built_at)
+
+
+def shown(
+    session: Session, *, kind: str, org_id: int, period: rules.Period, locale: str, now: datetime
+) -> tuple[Shown, bool]:
+    """The stored report, or (never built yet) one built and stored now; and whether it was
+    built now (the caller commits)."""
+    found = stored(session, kind=kind, org_id=org_id, period=period, locale=locale)
+    if found is not None:
+        return found, False
+    return build(session, kind=kind, org_id=org_id, period=period, locale=locale, now=now), True
+
+
+def defaults(today) -> list[rules.Period]:
+    """The periods the report page opens on, and this year so far."""
+    return [
+        rules.last_complete("weekly", today),
+        rules.last_complete("monthly", today),
+        rules.last_complete("annual", today),
+        rules.year(today.year),
+    ]
+
+
+def period_of(kind: str, label: str) -> rules.Period:
+    """The period a stored snapshot is of, from its kind and label."""
+    if kind == "range":
+        first, last = label.split("..")
+        return rules.date_range(date.fromisoformat(first), date.fromisoformat(last))
+    return rules.parse("monthly" if kind == "staff_review" else kind, label)
+
+
+def refresh(session: Session, clock) -> int:
+    """Worker job: build the default snapshots of every group that are missing, and rebuild
+    the stored ones that are stale (see the module's docstring); at most `PER_PASS`."""
+    now = clock.now()
+    built = 0
+    for group in list(session.scalars(select(Organisation).where(Organisation.kind == "group"))):
+        today = report_service.today_of(report_service.target(session, group.id).pack, now)
+        for period in defaults(today):
+            if built >= PER_PASS:
+                return built
+            found = stored(
+                session, kind=period.kind, org_id=group.id, period=period, locale=DEFAULT_LOCALE
+            )
+            if found is None:
+                build(
+                    session,
+                    kind=period.kind,
+                    org_id=group.id,
+                    period=period,
+                    locale=DEFAULT_LOCALE,
+                    now=now,
+                )
+                built += 1
+    stale = session.execute(
+        select(ReportSnapshot.org_id, ReportSnapshot.kind, ReportSnapshot.period)
+        .add_columns(ReportSnapshot.locale)
+        .where(
+            ReportSnapshot.built_at < ReportSnapshot.period_end,
+            or_(ReportSnapshot.period_end <= now, ReportSnapshot.built_at <= now - REFRESH),
+        )
+        .order_by(ReportSnapshot.built_at)
+        .limit(max(PER_PASS - built, 0))
+    ).all()
+    for org_id, kind, label, locale in stale:
+        period = period_of(kind, label)
+        build(session, kind=kind, org_id=org_id, period=period, locale=locale, now=now)
+        built += 1
+    return built
