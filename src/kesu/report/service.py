@@ -642,6 +642,7 @@ def build(
     session: Session, *, org_id: int, period: rules.Period, locale: str, now: datetime
 ) -> Report:
     """The report for an organisation (and everything under it) over a period."""
+    queries.without_jit(session)
     t = target(session, org_id)
     lb = _Labels(locale, t.pack)
     tz = t.pack.timezone
