@@ -30,7 +30,7 @@ from kesu.report.schemas import Report
 REFRESH = timedelta(minutes=30)
 """How old a snapshot of a running period may grow before the worker builds it again."""
 
-PER_PASS = 6
+PER_PASS = 4
 """Snapshots the worker builds in one pass at most (a year's report takes seconds), oldest
 first: the rest wait for the next pass, so one pass never holds the worker for long."""
 
