@@ -322,3 +322,22 @@ def test_every_text_the_pages_show_exists_in_each_language(locale):
     keys = _keys_shown()
     assert len(keys) > 200
     assert sorted(k for k in keys if k not in catalogue(locale)) == []
+
+
+def test_the_hand_over_lists_the_most_urgent_per_desk_and_links_the_rest(client, org, monkeypatch):
+    from kesu.web.console import queries
+
+    monkeypatch.setattr(queries, "HANDOVER_ROWS", 2)
+    ids = [_complaint(client, org, department_id=org["LOG"], title=f"物流 {i}") for i in range(3)]
+    other = _complaint(client, org, title="综合服务")
+    sign_in(client, "director")
+    page = client.get("/handover").text
+    assert "未结 3，今日新增 3" in page and "未结 1，今日新增 1" in page
+    listed = {cid for cid in [*ids, other] if f'href="/complaints/{cid}"' in page}
+    assert len(listed & set(ids)) == 2 and other in listed
+    assert "另有 1 件" in page
+    link = f"/?queue=team&amp;department={org['LOG']}"
+    assert link in page
+    queue = client.get(link.replace("&amp;", "&")).text
+    assert all(f'href="/complaints/{cid}"' in queue for cid in ids)
+    assert f'href="/complaints/{other}"' not in queue

@@ -6,6 +6,7 @@ person complained about never sees the case) hold on every screen.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,8 @@ class QueueFilters:
     category: str | None = None
     channel: str | None = None
     text: str | None = None
+    department: int | None = None
+    """The team queue of another desk (the hand-over's "and N more"); else the viewer's own."""
 
 
 def _rank(pack: Pack, user: User) -> int:
@@ -117,7 +120,7 @@ def queue(
     if name == "mine":
         stmt = stmt.where(Complaint.assignee_id == viewer.id)
     elif name == "team":
-        stmt = stmt.where(Complaint.department_id == viewer.department_id)
+        stmt = stmt.where(Complaint.department_id == (f.department or viewer.department_id))
     elif name == "unassigned":
         stmt = stmt.where(Complaint.assignee_id.is_(None))
     elif name == "overdue":
@@ -237,7 +240,8 @@ SOON = timedelta(hours=2)
 
 @dataclass
 class Desk:
-    """One department's open work at hand-over time."""
+    """One department's open work at hand-over time: every open complaint counted, the most
+    urgent `HANDOVER_ROWS` listed (`more`: how many are not)."""
 
     department_id: int | None
     open: int = 0
@@ -245,6 +249,20 @@ class Desk:
     due_soon: int = 0
     overdue: int = 0
     items: list[tuple[Complaint, str | None]] | None = None
+
+    @property
+    def more(self) -> int:
+        return self.open - len(self.items or [])
+
+
+HANDOVER_ROWS = 20
+"""Complaints listed per desk, the next deadline first; the desk's queue has the rest."""
+
+HANDOVER_COLUMNS = (
+    *QUEUE_COLUMNS,
+    Complaint.pending_transfer,
+    Complaint.delay_status,
+)
 
 
 def _waiting_for(c: Complaint) -> str | None:
@@ -259,25 +277,43 @@ def _waiting_for(c: Complaint) -> str | None:
     return None
 
 
+def _urgency(due: datetime | None, received: datetime, cid: int) -> tuple:
+    """The queues' order: the next deadline first, those without one last, then the oldest."""
+    return (due is None, due or received, received, cid)
+
+
 def handover(session: Session, viewer: User, now: datetime, tz: str) -> list[Desk]:
-    """Open complaints per desk (department): counts, today's new ones, and what waits on whom."""
+    """Open complaints per desk (department): counts, today's new ones, and the most urgent
+    ones with what they wait on. The open complaints are read as four columns (seeks of
+    (org_id, state) for each open state, never the closed history); only the listed rows are
+    read whole."""
     midnight = datetime.combine(now.astimezone(ZoneInfo(tz)).date(), datetime.min.time())
     since = midnight.replace(tzinfo=ZoneInfo(tz))
-    stmt = (
-        complaint_queries.visible_to(session, viewer)
-        .where(Complaint.state != "closed")
-        .order_by(Complaint.next_due_at.asc().nulls_last(), Complaint.received_at)
-        .limit(500)
-    )
+    scoped = complaint_queries.visible_to(session, viewer)
+    open_rows = session.execute(
+        scoped.with_only_columns(
+            Complaint.id, Complaint.department_id, Complaint.received_at, Complaint.next_due_at
+        ).where(Complaint.state.in_(sorted(lifecycle.OPEN)))
+    ).all()
     desks: dict[int | None, Desk] = {}
-    for c in session.scalars(stmt):
-        desk = desks.setdefault(c.department_id, Desk(c.department_id, items=[]))
+    urgent: dict[int | None, list[tuple]] = {}
+    for cid, department_id, received_at, next_due_at in open_rows:
+        desk = desks.setdefault(department_id, Desk(department_id, items=[]))
         desk.open += 1
-        desk.new += c.received_at >= since
-        if c.next_due_at is not None:
-            desk.overdue += c.next_due_at <= now
-            desk.due_soon += now < c.next_due_at <= now + SOON
-        desk.items.append((c, _waiting_for(c)))
+        desk.new += received_at >= since
+        if next_due_at is not None:
+            desk.overdue += next_due_at <= now
+            desk.due_soon += now < next_due_at <= now + SOON
+        urgent.setdefault(department_id, []).append(_urgency(next_due_at, received_at, cid))
+    listed = [key[-1] for keys in urgent.values() for key in heapq.nsmallest(HANDOVER_ROWS, keys)]
+    if listed:
+        rows = session.scalars(
+            select(Complaint)
+            .where(Complaint.id.in_(listed))
+            .options(load_only(*HANDOVER_COLUMNS, raiseload=True))
+        ).all()
+        for c in sorted(rows, key=lambda c: _urgency(c.next_due_at, c.received_at, c.id)):
+            desks[c.department_id].items.append((c, _waiting_for(c)))
     return sorted(desks.values(), key=lambda d: (d.department_id is None, d.department_id or 0))
 
 

@@ -110,6 +110,7 @@ def queues(
     category: Annotated[str, Query(max_length=40)] = "",
     channel: Annotated[str, Query(max_length=40)] = "",
     q: Annotated[str, Query(max_length=100)] = "",
+    department: int | None = None,
 ) -> Response:
     pack = access_service.pack_for_user(db, user)
     name = queue if queue in console_queries.QUEUES else "mine"
@@ -119,6 +120,7 @@ def queues(
         category=category or None,
         channel=channel or None,
         text=q.strip() or None,
+        department=department if name == "team" else None,
     )
     rows = console_queries.queue(db, user, pack, name, filters, clock.now())
     users, orgs = _names(db, rows)
