@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -341,3 +342,25 @@ def test_the_hand_over_lists_the_most_urgent_per_desk_and_links_the_rest(client,
     queue = client.get(link.replace("&amp;", "&")).text
     assert all(f'href="/complaints/{cid}"' in queue for cid in ids)
     assert f'href="/complaints/{other}"' not in queue
+
+
+def test_the_dashboard_does_not_count_complaints_about_the_viewer(client, org, sessions):
+    with transaction(sessions) as session:
+        from kesu.access.models import User
+
+        clerk = session.query(User).filter_by(username="clerk").one().id
+    _complaint(client, org, title="第一次投诉")
+    _complaint(client, org, title="关于店员", staff_complained_id=clerk)
+    today = re.compile(r'id="today-count">(\d+)<')
+    chart = re.compile(r'<script type="application/json" id="chart-data">(.*?)</script>')
+
+    def figures(html: str) -> tuple[str, int]:
+        categories = json.loads(chart.search(html).group(1))["categories"]
+        return today.search(html).group(1), sum(n for _, n in categories)
+
+    sign_in(client, "clerk")
+    mine = client.get("/dashboard").text
+    assert figures(mine) == ("1", 1)
+    client.post("/logout", data={"csrf": csrf_of(mine)})
+    sign_in(client, "director")
+    assert figures(client.get("/dashboard").text) == ("2", 2)
