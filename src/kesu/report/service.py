@@ -126,8 +126,11 @@ def _volume(session: Session, t: Target, period: rules.Period, kind: str) -> flo
 
 @dataclass
 class Data:
-    """The aggregates of one period that both the headline figures and the sections use."""
+    """The aggregates of one period that both the headline figures and the sections use (the
+    previous period's only feed the summary, so its cube is not read: `cube` is empty)."""
 
+    received: int
+    closed_of_received: int
     cube: list[queries.CubeRow]
     handling: dict[str | None, rules.Durations]  # per level; None: all
     fcr: tuple[int, int]
@@ -140,11 +143,20 @@ class Data:
     penalties: list[tuple[int | None, int, Decimal]]
 
 
-def gather(session: Session, t: Target, period: rules.Period, now: datetime) -> Data:
+def gather(
+    session: Session, t: Target, period: rules.Period, now: datetime, breakdowns: bool = True
+) -> Data:
     start, end = period.bounds(t.pack.timezone)
     s = t.scope
+    if breakdowns:
+        cube = queries.received_cube(session, s, start, end)
+        received = sum(r.received for r in cube), sum(r.closed_by_end for r in cube)
+    else:
+        cube, received = [], queries.received_totals(session, s, start, end)
     return Data(
-        cube=queries.received_cube(session, s, start, end),
+        received=received[0],
+        closed_of_received=received[1],
+        cube=cube,
         handling=queries.handling(session, s, start, end),
         fcr=queries.first_contact_resolution(session, s, start, end),
         repeats=queries.repeats(session, s, start, end, repeat_window(t.pack)),
@@ -158,14 +170,14 @@ def gather(session: Session, t: Target, period: rules.Period, now: datetime) -> 
 
 
 def figures(session: Session, t: Target, period: rules.Period, d: Data) -> Figures:
-    received = sum(r.received for r in d.cube)
+    received = d.received
     rated = sum(n for v, n in d.satisfaction.items() if v is not None)
     accepted = sum(n for v, n in d.satisfaction.items() if v in _accepting(t.pack))
     return Figures(
         received=received,
         closed=d.handling[None].count,
         open_at_end=d.open_at_end,
-        closed_of_received=sum(r.closed_by_end for r in d.cube),
+        closed_of_received=d.closed_of_received,
         handling=d.handling[None],
         fcr=rules.rate(d.fcr[1], d.fcr[0]),
         repeat=rules.rate(d.repeats[1], d.repeats[0]),
@@ -648,7 +660,8 @@ def build(
     tz = t.pack.timezone
     start, end = period.bounds(tz)
     before = rules.previous(period)
-    now_data, before_data = gather(session, t, period, now), gather(session, t, before, now)
+    now_data = gather(session, t, period, now)
+    before_data = gather(session, t, before, now, breakdowns=False)
     received_local = rules.local_hours(queries.received_hours(session, t.scope, start, end), tz)
     closed_local = rules.local_hours(queries.closed_hours(session, t.scope, start, end), tz)
     categories: Counter = Counter()
