@@ -137,6 +137,57 @@ def test_a_saved_mapping_reads_another_shops_own_headers_and_words(sessions, org
     assert wang.received_at == datetime(2025, 3, 8, 16, 0, tzinfo=UTC)  # serial 45725, local
 
 
+def test_old_complaints_come_in_without_alerts_and_open_ones_are_timed_from_the_import(
+    sessions, org, clock
+):
+    """A ledger of last year's complaints must not page today's supervisors nor text the
+    customers again, and a complaint still open in it is not breached (nor anyone penalised)
+    for the time before Kesu ran the procedure: its clocks start at the import."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from kesu.access.models import User
+    from kesu.notify.models import Outbox
+    from kesu.sla.models import Timer
+    from kesu.sla.sweep import sweep
+
+    # everyone could be mailed, and Mr Wang threatened to go to the media (top level at once:
+    # today that would alert the director and the admin centre)
+    content = GBK_LEDGER.replace("送货少了两件", "送货少了两件，要找媒体曝光").encode("gb18030")
+    with transaction(sessions) as session:
+        session.execute(update(User).values(email="staff@hx.example"))
+        ledger.save_mapping(
+            session, clock, org_id=org["HX"], name="门店台账", columns=COLUMNS, values=VALUES
+        )
+    with transaction(sessions) as session:
+        ledger.run(
+            session,
+            FrozenClock(NOW),
+            ACTOR,
+            org_id=org["HX"],
+            filename="ledger.csv",
+            content=content,
+            mapping_name="门店台账",
+        )
+    with reading(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Outbox)) == 0
+        wang = session.scalar(select(Complaint).where(Complaint.original_number == "2"))
+        running = list(
+            session.scalars(
+                select(Timer).where(Timer.complaint_id == wang.id, Timer.state == "running")
+            )
+        )
+        assert running, "the open complaint is on the clock"
+        assert wang.urgent_keywords == ["媒体", "曝光"]
+        assert all(t.started_at == NOW and t.due_at > NOW for t in running)
+        assert wang.next_due_at == min(t.due_at for t in running)
+    with transaction(sessions) as session:
+        assert sweep(session, FrozenClock(NOW + timedelta(minutes=5))) == 0
+    with reading(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(Outbox)) == 0
+
+
 def test_a_file_without_a_recognisable_header_is_refused_by_name(sessions, org):
     with reading(sessions) as session, pytest.raises(InvalidInput) as err:
         ledger.plan(

@@ -165,9 +165,15 @@ def normalise_phone(phone: str) -> str:
 
 
 def receive(
-    session: Session, clock: Clock, actor: lifecycle.Actor, data: ComplaintCreate
+    session: Session,
+    clock: Clock,
+    actor: lifecycle.Actor,
+    data: ComplaintCreate,
+    *,
+    announce: bool = True,
 ) -> Complaint:
-    """受理/登记: register a complaint under its organisation's current pack and number it."""
+    """受理/登记: register a complaint under its organisation's current pack and number it.
+    `announce=False` (a ledger import of old complaints): no alert to staff or customer."""
     now = clock.now()
     site = session.get(Organisation, data.site_id)
     if site is None:
@@ -239,7 +245,9 @@ def receive(
     payload = data.model_dump(mode="json", exclude={"complainant"})
     payload["complainant_id"] = person.id
     payload["level"] = complaint.level
-    sla_service.on_event(session, pack, complaint, actor, "receive", payload, now)
+    sla_service.on_event(
+        session, pack, complaint, actor, "receive", payload, now, announce=announce
+    )
     _record(session, complaint, actor, "receive", payload, now, first=True)
     session.flush()
     return complaint

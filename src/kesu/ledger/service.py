@@ -407,7 +407,10 @@ def _import_row(
 ):
     v = p.row.values
     received = v["received_at"].replace(tzinfo=ctx.zone)
-    complaint = complaint_service.receive(session, FrozenClock(received), actor, p.data)
+    # an old complaint: received when the ledger says, without today's alerts
+    complaint = complaint_service.receive(
+        session, FrozenClock(received), actor, p.data, announce=False
+    )
     closed = v.get("closed")
     if closed is None:
         closed = v.get("closed_at") is not None
@@ -442,6 +445,8 @@ def _import_row(
             }
             complaint.solution_amount = v.get("amount")
         sla_service.update(session, ctx.pack, complaint, recorder, "close", {}, closed_at)
+    else:
+        sla_service.restart_running(session, ctx.pack, complaint, clock.now())
     complaint_service.record_event(session, clock, complaint, recorder, "import_ledger", payload)
     return complaint
 

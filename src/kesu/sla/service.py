@@ -188,13 +188,33 @@ def on_event(
     command: str,
     payload: dict[str, Any],
     now: datetime,
+    *,
+    announce: bool = True,
 ) -> None:
     """Bring timers, level and owner in step with one event, then enqueue its messages (the
-    caller has already claimed the complaint row, so nothing here can race another writer)."""
+    caller has already claimed the complaint row, so nothing here can race another writer).
+    `announce=False`: the same changes, no messages (a ledger import)."""
     alerts = update(session, pack, complaint, actor, command, payload, now)
-    escalation_service.send(
-        session, pack, complaint, alerts, f"event:{complaint.id}:{complaint.version}", now
-    )
+    if announce:
+        escalation_service.send(
+            session, pack, complaint, alerts, f"event:{complaint.id}:{complaint.version}", now
+        )
+
+
+def restart_running(session: Session, pack: Pack, complaint: Complaint, now: datetime) -> None:
+    """An open complaint taken over from an old ledger: its running clocks start at `now`
+    (when Kesu takes it over), not at the ledger's received time, so nobody is breached or
+    penalised for time before Kesu ran the procedure. The received time stays as recorded."""
+    cal = calendar_for(session, pack, complaint)
+    live = _running(session, complaint)
+    for timer in live:
+        rule = pack.timer(timer.key)
+        timer.started_at = now
+        if rule is not None and rule.not_before:
+            opens = rules.opens_at(cal, now, rule.not_before)
+            timer.opens_at = timer.warn_at = opens.at
+        _retime(cal, rule, timer)
+    _refresh(complaint, live)
 
 
 def update(
