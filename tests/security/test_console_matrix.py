@@ -47,6 +47,7 @@ ELSEWHERE = {
     "/cases/export",
     "/reports",
     "/reports/download",
+    "/reports/rebuild",
     "/forms/weekly",
     "/forms/weekly/pdf",
     "/intake/lookup",

@@ -67,12 +67,11 @@ def _sweep_until_idle(sessions, clock) -> int:
             return passes
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # two copies of one database file
 @pytest.mark.parametrize("pack_key", sorted(PACKS))
 def test_one_pass_gives_exactly_what_one_timer_per_pass_gives(
     pack_key, db_url, sessions, clock, monkeypatch, tmp_path
 ):
-    if not db_url.startswith("sqlite"):
-        pytest.skip("compares two copies of one SQLite database")
     staff, body = PACKS[pack_key]
     clock.set(MONDAY_10)
     world = World.build(sessions, clock, pack_key, staff)
