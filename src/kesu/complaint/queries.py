@@ -159,7 +159,8 @@ def page(
     if cursor:
         at, cid = _decode(cursor)
         stmt = stmt.where(
-            or_(Complaint.received_at < at, (Complaint.received_at == at) & (Complaint.id < cid))
+            Complaint.received_at <= at,  # a range the index can seek to (the OR alone is not)
+            or_(Complaint.received_at < at, (Complaint.received_at == at) & (Complaint.id < cid)),
         )
     stmt = stmt.order_by(newest, Complaint.id.desc()).limit(limit + 1)
     rows = list(session.scalars(stmt))
