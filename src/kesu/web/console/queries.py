@@ -116,7 +116,9 @@ def queue(
     """One work queue, the longest-waiting first, at most LIMIT rows."""
     stmt = complaint_queries.visible_to(session, viewer)
     if name != "all":
-        stmt = stmt.where(complaint_queries.OPEN)
+        # both forms: the literal one for the partial index of "mine", the list of open states
+        # so the others seek (org, state) to the open complaints instead of the whole history
+        stmt = stmt.where(complaint_queries.OPEN, Complaint.state.in_(sorted(lifecycle.OPEN)))
     if name == "mine":
         stmt = stmt.where(Complaint.assignee_id == viewer.id)
     elif name == "team":
