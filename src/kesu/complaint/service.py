@@ -83,6 +83,43 @@ def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(payload, default=str, ensure_ascii=False))
 
 
+def event_row(
+    complaint: Complaint,
+    actor: lifecycle.Actor,
+    command: str,
+    payload: dict[str, Any],
+    at: datetime,
+    seq: int,
+    prev: str,
+) -> dict[str, Any]:
+    """The complaint's event number `seq`, chained on the hash `prev` (the columns of
+    `complaint_event`): the one place an event and its hash are made."""
+    payload = _jsonable(payload)
+    fields = hashed_fields(
+        complaint_id=complaint.id,
+        seq=seq,
+        command=command,
+        actor_kind=actor.kind,
+        actor_id=actor.user_id,
+        at=at,
+        payload=payload,
+        policy_version_id=complaint.policy_version_id,
+    )
+    return dict(
+        complaint_id=complaint.id,
+        seq=seq,
+        command=command,
+        actor_kind=actor.kind,
+        actor_id=actor.user_id,
+        actor_label=actor.label[:100],
+        at=at,
+        payload=payload,
+        policy_version_id=complaint.policy_version_id,
+        prev_hash=prev,
+        hash=event_hash(prev, fields),
+    )
+
+
 def _record(
     session: Session,
     complaint: Complaint,
@@ -106,30 +143,7 @@ def _record(
         ).first()
     )
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    payload = _jsonable(payload)
-    fields = hashed_fields(
-        complaint_id=complaint.id,
-        seq=seq,
-        command=command,
-        actor_kind=actor.kind,
-        actor_id=actor.user_id,
-        at=now,
-        payload=payload,
-        policy_version_id=complaint.policy_version_id,
-    )
-    event = ComplaintEvent(
-        complaint_id=complaint.id,
-        seq=seq,
-        command=command,
-        actor_kind=actor.kind,
-        actor_id=actor.user_id,
-        actor_label=actor.label[:100],
-        at=now,
-        payload=payload,
-        policy_version_id=complaint.policy_version_id,
-        prev_hash=prev,
-        hash=event_hash(prev, fields),
-    )
+    event = ComplaintEvent(**event_row(complaint, actor, command, payload, now, seq, prev))
     session.add(event)
     return event
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from kesu.audit.chain import GENESIS, event_hash, hashed_fields
+from kesu.audit.chain import GENESIS
 from kesu.clock import Clock
 from kesu.complaint import lifecycle
 from kesu.complaint import service as complaint_service
@@ -192,37 +192,12 @@ class _Pass:
     def record(self, complaint: Complaint, command: str, payload: dict[str, Any]) -> None:
         """What `complaint_service.record_event` does for the system, chained in memory: the
         complaint's next version and its next event on the hash chain."""
-        actor = lifecycle.SYSTEM
         seq, prev = self.links.get(complaint.id, (0, GENESIS))
-        seq += 1
-        payload = complaint_service._jsonable(payload)
-        fields = hashed_fields(
-            complaint_id=complaint.id,
-            seq=seq,
-            command=command,
-            actor_kind=actor.kind,
-            actor_id=actor.user_id,
-            at=self.now,
-            payload=payload,
-            policy_version_id=complaint.policy_version_id,
+        row = complaint_service.event_row(
+            complaint, lifecycle.SYSTEM, command, payload, self.now, seq + 1, prev
         )
-        digest = event_hash(prev, fields)
-        self.events.append(
-            dict(
-                complaint_id=complaint.id,
-                seq=seq,
-                command=command,
-                actor_kind=actor.kind,
-                actor_id=actor.user_id,
-                actor_label=actor.label[:100],
-                at=self.now,
-                payload=payload,
-                policy_version_id=complaint.policy_version_id,
-                prev_hash=prev,
-                hash=digest,
-            )
-        )
-        self.links[complaint.id] = (seq, digest)
+        self.events.append(row)
+        self.links[complaint.id] = (row["seq"], row["hash"])
         self.bumps[complaint.id] += 1
 
     def send(self, pack: Pack, complaint: Complaint, alerts: list[Alert], dedupe: str) -> None:
