@@ -6,7 +6,7 @@ which grows with every year kept (queries compare `state != 'closed'` as a liter
 may use the partial index).
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0006
 
 The API's complaint search (`q=`) is a substring match over number, title and description.
 A `LIKE '%…%'` reads every complaint of the organisation when the word is rare or absent, and
@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

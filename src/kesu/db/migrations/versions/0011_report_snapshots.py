@@ -7,7 +7,7 @@ reads one row instead of building the report over every complaint of the period.
 breaches from a range of breach times.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 import kesu.db.base
 
 revision = "0011"
-down_revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
