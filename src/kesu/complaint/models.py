@@ -62,6 +62,14 @@ class Complaint(Base):
             sqlite_where=text("state != 'closed'"),
             postgresql_where=text("state != 'closed'"),
         ),
+        # the same newest first: the API's list of a handler's open complaints (migration 0012)
+        Index(
+            "ix_complaint_assignee_open_received",
+            "assignee_id",
+            "received_at",
+            sqlite_where=text("state != 'closed'"),
+            postgresql_where=text("state != 'closed'"),
+        ),
         Index("ix_complaint_repeat", "complainant_id", "org_id", "received_at", "category"),
     )
 
