@@ -107,8 +107,8 @@ VALUES = {
 }
 
 
-def test_a_saved_mapping_reads_another_shops_own_headers_and_words(sessions, org, clock):
-    content = GBK_LEDGER.encode("gb18030")
+def _import_with_mapping(sessions, org, clock, content: bytes) -> ledger.Plan:
+    """Save the shop's column mapping, then import `content` (a GBK CSV) with it."""
     with transaction(sessions) as session:
         ledger.save_mapping(
             session, clock, org_id=org["HX"], name="门店台账", columns=COLUMNS, values=VALUES
@@ -123,6 +123,11 @@ def test_a_saved_mapping_reads_another_shops_own_headers_and_words(sessions, org
             content=content,
             mapping_name="门店台账",
         )
+    return result
+
+
+def test_a_saved_mapping_reads_another_shops_own_headers_and_words(sessions, org, clock):
+    result = _import_with_mapping(sessions, org, clock, GBK_LEDGER.encode("gb18030"))
     assert [p.status for p in result.rows] == ["imported", "imported", "bad"]
     problem = result.rows[2].row.problems[0]
     assert ledger.describe(problem, "zh_Hans") == (
@@ -157,19 +162,7 @@ def test_old_complaints_come_in_without_alerts_and_open_ones_are_timed_from_the_
     content = GBK_LEDGER.replace("送货少了两件", "送货少了两件，要找媒体曝光").encode("gb18030")
     with transaction(sessions) as session:
         session.execute(update(User).values(email="staff@hx.example"))
-        ledger.save_mapping(
-            session, clock, org_id=org["HX"], name="门店台账", columns=COLUMNS, values=VALUES
-        )
-    with transaction(sessions) as session:
-        ledger.run(
-            session,
-            FrozenClock(NOW),
-            ACTOR,
-            org_id=org["HX"],
-            filename="ledger.csv",
-            content=content,
-            mapping_name="门店台账",
-        )
+    _import_with_mapping(sessions, org, clock, content)
     with reading(sessions) as session:
         assert session.scalar(select(func.count()).select_from(Outbox)) == 0
         wang = session.scalar(select(Complaint).where(Complaint.original_number == "2"))
