@@ -74,7 +74,7 @@ def _matching(session: Session, words: list[str]):
         for w in words:
             if len(w) < 3:
                 if any(ch.isalnum() for ch in w):  # the character index finds the few rows
-                    chars = '"' + " ".join(w).replace('"', '""') + '"'
+                    chars = complaint_queries.char_phrase(w)
                     stmt = stmt.where(
                         fts.c.rowid.in_(
                             select(SQLITE_CHARS.c.rowid).where(

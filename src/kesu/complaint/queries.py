@@ -84,6 +84,12 @@ def grams(word: str) -> list[str]:
     return sorted({word[i : i + 2] for i in range(len(word) - 1)})
 
 
+def char_phrase(word: str) -> str:
+    """An FTS5 phrase of the word's characters, for the SQLite character indexes (migration
+    0008 stores text with a space between every two characters)."""
+    return '"' + " ".join(word).replace('"', '""') + '"'
+
+
 def candidates(session: Session, group_id: int, word: str) -> Select | None:
     """A select of the ids of the group's complaints whose number, title or description may
     contain `word` (a superset: the caller keeps its `LIKE`), from the character index of
@@ -92,7 +98,7 @@ def candidates(session: Session, group_id: int, word: str) -> Select | None:
     if not any(ch.isalnum() for ch in word):
         return None  # only separators: the index holds no term for them
     if session.get_bind().dialect.name == "sqlite":
-        phrase = '"' + " ".join(word).replace('"', '""') + '"'
+        phrase = char_phrase(word)
         stmt = (
             select(SQLITE_FTS.c.rowid)
             .join(Complaint, Complaint.id == SQLITE_FTS.c.rowid)

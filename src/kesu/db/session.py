@@ -98,6 +98,13 @@ def _queue_writers(engine: Engine, queue: WriteQueue) -> None:
         setattr(dialect, name, finish)
 
 
+def database_key(session: Session) -> object:
+    """What identifies the session's database in this process, for caches kept per process
+    and database: its engine's pool (shared by the engine's execution-option copies)."""
+    bind = session.get_bind()
+    return getattr(bind, "pool", None) or bind.engine.pool
+
+
 def make_engine(url: str, **kw) -> Engine:
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kesu.clock import Clock
+from kesu.db.session import database_key
 from kesu.errors import InvalidInput, NotFound
 from kesu.org.models import KINDS, Organisation
 
@@ -40,19 +41,12 @@ _shapes: weakref.WeakKeyDictionary[object, Shape] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def _pool_of(session: Session) -> object:
-    """What identifies the database in this process (an engine's pool, shared by its
-    execution-option copies; a new engine for another database has its own)."""
-    bind = session.get_bind()
-    return getattr(bind, "pool", None) or bind.engine.pool
-
-
 def shape(session: Session) -> Shape:
     """The tree's shape, current as of this unit of work's first call."""
     found = session.info.get(_SHAPE)
     if found is not None:
         return found
-    pool = _pool_of(session)
+    pool = database_key(session)
     top, n = session.execute(select(func.max(Organisation.id), func.count(Organisation.id))).one()
     with _lock:
         found = _shapes.get(pool)
@@ -115,7 +109,7 @@ def create(
     session.info[_CREATED] = True
     session.info.pop(_SHAPE, None)
     with _lock:
-        _shapes.pop(_pool_of(session), None)
+        _shapes.pop(database_key(session), None)
     return org
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from kesu.clock import Clock
+from kesu.db.session import database_key
 from kesu.errors import NotFound
 from kesu.policy import loader
 from kesu.policy.models import PolicyVersion
@@ -61,10 +62,8 @@ def current(session: Session, key: str) -> PolicyVersion:
 
 
 def pack_of(session: Session, policy_version_id: int) -> Pack:
-    bind = session.get_bind()
-    pool = getattr(bind, "pool", None) or bind.engine.pool
     with _lock:
-        known = _packs.setdefault(pool, {})
+        known = _packs.setdefault(database_key(session), {})
     pack = known.get(policy_version_id)
     if pack is None:
         row = session.get(PolicyVersion, policy_version_id)

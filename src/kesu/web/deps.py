@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -79,6 +80,19 @@ def bearer(request: Request) -> str:
     return raw.strip()
 
 
+@contextmanager
+def identifying(session: Session) -> Iterator[None]:
+    """Who is asking, read in the request's own session (API bearer or console cookie): a
+    read-only start, ended afterwards unless the endpoint only reads, so a writing endpoint's
+    unit of work starts afresh (on SQLite the write lock is then taken only by its own work)."""
+    started = not session.in_transaction()
+    if started:
+        session.connection(execution_options={READ_ONLY: True})
+    yield
+    if started and not session.info.get(READ_ONLY):
+        session.commit()
+
+
 def authenticated(
     request: Request, clock: ClockDep, session: Shared
 ) -> tuple[User, rules.Principal]:
@@ -86,13 +100,9 @@ def authenticated(
     session. Unless the endpoint only reads, that read is ended here so its unit of work starts
     afresh (on SQLite the write lock is then taken only by the endpoint's own work)."""
     raw = bearer(request)
-    started = not session.in_transaction()
-    if started:
-        session.connection(execution_options={READ_ONLY: True})
-    user, token = access_service.authenticate_token(session, clock, raw)
-    principal = access_service.principal(session, user, token.scope)
-    if started and not session.info.get(READ_ONLY):
-        session.commit()
+    with identifying(session):
+        user, token = access_service.authenticate_token(session, clock, raw)
+        principal = access_service.principal(session, user, token.scope)
     return user, principal
 
 

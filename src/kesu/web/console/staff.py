@@ -14,10 +14,9 @@ from fastapi.responses import HTMLResponse
 
 from kesu.access import service as access_service
 from kesu.access.models import User
-from kesu.db.session import READ_ONLY
 from kesu.errors import Forbidden, Unauthenticated
 from kesu.policy.schema import Pack
-from kesu.web.deps import ClockDep, Shared
+from kesu.web.deps import ClockDep, Shared, identifying
 from kesu.web.pages import SESSION_COOKIE, render
 
 NAV = [
@@ -30,19 +29,12 @@ NAV = [
 
 
 def console_user(request: Request, clock: ClockDep, session: Shared) -> User:
-    """The cookie's staff member, read in the request's own session (as `deps.authenticated`
-    does for bearer tokens): unless the page only reads, that read ends here so the page's unit
-    of work starts afresh."""
+    """The cookie's staff member, read in the request's own session (`deps.identifying`)."""
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         raise Unauthenticated("auth.required")
-    started = not session.in_transaction()
-    if started:
-        session.connection(execution_options={READ_ONLY: True})
-    user = access_service.authenticate(session, clock, raw)
-    if started and not session.info.get(READ_ONLY):
-        session.commit()
-    return user
+    with identifying(session):
+        return access_service.authenticate(session, clock, raw)
 
 
 ConsoleUser = Annotated[User, Depends(console_user)]
