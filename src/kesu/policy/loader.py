@@ -50,10 +50,13 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure one."""
+
+
 def parse_pack(text: str, filename: str = "<pack>") -> Pack:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -63,6 +66,7 @@ def parse_pack(text: str, filename: str = "<pack>") -> Pack:
     try:
         return Pack.model_validate(data)
     except ValidationError as exc:
+        node = yaml.compose(text, Loader=_LOADER)  # only now: the lines of the problems
         problems = [
             Problem(
                 filename,
