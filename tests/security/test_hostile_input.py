@@ -77,6 +77,8 @@ def test_an_upload_over_the_limit_is_refused(settings, clock, org):
                 headers=headers,
             )
             assert r.status_code == 413
+            assert r.headers["x-frame-options"] == "DENY"  # the refusal is protected too
+            assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     finally:
         app.state.engine.dispose()
 

@@ -9,7 +9,6 @@ import os
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.base import BaseHTTPMiddleware
 
 from kesu import __version__
 from kesu.clock import Clock, SystemClock
@@ -27,17 +26,7 @@ from kesu.web.console.improvement import router as improvement_console_router
 from kesu.web.console.reports import router as reports_console_router
 from kesu.web.console.routes import router as console_router
 from kesu.web.portal.routes import router as portal_router
-from kesu.web.security import HSTS, BodyLimit
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'self'; "
-        "form-action 'self'"
-    ),
-}
+from kesu.web.security import BodyLimit, SecurityHeaders
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -71,18 +60,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(improvement_console_router)
     app.include_router(reports_console_router)
 
-    headers = {**SECURITY_HEADERS}
-    if settings.environment == "production":
-        headers["Strict-Transport-Security"] = HSTS
-
-    async def security_headers(request, call_next):
-        response = await call_next(request)
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
-        return response
-
-    app.add_middleware(BaseHTTPMiddleware, dispatch=security_headers)
     app.add_middleware(BodyLimit, upload_bytes=settings.max_upload_bytes + 1024 * 1024)
+    app.add_middleware(SecurityHeaders, production=settings.environment == "production")
     _tune_process()
     return app
 

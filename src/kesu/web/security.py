@@ -1,5 +1,10 @@
-"""Request-size limits for every door (API, console, portal), before anything is parsed.
+"""Every door's (API, console, portal) protective headers and request-size limits, as pure
+ASGI middleware (no task or stream per request, unlike `BaseHTTPMiddleware`).
 
+Security headers go on every response, the application's and the 413 below, unless the
+application set that header itself.
+
+Request-size limits, before anything is parsed:
 A body larger than the limit gets 413 and never reaches the application: `Content-Length`
 is checked up front, and a body sent without one (chunked) is counted as it arrives.
 Multipart bodies (evidence uploads) may be as large as the upload limit plus form overhead;
@@ -16,6 +21,45 @@ from kesu.i18n import negotiate, translate
 JSON_BYTES = 1024 * 1024
 HSTS = "max-age=31536000; includeSubDomains"
 """Sent in production (KESU_ENVIRONMENT=production), where Kesu is served over HTTPS."""
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'"
+    ),
+}
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: `SECURITY_HEADERS` (and HSTS in production) on every response."""
+
+    def __init__(self, app: Any, *, production: bool) -> None:
+        self.app = app
+        headers = {
+            **SECURITY_HEADERS,
+            **({"Strict-Transport-Security": HSTS} if production else {}),
+        }
+        self.headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+        ]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", ())}
+                extra = [(k, v) for k, v in self.headers if k not in present]
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class BodyLimit:
