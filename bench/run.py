@@ -355,7 +355,8 @@ def table(results: dict[str, Any]) -> list[str]:
             for c, r in by_c.items():
                 match = {"detail": "detail", "queue": "list", "list_deep": "list"}.get(name)
                 p = peer_reads.get(match, {}).get(c, {}).get("rps") if match else None
-                row(f"Kesu {name} [{label}]", c, r, p)
+                floor = ceiling.get(c, {}).get("rps") if name == "health" else None
+                row(f"Kesu {name} [{label}]", c, r, p, ceil=floor)
     return lines
 
 

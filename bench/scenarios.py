@@ -180,6 +180,7 @@ def kesu_reads(engine: Engine, groups: list[data.Group], seed: int = 5) -> Reads
     mine = bearer(token(engine, handler_id))
     sample = rng.sample(ids, min(VARIANTS, len(ids)))
     scenarios = {
+        "health": [Request("GET", "/api/v1/health", JSON)],
         "queue": [
             Request("GET", f"/api/v1/complaints?assignee_id={handler_id}&open_only=true", mine)
         ],
@@ -192,6 +193,7 @@ def kesu_reads(engine: Engine, groups: list[data.Group], seed: int = 5) -> Reads
         "search_none": [Request("GET", f"/api/v1/complaints?q={nothing}", staff)],
     }
     notes = {
+        "health": "the stack's floor: no sign-in, one session, SELECT 1, JSON (vs the ceiling)",
         "queue": f"handler {handler_id}: {open_count} open of {handler_total} assigned",
         "detail": "one complaint with its timeline, random ids of one group",
         "list_deep": f"state=closed&channel={channel}: {matching} rows, pages 25–75 % deep",
