@@ -1493,15 +1493,17 @@ class PostgresLoad:
                 " AND t.tgtype & 4 <> 0 AND c.relname = ANY(%s)",
                 (tables,),
             )
-            bulk = [_pg_bulk(table, source) for table, source in cur.fetchall()]
-            self.derived = [b for b in bulk if b]
+            triggers = cur.fetchall()
+            bulk = [_pg_bulk(table, source) for table, source in triggers]
+            # (statement, condition, the table whose rows it reads)
+            self.derived = [(*b, table) for b, (table, _) in zip(bulk, triggers, strict=True) if b]
             self.replica = False
             if all(bulk):
                 cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
                 self.replica = bool(cur.fetchone()[0])
             if not self.replica:
                 self.derived = []
-            derived = [re.match(r"INSERT INTO (\w+)", b)[1] for b, _ in self.derived]
+            derived = [re.match(r"INSERT INTO (\w+)", b)[1] for b, _, _ in self.derived]
             cur.execute(
                 "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), c.relname"
                 " FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
@@ -1535,8 +1537,10 @@ class PostgresLoad:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT coalesce(max(id), 1) FROM {table}))"
                 )
-            cur.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM complaint")
-            low, high = cur.fetchone()
+            ids = {}  # the id range of each table a trigger reads (complaints, events)
+            for table in {table for _, _, table in self.derived}:
+                cur.execute(f"SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM {table}")
+                ids[table] = cur.fetchone()
             cur.execute(
                 "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r'"
                 " AND c.relnamespace = 'public'::regnamespace ORDER BY pg_relation_size(c.oid) DESC"
@@ -1545,11 +1549,12 @@ class PostgresLoad:
         self.conn.commit()
         self.conn.close()
         t = time.perf_counter()
-        step = (high - low) // SESSIONS + 1
         self._concurrently(
             [
                 f"{statement} WHERE ({where}) AND new.id BETWEEN {lo} AND {lo + step - 1}"
-                for statement, where in self.derived
+                for statement, where, table in self.derived
+                for low, high in [ids[table]]
+                for step in [(high - low) // SESSIONS + 1]
                 for lo in range(low, high + 1, step)
             ],
             replica=True,

@@ -1,4 +1,5 @@
-"""What reports need stored: business volume per organisation, and scheduled deliveries."""
+"""What reports need stored: business volume per organisation, scheduled deliveries, snapshots,
+and a narrow copy of the proposed solutions' type and amount."""
 
 from __future__ import annotations
 
@@ -45,6 +46,23 @@ class ReportDelivery(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     recipients: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
+
+
+class SolutionProposal(Base):
+    """The type and amount of every proposed solution (方案), copied from the `propose_solution`
+    event by the database when the event is recorded (trigger `report_proposal_copy`, migration
+    0013), so whatever records events (commands, imports, the bench generator) keeps it. The
+    compensation section prices each implementation at the last proposal before it: reading
+    these two values from this narrow table instead of the event's payload saves a read of a
+    wide event row per implementation. Values are the payload's text as it stands."""
+
+    __tablename__ = "report_proposal"
+    __table_args__ = {"sqlite_with_rowid": False}  # the key holds the row: one seek reads it
+
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, doc="the proposal event's seq")
+    solution_type: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[str | None] = mapped_column(Text, doc="the payload's amount, as text")
 
 
 class ReportSnapshot(Base):

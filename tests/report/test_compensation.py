@@ -1,0 +1,72 @@
+"""The compensation section prices each implementation at the solution proposed last before it,
+read from `report_proposal`, the copy the database keeps of every proposal's type and amount.
+Here the proposals are recorded through the commands (a second round after a dissatisfied
+answer proposes again), on both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from kesu.complaint.models import ComplaintEvent
+from kesu.db.session import reading
+from kesu.report import queries
+from kesu.report.models import SolutionProposal
+from scenarios.world import REACHED, VALID, World, investigation, local, solution
+
+STAFF = [
+    ("receiver", "receiver", "CS"),
+    ("supervisor", "supervisor", "CS"),
+    ("manager", "manager", None),
+    ("archivist", "archivist", "CS"),
+]
+START = local(2026, 11, 27, 16, 0)
+
+
+@pytest.fixture
+def world(sessions, clock):
+    clock.set(START)
+    return World.build(sessions, clock, "default", STAFF)
+
+
+def test_each_implementation_is_priced_at_the_proposal_before_it(world):
+    cid = world.receive("receiver", level="normal", category="product")
+    world.run("receiver", cid, "acknowledge", {})
+    world.run("receiver", cid, "record_contact", REACHED)
+    world.run("receiver", cid, "classify", VALID)
+    world.run("receiver", cid, "record_investigation", investigation())
+    world.run("receiver", cid, "propose_solution", solution("compensation", 300))
+    world.run("receiver", cid, "implement", {})
+    world.run("receiver", cid, "record_response", {"satisfaction": 4})  # a second round
+    handler = next(
+        name
+        for name in ("receiver", "supervisor")
+        if world.complaint(cid).assignee_id == world.ids[name]
+    )
+    world.run(handler, cid, "propose_solution", solution("repair", 150))
+    world.run(handler, cid, "implement", {})
+
+    with reading(world.sessions) as session:
+        proposals = [
+            (e.complaint_id, e.seq, e.payload["solution_type"], str(e.payload["amount"]))
+            for e in session.scalars(
+                select(ComplaintEvent)
+                .where(ComplaintEvent.command == "propose_solution")
+                .order_by(ComplaintEvent.seq)
+            )
+        ]
+        copied = [
+            (p.complaint_id, p.seq, p.solution_type, p.amount)
+            for p in session.scalars(select(SolutionProposal).order_by(SolutionProposal.seq))
+        ]
+        start, end = START - timedelta(days=1), START + timedelta(days=30)
+        money = queries.compensation(session, queries.Scope(world.ids["G"]), start, end)
+    assert len(proposals) == 2
+    assert copied == proposals
+    assert sorted(money) == [
+        ("compensation", 1, Decimal("300.00")),
+        ("repair", 1, Decimal("150.00")),
+    ]
