@@ -6,6 +6,7 @@ flushed the complaint."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -99,9 +100,14 @@ def prefetch_staff(session: Session, complaints: list[Complaint]) -> list[User]:
         .where(User.org_id.in_(set().union(*scopes.values())), User.active.is_(True))
         .order_by(User.id)
     ).all()
-    for site, scope in scopes.items():
-        covered = set(scope)
-        known[site] = [u for u in staff if u.org_id in covered]
+    by_org: dict[int, list[User]] = defaultdict(list)
+    for user in staff:
+        by_org[user.org_id].append(user)
+    for site, scope in scopes.items():  # each site's staff in id order, as `_staff` reads them
+        known[site] = sorted(
+            (u for org_id in dict.fromkeys(scope) for u in by_org.get(org_id, ())),
+            key=lambda u: u.id,
+        )
     return list(staff)
 
 
@@ -116,15 +122,16 @@ def recipients(session: Session, pack: Pack, complaint: Complaint, names: list[s
         out.append(complaint.received_by_id)
     groups: list[list[User]] = []
     people = {"assignee", "receiver"}
-    staff = _staff(session, complaint) if any(n not in people for n in names) else []
+    if any(n not in people for n in names):
+        held = _holders(session, pack, complaint)
     for name in names:
         if name in people:
             continue
         if name == "next_tier":
             wanted = min(pack.tier_rank(complaint.current_tier) + 1, len(pack.tiers))
-            groups.append([u for u in staff if _rank(pack, u.role) == wanted])
+            groups.append(held(("rank", wanted)))
         else:
-            groups.append([u for u in staff if u.role == name])
+            groups.append(held(("role", name)))
     for holders in groups:
         local = [u for u in holders if u.department_id == complaint.department_id]
         out.extend(u.id for u in (local or holders))
@@ -132,9 +139,50 @@ def recipients(session: Session, pack: Pack, complaint: Complaint, names: list[s
     return list(unique)
 
 
-def _rank(pack: Pack, role_key: str) -> int:
-    role = pack.role(role_key)
-    return pack.tier_rank(role.tier) if role else 0
+def _holders(
+    session: Session, pack: Pack, complaint: Complaint
+) -> Callable[[tuple[str, Any]], list[User]]:
+    """`_staff` of the complaint's site holding a role, ("role", key), or of a tier rank,
+    ("rank", n), in id order; each worked out once per site, pack and unit of work, like
+    `_staff` itself (the sweep asks for the same few roles of a site thousands of times)."""
+    staff = _staff(session, complaint)
+    known = session.info.setdefault("kesu.escalation.holders", {})
+    key = (complaint.site_id or complaint.org_id, id(pack))
+    entry = known.get(key)
+    if entry is None or entry[0] is not staff or entry[1] is not pack:
+        entry = known[key] = (staff, pack, {})
+    found: dict[tuple[str, Any], list[User]] = entry[2]
+
+    def held(wanted: tuple[str, Any]) -> list[User]:
+        if wanted not in found:
+            kind, value = wanted
+            if kind == "rank":
+                ranks = _roles(pack)
+                found[wanted] = [u for u in staff if ranks.get(u.role, _NO_ROLE)[0] == value]
+            else:
+                found[wanted] = [u for u in staff if u.role == value]
+        return found[wanted]
+
+    return held
+
+
+_NO_ROLE = (0, False)
+_ROLES: dict[int, tuple[Pack, dict[str, tuple[int, bool]]]] = {}
+
+
+def _roles(pack: Pack) -> dict[str, tuple[int, bool]]:
+    """Per role key of the pack: its tier rank, and whether its holders handle complaints
+    (a tier and `record_investigation`). A parsed pack never changes: worked out once."""
+    found = _ROLES.get(id(pack))
+    if found is None or found[0] is not pack:
+        roles: dict[str, tuple[int, bool]] = {}
+        for r in pack.roles:  # the first of a key, as pack.role finds it
+            handles = r.tier is not None and r.may("record_investigation")
+            roles.setdefault(r.key, (pack.tier_rank(r.tier), handles))
+        if len(_ROLES) > 64:
+            _ROLES.clear()
+        found = _ROLES[id(pack)] = (pack, roles)
+    return found[1]
 
 
 def send(
@@ -159,6 +207,7 @@ def send(
                 params=alert.params,
                 dedupe_key=key,
                 complaint_id=complaint.id,
+                complaint=complaint,
             )
         if alert.customer:
             into.customer(
@@ -331,14 +380,29 @@ def on_event(
     if command == "record_response" and payload.get("outcome") == "escalate":
         alerts += _dissatisfied(pack, complaint, payload, auto)
     facts = sla_rules.facts_of(complaint, payload)
-    for i, rule in enumerate(pack.notifications):
-        trigger = Trigger(event=rule.event, when=rule.when)
+    for i, (rule, trigger) in enumerate(_notification_triggers(pack)):
         if sla_rules.matches(trigger, command, facts, actor_role=None, actor_rank=0, pack=pack):
             params = params_of(pack, complaint, event=translate(f"command.{command}"))
             alerts.append(
                 Alert(f"rule{i}", rule.template, params, to=rule.notify, customer=rule.customer)
             )
     return alerts
+
+
+_TRIGGERS: dict[int, tuple[Pack, list[tuple[Any, Trigger]]]] = {}
+
+
+def _notification_triggers(pack: Pack) -> list[tuple[Any, Trigger]]:
+    """The pack's notification rules, each with its trigger (built once per parsed pack)."""
+    found = _TRIGGERS.get(id(pack))
+    if found is None or found[0] is not pack:
+        if len(_TRIGGERS) > 64:
+            _TRIGGERS.clear()
+        found = _TRIGGERS[id(pack)] = (
+            pack,
+            [(rule, Trigger(event=rule.event, when=rule.when)) for rule in pack.notifications],
+        )
+    return found[1]
 
 
 def _dissatisfied(
@@ -389,17 +453,20 @@ def ensure_owner(
         return None
     if complaint.state == "closed":
         return None
-    staff = [u for u in _staff(session, complaint) if _can_handle(pack, u.role)]
-    ids = [u.id for u in staff]
+    roles = _roles(pack)
+    staff = [
+        (u.id, rank, u.department_id)
+        for u in _staff(session, complaint)
+        for rank, handles in [roles.get(u.role, _NO_ROLE)]
+        if handles
+    ]
+    ids = [uid for uid, _, _ in staff]
     load = open_cases(ids) if open_cases else open_cases_of(session, ids)
     candidates = [
         rules.Candidate(
-            user_id=u.id,
-            tier_rank=pack.tier_rank(pack.role(u.role).tier),
-            department_id=u.department_id,
-            open_cases=load.get(u.id, 0),
+            user_id=uid, tier_rank=rank, department_id=dept, open_cases=load.get(uid, 0)
         )
-        for u in staff
+        for uid, rank, dept in staff
     ]
     chosen = rules.pick_handler(
         candidates,
@@ -424,8 +491,3 @@ def open_cases_of(
     if excluding:
         stmt = stmt.where(Complaint.id.not_in(excluding))
     return dict(session.execute(stmt.group_by(Complaint.assignee_id)).all())
-
-
-def _can_handle(pack: Pack, role_key: str) -> bool:
-    role = pack.role(role_key)
-    return role is not None and role.tier is not None and role.may("record_investigation")

@@ -116,12 +116,15 @@ class Batch:
         params: dict[str, Any],
         dedupe_key: str,
         complaint_id: int | None = None,
+        complaint: Complaint | None = None,
     ) -> None:
-        """What `notify_users` enqueues, added to the batch."""
+        """What `notify_users` enqueues, added to the batch. `complaint`: the row of
+        `complaint_id` when the caller holds it (saves looking it up)."""
         session, now = self.session, self.now
         self._check(template, params)
         self._flush_session()
-        complaint = _complaint(session, complaint_id)
+        if complaint is None or complaint.id != complaint_id:
+            complaint = _complaint(session, complaint_id)
         users = self._load(user_ids)
         if complaint is not None:  # recusal and scope: nobody hears of a complaint they may not see
             view = access_service.view_of(complaint)

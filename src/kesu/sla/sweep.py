@@ -27,9 +27,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import Integer, and_, bindparam, column, func, insert, select, update, values
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from kesu.audit.chain import GENESIS
@@ -52,6 +52,17 @@ BATCH = 200
 """Timers handled per pass and kind (one transaction); the rest wait for the next pass."""
 
 _RUNNING = (Timer.state == "running", Timer.breached_at.is_(None))
+_UNREAD = [
+    defer(getattr(Complaint, name))
+    for name in (
+        *("description", "demands", "pending_transfer", "investigation", "solution"),
+        *("solution_amount", "occurred_at", "occurred_place", "satisfaction", "review_step"),
+        *("unreachable_attempts", "delay_status", "acknowledged_at", "first_contact_at"),
+        *("resolved_at", "closed_at", "followed_up_at", "imported", "original_number"),
+        "import_batch_id",
+    )
+]
+"""Columns of a complaint no breach or warning reads (loaded on access if one ever does)."""
 
 
 def sweep(session: Session, clock: Clock) -> int:
@@ -91,6 +102,7 @@ def _lock(session: Session, complaint_ids: set[int]) -> dict[int, Complaint]:
     found = session.scalars(
         select(Complaint)
         .where(Complaint.id.in_(complaint_ids))
+        .options(*_UNREAD)
         .with_for_update(skip_locked=True, of=Complaint)
         .execution_options(populate_existing=True)
     )
@@ -135,11 +147,14 @@ class _Pass:
     bumps: Counter[int] = field(default_factory=Counter)
     here: Counter[int | None] = field(default_factory=Counter)
     seen: dict[int, tuple[int | None, bool]] = field(default_factory=dict)
+    staff: list[int] = field(default_factory=list)
 
     @classmethod
     def start(cls, session: Session, now: datetime, complaints: dict[int, Complaint]) -> _Pass:
         work = cls(session, now, complaints, notify_service.Batch(session, now))
-        work.outbox.know(escalation_service.prefetch_staff(session, list(complaints.values())))
+        staff = escalation_service.prefetch_staff(session, list(complaints.values()))
+        work.outbox.know(staff)
+        work.staff = [u.id for u in staff]
         for complaint in complaints.values():
             work.counted(complaint)
         last = (
@@ -169,9 +184,12 @@ class _Pass:
     def open_cases(self, user_ids: list[int]) -> dict[int, int]:
         """Open complaints per handler for auto-assignment, as if every change of the pass so
         far were flushed: the database's count without the pass's complaints (once per
-        handler and pass), plus those complaints as they are in memory (`counted`)."""
+        handler and pass: the first time, for every staff member the pass read), plus those
+        complaints as they are in memory (`counted`)."""
         missing = [u for u in user_ids if u not in self.load]
         if missing:
+            missing += [u for u in self.staff if u not in self.load]
+            missing = list(dict.fromkeys(missing))
             found = escalation_service.open_cases_of(
                 self.session, missing, excluding=sorted(self.complaints)
             )
@@ -206,36 +224,77 @@ class _Pass:
         )
 
     def finish(self) -> None:
-        self.session.flush()  # levels, owners and timers (complaints: WHERE version = as read)
-        self._bump()
+        with self.session.no_autoflush:  # the complaints first, then the flush: the timers
+            self._write_complaints()
+        self.session.flush()
         if self.penalties:
             self.session.execute(insert(Penalty), self.penalties)
         if self.events:
             self.session.execute(insert(ComplaintEvent), self.events)
         self.outbox.flush()
 
-    def _bump(self) -> None:
-        """One version more per event, for every complaint at once: what `_claim` does per
-        command (`UPDATE … SET version = v + n WHERE version = v`), as one executemany."""
+    def _write_complaints(self) -> None:
+        """Each complaint of the pass written once: what the pass changed on it in memory
+        (level, owner, next deadline …) and one version more per event, as `_claim` does per
+        command (`UPDATE … SET …, version = v + n WHERE id = … AND version = v`). Complaints
+        that changed the same columns share one statement (the ORM's flush would send one
+        UPDATE per versioned row): an executemany on SQLite, one UPDATE … FROM (VALUES …) on
+        PostgreSQL, where every statement is a round trip."""
         if not self.bumps:
             return
-        rows = [
-            {"b_id": cid, "b_old": self.complaints[cid].version, "b_new": v, "b_at": self.now}
-            for cid, n in self.bumps.items()
-            for v in [self.complaints[cid].version + n]
-        ]
         table = Complaint.__table__
-        done = self.session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_old"))
-            .values(version=bindparam("b_new"), updated_at=bindparam("b_at")),
-            rows,
-        ).rowcount
-        if done != len(rows):  # cannot happen while the rows are locked; never half a pass
-            raise StaleDataError(f"complaint versions: {done} of {len(rows)} bumped")
-        for row in rows:
-            complaint = self.complaints[row["b_id"]]
-            set_committed_value(complaint, "version", row["b_new"])
+        columns = Complaint.__mapper__.attrs
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        changes: dict[int, dict[str, Any]] = {}
+        for cid, n in self.bumps.items():
+            complaint = self.complaints[cid]
+            state = instance_state(complaint)
+            changed = {}
+            for key in list(state.committed_state):
+                added = state.attrs[key].history.added
+                if added:
+                    changed[columns[key].columns[0].name] = added[0]
+            changed["version"] = complaint.version + n
+            changed["updated_at"] = self.now
+            changes[cid] = changed
+            row = {"b_id": cid, "b_old": complaint.version}
+            row.update((f"c_{name}", value) for name, value in changed.items())
+            groups[tuple(sorted(changed))].append(row)
+        done = 0
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        for names, rows in groups.items():
+            if postgres:
+                data = values(
+                    column("b_id", Integer),
+                    column("b_old", Integer),
+                    *(column(f"c_{name}", table.c[name].type) for name in names),
+                    name="changed",
+                ).data(
+                    [
+                        tuple(row[k] for k in ("b_id", "b_old", *map("c_{}".format, names)))
+                        for row in rows
+                    ]
+                )
+                stmt = (
+                    update(table)
+                    .where(table.c.id == data.c.b_id, table.c.version == data.c.b_old)
+                    .values({name: data.c[f"c_{name}"] for name in names})
+                )
+                done += self.session.execute(stmt).rowcount
+            else:
+                stmt = (
+                    update(table)
+                    .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_old"))
+                    .values({name: bindparam(f"c_{name}") for name in names})
+                )
+                done += self.session.execute(stmt, rows).rowcount
+        if done != len(changes):  # cannot happen while the rows are locked; never half a pass
+            raise StaleDataError(f"complaints: {done} of {len(changes)} written")
+        for cid, changed in changes.items():  # written: nothing left for the flush
+            complaint = self.complaints[cid]
+            for key in list(instance_state(complaint).committed_state):
+                set_committed_value(complaint, key, getattr(complaint, key))
+            set_committed_value(complaint, "version", changed["version"])
             set_committed_value(complaint, "updated_at", self.now)
 
 
