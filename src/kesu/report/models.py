@@ -4,11 +4,12 @@ and a narrow copy of the proposed solutions' type and amount."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kesu.db.base import Base
+from kesu.db.base import Base, JSONType
 from kesu.sla.models import Timer
 
 
@@ -59,10 +60,28 @@ class SolutionProposal(Base):
     __tablename__ = "report_proposal"
     __table_args__ = {"sqlite_with_rowid": False}  # the key holds the row: one seek reads it
 
-    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), primary_key=True
+    )
     seq: Mapped[int] = mapped_column(primary_key=True, doc="the proposal event's seq")
     solution_type: Mapped[str | None] = mapped_column(Text)
     amount: Mapped[str | None] = mapped_column(Text, doc="the payload's amount, as text")
+
+
+class ComplaintFacts(Base):
+    """What the merchant and root-cause sections read of each complaint, copied out of its
+    wide row by the database (triggers `report_complaint_copy*`, migration 0013) when the
+    complaint is inserted and whenever its `subject` or `investigation` changes: the merchant
+    (`subject.merchant` as text) and the investigation's `root_causes` (JSON). The sections
+    seek this narrow table by complaint id instead of reading each complaint's row."""
+
+    __tablename__ = "report_complaint"
+
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), primary_key=True
+    )
+    merchant: Mapped[str | None] = mapped_column(Text)
+    root_causes: Mapped[Any | None] = mapped_column(JSONType)
 
 
 class ReportSnapshot(Base):

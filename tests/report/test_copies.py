@@ -1,7 +1,9 @@
-"""The compensation section prices each implementation at the solution proposed last before it,
-read from `report_proposal`, the copy the database keeps of every proposal's type and amount.
-Here the proposals are recorded through the commands (a second round after a dissatisfied
-answer proposes again), on both databases."""
+"""What the report reads from the copies the database keeps (migration 0013), with the rows
+written through the commands, on both databases: the compensation section prices each
+implementation at the solution proposed last before it (`report_proposal`: a second round
+after a dissatisfied answer proposes again), and the merchant and root-cause sections read
+the complaint's `subject` and `investigation` as they stand (`report_complaint`: copied when
+the complaint is received, again when the investigation is recorded)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from sqlalchemy import select
 from kesu.complaint.models import ComplaintEvent
 from kesu.db.session import reading
 from kesu.report import queries
-from kesu.report.models import SolutionProposal
+from kesu.report.models import ComplaintFacts, SolutionProposal
 from scenarios.world import REACHED, VALID, World, investigation, local, solution
 
 STAFF = [
@@ -33,11 +35,14 @@ def world(sessions, clock):
 
 
 def test_each_implementation_is_priced_at_the_proposal_before_it(world):
-    cid = world.receive("receiver", level="normal", category="product")
+    cid = world.receive(
+        "receiver", level="normal", category="product", subject={"merchant": "宜家配送"}
+    )
+    other = world.receive("receiver", level="normal", category="product")
     world.run("receiver", cid, "acknowledge", {})
     world.run("receiver", cid, "record_contact", REACHED)
     world.run("receiver", cid, "classify", VALID)
-    world.run("receiver", cid, "record_investigation", investigation())
+    world.run("receiver", cid, "record_investigation", investigation("process"))
     world.run("receiver", cid, "propose_solution", solution("compensation", 300))
     world.run("receiver", cid, "implement", {})
     world.run("receiver", cid, "record_response", {"satisfaction": 4})  # a second round
@@ -63,10 +68,23 @@ def test_each_implementation_is_priced_at_the_proposal_before_it(world):
             for p in session.scalars(select(SolutionProposal).order_by(SolutionProposal.seq))
         ]
         start, end = START - timedelta(days=1), START + timedelta(days=30)
-        money = queries.compensation(session, queries.Scope(world.ids["G"]), start, end)
+        group = queries.Scope(world.ids["G"])
+        money = queries.compensation(session, group, start, end)
+        merchants = queries.merchants(session, group, start, end)
+        facts = {
+            f.complaint_id: (f.merchant, f.root_causes)
+            for f in session.scalars(select(ComplaintFacts))
+        }
+        complaint = world.complaint(cid)
     assert len(proposals) == 2
     assert copied == proposals
     assert sorted(money) == [
         ("compensation", 1, Decimal("300.00")),
         ("repair", 1, Decimal("150.00")),
     ]
+    assert merchants == {"宜家配送": 1}
+    assert facts == {
+        cid: ("宜家配送", complaint.investigation["root_causes"]),
+        other: (None, None),
+    }
+    assert complaint.investigation["root_causes"] == ["process"]
