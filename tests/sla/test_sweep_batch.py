@@ -67,10 +67,20 @@ def _sweep_until_idle(sessions, clock) -> int:
             return passes
 
 
+LATER = {
+    "breaches": timedelta(days=9),  # every clock due: penalties, level raises, re-timing
+    # the acknowledgement (24 h, warned at 80 %) due on the first three, nearly due on the rest
+    "warnings": timedelta(hours=24, minutes=20),
+}
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # two copies of one database file
-@pytest.mark.parametrize("pack_key", sorted(PACKS))
+@pytest.mark.parametrize(
+    "pack_key, moment",
+    [("default", "breaches"), ("franchise-sales-center", "breaches"), ("default", "warnings")],
+)
 def test_one_pass_gives_exactly_what_one_timer_per_pass_gives(
-    pack_key, db_url, sessions, clock, monkeypatch, tmp_path
+    pack_key, moment, db_url, sessions, clock, monkeypatch, tmp_path
 ):
     staff, body = PACKS[pack_key]
     clock.set(MONDAY_10)
@@ -83,7 +93,7 @@ def test_one_pass_gives_exactly_what_one_timer_per_pass_gives(
         session.execute(
             update(Complaint).where(Complaint.id.in_(ids[::3])).values(assignee_id=None)
         )
-    clock.set(MONDAY_10 + timedelta(days=9))
+    clock.set(MONDAY_10 + LATER[moment])
 
     copy = tmp_path / "one-by-one.db"
     with sqlite3.connect(make_url(db_url).database) as src, sqlite3.connect(copy) as dst:
@@ -100,6 +110,9 @@ def test_one_pass_gives_exactly_what_one_timer_per_pass_gives(
     got = _snapshot(sessions)
     assert got["penalty"] or pack_key == "default"
     assert len(got["event"]) > len(ids)  # breaches recorded
+    if moment == "warnings":  # both kinds in one pass
+        commands = {value for row in got["event"] for name, value in row if name == "command"}
+        assert {"'sla_breach'", "'sla_warning'"} <= commands
     for table in expected:
         assert got[table] == expected[table], table
 
@@ -127,3 +140,23 @@ def test_a_complaint_being_changed_meanwhile_is_breached_by_a_later_pass(db_url,
     assert world.timers(busy)["acknowledge"].breached_at == clock.now()
     assert world.events(busy)[-1].command == "sla_breach"
     assert world.complaint(busy).version == 3  # on top of the person's change
+
+
+def test_a_level_raised_by_a_breach_restarts_only_the_clocks_not_yet_run_this_round(
+    sessions, clock
+):
+    """The pass reads which clocks each complaint has run this round once for all of them:
+    an acknowledgement already given is not asked for again when the overdue resolution
+    raises the level, and one not given yet keeps its running clock."""
+    staff, body = PACKS["default"]
+    clock.set(MONDAY_10)
+    world = World.build(sessions, clock, "default", staff)
+    given, pending = world.receive("receiver", **body), world.receive("receiver", **body)
+    world.run("receiver", given, "acknowledge")
+    clock.set(MONDAY_10 + timedelta(days=9))
+    assert world.sweep() == 3  # both resolutions, the pending acknowledgement
+    for cid in (given, pending):
+        assert world.complaint(cid).level != body["level"]  # raised by the overdue resolution
+        assert len(world.all_timers(cid, "acknowledge")) == 1
+    assert world.timers(given)["acknowledge"].state == "met"
+    assert world.timers(pending)["acknowledge"].state == "running"

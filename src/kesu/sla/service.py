@@ -166,7 +166,7 @@ def retime_open(session: Session, group_id: int) -> int:
         cal = calendar_for(session, pack, complaint)
         live = _running(session, complaint)
         for timer in live:
-            rule = pack.timer(timer.key)
+            rule = timer_rule(pack, timer.key)
             if rule is None or timer.breached_at is not None:
                 continue
             before = (timer.due_at, timer.provisional)
@@ -178,6 +178,22 @@ def retime_open(session: Session, group_id: int) -> int:
 
 
 # --- timers on events ---------------------------------------------------------------------------
+
+_RULES: dict[int, tuple[Pack, dict[str, TimerRule]]] = {}
+
+
+def timer_rule(pack: Pack, key: str) -> TimerRule | None:
+    """`pack.timer(key)` from a dict made once per parsed pack (a pack never changes): the
+    sweep looks up every running timer's rule several times per breach."""
+    found = _RULES.get(id(pack))
+    if found is None or found[0] is not pack:
+        rules_by_key: dict[str, TimerRule] = {}
+        for rule in pack.timers:  # the first of a key, as pack.timer finds it
+            rules_by_key.setdefault(rule.key, rule)
+        if len(_RULES) > 64:
+            _RULES.clear()
+        found = _RULES[id(pack)] = (pack, rules_by_key)
+    return found[1].get(key)
 
 
 def on_event(
@@ -208,7 +224,7 @@ def restart_running(session: Session, pack: Pack, complaint: Complaint, now: dat
     cal = calendar_for(session, pack, complaint)
     live = _running(session, complaint)
     for timer in live:
-        rule = pack.timer(timer.key)
+        rule = timer_rule(pack, timer.key)
         timer.started_at = now
         if rule is not None and rule.not_before:
             opens = rules.opens_at(cal, now, rule.not_before)
@@ -227,15 +243,20 @@ def update(
     now: datetime,
     timers: list[Timer] | None = None,
     open_cases: Callable[[list[int]], dict[int, int]] | None = None,
+    rounds: Callable[[int], list[tuple[str, int]]] | None = None,
 ) -> list[Alert]:
     """The changes without the messages (the sweep sends those after recording its event).
     `timers`: the complaint's running timers, oldest first, when the caller has loaded them
     (the sweep, for a whole pass at once); timers started here are appended to it (met and
     cancelled ones stay in it with their new state). `open_cases`:
-    the handlers' open complaints for auto-assignment, when the caller counts them."""
+    the handlers' open complaints for auto-assignment, when the caller counts them.
+    `rounds`: (key, round) of every timer of a complaint in the database, when the caller
+    reads them for many complaints at once (with `timers`: those it started are in there)."""
     auto: dict[str, Any] = {}
     alerts = escalation_service.on_event(session, pack, complaint, command, payload, now, auto)
-    report, more = _timers(session, pack, complaint, actor, command, payload, auto, now, timers)
+    report, more = _timers(
+        session, pack, complaint, actor, command, payload, auto, now, timers, rounds
+    )
     alerts += more
     owner = escalation_service.ensure_owner(session, pack, complaint, actor, open_cases)
     if owner is not None:
@@ -267,6 +288,7 @@ def _timers(
     auto: dict[str, Any],
     now: datetime,
     timers: list[Timer] | None = None,
+    rounds: Callable[[int], list[tuple[str, int]]] | None = None,
 ) -> tuple[dict[str, list[str]], list[Alert]]:
     role = pack.role(actor.role) if actor.kind == "staff" else None
     rank = pack.tier_rank(role.tier) if role else 0
@@ -293,7 +315,7 @@ def _timers(
         running = [t for t in timers if t.state == "running"]
     again: set[str] = set()
     for timer in running:
-        rule = pack.timer(timer.key)
+        rule = timer_rule(pack, timer.key)
         if rule is None:
             continue
         if fired(rule.met_by):
@@ -309,7 +331,7 @@ def _timers(
     alerts = _delays(pack, complaint, actor, command, fired, live, now, cal, report)
 
     for timer in live:
-        rule = pack.timer(timer.key)
+        rule = timer_rule(pack, timer.key)
         if rule is not None and timer.level != complaint.level:
             within = rule.within_for(complaint.level)
             timer.level, timer.unit, timer.amount = complaint.level, within.unit, within.amount
@@ -321,13 +343,16 @@ def _timers(
     )
     this_round: set[str] = set()
     if level_changed:
-        this_round = set(
-            session.scalars(
-                select(Timer.key).where(
-                    Timer.complaint_id == complaint.id, Timer.round == complaint.round
+        if rounds is not None:
+            this_round = {key for key, r in rounds(complaint.id) if r == complaint.round}
+        else:
+            this_round = set(
+                session.scalars(
+                    select(Timer.key).where(
+                        Timer.complaint_id == complaint.id, Timer.round == complaint.round
+                    )
                 )
             )
-        )
         # and those the caller's pass started, not flushed yet
         this_round |= {t.key for t in timers or [] if t.round == complaint.round}
     running_keys = {t.key for t in live}
@@ -383,7 +408,7 @@ def _delays(
                     "at": now.isoformat(),
                 },
             ]
-            _retime(cal(), pack.timer(timer.key), timer)
+            _retime(cal(), timer_rule(pack, timer.key), timer)
             report["extended"].append(timer.key)
             if step.notify_customer:
                 local = until.astimezone(ZoneInfo(pack.timezone)).strftime("%Y-%m-%d %H:%M")
@@ -405,7 +430,7 @@ def _delays(
         for timer in affected:
             pause = rules.Pause(now, max(until, now))
             timer.pauses = [*timer.pauses, pause.as_json()]
-            _retime(cal(), pack.timer(timer.key), timer)
+            _retime(cal(), timer_rule(pack, timer.key), timer)
             report["paused"].append(timer.key)
     if policy.resume_on and fired(policy.resume_on):
         for timer in affected:
@@ -420,7 +445,7 @@ def _delays(
                 )
                 for p in pauses
             ]
-            _retime(cal(), pack.timer(timer.key), timer)
+            _retime(cal(), timer_rule(pack, timer.key), timer)
             report["resumed"].append(timer.key)
     return alerts
 
