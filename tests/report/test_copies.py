@@ -1,7 +1,8 @@
 """What the report reads from the copies the database keeps (migration 0013), with the rows
 written through the commands, on both databases: the compensation section prices each
 implementation at the solution proposed last before it (`report_proposal`: a second round
-after a dissatisfied answer proposes again), and the merchant and root-cause sections read
+after a dissatisfied answer proposes again; `report_event`: the implementations with their
+group), and the merchant and root-cause sections read
 the complaint's `subject` and `investigation` as they stand (`report_complaint`: copied when
 the complaint is received, again when the investigation is recorded)."""
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from kesu.complaint.models import ComplaintEvent
 from kesu.db.session import reading
 from kesu.report import queries
-from kesu.report.models import ComplaintFacts, SolutionProposal
+from kesu.report.models import ComplaintFacts, EventCopy, SolutionProposal
 from scenarios.world import REACHED, VALID, World, investigation, local, solution
 
 STAFF = [
@@ -68,6 +69,18 @@ def test_each_implementation_is_priced_at_the_proposal_before_it(world):
             for p in session.scalars(select(SolutionProposal).order_by(SolutionProposal.seq))
         ]
         start, end = START - timedelta(days=1), START + timedelta(days=30)
+        counted = [
+            (world.ids["G"], e.command, e.at, e.complaint_id, e.seq)
+            for e in session.scalars(
+                select(ComplaintEvent)
+                .where(ComplaintEvent.command.in_(("implement", "close", "reopen")))
+                .order_by(ComplaintEvent.seq)
+            )
+        ]
+        copied_events = [
+            (e.org_id, e.command, e.at, e.complaint_id, e.seq)
+            for e in session.scalars(select(EventCopy).order_by(EventCopy.seq))
+        ]
         group = queries.Scope(world.ids["G"])
         money = queries.compensation(session, group, start, end)
         merchants = queries.merchants(session, group, start, end)
@@ -78,6 +91,8 @@ def test_each_implementation_is_priced_at_the_proposal_before_it(world):
         complaint = world.complaint(cid)
     assert len(proposals) == 2
     assert copied == proposals
+    assert [e[1] for e in counted] == ["implement", "implement"]
+    assert copied_events == counted
     assert sorted(money) == [
         ("compensation", 1, Decimal("300.00")),
         ("repair", 1, Decimal("150.00")),

@@ -68,6 +68,25 @@ class SolutionProposal(Base):
     amount: Mapped[str | None] = mapped_column(Text, doc="the payload's amount, as text")
 
 
+class EventCopy(Base):
+    """The events the report counts in a period (`implement`, `close`, `reopen`) with their
+    complaint's group, copied by the database when the event is recorded (trigger
+    `report_event_copy`, migration 0013): a group's events of a period are one range of this
+    key, where the event log's own index holds every group's and each event's complaint had
+    to be looked up for its group. A complaint's group never changes."""
+
+    __tablename__ = "report_event"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
+    command: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True)
+
+
 class ComplaintFacts(Base):
     """What the merchant and root-cause sections read of each complaint, copied out of its
     wide row by the database (triggers `report_complaint_copy*`, migration 0013) when the

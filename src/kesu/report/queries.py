@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, aliased
 
 from kesu.access.models import User
 from kesu.complaint.models import Complaint, ComplaintEvent
-from kesu.report.models import ComplaintFacts, OrgVolume, SolutionProposal
+from kesu.report.models import ComplaintFacts, EventCopy, OrgVolume, SolutionProposal
 from kesu.report.rules import Durations, VolumeRecord, durations
 from kesu.sla.models import Penalty, Timer
 
@@ -320,17 +320,33 @@ def root_causes(session: Session, scope: Scope, start: datetime, end: datetime) 
 # --- events in the period ---------------------------------------------------------------------
 
 
+def _events(scope: Scope, start: datetime, end: datetime, *commands: str):
+    """The scope's events of these commands in the period, from `report_event` (one range of
+    its key per command for a whole group; a part of a group also checks each complaint's
+    site and department)."""
+    e = EventCopy
+    query = (
+        select()
+        .select_from(e)
+        .where(e.org_id == scope.group_id, e.command.in_(commands), e.at >= start, e.at < end)
+    )
+    if scope.org_ids is not None:
+        query = query.join(Complaint, Complaint.id == e.complaint_id).where(scope.where())
+    return query
+
+
 def event_counts(
     session: Session, scope: Scope, start: datetime, end: datetime, commands: tuple[str, ...]
 ) -> Counter[str]:
-    e = ComplaintEvent
-    rows = session.execute(
-        select(e.command, func.count())
-        .join(Complaint, Complaint.id == e.complaint_id)
-        .where(e.command.in_(commands), e.at >= start, e.at < end, scope.where())
-        .group_by(e.command)
-    )
-    return Counter(dict(rows.all()))
+    """Events in the period by command (those `report_event` copies: implement, close, reopen)."""
+    if not set(commands) <= COPIED_COMMANDS:
+        raise ValueError(f"report_event holds only {sorted(COPIED_COMMANDS)}")
+    e = EventCopy
+    query = _events(scope, start, end, *commands).add_columns(e.command, func.count())
+    return Counter(dict(session.execute(query.group_by(e.command)).all()))
+
+
+COPIED_COMMANDS = frozenset({"implement", "close", "reopen"})
 
 
 def compensation(
@@ -342,13 +358,8 @@ def compensation(
     `propose_solution` event, so the wide event rows are not read; an implement with no
     proposal before it is left out). The complaint row's `solution` is not used: it is the
     current proposal, not necessarily the one an earlier implement carried out."""
-    impl, earlier = ComplaintEvent, aliased(SolutionProposal)
-    implemented = (
-        select()
-        .select_from(impl)
-        .join(Complaint, Complaint.id == impl.complaint_id)
-        .where(impl.command == "implement", impl.at >= start, impl.at < end, scope.where())
-    )
+    impl, earlier = EventCopy, aliased(SolutionProposal)
+    implemented = _events(scope, start, end, "implement")
     before = and_(earlier.complaint_id == impl.complaint_id, earlier.seq < impl.seq)
     if _sqlite(session):  # the proposal's seq, then its row by the key
         prop = SolutionProposal
