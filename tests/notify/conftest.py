@@ -22,10 +22,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from kesu.access.models import User
 from kesu.db.session import transaction
+from kesu.notify.models import Outbox
 
 
 def free_port() -> int:
@@ -216,7 +217,9 @@ def give_email(sessions, org):
 
 @pytest.fixture
 def complaint(sessions, clock, org):
-    """A complaint at SH-NJ from 林女士 (phone and e-mail given): (id, complainant id)."""
+    """A complaint at SH-NJ from 林女士 (phone and e-mail given): (id, complainant id). The
+    outbox starts empty: the messages its intake queued (the customer's acknowledgement, the
+    staff alerts) are removed, so each test sees only what it enqueues itself."""
     from helpers import complaint_body
     from kesu.access import service as access_service
     from kesu.complaint import service as complaint_service
@@ -230,4 +233,5 @@ def complaint(sessions, clock, org):
     with transaction(sessions) as session:
         actor = complaint_service.actor_of(access_service.by_username(session, "receiver1"))
         c = complaint_service.receive(session, clock, actor, ComplaintCreate.model_validate(body))
+        session.execute(delete(Outbox))
         return c.id, c.complainant_id

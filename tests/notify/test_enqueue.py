@@ -8,8 +8,10 @@ from sqlalchemy import func, select, text
 
 from kesu.db.session import transaction
 from kesu.errors import IllegalTransition, InvalidInput
-from kesu.notify import service
+from kesu.i18n import catalogue
+from kesu.notify import rules, service
 from kesu.notify.models import NotificationChannel, Outbox
+from kesu.org.models import Organisation
 
 PARAMS = {
     "number": "FS20261126001",
@@ -380,3 +382,45 @@ def test_a_batch_enqueues_exactly_what_the_same_calls_one_at_a_time_do(
         )
 
     assert seen("batch:") == seen("single:")
+
+
+def _receive(sessions, clock, org, **over):
+    from helpers import complaint_body
+    from kesu.access import service as access_service
+    from kesu.complaint import service as complaint_service
+    from kesu.complaint.schemas import ComplaintCreate
+
+    with transaction(sessions) as session:
+        actor = complaint_service.actor_of(access_service.by_username(session, "receiver1"))
+        body = ComplaintCreate.model_validate(complaint_body(org, **over))
+        return complaint_service.receive(session, clock, actor, body)
+
+
+def test_a_complaint_taken_by_phone_tells_the_customer_it_is_accepted_and_its_number(
+    sessions, clock, org
+):
+    c = _receive(
+        sessions,
+        clock,
+        org,
+        complainant={"name": "林女士", "phone": "138 1234 5678", "other_contact": "lin@example.cn"},
+    )
+    told = [r for r in rows(sessions) if r.recipient_kind == "customer"]
+    assert [(r.channel, r.address, r.template) for r in told] == [
+        ("sms-log", "13812345678", "customer_complaint_received"),
+        ("email", "lin@example.cn", "customer_complaint_received"),
+    ]
+    with transaction(sessions) as session:
+        group = session.get(Organisation, c.org_id).name
+    assert {k: told[0].params[k] for k in ("number", "name", "org")} == {
+        "number": c.number,
+        "name": "林女士",
+        "org": group,
+    }
+    message = rules.render(catalogue("zh_Hans"), told[0].template, told[0].params)
+    assert c.number in message.subject and "林女士" in message.body and "已受理" in message.body
+
+
+def test_a_customer_who_left_no_phone_or_address_is_sent_nothing(sessions, clock, org):
+    _receive(sessions, clock, org, complainant={"name": "匿名顾客", "phone": None})
+    assert [r for r in rows(sessions) if r.recipient_kind == "customer"] == []

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from kesu.access.models import User
 from kesu.complaint import lifecycle
 from kesu.complaint.commands import Categorize
-from kesu.complaint.models import Complaint
+from kesu.complaint.models import Complainant, Complaint
 from kesu.escalation import rules
 from kesu.i18n import translate
 from kesu.notify import service as notify_service
 from kesu.org import service as org_service
+from kesu.org.models import Organisation
 from kesu.policy.schema import Pack, Trigger
 from kesu.sla import rules as sla_rules
 
@@ -377,6 +378,8 @@ def on_event(
                 to=esc.top_level_notify,
             )
         )
+    if command == "receive":
+        alerts.append(_acknowledgement(session, pack, complaint))
     if command == "record_response" and payload.get("outcome") == "escalate":
         alerts += _dissatisfied(pack, complaint, payload, auto)
     facts = sla_rules.facts_of(complaint, payload)
@@ -387,6 +390,17 @@ def on_event(
                 Alert(f"rule{i}", rule.template, params, to=rule.notify, customer=rule.customer)
             )
     return alerts
+
+
+def _acknowledgement(session: Session, pack: Pack, complaint: Complaint) -> Alert:
+    """受理告知 (the procedure's step 3): the customer hears that the complaint is accepted and
+    its number, by SMS to their phone and by e-mail where they left an address, whatever the
+    channel it came in by; with the number and the last four digits of their phone they follow
+    it on the portal. A ledger import (`announce=False`) tells no one."""
+    person = session.get(Complainant, complaint.complainant_id)
+    group = session.get(Organisation, complaint.org_id)
+    params = params_of(pack, complaint, org=group.name, name=person.name)
+    return Alert("received", "customer_complaint_received", params, customer=True)
 
 
 _TRIGGERS: dict[int, tuple[Pack, list[tuple[Any, Trigger]]]] = {}
