@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from helpers import complaint_body, login
 from kesu import worker
-from kesu.db.session import reading, transaction
+from kesu.db.session import make_sessionmaker, reading, transaction
 from kesu.report import snapshots
 from kesu.report.models import ReportSnapshot
 from web.console_helpers import post_form, sign_in
@@ -87,6 +87,23 @@ def test_the_worker_builds_the_defaults_once_and_refreshes_only_running_periods(
     assert second[("annual", "2026")] > first[("annual", "2026")]
     for complete in (("weekly", "2026-W47"), ("monthly", "2026-10"), ("annual", "2025")):
         assert second[complete] == first[complete]
+
+
+def test_the_worker_builds_the_defaults_in_the_deployments_default_language(
+    engine, org, clock, settings
+):
+    english = settings.model_copy(update={"default_locale": "en"})
+    sessions = make_sessionmaker(engine)
+    sessions.configure(info={"settings": english})  # as `kesu worker` passes them to its jobs
+    assert worker.run_pass(sessions, clock)["report.snapshots"] == 4
+    with reading(sessions) as session:
+        found = session.execute(
+            select(ReportSnapshot.period, ReportSnapshot.locale).where(
+                ReportSnapshot.org_id == org["HX"]
+            )
+        ).all()
+    assert {locale for _, locale in found} == {"en"}  # what the console shows when none is chosen
+    assert len(found) == 4
 
 
 def test_a_running_period_is_built_once_more_after_it_ends(sessions, org, clock):

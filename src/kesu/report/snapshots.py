@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from kesu.i18n import DEFAULT_LOCALE
+from kesu.i18n import DEFAULT_LOCALE, normalise
 from kesu.org.models import Organisation
 from kesu.report import rules
 from kesu.report import service as report_service
@@ -118,21 +118,20 @@ def refresh(session: Session, clock) -> int:
     the stored ones that are stale (see the module's docstring); at most `PER_PASS`."""
     now = clock.now()
     built = 0
+    locale = _default_locale(session)
     for group in list(session.scalars(select(Organisation).where(Organisation.kind == "group"))):
         today = report_service.today_of(report_service.target(session, group.id).pack, now)
         for period in defaults(today):
             if built >= PER_PASS:
                 return built
-            found = stored(
-                session, kind=period.kind, org_id=group.id, period=period, locale=DEFAULT_LOCALE
-            )
+            found = stored(session, kind=period.kind, org_id=group.id, period=period, locale=locale)
             if found is None:
                 build(
                     session,
                     kind=period.kind,
                     org_id=group.id,
                     period=period,
-                    locale=DEFAULT_LOCALE,
+                    locale=locale,
                     now=now,
                 )
                 built += 1
@@ -151,3 +150,11 @@ def refresh(session: Session, clock) -> int:
         build(session, kind=kind, org_id=org_id, period=period, locale=locale, now=now)
         built += 1
     return built
+
+
+def _default_locale(session: Session) -> str:
+    """The language the console shows when nobody has chosen one (`KESU_DEFAULT_LOCALE`, as
+    `web.pages.page_locale` falls back to): the defaults are built in it. The worker's
+    sessions carry the settings in `info`; without them, Simplified Chinese."""
+    settings = session.info.get("settings")
+    return normalise(settings.default_locale) if settings is not None else DEFAULT_LOCALE
