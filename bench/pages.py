@@ -54,9 +54,9 @@ def _samples(engine, settings) -> dict[str, Any]:
     """Values for path parameters and people to ask as, from the biggest group."""
     from bench import data, scenarios
     from kesu.complaint.models import Complaint
+    from kesu.complaint.tracking import path as track_path
     from kesu.db.session import make_sessionmaker, reading
     from kesu.improvement.models import CorrectiveAction, Inspection
-    from kesu.web.portal.routes import track_path
 
     groups = scenarios.load_groups(engine)
     sizes = {}

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     )
     environment: str = Field("development", description="development | production")
     default_locale: str = "zh_Hans"
+    public_url: str | None = Field(
+        None,
+        description="where customers reach Kesu (https://kesu.example.cn): customer messages "
+        "then carry the complaint's signed tracking link",
+    )
     max_upload_bytes: int = 20 * 1024 * 1024
     session_hours: int = 12
     worker_interval_seconds: float = 5.0

@@ -6,8 +6,8 @@ import re
 
 from helpers import complaint_body, login
 from kesu.complaint.models import Complaint, ComplaintEvent
+from kesu.complaint.tracking import path as track_path
 from kesu.db.session import transaction
-from kesu.web.portal.routes import track_path
 from web.console_helpers import csrf_of, post_form
 
 PNG = (

@@ -27,6 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from kesu.clock import Clock
+from kesu.complaint import tracking
 from kesu.db.session import make_sessionmaker, transaction
 from kesu.i18n import catalogue, translate
 from kesu.notify import rules, senders
@@ -224,6 +225,12 @@ def _claim(row: Outbox, config: NotificationChannel | None, now: datetime) -> Cl
     return replace(claim, address=config.target, webhook_kind=config.kind, secret=config.secret)
 
 
+def _about_their_complaint(claim: Claim) -> bool:
+    """A message to a customer about their complaint ends with its tracking link (where the
+    deployment has a public address): the link is made at sending, never stored."""
+    return claim.recipient_kind == "customer" and claim.complaint_id is not None
+
+
 def send(claim: Claim, settings: Settings, now: datetime) -> str:
     """Render in the recipient's language and hand to the channel's sender."""
     if claim.refused:
@@ -232,6 +239,10 @@ def send(claim: Claim, settings: Settings, now: datetime) -> str:
         message = rules.render(catalogue(claim.locale), claim.template, claim.params)
     except KeyError as exc:
         raise senders.SendFailed(f"template cannot be rendered: {exc}", permanent=True) from exc
+    link = tracking.link(settings, claim.complaint_id) if _about_their_complaint(claim) else None
+    if link:
+        more = translate("notify.customer_link", claim.locale, link=link)
+        message = replace(message, body=f"{message.body}{more}")
     if claim.channel == "sms-log":
         return senders.log_sms(phone=claim.address, message=message)
     if claim.channel == "email":

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +23,7 @@ from kesu.access import throttle
 from kesu.access.models import User
 from kesu.access.rules import PORTAL_PER_IP, Limit
 from kesu.complaint import evidence as evidence_service
-from kesu.complaint import lifecycle, queries
+from kesu.complaint import lifecycle, queries, tracking
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
 from kesu.complaint.schemas import ComplaintCreate
@@ -46,7 +45,6 @@ Form = Annotated[FormData, Depends(checked_form)]
 CHANNEL = "portal"
 CONTACT_PREFERENCES = ("phone", "sms", "wechat", "email")
 MAX_FILES = 3
-LINK_DAYS = 365
 PRIVACY_VERSION = "2026-11"
 CUSTOMER_EVENTS = {
     "receive",
@@ -60,15 +58,6 @@ CUSTOMER_EVENTS = {
     "attach_evidence",
 }
 """Events a customer sees on their own complaint (by kind, never staff names)."""
-
-
-def _signer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="kesu.portal.track")
-
-
-def track_path(settings: Settings, complaint_id: int) -> str:
-    """The signed link sent to the customer (notifications use it too)."""
-    return f"/portal/t/{_signer(settings).dumps(complaint_id)}"
 
 
 SUBMIT_PER_PHONE = Limit(attempts=3, window_seconds=3600)
@@ -248,7 +237,7 @@ def submit(
         message = error_message(exc, page_locale(request))
         return _submit_page(request, db, group, values, error=message, status=exc.status)
     db.commit()
-    return RedirectResponse(track_path(settings, created.id) + "?new=1", status_code=303)
+    return RedirectResponse(tracking.path(settings, created.id) + "?new=1", status_code=303)
 
 
 # --- track ------------------------------------------------------------------------------------
@@ -282,15 +271,12 @@ def track(request: Request, db: Db, clock: ClockDep, settings: SettingsDep, form
         return render(
             request, "portal/track.html", {"values": values, "error": message}, status=exc.status
         )
-    return RedirectResponse(track_path(settings, match), status_code=303)
+    return RedirectResponse(tracking.path(settings, match), status_code=303)
 
 
 def _tracked(db: Session, settings: Settings, token: str) -> Complaint:
-    try:
-        cid = _signer(settings).loads(token, max_age=LINK_DAYS * 86400)
-    except BadSignature as exc:
-        raise NotFound("portal.not_found") from exc
-    complaint = db.get(Complaint, cid) if isinstance(cid, int) else None
+    cid = tracking.complaint_id(settings, token)
+    complaint = db.get(Complaint, cid) if cid is not None else None
     if complaint is None:
         raise NotFound("portal.not_found")
     return complaint
