@@ -24,7 +24,7 @@ from kesu.i18n import translate
 from kesu.notify import service as notify_service
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
-from kesu.policy.schema import Pack, Trigger
+from kesu.policy.schema import Pack, Trigger, per_pack
 from kesu.sla import rules as sla_rules
 
 TEXT_FIELDS = {"note": "text", "record_contact": "summary"}
@@ -168,22 +168,17 @@ def _holders(
 
 
 _NO_ROLE = (0, False)
-_ROLES: dict[int, tuple[Pack, dict[str, tuple[int, bool]]]] = {}
 
 
+@per_pack
 def _roles(pack: Pack) -> dict[str, tuple[int, bool]]:
     """Per role key of the pack: its tier rank, and whether its holders handle complaints
-    (a tier and `record_investigation`). A parsed pack never changes: worked out once."""
-    found = _ROLES.get(id(pack))
-    if found is None or found[0] is not pack:
-        roles: dict[str, tuple[int, bool]] = {}
-        for r in pack.roles:  # the first of a key, as pack.role finds it
-            handles = r.tier is not None and r.may("record_investigation")
-            roles.setdefault(r.key, (pack.tier_rank(r.tier), handles))
-        if len(_ROLES) > 64:
-            _ROLES.clear()
-        found = _ROLES[id(pack)] = (pack, roles)
-    return found[1]
+    (a tier and `record_investigation`)."""
+    roles: dict[str, tuple[int, bool]] = {}
+    for r in pack.roles:  # the first of a key, as pack.role finds it
+        handles = r.tier is not None and r.may("record_investigation")
+        roles.setdefault(r.key, (pack.tier_rank(r.tier), handles))
+    return roles
 
 
 def send(
@@ -403,20 +398,10 @@ def _acknowledgement(session: Session, pack: Pack, complaint: Complaint) -> Aler
     return Alert("received", "customer_complaint_received", params, customer=True)
 
 
-_TRIGGERS: dict[int, tuple[Pack, list[tuple[Any, Trigger]]]] = {}
-
-
+@per_pack
 def _notification_triggers(pack: Pack) -> list[tuple[Any, Trigger]]:
-    """The pack's notification rules, each with its trigger (built once per parsed pack)."""
-    found = _TRIGGERS.get(id(pack))
-    if found is None or found[0] is not pack:
-        if len(_TRIGGERS) > 64:
-            _TRIGGERS.clear()
-        found = _TRIGGERS[id(pack)] = (
-            pack,
-            [(rule, Trigger(event=rule.event, when=rule.when)) for rule in pack.notifications],
-        )
-    return found[1]
+    """The pack's notification rules, each with its trigger."""
+    return [(rule, Trigger(event=rule.event, when=rule.when)) for rule in pack.notifications]
 
 
 def _dissatisfied(

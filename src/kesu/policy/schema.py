@@ -6,9 +6,11 @@ particular organisation lives in code. Labels are {zh_Hans, zh_Hant, en} mapping
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import time
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -22,6 +24,8 @@ from pydantic import (
 from kesu.calendar import BusinessHours
 from kesu.complaint.commands import COMMANDS
 from kesu.i18n import DEFAULT_LOCALE, catalogue
+
+T = TypeVar("T")
 
 Key = str
 Label = dict[Literal["zh_Hans", "zh_Hant", "en"], str]
@@ -752,3 +756,21 @@ class Pack(_Strict):
     def hours(self) -> BusinessHours:
         """The business hours as the calendar takes them (validated with the pack)."""
         return BusinessHours(tuple(_window(w) for w in self.business_hours))
+
+
+def per_pack(build: Callable[[Pack], T]) -> Callable[[Pack], T]:
+    """`build(pack)` worked out once per parsed pack: a parsed pack never changes, and parsed
+    packs live as long as the process (`policy.service.pack_of`). Keyed by the pack's identity
+    (checked, so a new pack at a reused id is built afresh); at most 64 kept."""
+    made: dict[int, tuple[Pack, T]] = {}
+
+    @functools.wraps(build)
+    def get(pack: Pack) -> T:
+        found = made.get(id(pack))
+        if found is None or found[0] is not pack:
+            if len(made) > 64:
+                made.clear()
+            found = made[id(pack)] = (pack, build(pack))
+        return found[1]
+
+    return get

@@ -26,7 +26,7 @@ from kesu.escalation import service as escalation_service
 from kesu.escalation.service import Alert
 from kesu.org import service as org_service
 from kesu.policy import service as policy_service
-from kesu.policy.schema import Duration, Pack, TimerRule
+from kesu.policy.schema import Duration, Pack, TimerRule, per_pack
 from kesu.sla import rules
 from kesu.sla.models import CalendarDay, OfficialYear, Timer
 
@@ -179,21 +179,19 @@ def retime_open(session: Session, group_id: int) -> int:
 
 # --- timers on events ---------------------------------------------------------------------------
 
-_RULES: dict[int, tuple[Pack, dict[str, TimerRule]]] = {}
+
+@per_pack
+def _timer_rules(pack: Pack) -> dict[str, TimerRule]:
+    rules_by_key: dict[str, TimerRule] = {}
+    for rule in pack.timers:  # the first of a key, as pack.timer finds it
+        rules_by_key.setdefault(rule.key, rule)
+    return rules_by_key
 
 
 def timer_rule(pack: Pack, key: str) -> TimerRule | None:
-    """`pack.timer(key)` from a dict made once per parsed pack (a pack never changes): the
-    sweep looks up every running timer's rule several times per breach."""
-    found = _RULES.get(id(pack))
-    if found is None or found[0] is not pack:
-        rules_by_key: dict[str, TimerRule] = {}
-        for rule in pack.timers:  # the first of a key, as pack.timer finds it
-            rules_by_key.setdefault(rule.key, rule)
-        if len(_RULES) > 64:
-            _RULES.clear()
-        found = _RULES[id(pack)] = (pack, rules_by_key)
-    return found[1].get(key)
+    """`pack.timer(key)` from a dict made once per parsed pack: the sweep looks up every
+    running timer's rule several times per breach."""
+    return _timer_rules(pack).get(key)
 
 
 def on_event(
