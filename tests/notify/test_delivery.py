@@ -366,11 +366,10 @@ def test_a_customer_sms_is_only_logged_with_its_text_in_the_customers_language(
     assert (mail.channel, mail.state) == ("email", "pending")  # no mail server configured
 
 
-def test_with_a_public_address_a_customer_message_ends_with_the_complaints_own_link(
-    sessions, clock, settings, complaint
-):
+def _acknowledged_sms(sessions, clock, settings, complaint) -> tuple[Outbox, str]:
+    """The customer's acknowledgement of `complaint`, delivered with `settings`: its row and
+    the text the SMS log recorded."""
     cid, person = complaint
-    public = settings.model_copy(update={"public_url": "https://kesu.example.cn/"})
     with transaction(sessions) as session:
         service.notify_customer(
             session,
@@ -381,34 +380,28 @@ def test_with_a_public_address_a_customer_message_ends_with_the_complaints_own_l
             dedupe_key=f"ack:{cid}",
             complaint_id=cid,
         )
-
-    deliver.deliver_due(sessions, clock, public)
-
+    deliver.deliver_due(sessions, clock, settings)
     sms, _mail = outbox(sessions)
     (attempt,) = history(sessions, sms.id)
-    text, _, link = attempt.response.rpartition("查询进度：")
+    return sms, attempt.response
+
+
+def test_with_a_public_address_a_customer_message_ends_with_the_complaints_own_link(
+    sessions, clock, settings, complaint
+):
+    public = settings.model_copy(update={"public_url": "https://kesu.example.cn/"})
+    sms, response = _acknowledged_sms(sessions, clock, public, complaint)
+    text, _, link = response.rpartition("查询进度：")
     assert "投诉编号 FS20261126001" in text
     assert link.startswith("https://kesu.example.cn/portal/t/")
-    assert tracking.complaint_id(public, link.rsplit("/", 1)[1]) == cid  # opens this complaint
+    assert tracking.complaint_id(public, link.rsplit("/", 1)[1]) == complaint[0]  # this one
     assert "link" not in sms.params  # made when sent, never stored with the message
 
 
 def test_without_a_public_address_no_link_is_added(sessions, clock, settings, complaint):
-    cid, person = complaint
-    with transaction(sessions) as session:
-        service.notify_customer(
-            session,
-            now=clock.now(),
-            complainant_id=person,
-            template="customer_complaint_received",
-            params={"org": "华夏家居", "name": "林女士", "number": "FS1"},
-            dedupe_key=f"ack:{cid}",
-            complaint_id=cid,
-        )
-    deliver.deliver_due(sessions, clock, settings)
-    sms, _mail = outbox(sessions)
-    (attempt,) = history(sessions, sms.id)
-    assert "查询进度" not in attempt.response and "/portal/t/" not in attempt.response
+    _sms, response = _acknowledged_sms(sessions, clock, settings, complaint)
+    assert "投诉编号 FS20261126001" in response
+    assert "查询进度" not in response and "/portal/t/" not in response
 
 
 def test_without_a_mail_server_emails_wait_and_the_admin_is_told_then_they_go_out(
