@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +40,7 @@ class WriteQueue:
         self.path = f"{Path(database).resolve()}.writelock"
         self.lock = threading.Lock()
         self.holder: object | None = None
+        self.thread: int | None = None  # the holder's thread
         self.fd: int | None = None
 
     def acquire(self, dbapi_conn: object) -> None:
@@ -55,13 +57,13 @@ class WriteQueue:
         except BaseException:
             self.lock.release()
             raise
-        self.fd, self.holder = fd, dbapi_conn
+        self.fd, self.holder, self.thread = fd, dbapi_conn, threading.get_ident()
 
     def release(self, dbapi_conn: object) -> None:
         dbapi_conn = getattr(dbapi_conn, "dbapi_connection", dbapi_conn)
         if self.holder is None or self.holder is not dbapi_conn:
             return
-        fd, self.fd, self.holder = self.fd, None, None
+        fd, self.fd, self.holder, self.thread = self.fd, None, None, None
         try:
             os.close(fd)  # gives the flock back
         finally:
@@ -166,3 +168,48 @@ def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session:
         session.connection(execution_options={READ_ONLY: True})
         yield session
+
+
+def read_only(session: Session) -> bool:
+    """Whether the session is a read-only unit of work of its own, on an engine (`reading`,
+    a request's `ReadDb`): it has written nothing another session could not see."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):  # bound to a caller's connection (and its transaction)
+        return False
+    if session.in_transaction():
+        return bool(session.connection().get_execution_options().get(READ_ONLY))
+    return bool(bind.get_execution_options().get(READ_ONLY))
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+@contextmanager
+def same_snapshot(engine: Engine, n: int) -> Iterator[list[Session]]:
+    """`n` read-only sessions that all see the database as it was at one instant, so one read
+    can be split across threads (a session each) and still add up. PostgreSQL: the first
+    exports its snapshot (`pg_export_snapshot`) and the others import it, all in REPEATABLE
+    READ. SQLite (WAL): each starts its read transaction while a write lock is held (this
+    process's write queue and `BEGIN IMMEDIATE`), so no commit can land in between; the lock
+    is given back as soon as all have started (writers wait a few milliseconds at most)."""
+    reader = engine.execution_options(**{READ_ONLY: True})
+    with ExitStack() as stack:
+        sessions = [stack.enter_context(Session(reader)) for _ in range(n)]
+        if engine.dialect.name == "postgresql":
+            for s in sessions:
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            snapshot = sessions[0].scalar(text("SELECT pg_export_snapshot()"))
+            if not _SNAPSHOT_ID.fullmatch(snapshot):
+                raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+            for s in sessions[1:]:  # the first statement of their transactions
+                s.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+        else:
+            queue = write_queue(engine.url.database)
+            if queue.thread == threading.get_ident():  # it would wait for itself
+                raise RuntimeError("this thread holds the write lock: read before writing")
+            writer = engine.execution_options(**{READ_ONLY: False})
+            with Session(writer) as lock, lock.begin():
+                lock.connection()  # BEGIN IMMEDIATE: nobody commits until this ends
+                for s in sessions:  # a read of the file starts the read transaction
+                    s.execute(text("SELECT 1 FROM sqlite_master LIMIT 1"))
+        yield sessions

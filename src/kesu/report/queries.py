@@ -7,10 +7,14 @@ lookups (marked below)."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from queue import SimpleQueue
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +35,7 @@ from sqlalchemy.orm import Session, aliased
 
 from kesu.access.models import User
 from kesu.complaint.models import Complaint, ComplaintEvent
+from kesu.db.session import read_only, same_snapshot
 from kesu.report.models import ComplaintFacts, EventCopy, OrgVolume, SolutionProposal
 from kesu.report.rules import Durations, VolumeRecord, durations
 from kesu.sla.models import Penalty, Timer
@@ -71,6 +76,41 @@ def without_jit(session: Session) -> None:
         session.execute(text("SET LOCAL jit = off"))
         session.execute(text("SET LOCAL work_mem = '64MB'"))
         session.execute(text("SET LOCAL enable_memoize = off"))
+
+
+READERS = min(os.cpu_count() or 1, 4)
+"""Sessions (and threads) a report's reads are split across: one per core, at most four."""
+
+
+def read_all(session: Session, reads: dict[str, Callable[[Session], Any]]) -> dict[str, Any]:
+    """Every read's result, by name, all of one state of the database. When `session` is a
+    read-only unit of work of its own on a database file or server, the reads are split across
+    `READERS` sessions that share one snapshot (`db.session.same_snapshot`), one thread each,
+    taken in the order given (the longest first keeps the cores busy to the end): the database
+    does the work with the GIL released, so a year's report takes about half the time on two
+    cores. Otherwise (a session that has written, or may write) they run in `session`, one
+    after another."""
+    database = session.get_bind().url.database
+    if READERS < 2 or not read_only(session) or database in (None, "", ":memory:"):
+        without_jit(session)
+        return {name: read(session) for name, read in reads.items()}
+    with same_snapshot(session.get_bind(), READERS) as sessions:
+        for s in sessions:
+            without_jit(s)
+        free: SimpleQueue[Session] = SimpleQueue()  # as many sessions as threads
+        for s in sessions:
+            free.put(s)
+
+        def run(read: Callable[[Session], Any]) -> Any:
+            s = free.get()
+            try:
+                return read(s)
+            finally:
+                free.put(s)
+
+        with ThreadPoolExecutor(READERS, thread_name_prefix="kesu-report") as pool:
+            futures = {name: pool.submit(run, read) for name, read in reads.items()}
+            return {name: future.result() for name, future in futures.items()}
 
 
 def _seconds(session: Session, later, earlier) -> ColumnElement[int]:

@@ -4,6 +4,7 @@ figures by the rules, laid out as titled sections in the reader's language."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -143,29 +144,43 @@ class Data:
     penalties: list[tuple[int | None, int, Decimal]]
 
 
-def gather(
-    session: Session, t: Target, period: rules.Period, now: datetime, breakdowns: bool = True
-) -> Data:
+Read = Callable[[Session], Any]
+
+
+def _reads(t: Target, period: rules.Period, now: datetime, breakdowns: bool = True) -> dict:
+    """The reads behind one period's `Data` (`queries.read_all` runs them), the longest first."""
     start, end = period.bounds(t.pack.timezone)
     s = t.scope
+    reads: dict[str, Read] = {
+        "timers": lambda db: queries.timer_compliance(db, s, start, end, min(end, now)),
+        "received": (
+            (lambda db: queries.received_cube(db, s, start, end))
+            if breakdowns
+            else (lambda db: queries.received_totals(db, s, start, end))
+        ),
+        "fcr": lambda db: queries.first_contact_resolution(db, s, start, end),
+        "repeats": lambda db: queries.repeats(db, s, start, end, repeat_window(t.pack)),
+        "handling": lambda db: queries.handling(db, s, start, end),
+        "compensation": lambda db: queries.compensation(db, s, start, end),
+        "satisfaction": lambda db: queries.satisfaction(db, s, start, end),
+        "events": lambda db: queries.event_counts(db, s, start, end, ("close", "reopen")),
+        "open_at_end": lambda db: queries.open_at(db, s, end),
+        "penalties": lambda db: queries.penalties(db, s, start, end),
+    }
+    return reads
+
+
+def _data(got: dict[str, Any], breakdowns: bool = True) -> Data:
     if breakdowns:
-        cube = queries.received_cube(session, s, start, end)
+        cube = got["received"]
         received = sum(r.received for r in cube), sum(r.closed_by_end for r in cube)
     else:
-        cube, received = [], queries.received_totals(session, s, start, end)
+        cube, received = [], got["received"]
     return Data(
         received=received[0],
         closed_of_received=received[1],
         cube=cube,
-        handling=queries.handling(session, s, start, end),
-        fcr=queries.first_contact_resolution(session, s, start, end),
-        repeats=queries.repeats(session, s, start, end, repeat_window(t.pack)),
-        events=queries.event_counts(session, s, start, end, ("close", "reopen")),
-        satisfaction=queries.satisfaction(session, s, start, end),
-        compensation=queries.compensation(session, s, start, end),
-        open_at_end=queries.open_at(session, s, end),
-        timers=queries.timer_compliance(session, s, start, end, min(end, now)),
-        penalties=queries.penalties(session, s, start, end),
+        **{k: v for k, v in got.items() if k != "received"},
     )
 
 
@@ -483,24 +498,34 @@ def _compensation(lb: _Labels, money: list[tuple[str | None, int, Decimal]]) -> 
     )
 
 
+def _staff_reads(t: Target, start: datetime, end: datetime) -> dict[str, Read]:
+    zone = ZoneInfo(t.pack.timezone)
+    first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    return {
+        "staff_resolution": lambda db: queries.staff_resolution(
+            db, t.scope, start, end, _accepting(t.pack)
+        ),
+        "staff_response": lambda db: queries.staff_response(db, t.scope, start, end),
+        "staff_records": lambda db: improvement_queries.accountability_by_person(
+            db,
+            t.group.id,
+            first,
+            last,  # training, discipline, rewards
+        ),
+    }
+
+
 def _staff(
     session: Session,
     lb: _Labels,
     t: Target,
-    start: datetime,
-    end: datetime,
+    got: dict[str, Any],
     charged: list[tuple[int | None, int, Decimal]],
 ) -> Section:
-    response = {r.user_id: r for r in queries.staff_response(session, t.scope, start, end)}
-    resolved = {
-        r.user_id: r
-        for r in queries.staff_resolution(session, t.scope, start, end, _accepting(t.pack))
-    }
+    response = {r.user_id: r for r in got["staff_response"]}
+    resolved = {r.user_id: r for r in got["staff_resolution"]}
     penalties = {uid: (n, total) for uid, n, total in charged if uid is not None}
-    zone = ZoneInfo(t.pack.timezone)
-    records = improvement_queries.accountability_by_person(  # training, discipline, rewards
-        session, t.group.id, start.astimezone(zone).date(), end.astimezone(zone).date()
-    )
+    records = got["staff_records"]
     people = set(response) | set(resolved) | set(penalties)
     if t.scope.org_ids is None:  # the whole group: everyone with a record too
         people |= set(records)
@@ -592,8 +617,9 @@ OVERDUE_ROWS = 500
 """The overdue list shows at most this many timers (the oldest first)."""
 
 
-def _overdue(session: Session, lb: _Labels, t: Target, cutoff: datetime) -> Section:
-    rows = queries.overdue(session, t.scope, cutoff, OVERDUE_ROWS)
+def _overdue(
+    session: Session, lb: _Labels, cutoff: datetime, rows: list[queries.OverdueRow]
+) -> Section:
     orgs = {o.id: o for o in org_service.all_orgs(session)}
     names = queries.user_names(session, {r.assignee_id for r in rows if r.assignee_id})
     zone = ZoneInfo(lb.pack.timezone)
@@ -654,16 +680,34 @@ def build(
     session: Session, *, org_id: int, period: rules.Period, locale: str, now: datetime
 ) -> Report:
     """The report for an organisation (and everything under it) over a period."""
-    queries.without_jit(session)
     t = target(session, org_id)
     lb = _Labels(locale, t.pack)
     tz = t.pack.timezone
     start, end = period.bounds(tz)
     before = rules.previous(period)
-    now_data = gather(session, t, period, now)
-    before_data = gather(session, t, before, now, breakdowns=False)
-    received_local = rules.local_hours(queries.received_hours(session, t.scope, start, end), tz)
-    closed_local = rules.local_hours(queries.closed_hours(session, t.scope, start, end), tz)
+    cutoff = min(end, now)
+    s = t.scope
+    reads = {f"now.{k}": read for k, read in _reads(t, period, now).items()}
+    reads.update(_staff_reads(t, start, end))
+    reads.update(
+        {
+            "root_causes": lambda db: queries.root_causes(db, s, start, end),
+            "received_hours": lambda db: queries.received_hours(db, s, start, end),
+            "closed_hours": lambda db: queries.closed_hours(db, s, start, end),
+            "merchants": lambda db: queries.merchants(db, s, start, end),
+            "overdue": lambda db: queries.overdue(db, s, cutoff, OVERDUE_ROWS),
+        }
+    )
+    reads.update(
+        {f"before.{k}": read for k, read in _reads(t, before, now, breakdowns=False).items()}
+    )
+    got = queries.read_all(session, reads)
+    now_data = _data({k[4:]: v for k, v in got.items() if k.startswith("now.")})
+    before_data = _data(
+        {k[7:]: v for k, v in got.items() if k.startswith("before.")}, breakdowns=False
+    )
+    received_local = rules.local_hours(got["received_hours"], tz)
+    closed_local = rules.local_hours(got["closed_hours"], tz)
     categories: Counter = Counter()
     for r in now_data.cube:
         categories[r.category] += r.received
@@ -674,23 +718,18 @@ def build(
             figures(session, t, before, before_data),
         ),
         *_breakdowns(session, lb, t, now_data.cube),
-        _merchants(lb, queries.merchants(session, t.scope, start, end)),
+        _merchants(lb, got["merchants"]),
         _trend(lb, period, rules.trend(received_local, period), rules.trend(closed_local, period)),
         _handling(lb, now_data.handling),
         _satisfaction(lb, now_data.satisfaction),
         _pareto(lb, "pareto_categories", categories, "categories"),
-        _pareto(
-            lb,
-            "pareto_causes",
-            queries.root_causes(session, t.scope, start, end),
-            "root_cause_dimensions",
-        ),
+        _pareto(lb, "pareto_causes", got["root_causes"], "root_cause_dimensions"),
         _heatmap(lb, rules.heatmap(received_local)),
         _compensation(lb, now_data.compensation),
         _timers(lb, now_data.timers),
-        _overdue(session, lb, t, min(end, now)),
+        _overdue(session, lb, cutoff, got["overdue"]),
         _penalties(session, lb, now_data.penalties),
-        _staff(session, lb, t, start, end, now_data.penalties),
+        _staff(session, lb, t, got, now_data.penalties),
     ]
     return Report(
         kind=period.kind,
