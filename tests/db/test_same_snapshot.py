@@ -46,6 +46,5 @@ def test_a_thread_holding_the_sqlite_write_lock_is_told_instead_of_waiting_for_i
 ):
     with transaction(sessions) as writing:
         writing.execute(select(1))  # BEGIN IMMEDIATE: this thread holds the write lock
-        with pytest.raises(RuntimeError, match="holds the write lock"):
-            with same_snapshot(engine, 2):
-                pass
+        with pytest.raises(RuntimeError, match="holds the write lock"), same_snapshot(engine, 2):
+            pass
