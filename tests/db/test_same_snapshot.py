@@ -29,9 +29,7 @@ def _count(session) -> int:
     return session.scalar(select(func.count()).select_from(OrgVolume))
 
 
-def test_every_session_sees_the_state_they_were_opened_on_not_a_later_commit(
-    engine, sessions, org
-):
+def test_every_session_sees_the_state_they_were_opened_on_not_a_later_commit(engine, sessions, org):
     _volume(sessions, org["HX"], 1)
     with same_snapshot(engine, 3) as opened:
         _volume(sessions, org["HX"], 2)  # committed after they were opened
