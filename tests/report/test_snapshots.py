@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from helpers import complaint_body, login
 from kesu import worker
 from kesu.db.session import make_sessionmaker, reading, transaction
+from kesu.report import service as report_service
 from kesu.report import snapshots
-from kesu.report.models import ReportSnapshot
+from kesu.report.models import OrgVolume, ReportSnapshot
 from web.console_helpers import post_form, sign_in
 
 DATA = re.compile(r'<script type="application/json" id="report-data">(.*?)</script>', re.S)
@@ -108,10 +112,8 @@ def test_the_worker_builds_the_defaults_in_the_deployments_default_language(
 
 def test_a_running_period_is_built_once_more_after_it_ends(sessions, org, clock):
     with transaction(sessions) as session:
-        week = snapshots.period_of("weekly", "2026-W48")
-        snapshots.build(
-            session, kind="weekly", org_id=org["HX"], period=week, locale="en", now=clock.now()
-        )
+        key = snapshots.Key("weekly", org["HX"], snapshots.period_of("weekly", "2026-W48"), "en")
+        snapshots.store(session, key, snapshots.make(session, key, clock.now()), clock.now())
     worker.run_pass(sessions, clock)
     clock.advance(days=4)  # Monday 30 November: 2026-W48 has ended
     worker.run_pass(sessions, clock)
@@ -130,3 +132,58 @@ def test_a_running_period_is_built_once_more_after_it_ends(sessions, org, clock)
     with reading(sessions) as session:
         again = session.scalar(select(ReportSnapshot.built_at).where(ReportSnapshot.id == row.id))
     assert again == built
+
+
+def _writing_meanwhile(monkeypatch, sessions, org) -> list[bool]:
+    """Make every report build record, while it runs, whether another writer (intake) could
+    commit: one entry per build, True when the write was done within 10 s."""
+    done: list[bool] = []
+    build = report_service.build
+
+    def build_while_someone_writes(*args, **kwargs):
+        def write() -> None:
+            with transaction(sessions) as s:
+                s.add(
+                    OrgVolume(
+                        org_id=org["HX"],
+                        first_day=date(2026, 1, 1) + timedelta(days=len(done)),
+                        last_day=date(2026, 1, 1) + timedelta(days=len(done)),
+                        orders=1,
+                        recorded_at=datetime(2026, 11, 26, tzinfo=UTC),
+                    )
+                )
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(10)
+        done.append(not writer.is_alive())
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(report_service, "build", build_while_someone_writes)
+    return done
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_intake_is_not_held_up_while_the_worker_builds_the_snapshots(
+    sessions, org, clock, monkeypatch
+):
+    """A year's report takes seconds at a million complaints: built under the job's write
+    transaction, every intake on SQLite waited for it."""
+    done = _writing_meanwhile(monkeypatch, sessions, org)
+    with transaction(sessions) as session:  # as the worker runs its jobs
+        assert snapshots.refresh(session, clock) == 4
+    assert done == [True] * 4
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_intake_is_not_held_up_while_the_page_builds_a_report_on_first_view(
+    client, sessions, org, monkeypatch
+):
+    sign_in(client, "director")
+    done = _writing_meanwhile(monkeypatch, sessions, org)
+    page = client.get("/reports", params={"kind": "annual", "period": "2025"})
+    assert page.status_code == 200, page.text
+    year = {"kind": "annual", "period": "2025"}
+    rebuilt = post_form(client, "/reports?kind=annual&period=2025", "/reports/rebuild", year)
+    assert rebuilt.status_code == 303, rebuilt.text
+    assert done == [True, True]

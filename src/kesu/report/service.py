@@ -15,13 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kesu.access.models import User
+from kesu.db.session import make_sessionmaker, reading
 from kesu.errors import InvalidInput, NotFound
 from kesu.i18n import pick, translate
 from kesu.improvement import queries as improvement_queries
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy import service as policy_service
-from kesu.policy.schema import Pack
+from kesu.policy.schema import Pack, ReportSchedule
 from kesu.report import queries, rules
 from kesu.report.models import OrgVolume, ReportDelivery
 from kesu.report.queries import Scope
@@ -919,14 +920,21 @@ def default_org(session: Session) -> Organisation:
 # --- scheduled delivery (the worker) ------------------------------------------------------------
 
 
-def send_scheduled(session: Session, clock) -> int:
-    """Worker job: build and send every report a pack schedules whose moment has come, once per
-    (group, schedule, period) — the delivery row is inserted ON CONFLICT DO NOTHING, and only
-    the worker whose row went in sends, so two workers or a restart never send it twice."""
-    from kesu.notify import service as notify_service
+@dataclass(frozen=True)
+class _Due:
+    """A scheduled report whose moment has come, built and rendered."""
 
-    now = clock.now()
-    sent = 0
+    group_id: int
+    schedule: ReportSchedule
+    period: rules.Period
+    scope_id: int
+    report: Report
+    file: tuple[bytes, str, str]  # render()
+
+
+def _due(session: Session, now: datetime) -> list[_Due]:
+    """The scheduled reports not sent yet whose moment has come, built and rendered."""
+    due = []
     groups = session.scalars(select(Organisation).where(Organisation.kind == "group"))
     for group in list(groups):
         pack = target(session, group.id).pack
@@ -955,52 +963,68 @@ def send_scheduled(session: Session, clock) -> int:
                 )
             else:
                 built = build(session, org_id=scope.id, period=period, locale=s.locale, now=now)
-            content, media, name = render(built, s.format)
-            claimed = session.execute(
-                _insert(session)(ReportDelivery)
-                .values(
-                    org_id=group.id,
-                    schedule_key=s.key,
-                    period=period.label,
-                    kind=s.kind,
-                    scope_org_id=scope.id,
-                    filename=name,
-                    media_type=media,
-                    content=content,
-                    recipients=0,
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["org_id", "schedule_key", "period"])
-                .returning(ReportDelivery.id)
-            ).first()
-            if claimed is None:
-                continue  # another worker sent it
-            users = session.scalars(
-                select(User.id).where(
-                    User.org_id.in_(org_service.subtree_ids(session, group.id)),
-                    User.role.in_(s.to_roles),
-                    User.active.is_(True),
-                )
+            due.append(_Due(group.id, s, period, scope.id, built, render(built, s.format)))
+    return due
+
+
+def send_scheduled(session: Session, clock) -> int:
+    """Worker job: build and send every report a pack schedules whose moment has come, once per
+    (group, schedule, period) — the delivery row is inserted ON CONFLICT DO NOTHING, and only
+    the worker whose row went in sends, so two workers or a restart never send it twice. The
+    reports are built in a read-only session of their own: the job's session writes only the
+    deliveries, so the write lock is not held while they are built."""
+    from kesu.notify import service as notify_service
+
+    now = clock.now()
+    sent = 0
+    with reading(make_sessionmaker(session.get_bind())) as read:
+        due = _due(read, now)
+    for d in due:
+        s, period, built = d.schedule, d.period, d.report
+        content, media, name = d.file
+        claimed = session.execute(
+            _insert(session)(ReportDelivery)
+            .values(
+                org_id=d.group_id,
+                schedule_key=s.key,
+                period=period.label,
+                kind=s.kind,
+                scope_org_id=d.scope_id,
+                filename=name,
+                media_type=media,
+                content=content,
+                recipients=0,
+                created_at=now,
             )
-            headline = (
-                {r[0]: r[3] for r in built.sections[0].rows} if s.kind != "staff_review" else {}
+            .on_conflict_do_nothing(index_elements=["org_id", "schedule_key", "period"])
+            .returning(ReportDelivery.id)
+        ).first()
+        if claimed is None:
+            continue  # another worker sent it
+        users = session.scalars(
+            select(User.id).where(
+                User.org_id.in_(org_service.subtree_ids(session, d.group_id)),
+                User.role.in_(s.to_roles),
+                User.active.is_(True),
             )
-            delivery = session.get(ReportDelivery, claimed[0])
-            delivery.recipients = notify_service.notify_users(
-                session,
-                now=now,
-                user_ids=list(users),
-                template="report_ready",
-                params={
-                    "title": built.title,
-                    "received": headline.get("received", "—"),
-                    "closed": headline.get("closed", "—"),
-                    "open": headline.get("open_at_end", "—"),
-                    "link": f"/api/v1/reports/deliveries/{delivery.id}/file",
-                },
-                dedupe_key=f"report:{group.id}:{s.key}:{period.label}",
-            )
-            sent += 1
+        )
+        headline = {r[0]: r[3] for r in built.sections[0].rows} if s.kind != "staff_review" else {}
+        delivery = session.get(ReportDelivery, claimed[0])
+        delivery.recipients = notify_service.notify_users(
+            session,
+            now=now,
+            user_ids=list(users),
+            template="report_ready",
+            params={
+                "title": built.title,
+                "received": headline.get("received", "—"),
+                "closed": headline.get("closed", "—"),
+                "open": headline.get("open_at_end", "—"),
+                "link": f"/api/v1/reports/deliveries/{delivery.id}/file",
+            },
+            dedupe_key=f"report:{d.group_id}:{s.key}:{period.label}",
+        )
+        sent += 1
     session.flush()
     return sent
 

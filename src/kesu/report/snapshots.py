@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from kesu.db.session import make_sessionmaker, reading
 from kesu.i18n import DEFAULT_LOCALE, normalise
 from kesu.org.models import Organisation
 from kesu.report import rules
@@ -45,54 +46,65 @@ def _period_end(session: Session, org_id: int, period: rules.Period) -> datetime
     return period.bounds(report_service.target(session, org_id).pack.timezone)[1]
 
 
-def build(
-    session: Session, *, kind: str, org_id: int, period: rules.Period, locale: str, now: datetime
-) -> Shown:
-    """Build the report now and store it (replacing the stored one)."""
-    if kind == "staff_review":
-        report = report_service.staff_review(
-            session, org_id=org_id, period=period, locale=locale, now=now
+@dataclass(frozen=True)
+class Key:
+    """What a snapshot is of."""
+
+    kind: str
+    org_id: int
+    period: rules.Period
+    locale: str
+
+
+def make(session: Session, key: Key, now: datetime) -> Report:
+    """Build the report now, reading only: in a read-only session (`reading`, `ReadDb`) its
+    reads run in parallel and no write lock is held (on SQLite, writers would wait seconds)."""
+    if key.kind == "staff_review":
+        return report_service.staff_review(
+            session, org_id=key.org_id, period=key.period, locale=key.locale, now=now
         )
-    else:
-        report = report_service.build(session, org_id=org_id, period=period, locale=locale, now=now)
+    return report_service.build(
+        session, org_id=key.org_id, period=key.period, locale=key.locale, now=now
+    )
+
+
+def store(session: Session, key: Key, report: Report, now: datetime) -> Shown:
+    """Store a report built at `now` (replacing the stored one); the caller commits."""
     values = {
-        "period_end": _period_end(session, org_id, period),
+        "period_end": _period_end(session, key.org_id, key.period),
         "content": report.model_dump_json(),
         "built_at": now,
     }
-    key = {"org_id": org_id, "kind": kind, "period": period.label, "locale": locale}
+    row = {"org_id": key.org_id, "kind": key.kind, "period": key.period.label}
+    row["locale"] = key.locale
     session.execute(
         report_service._insert(session)(ReportSnapshot)
-        .values(**key, **values)
-        .on_conflict_do_update(index_elements=list(key), set_=values)
+        .values(**row, **values)
+        .on_conflict_do_update(index_elements=list(row), set_=values)
     )
     session.flush()
     return Shown(report, now)
 
 
-def stored(
-    session: Session, *, kind: str, org_id: int, period: rules.Period, locale: str
-) -> Shown | None:
+def stored(session: Session, key: Key) -> Shown | None:
     row = session.execute(
         select(ReportSnapshot.content, ReportSnapshot.built_at).where(
-            ReportSnapshot.org_id == org_id,
-            ReportSnapshot.kind == kind,
-            ReportSnapshot.period == period.label,
-            ReportSnapshot.locale == locale,
+            ReportSnapshot.org_id == key.org_id,
+            ReportSnapshot.kind == key.kind,
+            ReportSnapshot.period == key.period.label,
+            ReportSnapshot.locale == key.locale,
         )
     ).first()
     return None if row is None else Shown(Report.model_validate_json(row.content), row.built_at)
 
 
-def shown(
-    session: Session, *, kind: str, org_id: int, period: rules.Period, locale: str, now: datetime
-) -> tuple[Shown, bool]:
-    """The stored report, or (never built yet) one built and stored now; and whether it was
-    built now (the caller commits)."""
-    found = stored(session, kind=kind, org_id=org_id, period=period, locale=locale)
+def shown(read: Session, write: Session, key: Key, now: datetime) -> tuple[Shown, bool]:
+    """The stored report, or (never built yet) one built now in `read` and stored in `write`;
+    and whether it was built now (the caller commits `write`)."""
+    found = stored(read, key)
     if found is not None:
         return found, False
-    return build(session, kind=kind, org_id=org_id, period=period, locale=locale, now=now), True
+    return store(write, key, make(read, key, now), now), True
 
 
 def defaults(today) -> list[rules.Period]:
@@ -115,26 +127,26 @@ def period_of(kind: str, label: str) -> rules.Period:
 
 def refresh(session: Session, clock) -> int:
     """Worker job: build the default snapshots of every group that are missing, and rebuild
-    the stored ones that are stale (see the module's docstring); at most `PER_PASS`."""
+    the stored ones that are stale (see the module's docstring); at most `PER_PASS`. They are
+    built in a read-only session of their own and only stored in the job's: the write lock is
+    held for the storing, not for the seconds a year's report takes."""
     now = clock.now()
-    built = 0
-    locale = _default_locale(session)
+    with reading(make_sessionmaker(session.get_bind())) as read:
+        built = [(key, make(read, key, now)) for key in _due(read, now, _default_locale(session))]
+    for key, report in built:
+        store(session, key, report, now)
+    return len(built)
+
+
+def _due(session: Session, now: datetime, locale: str) -> list[Key]:
+    """The snapshots to build this pass: missing defaults first, then the stalest."""
+    due: list[Key] = []
     for group in list(session.scalars(select(Organisation).where(Organisation.kind == "group"))):
         today = report_service.today_of(report_service.target(session, group.id).pack, now)
         for period in defaults(today):
-            if built >= PER_PASS:
-                return built
-            found = stored(session, kind=period.kind, org_id=group.id, period=period, locale=locale)
-            if found is None:
-                build(
-                    session,
-                    kind=period.kind,
-                    org_id=group.id,
-                    period=period,
-                    locale=locale,
-                    now=now,
-                )
-                built += 1
+            key = Key(period.kind, group.id, period, locale)
+            if len(due) < PER_PASS and stored(session, key) is None:
+                due.append(key)
     stale = session.execute(
         select(ReportSnapshot.org_id, ReportSnapshot.kind, ReportSnapshot.period)
         .add_columns(ReportSnapshot.locale)
@@ -143,13 +155,10 @@ def refresh(session: Session, clock) -> int:
             or_(ReportSnapshot.period_end <= now, ReportSnapshot.built_at <= now - REFRESH),
         )
         .order_by(ReportSnapshot.built_at)
-        .limit(max(PER_PASS - built, 0))
+        .limit(max(PER_PASS - len(due), 0))
     ).all()
-    for org_id, kind, label, locale in stale:
-        period = period_of(kind, label)
-        build(session, kind=kind, org_id=org_id, period=period, locale=locale, now=now)
-        built += 1
-    return built
+    due.extend(Key(kind, org_id, period_of(kind, label), loc) for org_id, kind, label, loc in stale)
+    return due
 
 
 def _default_locale(session: Session) -> str:

@@ -69,6 +69,7 @@ def _build(db, clock, user, locale, kind, org, period, first, last):
 @router.get("/reports")
 def reports_page(
     request: Request,
+    read: ReadDb,
     db: Db,
     clock: ClockDep,
     user: ConsoleUser,
@@ -80,29 +81,30 @@ def reports_page(
 ) -> Response:
     """报表: pick a kind, an organisation and a period; every section as a chart and a table.
     The report shown is the stored snapshot (kesu.report.snapshots), built now only if the
-    period has none yet."""
+    period has none yet: built reading, then stored in a short write."""
     locale = page_locale(request)
     kind = kind if kind in KINDS else "weekly"
     shown = None
     if not (kind == "range" and (first is None or last is None)):
-        org_id, chosen = _resolve(db, clock, user, kind, org, period, first, last)
-        shown, built = snapshots.shown(
-            db, kind=kind, org_id=org_id, period=chosen, locale=locale, now=clock.now()
-        )
+        org_id, chosen = _resolve(read, clock, user, kind, org, period, first, last)
+        key = snapshots.Key(kind, org_id, chosen, locale)
+        shown, built = snapshots.shown(read, db, key, clock.now())
         if built:
             db.commit()
-    return _page(request, db, user, kind, org, period, first, last, shown)
+    return _page(request, read, user, kind, org, period, first, last, shown)
 
 
 @router.post("/reports/rebuild")
 def reports_rebuild(
     request: Request,
+    read: ReadDb,
     db: Db,
     clock: ClockDep,
     user: ConsoleUser,
     form: Form,
 ) -> Response:
-    """重新生成: build the report of the page now and store it, then show the page again."""
+    """重新生成: build the report of the page now (reading) and store it, then show the page
+    again."""
     kind = str(form.get("kind") or "weekly")
     kind = kind if kind in KINDS else "weekly"
     org = str(form.get("org") or "")[:40] or None
@@ -111,10 +113,10 @@ def reports_rebuild(
     last = _date(form.get("to"))
     if kind == "range" and (first is None or last is None):
         raise InvalidInput("report.range_needs_dates", field="from")
-    org_id, chosen = _resolve(db, clock, user, kind, org, period, first, last)
-    snapshots.build(
-        db, kind=kind, org_id=org_id, period=chosen, locale=page_locale(request), now=clock.now()
-    )
+    org_id, chosen = _resolve(read, clock, user, kind, org, period, first, last)
+    key = snapshots.Key(kind, org_id, chosen, page_locale(request))
+    now = clock.now()
+    snapshots.store(db, key, snapshots.make(read, key, now), now)
     db.commit()
     query = {"kind": kind, "org": org, "period": period, "from": first, "to": last}
     target = "/reports?" + urlencode({k: v for k, v in query.items() if v})
