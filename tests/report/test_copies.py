@@ -14,10 +14,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from kesu.complaint.models import ComplaintEvent
-from kesu.db.session import reading
+from kesu.complaint.models import Complaint, ComplaintEvent
+from kesu.db.session import reading, transaction
 from kesu.report import queries
-from kesu.report.models import ComplaintFacts, EventCopy, SolutionProposal
+from kesu.report.models import ComplaintFacts, EventCopy, SolutionProposal, TimerCopy
+from kesu.sla.models import Timer
 from scenarios.world import REACHED, VALID, World, investigation, local, solution
 
 STAFF = [
@@ -103,3 +104,45 @@ def test_each_implementation_is_priced_at_the_proposal_before_it(world):
         other: (None, None),
     }
     assert complaint.investigation["root_causes"] == ["process"]
+
+
+def _timers(session) -> tuple[list[tuple], list[tuple]]:
+    """(the timers as `sla_timer` holds them, as `report_timer` copies them), by timer id."""
+    kept = [
+        (t.id, group, t.complaint_id, t.key, t.due_at, t.met_at, t.cancelled_at)
+        for t, group in session.execute(
+            select(Timer, Complaint.org_id)
+            .join(Complaint, Complaint.id == Timer.complaint_id)
+            .order_by(Timer.id)
+        )
+    ]
+    copied = [
+        (t.timer_id, t.org_id, t.complaint_id, t.key, t.due_at, t.met_at, t.cancelled_at)
+        for t in session.scalars(select(TimerCopy).order_by(TimerCopy.timer_id))
+    ]
+    return kept, copied
+
+
+def test_the_timer_copy_follows_every_start_meeting_and_retiming(world):
+    cid = world.receive("receiver", level="normal", category="product")
+    with reading(world.sessions) as session:
+        started, copied = _timers(session)
+    assert started and copied == started
+
+    world.run("receiver", cid, "acknowledge", {})
+    world.run("receiver", cid, "record_contact", REACHED)
+    with transaction(world.sessions) as session:  # as re-timing (a pause, a new calendar) does
+        running = session.scalars(select(Timer).where(Timer.state == "running")).first()
+        running.due_at += timedelta(days=2)
+    with reading(world.sessions) as session:
+        now, copied = _timers(session)
+        due = queries.timer_compliance(
+            session, queries.Scope(world.ids["G"]), START, START + timedelta(days=60), START
+        )
+    assert copied == now
+    assert any(t[5] is not None for t in now), "a timer was met"
+    before = {t[0]: t[4] for t in started}
+    assert any(t[4] != before[t[0]] for t in now if t[0] in before), "a due time moved"
+    assert sum(r.due for r in due) == sum(
+        1 for t in now if START <= t[4] < START + timedelta(days=60) and t[6] is None
+    )

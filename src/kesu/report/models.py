@@ -1,7 +1,7 @@
 """What reports need stored: business volume per organisation, scheduled deliveries, snapshots,
 and narrow copies the database keeps by triggers of what the report would otherwise read out
 of wide rows (proposals' type and amount, the counted events with their group, each
-complaint's merchant and root causes; migration 0013)."""
+complaint's merchant and root causes; migration 0013; the timers with their group, 0014)."""
 
 from __future__ import annotations
 
@@ -103,6 +103,33 @@ class ComplaintFacts(Base):
     )
     merchant: Mapped[str | None] = mapped_column(Text)
     root_causes: Mapped[Any | None] = mapped_column(JSONType)
+
+
+class TimerCopy(Base):
+    """Each SLA timer's key, due time, meeting and cancellation with its complaint's group,
+    copied by the database (triggers `report_timer_copy*`, migration 0014) when the timer is
+    inserted and whenever one of those changes. Timer compliance reads a group's timers due in
+    a period as one range of `ix_report_timer_due`, where `sla_timer`'s index holds every
+    group's and each timer's complaint had to be looked up for its group."""
+
+    __tablename__ = "report_timer"
+    __table_args__ = (
+        Index(
+            "ix_report_timer_due",
+            *("org_id", "due_at", "key", "met_at", "cancelled_at", "complaint_id"),
+        ),
+        {"sqlite_with_rowid": False},
+    )
+
+    timer_id: Mapped[int] = mapped_column(
+        ForeignKey("sla_timer.id", ondelete="CASCADE"), primary_key=True
+    )
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    complaint_id: Mapped[int]
+    key: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime]
+    met_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
 
 
 class ReportSnapshot(Base):
