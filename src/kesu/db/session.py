@@ -207,6 +207,8 @@ def same_snapshot(engine: Engine, n: int) -> Iterator[list[Session]]:
             queue = write_queue(engine.url.database)
             if queue.thread == threading.get_ident():  # it would wait for itself
                 raise RuntimeError("this thread holds the write lock: read before writing")
+            for s in sessions:  # their connections first (BEGIN, no snapshot yet): holding
+                s.connection()  # the lock while waiting for the pool could deadlock writers
             writer = engine.execution_options(**{READ_ONLY: False})
             with Session(writer) as lock, lock.begin():
                 lock.connection()  # BEGIN IMMEDIATE: nobody commits until this ends
