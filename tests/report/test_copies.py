@@ -71,15 +71,15 @@ def test_each_implementation_is_priced_at_the_proposal_before_it(world):
         ]
         start, end = START - timedelta(days=1), START + timedelta(days=30)
         counted = [
-            (world.ids["G"], e.command, e.at, e.complaint_id, e.seq)
+            (world.ids["G"], e.command, e.at, e.complaint_id, e.seq, e.actor_id)
             for e in session.scalars(
                 select(ComplaintEvent)
-                .where(ComplaintEvent.command.in_(("implement", "close", "reopen")))
+                .where(ComplaintEvent.command.in_(queries.COPIED_COMMANDS))
                 .order_by(ComplaintEvent.seq)
             )
         ]
         copied_events = [
-            (e.org_id, e.command, e.at, e.complaint_id, e.seq)
+            (e.org_id, e.command, e.at, e.complaint_id, e.seq, e.actor_id)
             for e in session.scalars(select(EventCopy).order_by(EventCopy.seq))
         ]
         group = queries.Scope(world.ids["G"])
@@ -92,7 +92,8 @@ def test_each_implementation_is_priced_at_the_proposal_before_it(world):
         complaint = world.complaint(cid)
     assert len(proposals) == 2
     assert copied == proposals
-    assert [e[1] for e in counted] == ["implement", "implement"]
+    assert [e[1] for e in counted] == ["record_contact", "implement", "implement"]
+    assert all(e[5] is not None for e in counted), "each with who recorded it"
     assert copied_events == counted
     assert sorted(money) == [
         ("compensation", 1, Decimal("300.00")),

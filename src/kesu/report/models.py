@@ -71,11 +71,12 @@ class SolutionProposal(Base):
 
 
 class EventCopy(Base):
-    """The events the report counts in a period (`implement`, `close`, `reopen`) with their
-    complaint's group, copied by the database when the event is recorded (trigger
-    `report_event_copy`, migration 0013): a group's events of a period are one range of this
-    key, where the event log's own index holds every group's and each event's complaint had
-    to be looked up for its group. A complaint's group never changes."""
+    """The events the report counts (`implement`, `close`, `reopen`, `record_contact`) with
+    their complaint's group and who recorded them, copied by the database when the event is
+    recorded (trigger `report_event_copy`, migrations 0013 and 0015): a group's events of a
+    period are one range of this key, where the event log's own index holds every group's and
+    each event's complaint had to be looked up for its group. A complaint's group never
+    changes."""
 
     __tablename__ = "report_event"
     __table_args__ = {"sqlite_with_rowid": False}
@@ -87,6 +88,7 @@ class EventCopy(Base):
         ForeignKey("complaint.id", ondelete="CASCADE"), primary_key=True
     )
     seq: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(doc="who recorded it (migration 0015)")
 
 
 class ComplaintFacts(Base):

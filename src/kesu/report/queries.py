@@ -407,7 +407,7 @@ def event_counts(
     return Counter(dict(session.execute(query.group_by(e.command)).all()))
 
 
-COPIED_COMMANDS = frozenset({"implement", "close", "reopen"})
+COPIED_COMMANDS = frozenset({"implement", "close", "reopen", "record_contact"})
 
 
 def compensation(
@@ -459,8 +459,9 @@ def staff_response(
     session: Session, scope: Scope, start: datetime, end: datetime
 ) -> list[StaffResponse]:
     """Per staff member: complaints received in the period whose first successful contact they
-    recorded, and the time it took."""
-    c, e = Complaint, ComplaintEvent
+    recorded, and the time it took. The contact events are read from `report_event` (the
+    group's own, narrow) rather than the event log's index of every group's."""
+    c, e = Complaint, EventCopy
     rows = session.execute(
         select(
             e.actor_id, func.count(), func.sum(_seconds(session, c.first_contact_at, c.received_at))
@@ -468,6 +469,7 @@ def staff_response(
         .join(c, c.id == e.complaint_id)
         .where(
             _received(scope, start, end),
+            e.org_id == scope.group_id,
             e.command == "record_contact",
             e.at == c.first_contact_at,
             e.actor_id.is_not(None),
@@ -491,8 +493,9 @@ def staff_resolution(
     session: Session, scope: Scope, start: datetime, end: datetime, accepting: tuple[int, ...]
 ) -> list[StaffResolution]:
     """Per staff member: complaints closed in the period whose (last) solution they implemented,
-    with the satisfaction those customers gave and how many needed more than one round."""
-    c, e = Complaint, ComplaintEvent
+    with the satisfaction those customers gave and how many needed more than one round (the
+    implementations read from `report_event`, as in `staff_response`)."""
+    c, e = Complaint, EventCopy
     rows = session.execute(
         select(
             e.actor_id,
@@ -505,6 +508,7 @@ def staff_resolution(
         .join(c, c.id == e.complaint_id)
         .where(
             _closed(scope, start, end),
+            e.org_id == scope.group_id,
             e.command == "implement",
             e.at == c.resolved_at,
             e.actor_id.is_not(None),
