@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time
 
+import pytest
 from sqlalchemy import select, update
 
 from kesu import worker
@@ -18,6 +19,7 @@ from kesu.policy import service as policy_service
 from kesu.report import rules
 from kesu.report import service as report_service
 from kesu.report.models import ReportDelivery
+from report.test_snapshots import _writing_meanwhile
 
 SCHEDULES = """
 reports:
@@ -78,3 +80,14 @@ def test_the_next_monday_brings_the_next_week(sessions, org, clock):
     with reading(sessions) as session:
         periods = sorted(d.period for d in session.scalars(select(ReportDelivery)))
     assert periods == ["2026-10", "2026-W47", "2026-W48"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_intake_is_not_held_up_while_the_worker_builds_a_scheduled_report(
+    sessions, org, clock, monkeypatch
+):
+    _with_schedules(sessions, clock)
+    done = _writing_meanwhile(monkeypatch, sessions, org)
+    with transaction(sessions) as session:  # as the worker runs its jobs
+        assert report_service.send_scheduled(session, clock) == 2
+    assert done == [True]  # the weekly report (the staff review is built apart)
