@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -58,9 +60,9 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_database():
-    """A throwaway database for this test session, migrated once."""
+@contextmanager
+def _throwaway_pg() -> Iterator[str]:
+    """A new, empty database on the test server, dropped afterwards."""
     if not PG_URL:
         if REQUIRE_PG:
             pytest.exit("KESU_REQUIRE_POSTGRES=1 but KESU_TEST_POSTGRES_URL is not set", 3)
@@ -74,15 +76,30 @@ def pg_database():
         if REQUIRE_PG:
             pytest.exit(f"PostgreSQL required but unreachable: {exc}", 3)
         pytest.skip(f"PostgreSQL unreachable: {exc}")
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    _register_packs(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A throwaway database for this test session, migrated once."""
+    with _throwaway_pg() as url:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        _register_packs(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture
+def empty_pg_database():
+    """A throwaway PostgreSQL database with nothing in it, for one test."""
+    with _throwaway_pg() as url:
+        yield url
 
 
 _KEEP = ("alembic_version", "policy_version")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
+from kesu import cli
 from kesu.db import migrate
+from kesu.db.session import make_engine
+from kesu.settings import Settings
 
 
 def _ignored(diff) -> bool:
@@ -32,46 +38,21 @@ def test_the_database_is_at_the_newest_revision(engine):
     assert migrate.current(engine) == head
 
 
-def test_an_upgrade_on_postgresql_leaves_the_tables_it_filled_vacuumed(tmp_path):
+def test_an_upgrade_on_postgresql_leaves_the_tables_it_filled_vacuumed(empty_pg_database, tmp_path):
     """Migrations copy millions of rows into new tables (0013, 0014): `kesu db upgrade` vacuums
     them, so reports read them index-only from the start instead of after autovacuum."""
-    import os
-    import time
-    import uuid
-
-    import pytest
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from kesu import cli
-    from kesu.db.session import make_engine
-    from kesu.settings import Settings
-
-    base = os.environ.get("KESU_TEST_POSTGRES_URL")
-    if not base:
-        pytest.skip("PostgreSQL tests off (set KESU_TEST_POSTGRES_URL)")
-    name = f"kesu_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = make_engine(url)
-        migrate.upgrade(engine, "0013")
-        cli.prepare(Settings(database_url=url, data_dir=tmp_path, _env_file=None))
-        vacuumed = None
-        for _ in range(20):  # statistics reach other sessions within a second
-            with engine.connect() as conn:
-                vacuumed = conn.scalar(
-                    text("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = :t"),
-                    {"t": "report_timer"},
-                )
-            if vacuumed:
-                break
-            time.sleep(0.1)
-        engine.dispose()
-        assert vacuumed == 1
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    engine = make_engine(empty_pg_database)
+    migrate.upgrade(engine, "0013")
+    cli.prepare(Settings(database_url=empty_pg_database, data_dir=tmp_path, _env_file=None))
+    vacuumed = None
+    for _ in range(20):  # statistics reach other sessions within a second
+        with engine.connect() as conn:
+            vacuumed = conn.scalar(
+                text("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = :t"),
+                {"t": "report_timer"},
+            )
+        if vacuumed:
+            break
+        time.sleep(0.1)
+    engine.dispose()
+    assert vacuumed == 1
