@@ -148,11 +148,13 @@ class Data:
 Read = Callable[[Session], Any]
 
 
-def _reads(t: Target, period: rules.Period, now: datetime, breakdowns: bool = True) -> dict:
+def _reads(
+    t: Target, period: rules.Period, now: datetime, breakdowns: bool = True
+) -> dict[str, Read]:
     """The reads behind one period's `Data` (`queries.read_all` runs them), the longest first."""
     start, end = period.bounds(t.pack.timezone)
     s = t.scope
-    reads: dict[str, Read] = {
+    return {
         "timers": lambda db: queries.timer_compliance(db, s, start, end, min(end, now)),
         "received": (
             (lambda db: queries.received_cube(db, s, start, end))
@@ -168,7 +170,6 @@ def _reads(t: Target, period: rules.Period, now: datetime, breakdowns: bool = Tr
         "open_at_end": lambda db: queries.open_at(db, s, end),
         "penalties": lambda db: queries.penalties(db, s, start, end),
     }
-    return reads
 
 
 def _data(got: dict[str, Any], breakdowns: bool = True) -> Data:
@@ -507,11 +508,9 @@ def _staff_reads(t: Target, start: datetime, end: datetime) -> dict[str, Read]:
             db, t.scope, start, end, _accepting(t.pack)
         ),
         "staff_response": lambda db: queries.staff_response(db, t.scope, start, end),
+        # training, discipline, rewards recorded against each person
         "staff_records": lambda db: improvement_queries.accountability_by_person(
-            db,
-            t.group.id,
-            first,
-            last,  # training, discipline, rewards
+            db, t.group.id, first, last
         ),
     }
 
@@ -703,10 +702,12 @@ def build(
         {f"before.{k}": read for k, read in _reads(t, before, now, breakdowns=False).items()}
     )
     got = queries.read_all(session, reads)
-    now_data = _data({k[4:]: v for k, v in got.items() if k.startswith("now.")})
-    before_data = _data(
-        {k[7:]: v for k, v in got.items() if k.startswith("before.")}, breakdowns=False
-    )
+
+    def part(prefix: str) -> dict[str, Any]:
+        return {k.removeprefix(prefix): v for k, v in got.items() if k.startswith(prefix)}
+
+    now_data = _data(part("now."))
+    before_data = _data(part("before."), breakdowns=False)
     received_local = rules.local_hours(got["received_hours"], tz)
     closed_local = rules.local_hours(got["closed_hours"], tz)
     categories: Counter = Counter()
@@ -746,6 +747,15 @@ def build(
         locale=locale,
         sections=sections,
     )
+
+
+def build_kind(
+    session: Session, *, kind: str, org_id: int, period: rules.Period, locale: str, now: datetime
+) -> Report:
+    """A report of any kind: the monthly staff review, or the figures report (`build`)."""
+    if kind == "staff_review":
+        return staff_review(session, org_id=org_id, period=period, locale=locale, now=now)
+    return build(session, org_id=org_id, period=period, locale=locale, now=now)
 
 
 FORMATS = ("xlsx", "pdf", "csv", "json")
@@ -957,12 +967,9 @@ def _due(session: Session, now: datetime) -> list[_Due]:
             if session.scalar(done) is not None:
                 continue
             scope = org_by_code(session, s.org) if s.org else group
-            if s.kind == "staff_review":
-                built = staff_review(
-                    session, org_id=scope.id, period=period, locale=s.locale, now=now
-                )
-            else:
-                built = build(session, org_id=scope.id, period=period, locale=s.locale, now=now)
+            built = build_kind(
+                session, kind=s.kind, org_id=scope.id, period=period, locale=s.locale, now=now
+            )
             due.append(_Due(group.id, s, period, scope.id, built, render(built, s.format)))
     return due
 

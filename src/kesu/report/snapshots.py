@@ -59,12 +59,8 @@ class Key:
 def make(session: Session, key: Key, now: datetime) -> Report:
     """Build the report now, reading only: in a read-only session (`reading`, `ReadDb`) its
     reads run in parallel and no write lock is held (on SQLite, writers would wait seconds)."""
-    if key.kind == "staff_review":
-        return report_service.staff_review(
-            session, org_id=key.org_id, period=key.period, locale=key.locale, now=now
-        )
-    return report_service.build(
-        session, org_id=key.org_id, period=key.period, locale=key.locale, now=now
+    return report_service.build_kind(
+        session, kind=key.kind, org_id=key.org_id, period=key.period, locale=key.locale, now=now
     )
 
 
@@ -75,8 +71,12 @@ def store(session: Session, key: Key, report: Report, now: datetime) -> Shown:
         "content": report.model_dump_json(),
         "built_at": now,
     }
-    row = {"org_id": key.org_id, "kind": key.kind, "period": key.period.label}
-    row["locale"] = key.locale
+    row = {
+        "org_id": key.org_id,
+        "kind": key.kind,
+        "period": key.period.label,
+        "locale": key.locale,
+    }
     session.execute(
         report_service._insert(session)(ReportSnapshot)
         .values(**row, **values)

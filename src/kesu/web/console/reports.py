@@ -60,10 +60,7 @@ def _resolve(db, clock, user, kind, org, period, first, last):
 
 def _build(db, clock, user, locale, kind, org, period, first, last):
     org_id, chosen = _resolve(db, clock, user, kind, org, period, first, last)
-    now = clock.now()
-    if kind == "staff_review":
-        return report_service.staff_review(db, org_id=org_id, period=chosen, locale=locale, now=now)
-    return report_service.build(db, org_id=org_id, period=chosen, locale=locale, now=now)
+    return snapshots.make(db, snapshots.Key(kind, org_id, chosen, locale), clock.now())
 
 
 @router.get("/reports")
