@@ -751,7 +751,8 @@ class Pack(_Strict):
         return {i.key for i in getattr(self, name)}
 
     def timer(self, key: Key) -> TimerRule | None:
-        return next((t for t in self.timers if t.key == key), None)
+        """The first timer of a key (looked up several times per breach by the sweep)."""
+        return _timers_by_key(self).get(key)
 
     def hours(self) -> BusinessHours:
         """The business hours as the calendar takes them (validated with the pack)."""
@@ -774,3 +775,11 @@ def per_pack(build: Callable[[Pack], T]) -> Callable[[Pack], T]:
         return found[1]
 
     return get
+
+
+@per_pack
+def _timers_by_key(pack: Pack) -> dict[Key, TimerRule]:
+    by_key: dict[Key, TimerRule] = {}
+    for rule in pack.timers:  # the first of a key
+        by_key.setdefault(rule.key, rule)
+    return by_key

@@ -26,7 +26,7 @@ from kesu.escalation import service as escalation_service
 from kesu.escalation.service import Alert
 from kesu.org import service as org_service
 from kesu.policy import service as policy_service
-from kesu.policy.schema import Duration, Pack, TimerRule, per_pack
+from kesu.policy.schema import Duration, Pack, TimerRule
 from kesu.sla import rules
 from kesu.sla.models import CalendarDay, OfficialYear, Timer
 
@@ -166,7 +166,7 @@ def retime_open(session: Session, group_id: int) -> int:
         cal = calendar_for(session, pack, complaint)
         live = _running(session, complaint)
         for timer in live:
-            rule = timer_rule(pack, timer.key)
+            rule = pack.timer(timer.key)
             if rule is None or timer.breached_at is not None:
                 continue
             before = (timer.due_at, timer.provisional)
@@ -178,20 +178,6 @@ def retime_open(session: Session, group_id: int) -> int:
 
 
 # --- timers on events ---------------------------------------------------------------------------
-
-
-@per_pack
-def _timer_rules(pack: Pack) -> dict[str, TimerRule]:
-    rules_by_key: dict[str, TimerRule] = {}
-    for rule in pack.timers:  # the first of a key, as pack.timer finds it
-        rules_by_key.setdefault(rule.key, rule)
-    return rules_by_key
-
-
-def timer_rule(pack: Pack, key: str) -> TimerRule | None:
-    """`pack.timer(key)` from a dict made once per parsed pack: the sweep looks up every
-    running timer's rule several times per breach."""
-    return _timer_rules(pack).get(key)
 
 
 def on_event(
@@ -222,7 +208,7 @@ def restart_running(session: Session, pack: Pack, complaint: Complaint, now: dat
     cal = calendar_for(session, pack, complaint)
     live = _running(session, complaint)
     for timer in live:
-        rule = timer_rule(pack, timer.key)
+        rule = pack.timer(timer.key)
         timer.started_at = now
         if rule is not None and rule.not_before:
             opens = rules.opens_at(cal, now, rule.not_before)
@@ -313,7 +299,7 @@ def _timers(
         running = [t for t in timers if t.state == "running"]
     again: set[str] = set()
     for timer in running:
-        rule = timer_rule(pack, timer.key)
+        rule = pack.timer(timer.key)
         if rule is None:
             continue
         if fired(rule.met_by):
@@ -329,7 +315,7 @@ def _timers(
     alerts = _delays(pack, complaint, actor, command, fired, live, now, cal, report)
 
     for timer in live:
-        rule = timer_rule(pack, timer.key)
+        rule = pack.timer(timer.key)
         if rule is not None and timer.level != complaint.level:
             within = rule.within_for(complaint.level)
             timer.level, timer.unit, timer.amount = complaint.level, within.unit, within.amount
@@ -406,7 +392,7 @@ def _delays(
                     "at": now.isoformat(),
                 },
             ]
-            _retime(cal(), timer_rule(pack, timer.key), timer)
+            _retime(cal(), pack.timer(timer.key), timer)
             report["extended"].append(timer.key)
             if step.notify_customer:
                 local = until.astimezone(ZoneInfo(pack.timezone)).strftime("%Y-%m-%d %H:%M")
@@ -428,7 +414,7 @@ def _delays(
         for timer in affected:
             pause = rules.Pause(now, max(until, now))
             timer.pauses = [*timer.pauses, pause.as_json()]
-            _retime(cal(), timer_rule(pack, timer.key), timer)
+            _retime(cal(), pack.timer(timer.key), timer)
             report["paused"].append(timer.key)
     if policy.resume_on and fired(policy.resume_on):
         for timer in affected:
@@ -443,7 +429,7 @@ def _delays(
                 )
                 for p in pauses
             ]
-            _retime(cal(), timer_rule(pack, timer.key), timer)
+            _retime(cal(), pack.timer(timer.key), timer)
             report["resumed"].append(timer.key)
     return alerts
 

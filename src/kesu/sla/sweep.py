@@ -374,7 +374,7 @@ def _breach_all(session: Session, clock: Clock, picked) -> int:
         for timer in sorted((by_id[tid] for tid in claimed), key=lambda t: (t.due_at, t.id)):
             complaint = complaints[timer.complaint_id]
             pack = work.pack(complaint)
-            rule = sla_service.timer_rule(pack, timer.key)
+            rule = pack.timer(timer.key)
             payload = _payload(timer)
             alerts: list[Alert] = []
             if rule is not None:
@@ -484,7 +484,7 @@ def _warn_each(work: _Pass, timers: list[Timer]) -> None:
     for timer in timers:
         complaint = work.complaints[timer.complaint_id]
         pack = work.pack(complaint)
-        rule = sla_service.timer_rule(pack, timer.key)
+        rule = pack.timer(timer.key)
         if rule is None:
             continue
         params = escalation_service.params_of(
