@@ -340,57 +340,46 @@ def test_a_robot_that_answers_200_with_an_error_code_counts_as_a_failure(
     assert row.state == "failed" and "93000" in history(sessions)[0].error
 
 
+def _acknowledged(
+    sessions, clock, settings, complaint, org: str = "华夏家居", locale: str | None = None
+) -> tuple[Outbox, Outbox, str]:
+    """The customer's acknowledgement of `complaint`, delivered with `settings`: its SMS and
+    e-mail rows and the text the SMS log recorded."""
+    cid, person = complaint
+    with transaction(sessions) as session:
+        service.notify_customer(
+            session,
+            now=clock.now(),
+            complainant_id=person,
+            template="customer_complaint_received",
+            params={"org": org, "name": "林女士", "number": "FS20261126001"},
+            dedupe_key=f"ack:{cid}",
+            complaint_id=cid,
+            locale=locale,
+        )
+    deliver.deliver_due(sessions, clock, settings)
+    sms, mail = outbox(sessions)
+    (attempt,) = history(sessions, sms.id)
+    return sms, mail, attempt.response
+
+
 def test_a_customer_sms_is_only_logged_with_its_text_in_the_customers_language(
     sessions, clock, settings, complaint
 ):
-    cid, person = complaint
-    with transaction(sessions) as session:
-        service.notify_customer(
-            session,
-            now=clock.now(),
-            complainant_id=person,
-            template="customer_complaint_received",
-            params={"org": "華夏家居", "name": "林女士", "number": "FS20261126001"},
-            dedupe_key=f"ack:{cid}",
-            complaint_id=cid,
-            locale="zh_Hant",
-        )
-
-    deliver.deliver_due(sessions, clock, settings)
-
-    sms, mail = outbox(sessions)
+    sms, mail, response = _acknowledged(
+        sessions, clock, settings, complaint, org="華夏家居", locale="zh_Hant"
+    )
     assert (sms.channel, sms.state) == ("sms-log", "sent")
-    (attempt,) = history(sessions, sms.id)
-    assert attempt.response.startswith("【華夏家居】尊敬的林女士，您好！")
-    assert "造成您的不便" in attempt.response
+    assert response.startswith("【華夏家居】尊敬的林女士，您好！")
+    assert "造成您的不便" in response
     assert (mail.channel, mail.state) == ("email", "pending")  # no mail server configured
-
-
-def _acknowledged_sms(sessions, clock, settings, complaint) -> tuple[Outbox, str]:
-    """The customer's acknowledgement of `complaint`, delivered with `settings`: its row and
-    the text the SMS log recorded."""
-    cid, person = complaint
-    with transaction(sessions) as session:
-        service.notify_customer(
-            session,
-            now=clock.now(),
-            complainant_id=person,
-            template="customer_complaint_received",
-            params={"org": "华夏家居", "name": "林女士", "number": "FS20261126001"},
-            dedupe_key=f"ack:{cid}",
-            complaint_id=cid,
-        )
-    deliver.deliver_due(sessions, clock, settings)
-    sms, _mail = outbox(sessions)
-    (attempt,) = history(sessions, sms.id)
-    return sms, attempt.response
 
 
 def test_with_a_public_address_a_customer_message_ends_with_the_complaints_own_link(
     sessions, clock, settings, complaint
 ):
     public = settings.model_copy(update={"public_url": "https://kesu.example.cn/"})
-    sms, response = _acknowledged_sms(sessions, clock, public, complaint)
+    sms, _mail, response = _acknowledged(sessions, clock, public, complaint)
     text, _, link = response.rpartition("查询进度：")
     assert "投诉编号 FS20261126001" in text
     assert link.startswith("https://kesu.example.cn/portal/t/")
@@ -399,7 +388,7 @@ def test_with_a_public_address_a_customer_message_ends_with_the_complaints_own_l
 
 
 def test_without_a_public_address_no_link_is_added(sessions, clock, settings, complaint):
-    _sms, response = _acknowledged_sms(sessions, clock, settings, complaint)
+    _sms, _mail, response = _acknowledged(sessions, clock, settings, complaint)
     assert "投诉编号 FS20261126001" in response
     assert "查询进度" not in response and "/portal/t/" not in response
 
