@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kesu.access import service as access_service
+from kesu.complaint import service as complaint_service
+from kesu.complaint.schemas import ComplaintCreate
+from kesu.db.session import transaction
 from kesu.demo import PASSWORD
 
 
@@ -29,6 +33,14 @@ def complaint_body(org: dict[str, int], **over: Any) -> dict[str, Any]:
     }
     body.update(over)
     return body
+
+
+def receive(sessions, clock, org: dict[str, int], username: str = "receiver1", **over: Any):
+    """A complaint taken by `username` through the service (`complaint_body` with `over`)."""
+    with transaction(sessions) as session:
+        actor = complaint_service.actor_of(access_service.by_username(session, username))
+        body = ComplaintCreate.model_validate(complaint_body(org, **over))
+        return complaint_service.receive(session, clock, actor, body)
 
 
 def run(client, headers, cid: int, command: str, payload: dict | None = None, version=None):

@@ -220,18 +220,11 @@ def complaint(sessions, clock, org):
     """A complaint at SH-NJ from 林女士 (phone and e-mail given): (id, complainant id). The
     outbox starts empty: the messages its intake queued (the customer's acknowledgement, the
     staff alerts) are removed, so each test sees only what it enqueues itself."""
-    from helpers import complaint_body
-    from kesu.access import service as access_service
-    from kesu.complaint import service as complaint_service
-    from kesu.complaint.schemas import ComplaintCreate
+    from helpers import complaint_body, receive
 
-    body = complaint_body(org)
-    body["complainant"] = {
-        **body["complainant"],
-        "other_contact": "微信 lin88，邮箱 lin@example.cn",
-    }
+    contact = "微信 lin88，邮箱 lin@example.cn"
+    person = {**complaint_body(org)["complainant"], "other_contact": contact}
+    c = receive(sessions, clock, org, complainant=person)
     with transaction(sessions) as session:
-        actor = complaint_service.actor_of(access_service.by_username(session, "receiver1"))
-        c = complaint_service.receive(session, clock, actor, ComplaintCreate.model_validate(body))
         session.execute(delete(Outbox))
-        return c.id, c.complainant_id
+    return c.id, c.complainant_id

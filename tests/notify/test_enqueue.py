@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text
 
+from helpers import receive
 from kesu.db.session import transaction
 from kesu.errors import IllegalTransition, InvalidInput
 from kesu.i18n import catalogue
@@ -384,22 +385,10 @@ def test_a_batch_enqueues_exactly_what_the_same_calls_one_at_a_time_do(
     assert seen("batch:") == seen("single:")
 
 
-def _receive(sessions, clock, org, **over):
-    from helpers import complaint_body
-    from kesu.access import service as access_service
-    from kesu.complaint import service as complaint_service
-    from kesu.complaint.schemas import ComplaintCreate
-
-    with transaction(sessions) as session:
-        actor = complaint_service.actor_of(access_service.by_username(session, "receiver1"))
-        body = ComplaintCreate.model_validate(complaint_body(org, **over))
-        return complaint_service.receive(session, clock, actor, body)
-
-
 def test_a_complaint_taken_by_phone_tells_the_customer_it_is_accepted_and_its_number(
     sessions, clock, org
 ):
-    c = _receive(
+    c = receive(
         sessions,
         clock,
         org,
@@ -422,5 +411,5 @@ def test_a_complaint_taken_by_phone_tells_the_customer_it_is_accepted_and_its_nu
 
 
 def test_a_customer_who_left_no_phone_or_address_is_sent_nothing(sessions, clock, org):
-    _receive(sessions, clock, org, complainant={"name": "匿名顾客", "phone": None})
+    receive(sessions, clock, org, complainant={"name": "匿名顾客", "phone": None})
     assert [r for r in rows(sessions) if r.recipient_kind == "customer"] == []
