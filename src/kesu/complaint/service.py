@@ -259,9 +259,10 @@ def receive(
     payload = data.model_dump(mode="json", exclude={"complainant"})
     payload["complainant_id"] = person.id
     payload["level"] = complaint.level
-    sla_service.on_event(
-        session, pack, complaint, actor, "receive", payload, now, announce=announce
-    )
+    with session.no_autoflush:  # level, deadline and owner: one UPDATE with the messages
+        sla_service.on_event(
+            session, pack, complaint, actor, "receive", payload, now, announce=announce, timers=[]
+        )
     _record(session, complaint, actor, "receive", payload, now, first=True)
     session.flush()
     return complaint

@@ -208,9 +208,10 @@ class Batch:
                 )
             )
 
-    def know(self, users: list[User]) -> None:
-        """Users the caller has already read (saves reading them again)."""
-        self._users.update((u.id, u) for u in users)
+    def know(self, user_ids: list[int]) -> None:
+        """Read these users at once: the ones the caller may message (the sweep: every staff
+        member its pass covers, in one query rather than one per new name)."""
+        self._load(user_ids)
 
     def flush(self) -> int:
         """Insert the batch's rows; returns how many were new."""
@@ -344,13 +345,8 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = (
-        insert(Outbox)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=_DEDUPE)
-        .returning(Outbox.id)
-    )
-    return len(session.execute(stmt).all())
+    stmt = insert(Outbox).on_conflict_do_nothing(index_elements=_DEDUPE).returning(Outbox.id)
+    return len(session.execute(stmt, rows).all())  # one statement, compiled once and cached
 
 
 def _complaint(session: Session, complaint_id: int | None) -> Complaint | None:

@@ -190,11 +190,13 @@ def on_event(
     now: datetime,
     *,
     announce: bool = True,
+    timers: list[Timer] | None = None,
 ) -> None:
     """Bring timers, level and owner in step with one event, then enqueue its messages (the
     caller has already claimed the complaint row, so nothing here can race another writer).
-    `announce=False`: the same changes, no messages (a ledger import)."""
-    alerts = update(session, pack, complaint, actor, command, payload, now)
+    `announce=False`: the same changes, no messages (a ledger import). `timers`: as for
+    `update` (intake: a complaint just inserted has none)."""
+    alerts = update(session, pack, complaint, actor, command, payload, now, timers)
     if announce:
         escalation_service.send(
             session, pack, complaint, alerts, f"event:{complaint.id}:{complaint.version}", now

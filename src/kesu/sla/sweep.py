@@ -178,9 +178,8 @@ class _Pass:
     @classmethod
     def start(cls, session: Session, now: datetime, complaints: dict[int, Complaint]) -> _Pass:
         work = cls(session, now, complaints, notify_service.Batch(session, now))
-        staff = escalation_service.prefetch_staff(session, list(complaints.values()))
-        work.outbox.know(staff)
-        work.staff = [u.id for u in staff]
+        work.staff = escalation_service.prefetch_staff(session, list(complaints.values()))
+        work.outbox.know(work.staff)
         for complaint in complaints.values():
             work.counted(complaint)
         last = (
