@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -127,21 +127,14 @@ def _record(
     command: str,
     payload: dict[str, Any],
     now: datetime,
-    *,
-    first: bool = False,
 ) -> ComplaintEvent:
-    """Append the complaint's next event to its chain (`first`: a complaint inserted in this
-    unit of work, whose chain is still empty)."""
-    last = (
-        None
-        if first
-        else session.execute(
-            select(ComplaintEvent.seq, ComplaintEvent.hash)
-            .where(ComplaintEvent.complaint_id == complaint.id)
-            .order_by(ComplaintEvent.seq.desc())
-            .limit(1)
-        ).first()
-    )
+    """Append the complaint's next event to its chain."""
+    last = session.execute(
+        select(ComplaintEvent.seq, ComplaintEvent.hash)
+        .where(ComplaintEvent.complaint_id == complaint.id)
+        .order_by(ComplaintEvent.seq.desc())
+        .limit(1)
+    ).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     event = ComplaintEvent(**event_row(complaint, actor, command, payload, now, seq, prev))
     session.add(event)
@@ -263,8 +256,9 @@ def receive(
         sla_service.on_event(
             session, pack, complaint, actor, "receive", payload, now, announce=announce, timers=[]
         )
-    _record(session, complaint, actor, "receive", payload, now, first=True)
     session.flush()
+    first = event_row(complaint, actor, "receive", payload, now, 1, GENESIS)  # a new chain
+    session.execute(insert(ComplaintEvent), [first])
     return complaint
 
 

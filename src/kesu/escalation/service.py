@@ -197,9 +197,13 @@ def send(
     """Enqueue the alerts as outbox rows (exactly once per dedupe key and recipient). With a
     `batch` (the worker's sweep) they join it and are inserted when it is flushed (returns 0)."""
     into = batch or notify_service.Batch(session, now)
-    for alert in alerts:
+    told = [
+        (a, list(dict.fromkeys(a.user_ids + recipients(session, pack, complaint, a.to))))
+        for a in alerts
+    ]
+    into.know([uid for _, users in told for uid in users])  # every alert's people in one read
+    for alert, users in told:
         key = f"{dedupe}:{alert.kind}"
-        users = list(dict.fromkeys(alert.user_ids + recipients(session, pack, complaint, alert.to)))
         if users:
             into.users(
                 user_ids=users,
