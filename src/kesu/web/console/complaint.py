@@ -63,13 +63,10 @@ def _show(
     may_reveal = plain and not revealed
     staff = console_queries.group_staff(db, user)
     _, departments = console_queries.places(db, user)
-    names = record.Names(
-        users=console_queries.user_names(
-            db,
-            {c.assignee_id, c.received_by_id, c.staff_complained_id} | {u.id for u in staff},
-        ),
-        orgs=console_queries.org_names(db),
-    )
+    users = {u.id: u.display_name for u in staff}
+    people = {c.assignee_id, c.received_by_id, c.staff_complained_id} - users.keys()
+    users.update(console_queries.user_names(db, people))  # those who left or work elsewhere
+    names = record.Names(users=users, orgs=console_queries.org_names(db))
     opts = forms.options(pack, c, staff, departments, locale)
     events = queries.timeline(db, c.id)
     return page(

@@ -12,13 +12,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row
 from starlette.datastructures import FormData
 
-from kesu.access.models import User
 from kesu.complaint.commands import CLASSIFICATIONS
 from kesu.complaint.models import Complaint
 from kesu.i18n import pick, translate
-from kesu.org.models import Organisation
 from kesu.policy.schema import Pack
 
 CONTACT_METHODS = ("phone", "sms", "wechat", "email", "visit")
@@ -114,13 +113,13 @@ def category_options(pack: Pack, locale: str) -> list[tuple[str, str]]:
 def options(
     pack: Pack,
     complaint: Complaint,
-    staff: list[User],
-    departments: list[Organisation],
+    staff: list[Row],
+    departments: list[Row],
     locale: str,
 ) -> dict[str, list[tuple[str, str]]]:
     """Every option list the command forms of one complaint may need."""
 
-    def role_name(u: User) -> str:
+    def role_name(u: Row) -> str:
         role = pack.role(u.role)
         return f"{u.display_name}（{pick(role.name, locale) if role else u.role}）"
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import Row
 from starlette.datastructures import FormData
 
 from kesu.access import service as access_service
@@ -75,7 +76,7 @@ def _when(form: FormData, name: str, pack: Pack) -> datetime | None:
         raise InvalidInput("invalid.future_time", field=name) from exc
 
 
-def _people(db, user: User) -> list[User]:
+def _people(db, user: User) -> list[Row]:
     return console_queries.group_staff(db, user)
 
 
