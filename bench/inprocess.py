@@ -35,19 +35,21 @@ def verify(url: str) -> str:
     return f"ok: {checked} complaints" if not breaks else f"{len(breaks)} breaks of {checked}"
 
 
-def timed(fn, repeat: int = 5) -> dict[str, float]:
-    """Best, median and worst wall time of `fn()` in milliseconds."""
-    runs = []
+def timed(fn, repeat: int = 5) -> dict[str, Any]:
+    """Best, median and worst wall time of `fn()` in milliseconds, and each in the order run
+    (whether the worst was the first, cold one)."""
+    each = []
     for _ in range(repeat):
         t = time.perf_counter()
         fn()
-        runs.append((time.perf_counter() - t) * 1000)
-    runs.sort()
+        each.append((time.perf_counter() - t) * 1000)
+    runs = sorted(each)
     return {
         "best_ms": round(runs[0], 2),
         "median_ms": round(runs[len(runs) // 2], 2),
         "worst_ms": round(runs[-1], 2),
         "runs": repeat,
+        "each_ms": [round(ms, 2) for ms in each],
     }
 
 
