@@ -10,11 +10,11 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from improvement.loop import Loop, club, investigated, table_complaint
+from improvement.loop import Loop, closed, club, investigated, table_complaint
 from kesu.cli import app
 from kesu.db.session import reading, transaction
 from kesu.errors import Forbidden, InvalidInput
-from kesu.improvement import queries
+from kesu.improvement import queries, review
 from kesu.improvement import service as improvement_service
 from kesu.improvement.schemas import AccountabilityCreate
 from kesu.report import rules as report_rules
@@ -148,3 +148,35 @@ def test_the_management_review_is_written_from_the_command_line(loop, settings, 
         env={"KESU_DATABASE_URL": settings.db_url, "KESU_DATA_DIR": str(settings.data_dir)},
     )
     assert bad.exit_code == 1 and "2026-Q5" in bad.output
+
+
+def test_the_review_counts_each_cause_over_the_quarter_and_the_months_it_appeared_in(loop):
+    """The quarter's causes are its months' added up; a cause closed in two of its months
+    is present in two (the review reads the months apart and spreads them across the cores)."""
+    world = loop.world
+    for at, cause in (
+        (local(2026, 9, 21, 10, 0), "people"),  # the quarter before
+        (local(2026, 10, 12, 10, 0), "people"),
+        (local(2026, 11, 26, 10, 0), "material"),
+        (local(2026, 12, 3, 10, 0), "material"),
+        (local(2026, 12, 4, 10, 0), "people"),
+        (local(2026, 12, 7, 10, 0), "material"),
+    ):
+        world.clock.set(at)
+        cid = table_complaint(world)
+        investigated(world, cid, cause)
+        closed(world, cid)
+    world.clock.set(local(2027, 1, 5, 10, 0))
+
+    def causes(session) -> dict[str, list]:
+        report = review.build(
+            session, org_id=world.ids["G"], quarter="2026-Q4", locale="en", now=world.clock.now()
+        )
+        rows = next(s for s in report.sections if s.key == "causes").rows
+        return {row[0]: [row[2], row[5], row[6]] for row in rows}  # count, months, before
+
+    with reading(world.sessions) as session:  # read-only: the reads split across sessions
+        split = causes(session)
+    with transaction(world.sessions) as session:  # a write session reads in itself
+        whole = causes(session)
+    assert split == whole == {"material": [3, 2, 0], "people": [2, 2, 1]}
