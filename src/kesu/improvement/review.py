@@ -62,7 +62,7 @@ def build(
     narrow = None if t.scope.org_ids is None else list(t.scope.org_ids)
     live = queries.review_actions(session, group, narrow, start, end)
     steps = queries.action_events(session, group, narrow, start, end)
-    got = report_queries.read_all(session, _reads(t.scope, period, tz))
+    got = report_queries.read_all(session, _reads(t.scope, period, tz, start, end))
     sections = [
         _summary(tx, live, steps, start, end, now),
         _actions(session, tx, pack, live, end, now),
@@ -178,7 +178,9 @@ def _actions(session: Session, tx: _Text, pack, live, end: datetime, now: dateti
     )
 
 
-def _reads(scope: Scope, period: report_rules.Period, tz: str) -> dict[str, Any]:
+def _reads(
+    scope: Scope, period: report_rules.Period, tz: str, start: datetime, end: datetime
+) -> dict[str, Any]:
     """The review's heavy reads (root causes of the quarter before and of each month, and
     satisfaction), for `report_queries.read_all` to spread across the cores: at a million
     complaints the root causes are nine tenths of the review."""
@@ -193,7 +195,6 @@ def _reads(scope: Scope, period: report_rules.Period, tz: str) -> dict[str, Any]
         month = report_rules.month(day.year, day.month)
         reads[f"month:{month.label}"] = causes(month.bounds(tz))
         day = month.end
-    start, end = period.bounds(tz)
     reads["satisfaction"] = lambda s: report_queries.satisfaction(s, scope, start, end)
     return reads
 
