@@ -145,6 +145,36 @@ def worker(once: bool = False) -> None:
 
 
 @app.command()
+def health() -> None:
+    """Whether the background workers finish their passes; exit 1 unless they do (for
+    monitoring: the same judgement as GET /api/v1/health/worker)."""
+    from kesu.db.session import reading
+    from kesu.health import service as health_service
+
+    settings = Settings()
+    engine, sessions = _sessions(settings)
+    with reading(sessions) as session:
+        found = health_service.worker_status(
+            session, SystemClock().now(), settings.worker_interval_seconds
+        )
+    engine.dispose()
+    typer.echo(f"workers: {found['status']}")
+    if found["last_pass_at"]:
+        typer.echo(f"last pass: {found['last_pass_at']} ({found['seconds_since_last_pass']} s ago)")
+    if found["failing"]:
+        typer.echo(f"failing jobs: {', '.join(found['failing'])}")
+    if found["oldest_unswept_due_at"]:
+        typer.echo(f"due and not yet breached since: {found['oldest_unswept_due_at']}")
+    for w in found["workers"]:
+        state = "running" if w["running"] else f"stopped {w['stopped_at'] or '(not heard from)'}"
+        typer.echo(
+            f"  {w['name']}: {state}, last pass {w['last_pass_at']} ({w['last_pass_ms']} ms)"
+        )
+    if found["status"] != "ok":
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo(
     complaints: Annotated[int, typer.Option(help="how many complaints to create")] = 300,
     seed: int = 7,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from kesu.audit import service as audit_service
 from kesu.clock import Clock, SystemClock
 from kesu.db import migrate
 from kesu.db.session import make_engine, make_sessionmaker, transaction
+from kesu.health import service as health_service
 from kesu.improvement import sweep as improvement_sweep
 from kesu.notify import deliver as notify_deliver
 from kesu.privacy import crypto
@@ -51,6 +53,16 @@ def run_pass(sessions, clock: Clock) -> dict[str, int]:
     return done
 
 
+def _record(sessions, what, *args, **kwargs) -> None:
+    """Tell `kesu.health` about this worker; a database that refuses must not stop the loop
+    (the next pass tries again, and meanwhile the health check sees the worker as late)."""
+    try:
+        with transaction(sessions) as session:
+            what(session, *args, **kwargs)
+    except Exception:
+        log.exception("worker heartbeat not recorded")
+
+
 def run(
     settings: Settings,
     *,
@@ -70,10 +82,24 @@ def run(
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-    log.info("worker started (%d jobs)", len(JOBS))
+    name, started_at = health_service.worker_name(), clock.now()
+    log.info("worker %s started (%d jobs)", name, len(JOBS))
     while True:
-        run_pass(sessions, clock)
+        began = time.perf_counter()
+        done = run_pass(sessions, clock)
+        took_ms = round((time.perf_counter() - began) * 1000)
+        failing = [job for job, n in done.items() if n < 0]
+        _record(
+            sessions,
+            health_service.beat,
+            name,
+            started_at=started_at,
+            now=clock.now(),
+            took_ms=took_ms,
+            failing=failing,
+        )
         if once or stop.wait(settings.worker_interval_seconds):
             break
+    _record(sessions, health_service.stopped, name, clock.now())
     engine.dispose()
     log.info("worker stopped")

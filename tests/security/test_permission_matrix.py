@@ -51,6 +51,7 @@ GROUP_ADMINS = {"admin"}  # data-subject requests span the whole group
 
 ROUTES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/health"): "public",
+    ("GET", "/api/v1/health/worker"): "public",
     ("GET", "/api/v1/openapi.json"): "public",
     ("GET", "/api/v1/docs"): "public",
     ("POST", "/api/v1/auth/login"): "public",

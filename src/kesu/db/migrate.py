@@ -16,6 +16,7 @@ def metadata() -> MetaData:
     import kesu.access.models
     import kesu.audit.models
     import kesu.complaint.models
+    import kesu.health.models
     import kesu.improvement.models
     import kesu.ledger.models
     import kesu.notify.models

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select, text
@@ -31,6 +31,7 @@ from kesu.complaint.schemas import (
     Phone,
 )
 from kesu.errors import Forbidden, KesuError, NotFound
+from kesu.health import service as health_service
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy import loader
@@ -62,6 +63,22 @@ router = APIRouter()
 def health(db: ReadDb) -> dict[str, str]:
     db.execute(text("SELECT 1"))
     return {"status": "ok", "version": __version__}
+
+
+@router.get("/health/worker", tags=["system"])
+def worker_health(
+    db: ReadDb, clock: ClockDep, settings: SettingsDep, response: Response
+) -> dict[str, Any]:
+    """Whether the background workers finish their passes (timers, messages, reports,
+    anchors): 200 with `status: ok`, else 503 saying what is wrong (`kesu.health.service`).
+    Public, like /health, for monitors: workers are counted, not named (`kesu health` on the
+    server names their hosts)."""
+    found = health_service.worker_status(db, clock.now(), settings.worker_interval_seconds)
+    workers = found.pop("workers")
+    found["workers_running"] = sum(w["running"] for w in workers)
+    if found["status"] != "ok":
+        response.status_code = 503
+    return found
 
 
 class LoginIn(BaseModel):
