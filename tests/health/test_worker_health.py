@@ -152,3 +152,34 @@ def test_kesu_health_exits_1_until_a_worker_has_run(settings, sessions, monkeypa
     assert after.exit_code == 0, after.output
     assert "workers: ok" in after.output
     assert "host:3: running" in after.output
+
+
+def test_an_administrator_sees_on_every_console_page_that_no_worker_runs(client, sessions, clock):
+    from web.console_helpers import sign_in
+
+    sign_in(client, "admin")
+    page = client.get("/")
+    assert 'id="worker-alert"' in page.text
+    assert "后台任务从未运行" in page.text
+    client.get("/lang/en?next=/")
+    assert "The background worker has never run" in client.get("/").text
+
+    with transaction(sessions) as session:  # a worker ran a while ago and stopped
+        health_service.beat(
+            session, "host:4", started_at=clock.now(), now=clock.now(), took_ms=8, failing=[]
+        )
+    clock.advance(minutes=30)
+    assert "has not finished a pass for 30 minutes" in client.get("/").text
+
+    with transaction(sessions) as session:  # it runs again
+        health_service.beat(
+            session, "host:4", started_at=clock.now(), now=clock.now(), took_ms=8, failing=[]
+        )
+    assert 'id="worker-alert"' not in client.get("/").text
+
+
+def test_a_receiver_is_not_shown_the_workers_state(client):
+    from web.console_helpers import sign_in
+
+    sign_in(client, "receiver1")
+    assert 'id="worker-alert"' not in client.get("/").text

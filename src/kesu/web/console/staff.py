@@ -7,6 +7,7 @@ and revocation apply here exactly as on the API.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -15,9 +16,10 @@ from fastapi.responses import HTMLResponse
 from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.errors import Forbidden, Unauthenticated
+from kesu.health import service as health_service
 from kesu.policy.schema import Pack
 from kesu.web.deps import ClockDep, Shared, identifying
-from kesu.web.pages import SESSION_COOKIE, render
+from kesu.web.pages import SESSION_COOKIE, local_time, render
 
 NAV = [
     ("/", "web.nav.queues"),
@@ -46,6 +48,26 @@ def require_command(pack: Pack, user: User, command: str) -> None:
         raise Forbidden("forbidden.role", command=command, role=user.role)
 
 
+def _worker_alert(request: Request, db, pack: Pack) -> tuple[str, dict[str, Any]] | None:
+    """For administrators, what is wrong with the background workers (`kesu.health`), as an
+    i18n key and its parameters; None while they run."""
+    found = health_service.worker_status(
+        db, request.app.state.clock.now(), request.app.state.settings.worker_interval_seconds
+    )
+    status = found["status"]
+    if status == "ok":
+        return None
+    params: dict[str, Any] = {}
+    if status == "stopped":
+        params["minutes"] = found["seconds_since_last_pass"] // 60
+    elif status == "failing":
+        params["jobs"] = ", ".join(found["failing"])
+    elif status == "behind":
+        since = datetime.fromisoformat(found["oldest_unswept_due_at"])
+        params["since"] = local_time(since, pack.timezone)
+    return f"health.worker.{status}", params
+
+
 def page(
     request: Request,
     db,
@@ -65,6 +87,7 @@ def page(
         "role_name": role.name if role else {"zh_Hans": user.role},
         "tz": pack.timezone,
         "nav": NAV,
+        "worker_alert": _worker_alert(request, db, pack) if role and role.admin else None,
     }
     ctx.update(context or {})
     return render(request, name, ctx, status=status)
