@@ -48,6 +48,8 @@ ELSEWHERE = {
     "/reports",
     "/reports/download",
     "/reports/rebuild",
+    "/register",
+    "/register/download",  # the list's rows (`complaint.queries.page`): tests/report
     "/forms/weekly",
     "/forms/weekly/pdf",
     "/intake/lookup",

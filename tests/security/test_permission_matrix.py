@@ -75,6 +75,7 @@ ROUTES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/packs"): EVERYONE,
     ("GET", "/api/v1/packs/{key}"): EVERYONE,
     ("GET", "/api/v1/complaints"): EVERYONE,  # 200 for all; the rows are checked below
+    ("GET", "/api/v1/register"): EVERYONE,  # the list's rows as a file (tests/report)
     ("POST", "/api/v1/complaints"): RECEIVERS,
     ("GET", "/api/v1/complaints/{complaint_id}"): VIEWERS,
     ("GET", "/api/v1/complaints/{complaint_id}/complainant"): UNMASK,

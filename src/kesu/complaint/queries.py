@@ -132,6 +132,30 @@ def page(
     session: Session, viewer: User, f: Filters, *, limit: int = 50, cursor: str | None = None
 ) -> tuple[list[Complaint], str | None]:
     """Newest first; the cursor is the last row's (received_at, id), so pages never shift."""
+    stmt, newest = _filtered(session, viewer, f)
+    if cursor:
+        at, cid = _decode(cursor)
+        stmt = stmt.where(
+            Complaint.received_at <= at,  # a range the index can seek to (the OR alone is not)
+            or_(Complaint.received_at < at, (Complaint.received_at == at) & (Complaint.id < cid)),
+        )
+    stmt = stmt.order_by(newest, Complaint.id.desc()).limit(limit + 1)
+    rows = list(session.scalars(stmt))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (_encode(rows[-1].received_at, rows[-1].id) if more and rows else None)
+
+
+def count(session: Session, viewer: User, f: Filters, *, up_to: int) -> int:
+    """How many complaints `page` would list, counted up to `up_to` + 1 (enough to say
+    "more than")."""
+    stmt, _ = _filtered(session, viewer, f)
+    found = stmt.with_only_columns(Complaint.id).limit(up_to + 1).subquery()
+    return session.scalar(select(func.count()).select_from(found))
+
+
+def _filtered(session: Session, viewer: User, f: Filters):
+    """The viewer's complaints under the filters, and the newest-first ordering to use."""
     stmt, group_id = _visible(session, viewer)
     newest = Complaint.received_at.desc()
     for name in ("state", "level", "category", "site_id", "department_id", "assignee_id"):
@@ -162,17 +186,7 @@ def page(
                 Complaint.description.like(like, escape="\\"),
             )
         )
-    if cursor:
-        at, cid = _decode(cursor)
-        stmt = stmt.where(
-            Complaint.received_at <= at,  # a range the index can seek to (the OR alone is not)
-            or_(Complaint.received_at < at, (Complaint.received_at == at) & (Complaint.id < cid)),
-        )
-    stmt = stmt.order_by(newest, Complaint.id.desc()).limit(limit + 1)
-    rows = list(session.scalars(stmt))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (_encode(rows[-1].received_at, rows[-1].id) if more and rows else None)
+    return stmt, newest
 
 
 def timeline(session: Session, complaint_id: int) -> list[ComplaintEvent]:

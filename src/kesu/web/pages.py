@@ -118,6 +118,21 @@ async def checked_form(request: Request) -> FormData:
 # --- rendering ------------------------------------------------------------------------------
 
 
+def attachment(content: bytes, media: str, name: str) -> Response:
+    """A download named `name` (any script: the ASCII fallback keeps its extension)."""
+    fallback = "download" + ("." + name.rsplit(".", 1)[1] if "." in name else "")
+    return Response(
+        content,
+        media_type=media,
+        headers={
+            "Content-Disposition": (
+                f"attachment; filename={fallback}; filename*=UTF-8''{quote(name)}"
+            ),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 def local_time(value: datetime | None, tz: str = "Asia/Shanghai", fmt: str = "%Y-%m-%d %H:%M"):
     if value is None:
         return ""

@@ -6,7 +6,7 @@ Thin entry points over the same services as the API and the CLI (`kesu.report.se
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -20,18 +20,23 @@ from kesu.access import service as access_service
 from kesu.caselib import export as caselib_export
 from kesu.caselib import queries as caselib
 from kesu.caselib.rules import terms
+from kesu.complaint import lifecycle
+from kesu.complaint import queries as complaint_queries
 from kesu.errors import Forbidden, InvalidInput
 from kesu.i18n import pick
 from kesu.org import service as org_service
+from kesu.report import register as register_export
 from kesu.report import service as report_service
 from kesu.report import snapshots
+from kesu.web.console.forms import category_options
 from kesu.web.console.staff import NAV, ConsoleUser, page
 from kesu.web.deps import ClockDep, Db, ReadDb
-from kesu.web.pages import checked_form, page_locale
+from kesu.web.pages import attachment, checked_form, page_locale
 
 router = APIRouter(include_in_schema=False)
 NAV.append(("/reports", "report.nav"))
 NAV.append(("/cases", "caselib.nav"))
+NAV.append(("/register", "register.nav"))
 KINDS = ("weekly", "monthly", "annual", "range", "staff_review")
 Text = Annotated[str | None, Query(max_length=40)]
 Form = Annotated[FormData, Depends(checked_form)]
@@ -251,3 +256,66 @@ def cases_export(
     return Response(
         content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+# --- 投诉台账 (the register download) -----------------------------------------------------------
+
+
+@router.get("/register")
+def register_page(request: Request, db: ReadDb, clock: ClockDep, user: ConsoleUser) -> Response:
+    """台账: pick the received dates (this month so far by default) and filters, download the
+    complaints as Excel or CSV."""
+    pack = access_service.pack_for_user(db, user)
+    today = clock.now().astimezone(ZoneInfo(pack.timezone)).date()
+    return page(
+        request,
+        db,
+        user,
+        "console/register.html",
+        {
+            "first": today.replace(day=1).isoformat(),
+            "last": today.isoformat(),
+            "sites": [o for o in _orgs(db, user) if o.kind == "site"],
+            "states": lifecycle.STATES,
+            "categories": category_options(pack, page_locale(request)),
+            "limit": register_export.LIMIT,
+        },
+        pack=pack,
+    )
+
+
+@router.get("/register/download")
+def register_download(
+    request: Request,
+    db: ReadDb,
+    clock: ClockDep,
+    user: ConsoleUser,
+    first: Annotated[date, Query(alias="from")],
+    last: Annotated[date, Query(alias="to")],
+    format: Annotated[str, Query(max_length=10)] = "xlsx",
+    site: Annotated[str, Query(max_length=20)] = "",
+    level: Text = None,
+    state: Text = None,
+    category: Text = None,
+    channel: Text = None,
+    q: Annotated[str, Query(max_length=100)] = "",
+) -> Response:
+    """The register for the dates (both included, in the pack's time zone) and filters."""
+    if last < first:
+        raise InvalidInput("register.invalid_range", field="received_to")
+    zone = ZoneInfo(access_service.pack_for_user(db, user).timezone)
+    start = datetime.combine(first, time(), zone)
+    end = datetime.combine(last + timedelta(days=1), time(), zone)
+    filters = complaint_queries.Filters(
+        state=state or None,
+        level=level or None,
+        category=category or None,
+        site_id=int(site) if site.isdigit() else None,
+        channel=channel or None,
+        received_from=start,
+        received_to=end,
+        text=q.strip() or None,
+    )
+    locale = page_locale(request)
+    content, media, name = register_export.download(db, user, filters, locale, format, clock.now())
+    return attachment(content, media, name)
