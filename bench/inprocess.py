@@ -88,16 +88,16 @@ def sweep_idle(url: str, until: datetime) -> dict[str, Any] | str:
 
 
 def sweep_due(
-    url: str, until: datetime, due: int = 10_000, max_seconds: float = 120
+    url: str, until: datetime, due: int = 10_000, max_seconds: float = 120, workers: int = 1
 ) -> dict[str, Any] | str:
     """Move the clock until `due` running timers have fallen due, then run worker passes
     (each its own transaction, as the worker does) until one finds nothing, or for at most
-    `max_seconds` (then `finished` is false and the rate tells the rest). Changes the
-    database: run it last."""
+    `max_seconds` (then `finished` is false and the rate tells the rest). `workers` > 1: that
+    many processes sweep at once, as `kesu worker` started several times does (on PostgreSQL
+    they skip each other's rows). Changes the database: run it last."""
     if not _has("kesu.sla.sweep"):
         return "not measured: kesu.sla does not exist in this tree"
     from kesu.sla.models import Timer
-    from kesu.sla.sweep import sweep
 
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
@@ -114,19 +114,29 @@ def sweep_due(
                 .offset(n - 1)
                 .limit(1)
             )
-        clock = FrozenClock(max(at, until) + timedelta(seconds=1))
-        passes, acted, finished = 0, 0, False
-        started = time.perf_counter()
-        while time.perf_counter() - started < max_seconds:
-            with transaction(sessions) as s:
-                done = sweep(s, clock)
-            passes += 1
-            acted += done
-            if done == 0:
-                finished = True
-                break
-        seconds = time.perf_counter() - started
-        with reading(sessions) as s:
+    finally:
+        engine.dispose()
+    clock = FrozenClock(max(at, until) + timedelta(seconds=1))
+    started = time.perf_counter()
+    if workers == 1:
+        each = [_passes(url, clock, max_seconds)]
+    else:
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        children = [
+            ctx.Process(target=lambda: queue.put(_passes(url, clock, max_seconds)), daemon=True)
+            for _ in range(workers)
+        ]
+        for child in children:
+            child.start()
+        each = [queue.get(timeout=max_seconds + 60) for _ in children]
+        for child in children:
+            child.join(10)
+    seconds = time.perf_counter() - started
+    acted = sum(a for _, a, _ in each)
+    engine = make_engine(url)
+    try:
+        with reading(make_sessionmaker(engine)) as s:
             breached = s.scalar(select(func.count()).where(Timer.breached_at == clock.now()))
     finally:
         engine.dispose()
@@ -135,11 +145,34 @@ def sweep_due(
         "due": n,
         "breached": breached,
         "acted_on": acted,  # breaches and warnings
-        "passes": passes,
-        "finished": finished,
+        "workers": workers,
+        "passes": sum(p for p, _, _ in each),
+        "finished": all(f for _, _, f in each),
         "seconds": round(seconds, 2),
         "per_action_ms": round(seconds * 1000 / max(1, acted), 2),
     }
+
+
+def _passes(url: str, clock: FrozenClock, max_seconds: float) -> tuple[int, int, bool]:
+    """One worker's passes until one finds nothing: (passes, timers acted on, finished)."""
+    from kesu.sla.sweep import sweep
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    passes, acted, finished = 0, 0, False
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < max_seconds:
+            with transaction(sessions) as s:
+                done = sweep(s, clock)
+            passes += 1
+            acted += done
+            if done == 0:
+                finished = True
+                break
+    finally:
+        engine.dispose()
+    return passes, acted, finished
 
 
 def bounded(fn, limit: float, repeat: int = 3) -> dict[str, Any]:
