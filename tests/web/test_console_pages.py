@@ -214,6 +214,20 @@ def test_intake_registers_through_the_same_service_and_reports_missing_fields(
         assert (c.title, c.channel, c.demands, c.state) == ("床垫异响", "phone", ["repair"], "new")
 
 
+def test_intake_calls_a_field_left_blank_or_only_spaces_required(client, org, sessions):
+    sign_in(client, "receiver1")
+    r = post_form(
+        client,
+        "/intake",
+        "/intake",
+        {"complainant.name": "  ", "title": "   ", "description": "保修期内异响"},
+    )
+    assert r.status_code == 422
+    assert "姓名: 必填" in r.text and "标题: 必填" in r.text
+    assert "必须是文字" not in r.text
+    assert "保修期内异响" in r.text
+
+
 def test_the_repeat_complainant_lookup_lists_only_what_the_viewer_may_see(client, org, sessions):
     with transaction(sessions) as session:
         from kesu.access.models import User

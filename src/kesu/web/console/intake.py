@@ -88,7 +88,7 @@ def _create_from(form: FormData, tz: str) -> ComplaintCreate:
     data: dict[str, Any] = {
         "site_id": _text(form, "site_id"),
         "channel": _text(form, "channel"),
-        "complainant": {k: v for k, v in person.items() if v is not None or k == "name"},
+        "complainant": {k: v for k, v in person.items() if v is not None},
         "complainant_type": _text(form, "complainant_type"),
         "title": _text(form, "title"),
         "description": _text(form, "description"),
@@ -101,6 +101,8 @@ def _create_from(form: FormData, tz: str) -> ComplaintCreate:
         "occurred_place": _text(form, "occurred_place"),
         "department_id": _text(form, "department_id"),
     }
+    # a blank field is a missing one: "required", not "must be text"
+    data = {k: v for k, v in data.items() if v is not None}
     try:
         return ComplaintCreate.model_validate(data)
     except ValidationError as exc:
