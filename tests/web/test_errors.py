@@ -39,6 +39,22 @@ def test_a_channel_the_pack_does_not_know_is_refused_naming_the_field(client, or
     assert err["field"] == "channel" and "pigeon" in err["message"] and "投诉渠道" in err["message"]
 
 
+def test_a_complaint_that_happened_in_the_future_or_at_no_timezone_is_refused(
+    client, org, sessions
+):
+    headers = {**login(client, "receiver1"), "Accept-Language": "zh-CN"}
+    for when in ("2026-11-27T10:00:00+08:00", "2026-11-20T10:00:00"):
+        body = complaint_body(org, occurred_at=when)
+        r = client.post("/api/v1/complaints", json=body, headers=headers)
+        assert r.status_code == 422, when
+        err = r.json()["error"]
+        assert err["field"] == "occurred_at" and err["message"].startswith("发生时间：不能晚于现在")
+    with sessions() as s:
+        assert s.query(Complaint).count() == 0
+    body = complaint_body(org, occurred_at="2026-11-26T09:00:00+08:00")
+    assert client.post("/api/v1/complaints", json=body, headers=headers).status_code == 201
+
+
 def test_a_command_payload_error_names_the_payload_field(client, org):
     headers = login(client, "receiver1")
     cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
