@@ -7,13 +7,13 @@ import re
 
 import pytest
 
-from helpers import complaint_body, login
+from helpers import complaint_body, login, run
 from kesu.complaint.commands import COMMANDS
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.db.session import transaction
 from kesu.web.console.forms import FIELDS
 from kesu.web.console.record import spaced
-from web.console_helpers import csrf_of, post_form, sign_in
+from web.console_helpers import VERSION, csrf_of, post_form, sign_in
 
 
 def _complaint(client, org, **over) -> int:
@@ -161,6 +161,34 @@ def test_a_failed_action_names_the_field_and_keeps_what_was_typed(client, org):
     assert "投诉性质" in r.text and "必填" in r.text
     assert "客户要求咨询价格" in r.text
     assert '<details class="action" id="action-classify" open>' in r.text
+
+
+def test_a_failed_investigation_keeps_every_root_cause_ticked(client, org):
+    cid = _complaint(client, org)
+    headers = login(client, "receiver1")
+    assert run(client, headers, cid, "acknowledge").status_code == 200
+    payload = {"classification": "valid", "reason": "情况属实"}
+    assert run(client, headers, cid, "classify", payload).status_code == 200
+    sign_in(client, "receiver1")
+    url = f"/complaints/{cid}"
+    page = client.get(url)
+    r = client.post(
+        f"{url}/commands/record_investigation",
+        data={
+            "csrf": csrf_of(page.text),
+            "version": VERSION.search(page.text).group(1),
+            "findings": "坐垫海绵密度不达标",
+            "root_causes": ["material", "process"],
+            "responsibility.0.party": "质量管理部",
+            "responsibility.0.share": "60",
+            "responsibility.1.party": "物流部",
+            "responsibility.1.share": "30",
+            "founded": "yes",
+        },
+    )
+    assert r.status_code == 422 and "现为 90%" in r.text
+    ticked = re.findall(r'name="root_causes" value="(\w+)" checked', r.text)
+    assert sorted(ticked) == ["material", "process"]
 
 
 def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidence(
