@@ -193,9 +193,7 @@ def receive(
     _check_key(pack, "categories", data.category, "category")
     for i, demand in enumerate(data.demands):
         _check_key(pack, "demands", demand, f"demands.{i}")
-    if data.occurred_at is not None and (
-        data.occurred_at.tzinfo is None or data.occurred_at > now
-    ):
+    if data.occurred_at is not None and (data.occurred_at.tzinfo is None or data.occurred_at > now):
         raise InvalidInput("invalid.past_time", field="occurred_at")
     if data.department_id is not None:
         dept = session.get(Organisation, data.department_id)
