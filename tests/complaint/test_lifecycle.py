@@ -236,6 +236,30 @@ def test_a_transfer_completes_only_when_the_receiving_side_accepts():
     assert accepted.fields == {"pending_transfer": None, "department_id": 20, "assignee_id": 5}
 
 
+def test_a_transfer_to_a_department_is_accepted_only_by_someone_of_the_complaints_tier():
+    pending = case(
+        level="L2",
+        current_tier="T2",
+        department_id=10,
+        pending_transfer=decide(
+            PACK,
+            case(level="L2", current_tier="T2", department_id=10),
+            SUPERVISOR,
+            "transfer",
+            c.Transfer(to_department_id=20, reason="物流问题"),
+            NOW,
+        ).fields["pending_transfer"],
+    )
+    clerk = Actor(kind="staff", user_id=6, role="receiver", department_id=20, label="陈")
+    with pytest.raises(Forbidden):
+        decide(PACK, pending, clerk, "accept_transfer", c.AnswerTransfer(), NOW)
+    assert "accept_transfer" not in allowed_commands(PACK, pending, clerk)
+    assert "decline_transfer" in allowed_commands(PACK, pending, clerk)
+    manager = Actor(kind="staff", user_id=5, role="supervisor", department_id=20, label="刘")
+    accepted = decide(PACK, pending, manager, "accept_transfer", c.AnswerTransfer(), NOW)
+    assert accepted.fields["assignee_id"] == 5
+
+
 def test_an_approved_delay_needs_a_role_with_that_power():
     asked = case(delay_status="requested")
     with pytest.raises(Forbidden):

@@ -320,6 +320,9 @@ def _check_people(session: Session, pack: Pack, case: lifecycle.Case, command: s
         user = session.get(User, p.to_user_id)
         if user is None or not user.active or user.department_id != p.to_department_id:
             raise InvalidInput("invalid.user_not_in_department", field="to_user_id")
+        role = pack.role(user.role)
+        if pack.tier_rank(role.tier if role else None) < pack.tier_rank(case.current_tier):
+            raise InvalidInput("invalid.assignee_tier", field="to_user_id", tier=case.current_tier)
 
 
 def execute(
