@@ -191,6 +191,40 @@ def test_a_failed_investigation_keeps_every_root_cause_ticked(client, org):
     assert sorted(ticked) == ["material", "process"]
 
 
+def test_the_printed_form_names_whoever_a_dissatisfied_answer_handed_the_case_to(client, org):
+    cid = _complaint(client, org)
+    headers = login(client, "receiver1")
+    for command, payload in [
+        ("acknowledge", {}),
+        ("record_contact", {"reached": True, "summary": "已电话联系"}),
+        ("classify", {"classification": "valid", "reason": "情况属实"}),
+        (
+            "record_investigation",
+            {
+                "findings": "坐垫海绵密度不达标",
+                "root_causes": ["material"],
+                "responsibility": [{"party": "质量管理部", "share": 100}],
+                "founded": True,
+            },
+        ),
+        ("propose_solution", {"solution_type": "exchange", "amount": 150, "description": "换"}),
+        ("implement", {"notes": "已上门更换"}),
+        ("record_response", {"satisfaction": 4}),
+    ]:
+        assert run(client, headers, cid, command, payload).status_code == 200, command
+    detail = client.get(f"/api/v1/complaints/{cid}", headers=headers).json()
+    handler = detail["assignee_id"]
+    assert handler is not None and detail["level"] == "L2"
+    supervisor = login(client, "supervisor")
+    users = client.get("/api/v1/users", headers=supervisor).json()
+    director = next(u["id"] for u in users if u["username"] == "director")
+    assert run(client, supervisor, cid, "assign", {"assignee_id": director}).status_code == 200
+    sign_in(client, "supervisor")
+    html = client.get(f"/complaints/{cid}/forms/handling_form").text
+    assert "处理人：张伟" in html
+    assert f"处理人：{handler}<" not in html and f"处理人：{handler}；" not in html
+
+
 def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidence(
     client, org, sessions
 ):

@@ -479,7 +479,8 @@ def _complaint_view(request, db: Session, user, complaint_id: int, key: str, now
     events = queries.timeline(db, c.id)
     actors = {e.actor_id for e in events if e.actor_id is not None}
     roles = dict(db.execute(select(User.id, User.role).where(User.id.in_(actors))).all())
-    users = console_queries.user_names(db, {c.staff_complained_id, c.assignee_id})
+    mentioned = record.mentioned_users([e.payload for e in events])
+    users = console_queries.user_names(db, {c.staff_complained_id, c.assignee_id, *mentioned})
     names = record.Names(users, console_queries.org_names(db))
     org = names.orgs.get(c.org_id, "")
     view = build(pack, key, c, person, events, names, roles, org, locale, now)

@@ -31,6 +31,27 @@ class Names:
     orgs: dict[int, str]
 
 
+USER_KEYS = ("assignee_id", "to_user_id", "from_user_id")
+"""Payload keys whose value is a staff member's id (shown by name)."""
+
+
+def mentioned_users(payloads: list[dict[str, Any]]) -> set[int]:
+    """The staff ids named in event payloads, nested ones (an automatic assignment) included."""
+    found: set[int] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k in USER_KEYS and isinstance(v, int):
+                    found.add(v)
+                else:
+                    walk(v)
+
+    for payload in payloads:
+        walk(payload)
+    return found
+
+
 def _yes_no(value: bool, locale: str) -> str:
     return translate("web.yes" if value else "web.no", locale)
 
@@ -73,7 +94,7 @@ def value_text(pack: Pack, key: str, value: Any, names: Names, locale: str) -> s
         return f"{value} {pick(grade.name, locale)}" if grade else str(value)
     if key == "method":
         return translate(f"web.method.{value}", locale)
-    if key in ("assignee_id", "to_user_id", "from_user_id"):
+    if key in USER_KEYS:
         return names.users.get(value, str(value))
     if key in ("department_id", "to_department_id", "from_department_id"):
         return names.orgs.get(value, str(value))
