@@ -225,6 +225,25 @@ def test_the_printed_form_names_whoever_a_dissatisfied_answer_handed_the_case_to
     assert f"处理人：{handler}<" not in html and f"处理人：{handler}；" not in html
 
 
+def test_the_record_reads_in_english_with_english_punctuation_and_paused_clocks_named(client, org):
+    cid = _complaint(client, org)
+    receiver = login(client, "receiver1")
+    for command, payload in [
+        ("acknowledge", {}),
+        ("record_contact", {"reached": True, "summary": "已电话联系"}),
+        ("request_delay", {"reason": "客户出差", "until": "2026-12-10T10:00:00+08:00"}),
+    ]:
+        assert run(client, receiver, cid, command, payload).status_code == 200, command
+    assert run(client, login(client, "director"), cid, "approve_delay").status_code == 200
+    sign_in(client, "supervisor")
+    html = client.get(f"/complaints/{cid}?lang=en").text
+    assert "web.timer." not in html
+    assert "Paused: " in html and "Met: " in html
+    assert "Met：" not in html and "；" not in html
+    zh = client.get(f"/complaints/{cid}?lang=zh-CN").text
+    assert "暂停计时：" in zh and "已完成：" in zh
+
+
 def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidence(
     client, org, sessions
 ):
@@ -379,7 +398,11 @@ def _keys_shown() -> set[str]:
             "closed_at",
             "followed_up_at",
         },
-        "web.timer": {"running", "met", "cancelled", "breached", "started"},
+        "web.timer": {
+            *("running", "met", "cancelled", "breached", "started"),
+            *("paused", "resumed", "extended", "retimed"),
+        },
+        "web.sep": {"colon", "items", "list"},
         "web.delay": {"requested", "approved", "rejected"},
         "web.reply": {k for ks in record.REPLIES.values() for k in ks}
         | set(record.DEFAULT_REPLIES),

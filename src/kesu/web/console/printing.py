@@ -232,7 +232,9 @@ def _duty_boxes(
         return {uid for uid, role in roles.items() if role in role_keys}
 
     def role_names(role_keys: list[str]) -> str:
-        return "、".join(pick(pack.role(r).name, locale) for r in role_keys if pack.role(r))
+        return record.listed(
+            (pick(pack.role(r).name, locale) for r in role_keys if pack.role(r)), locale
+        )
 
     def label(duty: str, role_keys: list[str]) -> str:
         return translate(f"web.duty.{duty}", locale, roles=role_names(role_keys))
@@ -279,7 +281,7 @@ def build(
         out = []
         for e in events:
             if e.command in cmds:
-                text = "；".join(f"{k}：{v}" for k, v in record.event_lines(pack, e, names, locale))
+                text = record.labelled(record.event_lines(pack, e, names, locale), locale)
                 out.append(
                     (f"{local_time(e.at, tz)} {e.actor_label} · {t('command.' + e.command)}", text)
                 )
@@ -345,7 +347,9 @@ def build(
         view.sections.append((t(f"web.block.{block}"), blocks[block]()))
     if duties and (duties.prepare or duties.review or duties.approve):
         view.signs += _duty_boxes(pack, duties, c, events, roles, locale)
-        names_ = "、".join(pick(pack.role(r).name, locale) for r in duties.informed if pack.role(r))
+        names_ = record.listed(
+            (pick(pack.role(r).name, locale) for r in duties.informed if pack.role(r)), locale
+        )
         view.informed = t("web.duty.informed", roles=names_) if names_ else ""
         for sign in form.closing:
             view.signs.append(_box(t(f"web.sign.{sign.key}"), _last(events, sign.commands), tz))
@@ -581,8 +585,8 @@ def _week_view(request, db: Session, user, week: str, now: datetime) -> FormView
     )
     declared = _declared(pack, weekly_form(pack))
     if declared and declared.informed:
-        informed = "、".join(
-            pick(pack.role(r).name, locale) for r in declared.informed if pack.role(r)
+        informed = record.listed(
+            (pick(pack.role(r).name, locale) for r in declared.informed if pack.role(r)), locale
         )
         view.informed = t("web.duty.informed", roles=informed)
     view.signs = [

@@ -52,6 +52,17 @@ def mentioned_users(payloads: list[dict[str, Any]]) -> set[int]:
     return found
 
 
+def listed(items: Any, locale: str) -> str:
+    """Items in a run: 人、物 in Chinese, People, Material in English."""
+    return translate("web.sep.list", locale).join(items)
+
+
+def labelled(pairs: Any, locale: str) -> str:
+    """(label, text) pairs in a run: 摘要：…；时限：… / Summary: …; Timers: …"""
+    colon = translate("web.sep.colon", locale)
+    return translate("web.sep.items", locale).join(f"{k}{colon}{v}" for k, v in pairs)
+
+
 def _yes_no(value: bool, locale: str) -> str:
     return translate("web.yes" if value else "web.no", locale)
 
@@ -84,11 +95,11 @@ def value_text(pack: Pack, key: str, value: Any, names: Names, locale: str) -> s
     if key == "complainant_type":
         return key_label(pack, "complainant_types", value, locale)
     if key == "demands":
-        return "、".join(key_label(pack, "demands", d, locale) for d in value)
+        return listed((key_label(pack, "demands", d, locale) for d in value), locale)
     if key == "root_causes":
-        return "、".join(key_label(pack, "root_cause_dimensions", d, locale) for d in value)
+        return listed((key_label(pack, "root_cause_dimensions", d, locale) for d in value), locale)
     if key == "responsibility":
-        return "、".join(f"{r.get('party')} {r.get('share')}%" for r in value)
+        return listed((f"{r.get('party')} {r.get('share')}%" for r in value), locale)
     if key == "satisfaction":
         grade = pack.grade(int(value))
         return f"{value} {pick(grade.name, locale)}" if grade else str(value)
@@ -105,20 +116,29 @@ def value_text(pack: Pack, key: str, value: Any, names: Names, locale: str) -> s
             return value
     if key == "sla" and isinstance(value, dict):
         names_ = {tm.key: pick(tm.name, locale) for tm in pack.timers}
-        return "；".join(
-            f"{translate(f'web.timer.{what}', locale)}：{'、'.join(names_.get(k, k) for k in keys)}"
-            for what, keys in value.items()
-            if isinstance(keys, list)
+        return labelled(
+            (
+                (
+                    translate(f"web.timer.{what}", locale),
+                    listed((names_.get(k, k) for k in keys), locale),
+                )
+                for what, keys in value.items()
+                if isinstance(keys, list)
+            ),
+            locale,
         )
     if key == "transfer" and isinstance(value, dict):
         to = names.orgs.get(value.get("to_department_id"), "")
         return f"{names.orgs.get(value.get('from_department_id'), '—')} → {to}"
     if isinstance(value, list):
-        return "、".join(str(v) for v in value)
+        return listed((str(v) for v in value), locale)
     if isinstance(value, dict):
-        return "；".join(
-            f"{field_label(k, locale)}：{value_text(pack, k, v, names, locale)}"
-            for k, v in value.items()
+        return labelled(
+            (
+                (field_label(k, locale), value_text(pack, k, v, names, locale))
+                for k, v in value.items()
+            ),
+            locale,
         )
     return str(value)
 
