@@ -244,6 +244,17 @@ def test_the_record_reads_in_english_with_english_punctuation_and_paused_clocks_
     assert "暂停计时：" in zh and "已完成：" in zh
 
 
+def test_the_queue_search_finds_a_number_as_it_was_read_out_to_the_caller(client, org, sessions):
+    cid = _complaint(client, org)
+    with transaction(sessions) as session:
+        number = session.get(Complaint, cid).number
+    sign_in(client, "receiver1")
+    read_out = spaced(number, "FS{yyyy}{mm}{seq:4}")
+    assert " " in read_out
+    html = client.get("/", params={"queue": "all", "q": read_out}).text
+    assert f'href="/complaints/{cid}"' in html
+
+
 def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidence(
     client, org, sessions
 ):

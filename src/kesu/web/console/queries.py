@@ -20,6 +20,7 @@ from kesu.complaint import lifecycle
 from kesu.complaint import queries as complaint_queries
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint
+from kesu.complaint.numbering import unspaced
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy.schema import Pack
@@ -134,7 +135,8 @@ def queue(
         if value:
             stmt = stmt.where(getattr(Complaint, column) == value)
     if f.text:
-        like = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        text = unspaced(f.text)  # a number as read out to the caller, with its spaces
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(
             or_(Complaint.number.like(like, escape="\\"), Complaint.title.like(like, escape="\\"))
         )
