@@ -255,6 +255,21 @@ def test_the_queue_search_finds_a_number_as_it_was_read_out_to_the_caller(client
     assert f'href="/complaints/{cid}"' in html
 
 
+def test_an_enquiry_waits_in_the_archivists_queue_to_be_closed_with_its_reason(client, org):
+    cid = _complaint(client, org)
+    valid = _complaint(client, org, title="另一条有效投诉")
+    receiver = login(client, "receiver1")
+    payload = {"classification": "enquiry", "reason": "只是咨询退货政策"}
+    assert run(client, receiver, cid, "classify", payload).status_code == 200
+    payload = {"classification": "valid", "reason": "情况属实"}
+    assert run(client, receiver, valid, "classify", payload).status_code == 200
+    sign_in(client, "archivist")
+    html = client.get("/", params={"queue": "review"}).text
+    assert f'href="/complaints/{cid}"' in html
+    assert f'href="/complaints/{valid}"' not in html
+    assert 'id="action-close"' in client.get(f"/complaints/{cid}").text
+
+
 def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidence(
     client, org, sessions
 ):

@@ -73,7 +73,8 @@ def _approval_limit(pack: Pack, user: User) -> ColumnElement[bool]:
 
 
 def awaiting(pack: Pack, user: User) -> ColumnElement[bool]:
-    """Complaints waiting for this person's signature: approval, a review step, closing."""
+    """Complaints waiting for this person's signature: approval, a review step, closing (after
+    the review chain, or at once for what was classified as not a valid complaint)."""
     role = pack.role(user.role)
     if role is None:
         return false()
@@ -101,6 +102,15 @@ def awaiting(pack: Pack, user: User) -> ColumnElement[bool]:
                     Complaint.level == lv.key,
                     Complaint.state == "reviewing",
                     Complaint.review_step >= len(lv.review_chain),
+                )
+            )
+            # a request, an invalid or a malicious complaint closes with its reason at once
+            conds.append(
+                and_(
+                    Complaint.level == lv.key,
+                    Complaint.state.in_(sorted(lifecycle.OPEN)),
+                    Complaint.classification.is_not(None),
+                    Complaint.classification != "valid",
                 )
             )
     return or_(*conds) if conds else false()
