@@ -270,6 +270,14 @@ def test_an_enquiry_waits_in_the_archivists_queue_to_be_closed_with_its_reason(c
     assert 'id="action-close"' in client.get(f"/complaints/{cid}").text
 
 
+def test_the_menu_offers_intake_only_to_those_who_may_register_a_complaint(client, org):
+    sign_in(client, "archivist")
+    assert 'href="/intake"' not in client.get("/").text
+    assert client.get("/intake").status_code == 403
+    sign_in(client, "receiver1")
+    assert 'href="/intake"' in client.get("/").text
+
+
 def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidence(
     client, org, sessions
 ):

@@ -26,6 +26,8 @@ NAV = [
     ("/dashboard", "web.nav.dashboard"),
 ]
 """The console's menu: (path, i18n key). Other capabilities append their own page here."""
+NAV_NEEDS = {"/intake": "receive"}
+"""Menu pages only for roles that may issue a command (the page itself refuses the others)."""
 
 
 def console_user(request: Request, clock: ClockDep, session: Shared) -> User:
@@ -64,7 +66,11 @@ def page(
         "pack": pack,
         "role_name": role.name if role else {"zh_Hans": user.role},
         "tz": pack.timezone,
-        "nav": NAV,
+        "nav": [
+            (path, key)
+            for path, key in NAV
+            if path not in NAV_NEEDS or (role is not None and role.may(NAV_NEEDS[path]))
+        ],
     }
     ctx.update(context or {})
     return render(request, name, ctx, status=status)
