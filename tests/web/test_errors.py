@@ -103,3 +103,13 @@ def test_a_revoked_session_no_longer_works(client):
 def test_health_answers_when_ready(client):
     r = client.get("/api/v1/health")
     assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_an_address_with_no_page_gets_a_page_in_the_readers_language_and_json_under_api(client):
+    r = client.get("/complaints/1/nothing-here", headers={"Accept-Language": "zh-CN"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "找不到这个页面" in r.text and '"detail"' not in r.text
+    r = client.get("/nothing-here?lang=en")
+    assert r.status_code == 404 and "There is no such page" in r.text
+    r = client.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
