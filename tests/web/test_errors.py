@@ -113,3 +113,13 @@ def test_an_address_with_no_page_gets_a_page_in_the_readers_language_and_json_un
     assert r.status_code == 404 and "There is no such page" in r.text
     r = client.get("/api/v1/nothing-here")
     assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+
+
+def test_a_bad_report_period_names_the_report_in_the_readers_language(client, org):
+    headers = login(client, "director")
+    r = client.get("/api/v1/reports/weekly", params={"period": "bogus"}, headers=headers)
+    assert r.status_code == 422
+    assert r.json()["error"]["message"].startswith("“bogus”不是有效的周报期间")
+    en = {**headers, "Accept-Language": "en"}
+    r = client.get("/api/v1/reports/weekly", params={"period": "bogus"}, headers=en)
+    assert r.json()["error"]["message"].startswith("'bogus' is not a period of the Weekly report")

@@ -73,6 +73,9 @@ def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str
 
 def render(exc: KesuError, locale: str) -> dict[str, Any]:
     params = {k: v for k, v in exc.params.items() if k != "problems"}
+    if exc.key.startswith("report.") and "kind" in params:  # a report's kind by its name
+        name = translate(f"report.kind.{params['kind']}", locale)
+        params["kind"] = params["kind"] if name.startswith("report.kind.") else name
     if exc.field and "field" not in params:
         params["field"] = field_label(exc.field, locale)
     body: dict[str, Any] = {
