@@ -278,6 +278,23 @@ def test_the_menu_offers_intake_only_to_those_who_may_register_a_complaint(clien
     assert 'href="/intake"' in client.get("/").text
 
 
+def test_a_breached_time_limit_reads_in_words_on_the_timeline(client, org, clock, sessions):
+    from datetime import timedelta
+
+    from kesu.sla import sweep
+
+    cid = _complaint(client, org)
+    clock.set(clock.now() + timedelta(days=5))
+    with transaction(sessions) as session:
+        sweep.sweep(session, clock)
+    sign_in(client, "supervisor")
+    page = client.get(f"/complaints/{cid}").text
+    timeline = page.split('<ol class="timeline">')[1].split("</ol>")[0]
+    assert "超时" in timeline and "系统" in timeline and "一个工作日内联系投诉人" in timeline
+    for raw in ("first_contact", "整改期限", "+00:00<", ">round<", "user_id", "system<"):
+        assert raw not in timeline, raw
+
+
 def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidence(
     client, org, sessions
 ):

@@ -93,6 +93,7 @@ def _show(
             "print_forms": printing.forms_for(pack, c, locale),
             "improvement": improvement.for_complaint(db, user, c, pack),
             "value": lambda key, v: record.value_text(pack, key, v, names, locale),
+            "actor": lambda e: record.actor_text(e, locale),
             "done": _done_text(done, locale),
             "error": error,
             "failed": failed,

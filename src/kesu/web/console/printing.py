@@ -283,7 +283,11 @@ def build(
             if e.command in cmds:
                 text = record.labelled(record.event_lines(pack, e, names, locale), locale)
                 out.append(
-                    (f"{local_time(e.at, tz)} {e.actor_label} · {t('command.' + e.command)}", text)
+                    (
+                        f"{local_time(e.at, tz)} {record.actor_text(e, locale)}"
+                        f" · {t('command.' + e.command)}",
+                        text,
+                    )
                 )
         return out
 

@@ -31,7 +31,7 @@ class Names:
     orgs: dict[int, str]
 
 
-USER_KEYS = ("assignee_id", "to_user_id", "from_user_id")
+USER_KEYS = ("assignee_id", "to_user_id", "from_user_id", "user_id")
 """Payload keys whose value is a staff member's id (shown by name)."""
 
 
@@ -61,6 +61,13 @@ def labelled(pairs: Any, locale: str) -> str:
     """(label, text) pairs in a run: 摘要：…；时限：… / Summary: …; Timers: …"""
     colon = translate("web.sep.colon", locale)
     return translate("web.sep.items", locale).join(f"{k}{colon}{v}" for k, v in pairs)
+
+
+def actor_text(event: ComplaintEvent, locale: str) -> str:
+    """Who recorded an event: a person's name, or "系统" for the worker's own events."""
+    if event.actor_kind == "system" and event.actor_label == "system":
+        return translate("web.system", locale)
+    return event.actor_label
 
 
 def _yes_no(value: bool, locale: str) -> str:
@@ -109,7 +116,10 @@ def value_text(pack: Pack, key: str, value: Any, names: Names, locale: str) -> s
         return names.users.get(value, str(value))
     if key in ("department_id", "to_department_id", "from_department_id"):
         return names.orgs.get(value, str(value))
-    if key in ("until", "requested_at") and isinstance(value, str):
+    if key == "timer" and isinstance(value, str):
+        timer = pack.timer(value)
+        return pick(timer.name, locale) if timer else value
+    if key in ("until", "requested_at", "due_at") and isinstance(value, str):
         try:
             return local_time(datetime.fromisoformat(value), pack.timezone)
         except ValueError:
@@ -143,7 +153,11 @@ def value_text(pack: Pack, key: str, value: Any, names: Names, locale: str) -> s
     return str(value)
 
 
-LABELS = {("propose_solution", "description"): "web.solution_description"}
+LABELS = {
+    ("propose_solution", "description"): "web.solution_description",
+    ("sla_breach", "due_at"): "web.timer.due",
+    ("sla_warning", "due_at"): "web.timer.due",
+}
 """Where a payload key means something else than on the complaint (a solution's description)."""
 
 
