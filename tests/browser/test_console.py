@@ -217,3 +217,22 @@ def test_the_dashboard_draws_its_charts(page, live, sessions, clock, org):
     expect(page.locator("#today-count")).to_have_text("1")
     expect(page.locator(".chart.drawn canvas")).to_have_count(3)
     expect(page.locator(".chart-table").first).to_be_hidden()
+
+
+def test_on_a_phone_the_complaint_shows_what_to_do_before_its_history(
+    phone_page, live, sessions, clock, org
+):
+    cid = receive(sessions, clock, "receiver1", complaint_body(org))
+    drive(sessions, clock, cid, handled_steps()[:4])  # a history longer than a phone screen
+    page = phone_page
+    sign_in(page, live, "receiver1")
+    page.goto(f"{live}/complaints/{cid}")
+
+    def top(selector: str) -> float:
+        return page.locator(selector).first.bounding_box()["y"]
+
+    summary, actions, history = top(".main-col > .card"), top("#actions"), top("ol.timeline")
+    assert summary < actions < history
+    width = page.locator("#actions").bounding_box()["width"]
+    assert width > 300  # the whole width of the screen, not shrunk to its content
+    act(page, "note", {"text": "在手机上处理"})
