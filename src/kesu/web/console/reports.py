@@ -22,6 +22,7 @@ from kesu.caselib import queries as caselib
 from kesu.caselib.rules import terms
 from kesu.errors import Forbidden, InvalidInput
 from kesu.i18n import pick
+from kesu.improvement import rules as improvement_rules
 from kesu.org import service as org_service
 from kesu.report import service as report_service
 from kesu.report import snapshots
@@ -150,6 +151,9 @@ def _page(request, db, user, kind, org, period, first, last, shown) -> Response:
             "built_at": built_at,
             "charts": report.model_dump(mode="json")["sections"] if report else [],
             "query": request.url.query,
+            # a Pareto bar opens a corrective action: offered to those who may open one
+            "improvement_manager": user.role
+            in improvement_rules.managers(access_service.pack_for_user(db, user)),
         },
     )
 
