@@ -274,6 +274,14 @@ def test_the_menu_offers_intake_only_to_those_who_may_register_a_complaint(clien
     sign_in(client, "archivist")
     assert 'href="/intake"' not in client.get("/").text
     assert client.get("/intake").status_code == 403
+
+
+def test_a_refusal_names_the_role_and_the_action_in_words(client, org):
+    sign_in(client, "archivist")
+    r = client.get("/intake")
+    assert r.status_code == 403 and "您的角色（事务文员）无权执行「受理登记」" in r.text
+    r = client.get("/intake?lang=en")
+    assert "Your role (Archivist (records clerk)) may not issue &#39;Receive&#39;" in r.text
     sign_in(client, "receiver1")
     assert 'href="/intake"' in client.get("/").text
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.errors import Forbidden, Unauthenticated
+from kesu.i18n import LOCALES, translate
 from kesu.policy.schema import Pack
 from kesu.web.deps import ClockDep, Shared, identifying
 from kesu.web.pages import SESSION_COOKIE, render
@@ -45,7 +46,9 @@ ConsoleUser = Annotated[User, Depends(console_user)]
 def require_command(pack: Pack, user: User, command: str) -> None:
     role = pack.role(user.role)
     if role is None or not role.may(command):
-        raise Forbidden("forbidden.role", command=command, role=user.role)
+        # the page says it in words: 您的角色（事务文员）无权执行「受理登记」
+        name = {loc: translate(f"command.{command}", loc) for loc in LOCALES}
+        raise Forbidden("forbidden.role", command=name, role=role.name if role else user.role)
 
 
 def page(
