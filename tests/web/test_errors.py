@@ -123,3 +123,22 @@ def test_a_bad_report_period_names_the_report_in_the_readers_language(client, or
     en = {**headers, "Accept-Language": "en"}
     r = client.get("/api/v1/reports/weekly", params={"period": "bogus"}, headers=en)
     assert r.json()["error"]["message"].startswith("'bogus' is not a period of the Weekly report")
+
+
+def test_a_wrong_phone_says_what_a_phone_number_may_hold_and_full_width_digits_are_fine(
+    client, org, sessions
+):
+    headers = login(client, "receiver1")
+    body = complaint_body(org, complainant={"name": "林女士", "phone": "138-abc"})
+    r = client.post("/api/v1/complaints", json=body, headers=headers)
+    assert r.status_code == 422
+    assert r.json()["error"]["message"] == "电话: 应为 6 至 20 位数字，可含空格、连字符，开头可有 +"
+    r = client.post("/api/v1/complaints", json=body, headers={**headers, "Accept-Language": "en"})
+    assert r.json()["error"]["message"].startswith("Phone: 6 to 20 digits")
+    body = complaint_body(
+        org, complainant={"name": "林女士", "phone": "１３８　１２３４　５６７８"}
+    )
+    r = client.post("/api/v1/complaints", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    earlier = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()
+    assert earlier["complainant_id"] == r.json()["complainant_id"]  # the same caller

@@ -6,6 +6,7 @@ Services flush, never commit: the entry point that called them owns the transact
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -168,7 +169,8 @@ def phone_digest(phone: str) -> str:
 
 
 def normalise_phone(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+    """Digits and a leading +, full-width ones (１３８…) read as ASCII."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", phone) if ch in "+0123456789")
 
 
 def receive(

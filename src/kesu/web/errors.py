@@ -60,7 +60,8 @@ def field_label(field: str, locale: str) -> str:
 
 
 def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str, Any]:
-    key = f"rule.{rule}"
+    named = f"rule.{rule}.{field.rsplit('.', 1)[-1]}"  # a rule said for one field (a phone)
+    key = named if translate(named, locale) != named else f"rule.{rule}"
     text = translate(key, locale, **ctx)
     if text == key:
         text = translate("rule.other", locale, rule=rule)
