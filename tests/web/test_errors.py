@@ -142,3 +142,22 @@ def test_a_wrong_phone_says_what_a_phone_number_may_hold_and_full_width_digits_a
     assert r.status_code == 201, r.text
     earlier = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()
     assert earlier["complainant_id"] == r.json()["complainant_id"]  # the same caller
+
+
+def test_a_time_filter_without_a_timezone_is_refused_naming_it_not_a_500(client, org):
+    headers = login(client, "director")
+    for url, name in [
+        ("/api/v1/complaints", "received_from"),
+        ("/api/v1/cases", "closed_from"),
+        ("/api/v1/cases/export", "closed_to"),
+        ("/api/v1/sla/penalties", "since"),
+    ]:
+        for value in ("2026-11-01T00:00:00", "2026-11-01"):
+            r = client.get(url, params={name: value}, headers=headers)
+            assert r.status_code == 422, (url, value, r.text)
+            assert (
+                r.json()["error"]["message"]
+                == f"{name}: 必须含时区（如 2026-11-26T10:00:00+08:00）"
+            )
+        r = client.get(url, params={name: "2026-11-01T00:00:00+08:00"}, headers=headers)
+        assert r.status_code == 200, (url, r.text)
