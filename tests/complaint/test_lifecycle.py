@@ -260,6 +260,20 @@ def test_a_transfer_to_a_department_is_accepted_only_by_someone_of_the_complaint
     assert accepted.fields["assignee_id"] == 5
 
 
+def test_a_level_is_lowered_only_by_someone_of_its_tier_and_raised_by_anyone():
+    serious = case(level="L3", current_tier="T2")
+    lower = c.Categorize(level="L1", reason="不严重")
+    with pytest.raises(Forbidden):
+        decide(PACK, serious, RECEIVER, "categorize", lower, NOW)
+    assert decide(PACK, serious, SUPERVISOR, "categorize", lower, NOW).fields["level"] == "L1"
+    higher = c.Categorize(level="L2", reason="客户情绪激动")
+    assert decide(PACK, case(), RECEIVER, "categorize", higher, NOW).fields["level"] == "L2"
+    category = c.Categorize(category="store_attitude")
+    assert decide(PACK, serious, RECEIVER, "categorize", category, NOW).fields == {
+        "category": "store_attitude"
+    }
+
+
 def test_an_approved_delay_needs_a_role_with_that_power():
     asked = case(delay_status="requested")
     with pytest.raises(Forbidden):

@@ -233,6 +233,8 @@ def _categorize(pack, case, actor, p: c.Categorize, now):
     if p.level is not None and p.level != case.level:
         if pack.level(p.level) is None:
             raise InvalidInput("invalid.unknown_key", field="level", value=p.level)
+        if pack.level_index(p.level) < pack.level_index(case.level):
+            _handler(pack, case, actor)  # lowering a level is for its handlers, not those below
         f.update(_raise_level(pack, case, p.level))
     return Change(f, p.model_dump())
 
