@@ -62,6 +62,26 @@ def test_a_receiver_registers_a_repeat_callers_complaint_by_keyboard_alone(
         )
 
 
+def test_a_name_typed_while_the_earlier_one_arrives_replaces_it_instead_of_doubling(
+    page, live, sessions, clock, org
+):
+    receive(
+        sessions,
+        clock,
+        "receiver2",
+        complaint_body(org, complainant={"name": "林女士", "phone": "139 1234 5678"}),
+    )
+    sign_in(page, live, "receiver1")
+    page.goto(f"{live}/intake")
+    page.keyboard.type("13912345678")
+    name = page.locator("input[name='complainant.name']")
+    name.click()  # in the name field before the lookup answers
+    expect(page.locator("#lookup")).to_contain_text("重复投诉")
+    expect(name).to_have_value("林女士")
+    page.keyboard.type("林小姐")
+    expect(name).to_have_value("林小姐")
+
+
 def test_a_handler_takes_a_complaint_to_close_with_actions_following_state_and_role(
     page, live, sessions, clock, org
 ):
