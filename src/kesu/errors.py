@@ -20,9 +20,14 @@ class KesuError(Exception):
         self.params = params
 
     def __str__(self) -> str:  # English text for logs and tracebacks
-        from kesu.i18n import translate
+        from kesu.i18n import pick, translate
 
-        return translate(self.key, "en", **{"field": self.field or "", **self.params})
+        labels = {"zh_Hans", "zh_Hant", "en"}
+        params = {
+            k: pick(v, "en") if isinstance(v, dict) and v and set(v) <= labels else v
+            for k, v in self.params.items()
+        }
+        return translate(self.key, "en", **{"field": self.field or "", **params})
 
 
 class NotFound(KesuError):

@@ -62,6 +62,26 @@ def test_a_receiver_registers_a_repeat_callers_complaint_by_keyboard_alone(
         )
 
 
+def test_a_name_typed_while_the_earlier_one_arrives_replaces_it_instead_of_doubling(
+    page, live, sessions, clock, org
+):
+    receive(
+        sessions,
+        clock,
+        "receiver2",
+        complaint_body(org, complainant={"name": "林女士", "phone": "139 1234 5678"}),
+    )
+    sign_in(page, live, "receiver1")
+    page.goto(f"{live}/intake")
+    page.keyboard.type("13912345678")
+    name = page.locator("input[name='complainant.name']")
+    name.click()  # in the name field before the lookup answers
+    expect(page.locator("#lookup")).to_contain_text("重复投诉")
+    expect(name).to_have_value("林女士")
+    page.keyboard.type("林小姐")
+    expect(name).to_have_value("林小姐")
+
+
 def test_a_handler_takes_a_complaint_to_close_with_actions_following_state_and_role(
     page, live, sessions, clock, org
 ):
@@ -217,3 +237,22 @@ def test_the_dashboard_draws_its_charts(page, live, sessions, clock, org):
     expect(page.locator("#today-count")).to_have_text("1")
     expect(page.locator(".chart.drawn canvas")).to_have_count(3)
     expect(page.locator(".chart-table").first).to_be_hidden()
+
+
+def test_on_a_phone_the_complaint_shows_what_to_do_before_its_history(
+    phone_page, live, sessions, clock, org
+):
+    cid = receive(sessions, clock, "receiver1", complaint_body(org))
+    drive(sessions, clock, cid, handled_steps()[:4])  # a history longer than a phone screen
+    page = phone_page
+    sign_in(page, live, "receiver1")
+    page.goto(f"{live}/complaints/{cid}")
+
+    def top(selector: str) -> float:
+        return page.locator(selector).first.bounding_box()["y"]
+
+    summary, actions, history = top(".main-col > .card"), top("#actions"), top("ol.timeline")
+    assert summary < actions < history
+    width = page.locator("#actions").bounding_box()["width"]
+    assert width > 300  # the whole width of the screen, not shrunk to its content
+    act(page, "note", {"text": "在手机上处理"})

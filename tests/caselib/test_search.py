@@ -166,6 +166,11 @@ def test_redaction_masks_numbers_addresses_and_names():
     assert redact("订单SO123456已发货") == "订单SO123456已发货"
 
 
+def test_redaction_keeps_the_words_before_a_title_that_are_not_a_surname():
+    text = "安装师傅说是出厂问题，门店经理和维修师傅都来过，王经理和陳先生也来了"
+    assert redact(text) == "安装师傅说是出厂问题，门店经理和维修师傅都来过，某经理和某先生也来了"
+
+
 def test_search_words_split_on_any_space():
     assert terms(" 沙发\u3000坐垫  沙发 ") == ["沙发", "坐垫"]
 

@@ -101,6 +101,21 @@ def test_assigning_to_someone_below_the_complaints_tier_is_refused(client, case)
     assert r.status_code == 422 and r.json()["error"]["field"] == "assignee_id"
 
 
+def test_transferring_to_someone_below_the_complaints_tier_is_refused(client, case, org):
+    cid, _ = case
+    supervisor = login(client, "supervisor")
+    users = client.get("/api/v1/users", headers=supervisor).json()
+    receiver3 = next(u["id"] for u in users if u["username"] == "receiver3")
+    assert run(client, supervisor, cid, "categorize", {"level": "L2"}).status_code == 200
+    payload = {"to_department_id": org["LOG"], "to_user_id": receiver3, "reason": "物流问题"}
+    r = run(client, supervisor, cid, "transfer", payload)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "to_user_id"
+    assert (
+        client.get(f"/api/v1/complaints/{cid}", headers=supervisor).json()["pending_transfer"]
+        is None
+    )
+
+
 def test_a_transfer_waits_for_the_receiving_department(client, case, org):
     cid, receiver = case
     r = run(

@@ -236,6 +236,44 @@ def test_a_transfer_completes_only_when_the_receiving_side_accepts():
     assert accepted.fields == {"pending_transfer": None, "department_id": 20, "assignee_id": 5}
 
 
+def test_a_transfer_to_a_department_is_accepted_only_by_someone_of_the_complaints_tier():
+    pending = case(
+        level="L2",
+        current_tier="T2",
+        department_id=10,
+        pending_transfer=decide(
+            PACK,
+            case(level="L2", current_tier="T2", department_id=10),
+            SUPERVISOR,
+            "transfer",
+            c.Transfer(to_department_id=20, reason="物流问题"),
+            NOW,
+        ).fields["pending_transfer"],
+    )
+    clerk = Actor(kind="staff", user_id=6, role="receiver", department_id=20, label="陈")
+    with pytest.raises(Forbidden):
+        decide(PACK, pending, clerk, "accept_transfer", c.AnswerTransfer(), NOW)
+    assert "accept_transfer" not in allowed_commands(PACK, pending, clerk)
+    assert "decline_transfer" in allowed_commands(PACK, pending, clerk)
+    manager = Actor(kind="staff", user_id=5, role="supervisor", department_id=20, label="刘")
+    accepted = decide(PACK, pending, manager, "accept_transfer", c.AnswerTransfer(), NOW)
+    assert accepted.fields["assignee_id"] == 5
+
+
+def test_a_level_is_lowered_only_by_someone_of_its_tier_and_raised_by_anyone():
+    serious = case(level="L3", current_tier="T2")
+    lower = c.Categorize(level="L1", reason="不严重")
+    with pytest.raises(Forbidden):
+        decide(PACK, serious, RECEIVER, "categorize", lower, NOW)
+    assert decide(PACK, serious, SUPERVISOR, "categorize", lower, NOW).fields["level"] == "L1"
+    higher = c.Categorize(level="L2", reason="客户情绪激动")
+    assert decide(PACK, case(), RECEIVER, "categorize", higher, NOW).fields["level"] == "L2"
+    category = c.Categorize(category="store_attitude")
+    assert decide(PACK, serious, RECEIVER, "categorize", category, NOW).fields == {
+        "category": "store_attitude"
+    }
+
+
 def test_an_approved_delay_needs_a_role_with_that_power():
     asked = case(delay_status="requested")
     with pytest.raises(Forbidden):

@@ -109,3 +109,13 @@ def test_the_search_follows_a_changed_description(client, sessions, engine, case
     assert _found(client, headers, "记忆棉床垫") == set()
     assert _found(client, headers, "退货") == {cases[4]}
     assert _found(client, headers, "塌陷") == {cases[0]}  # still in its title
+
+
+def test_a_number_read_back_with_spaces_finds_its_complaint(client, sessions, cases):
+    headers = login(client, "receiver1")
+    with transaction(sessions) as s:
+        number = s.get(Complaint, cases[2]).number
+    read_out = f"{number[:2]} {number[2:6]} {number[6:8]} {number[8:]}"  # as on the received page
+    assert _found(client, headers, read_out) == {cases[2]}
+    assert _found(client, headers, f"{number[2:6]} {number[6:]}") == {cases[2]}
+    assert _found(client, headers, "The MATTRESS") == {cases[5]}  # words keep their spaces

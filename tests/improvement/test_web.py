@@ -288,3 +288,15 @@ def test_a_bar_of_the_reports_cause_pareto_opens_an_action_with_its_cause_and_pe
     )
     assert r.status_code == 303, r.text
     assert "排列图" in client.get(r.headers["location"]).text  # the source: a Pareto chart
+
+
+def test_the_reports_pareto_offers_opening_an_action_only_to_those_who_may(loop, client):
+    cid = table_complaint(loop.world)
+    investigated(loop.world, cid)
+    closed(loop.world, cid)
+    sign_in(client, "desk", PASSWORD)
+    reports = client.get("/reports?kind=monthly&period=2026-11")
+    assert reports.status_code == 200
+    pareto = reports.text.split('id="section-pareto_causes"')[1].split("</section>")[0]
+    assert "物" in pareto and "/improvement/new" not in pareto
+    assert client.get("/improvement/new?cause=material&period=2026-11").status_code == 403

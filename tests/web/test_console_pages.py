@@ -7,13 +7,13 @@ import re
 
 import pytest
 
-from helpers import complaint_body, login
+from helpers import complaint_body, login, run
 from kesu.complaint.commands import COMMANDS
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.db.session import transaction
 from kesu.web.console.forms import FIELDS
 from kesu.web.console.record import spaced
-from web.console_helpers import csrf_of, post_form, sign_in
+from web.console_helpers import VERSION, csrf_of, post_form, sign_in
 
 
 def _complaint(client, org, **over) -> int:
@@ -163,6 +163,146 @@ def test_a_failed_action_names_the_field_and_keeps_what_was_typed(client, org):
     assert '<details class="action" id="action-classify" open>' in r.text
 
 
+def test_a_failed_investigation_keeps_every_root_cause_ticked(client, org):
+    cid = _complaint(client, org)
+    headers = login(client, "receiver1")
+    assert run(client, headers, cid, "acknowledge").status_code == 200
+    payload = {"classification": "valid", "reason": "情况属实"}
+    assert run(client, headers, cid, "classify", payload).status_code == 200
+    sign_in(client, "receiver1")
+    url = f"/complaints/{cid}"
+    page = client.get(url)
+    r = client.post(
+        f"{url}/commands/record_investigation",
+        data={
+            "csrf": csrf_of(page.text),
+            "version": VERSION.search(page.text).group(1),
+            "findings": "坐垫海绵密度不达标",
+            "root_causes": ["material", "process"],
+            "responsibility.0.party": "质量管理部",
+            "responsibility.0.share": "60",
+            "responsibility.1.party": "物流部",
+            "responsibility.1.share": "30",
+            "founded": "yes",
+        },
+    )
+    assert r.status_code == 422 and "现为 90%" in r.text
+    ticked = re.findall(r'name="root_causes" value="(\w+)" checked', r.text)
+    assert sorted(ticked) == ["material", "process"]
+
+
+def test_the_printed_form_names_whoever_a_dissatisfied_answer_handed_the_case_to(client, org):
+    cid = _complaint(client, org)
+    headers = login(client, "receiver1")
+    for command, payload in [
+        ("acknowledge", {}),
+        ("record_contact", {"reached": True, "summary": "已电话联系"}),
+        ("classify", {"classification": "valid", "reason": "情况属实"}),
+        (
+            "record_investigation",
+            {
+                "findings": "坐垫海绵密度不达标",
+                "root_causes": ["material"],
+                "responsibility": [{"party": "质量管理部", "share": 100}],
+                "founded": True,
+            },
+        ),
+        ("propose_solution", {"solution_type": "exchange", "amount": 150, "description": "换"}),
+        ("implement", {"notes": "已上门更换"}),
+        ("record_response", {"satisfaction": 4}),
+    ]:
+        assert run(client, headers, cid, command, payload).status_code == 200, command
+    detail = client.get(f"/api/v1/complaints/{cid}", headers=headers).json()
+    handler = detail["assignee_id"]
+    assert handler is not None and detail["level"] == "L2"
+    supervisor = login(client, "supervisor")
+    users = client.get("/api/v1/users", headers=supervisor).json()
+    director = next(u["id"] for u in users if u["username"] == "director")
+    assert run(client, supervisor, cid, "assign", {"assignee_id": director}).status_code == 200
+    sign_in(client, "supervisor")
+    html = client.get(f"/complaints/{cid}/forms/handling_form").text
+    assert "处理人：张伟" in html
+    assert f"处理人：{handler}<" not in html and f"处理人：{handler}；" not in html
+
+
+def test_the_record_reads_in_english_with_english_punctuation_and_paused_clocks_named(client, org):
+    cid = _complaint(client, org)
+    receiver = login(client, "receiver1")
+    for command, payload in [
+        ("acknowledge", {}),
+        ("record_contact", {"reached": True, "summary": "已电话联系"}),
+        ("request_delay", {"reason": "客户出差", "until": "2026-12-10T10:00:00+08:00"}),
+    ]:
+        assert run(client, receiver, cid, command, payload).status_code == 200, command
+    assert run(client, login(client, "director"), cid, "approve_delay").status_code == 200
+    sign_in(client, "supervisor")
+    html = client.get(f"/complaints/{cid}?lang=en").text
+    assert "web.timer." not in html
+    assert "Paused: " in html and "Met: " in html
+    assert "Met：" not in html and "；" not in html
+    zh = client.get(f"/complaints/{cid}?lang=zh-CN").text
+    assert "暂停计时：" in zh and "已完成：" in zh
+
+
+def test_the_queue_search_finds_a_number_as_it_was_read_out_to_the_caller(client, org, sessions):
+    cid = _complaint(client, org)
+    with transaction(sessions) as session:
+        number = session.get(Complaint, cid).number
+    sign_in(client, "receiver1")
+    read_out = spaced(number, "FS{yyyy}{mm}{seq:4}")
+    assert " " in read_out
+    html = client.get("/", params={"queue": "all", "q": read_out}).text
+    assert f'href="/complaints/{cid}"' in html
+
+
+def test_an_enquiry_waits_in_the_archivists_queue_to_be_closed_with_its_reason(client, org):
+    cid = _complaint(client, org)
+    valid = _complaint(client, org, title="另一条有效投诉")
+    receiver = login(client, "receiver1")
+    payload = {"classification": "enquiry", "reason": "只是咨询退货政策"}
+    assert run(client, receiver, cid, "classify", payload).status_code == 200
+    payload = {"classification": "valid", "reason": "情况属实"}
+    assert run(client, receiver, valid, "classify", payload).status_code == 200
+    sign_in(client, "archivist")
+    html = client.get("/", params={"queue": "review"}).text
+    assert f'href="/complaints/{cid}"' in html
+    assert f'href="/complaints/{valid}"' not in html
+    assert 'id="action-close"' in client.get(f"/complaints/{cid}").text
+
+
+def test_the_menu_offers_intake_only_to_those_who_may_register_a_complaint(client, org):
+    sign_in(client, "archivist")
+    assert 'href="/intake"' not in client.get("/").text
+    assert client.get("/intake").status_code == 403
+
+
+def test_a_refusal_names_the_role_and_the_action_in_words(client, org):
+    sign_in(client, "archivist")
+    r = client.get("/intake")
+    assert r.status_code == 403 and "您的角色（事务文员）无权执行「受理登记」" in r.text
+    r = client.get("/intake?lang=en")
+    assert "Your role (Archivist (records clerk)) may not issue &#39;Receive&#39;" in r.text
+    sign_in(client, "receiver1")
+    assert 'href="/intake"' in client.get("/").text
+
+
+def test_a_breached_time_limit_reads_in_words_on_the_timeline(client, org, clock, sessions):
+    from datetime import timedelta
+
+    from kesu.sla import sweep
+
+    cid = _complaint(client, org)
+    clock.set(clock.now() + timedelta(days=5))
+    with transaction(sessions) as session:
+        sweep.sweep(session, clock)
+    sign_in(client, "supervisor")
+    page = client.get(f"/complaints/{cid}").text
+    timeline = page.split('<ol class="timeline">')[1].split("</ol>")[0]
+    assert "超时" in timeline and "系统" in timeline and "一个工作日内联系投诉人" in timeline
+    for raw in ("first_contact", "整改期限", "+00:00<", ">round<", "user_id", "system<"):
+        assert raw not in timeline, raw
+
+
 def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidence(
     client, org, sessions
 ):
@@ -212,6 +352,41 @@ def test_intake_registers_through_the_same_service_and_reports_missing_fields(
     with transaction(sessions) as session:
         c = session.get(Complaint, cid)
         assert (c.title, c.channel, c.demands, c.state) == ("床垫异响", "phone", ["repair"], "new")
+
+
+def test_intake_calls_a_field_left_blank_or_only_spaces_required(client, org, sessions):
+    sign_in(client, "receiver1")
+    r = post_form(
+        client,
+        "/intake",
+        "/intake",
+        {"complainant.name": "  ", "title": "   ", "description": "保修期内异响"},
+    )
+    assert r.status_code == 422
+    assert "姓名: 必填" in r.text and "标题: 必填" in r.text
+    assert "必须是文字" not in r.text
+    assert "保修期内异响" in r.text
+
+
+def test_intake_opens_the_more_section_when_the_error_is_in_it(client, org):
+    sign_in(client, "receiver1")
+    r = post_form(
+        client,
+        "/intake",
+        "/intake",
+        {
+            "complainant.name": "王先生",
+            "title": "床垫异响",
+            "description": "保修期内异响",
+            "channel": "phone",
+            "complainant_type": "consumer",
+            "site_id": str(org["SH-NJ"]),
+            "occurred_at": "2030-01-01T10:00",
+        },
+    )
+    assert r.status_code == 422 and "发生时间" in r.text
+    assert '<details class="wide" open>' in r.text
+    assert 'value="2030-01-01T10:00"' in r.text
 
 
 def test_the_repeat_complainant_lookup_lists_only_what_the_viewer_may_see(client, org, sessions):
@@ -303,7 +478,11 @@ def _keys_shown() -> set[str]:
             "closed_at",
             "followed_up_at",
         },
-        "web.timer": {"running", "met", "cancelled", "breached", "started"},
+        "web.timer": {
+            *("running", "met", "cancelled", "breached", "started"),
+            *("paused", "resumed", "extended", "retimed"),
+        },
+        "web.sep": {"colon", "items", "list"},
         "web.delay": {"requested", "approved", "rejected"},
         "web.reply": {k for ks in record.REPLIES.values() for k in ks}
         | set(record.DEFAULT_REPLIES),

@@ -39,6 +39,22 @@ def test_a_channel_the_pack_does_not_know_is_refused_naming_the_field(client, or
     assert err["field"] == "channel" and "pigeon" in err["message"] and "投诉渠道" in err["message"]
 
 
+def test_a_complaint_that_happened_in_the_future_or_at_no_timezone_is_refused(
+    client, org, sessions
+):
+    headers = {**login(client, "receiver1"), "Accept-Language": "zh-CN"}
+    for when in ("2026-11-27T10:00:00+08:00", "2026-11-20T10:00:00"):
+        body = complaint_body(org, occurred_at=when)
+        r = client.post("/api/v1/complaints", json=body, headers=headers)
+        assert r.status_code == 422, when
+        err = r.json()["error"]
+        assert err["field"] == "occurred_at" and err["message"].startswith("发生时间：不能晚于现在")
+    with sessions() as s:
+        assert s.query(Complaint).count() == 0
+    body = complaint_body(org, occurred_at="2026-11-26T09:00:00+08:00")
+    assert client.post("/api/v1/complaints", json=body, headers=headers).status_code == 201
+
+
 def test_a_command_payload_error_names_the_payload_field(client, org):
     headers = login(client, "receiver1")
     cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
@@ -87,3 +103,61 @@ def test_a_revoked_session_no_longer_works(client):
 def test_health_answers_when_ready(client):
     r = client.get("/api/v1/health")
     assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_an_address_with_no_page_gets_a_page_in_the_readers_language_and_json_under_api(client):
+    r = client.get("/complaints/1/nothing-here", headers={"Accept-Language": "zh-CN"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "找不到这个页面" in r.text and '"detail"' not in r.text
+    r = client.get("/nothing-here?lang=en")
+    assert r.status_code == 404 and "There is no such page" in r.text
+    r = client.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+
+
+def test_a_bad_report_period_names_the_report_in_the_readers_language(client, org):
+    headers = login(client, "director")
+    r = client.get("/api/v1/reports/weekly", params={"period": "bogus"}, headers=headers)
+    assert r.status_code == 422
+    assert r.json()["error"]["message"].startswith("“bogus”不是有效的周报期间")
+    en = {**headers, "Accept-Language": "en"}
+    r = client.get("/api/v1/reports/weekly", params={"period": "bogus"}, headers=en)
+    assert r.json()["error"]["message"].startswith("'bogus' is not a period of the Weekly report")
+
+
+def test_a_wrong_phone_says_what_a_phone_number_may_hold_and_full_width_digits_are_fine(
+    client, org, sessions
+):
+    headers = login(client, "receiver1")
+    body = complaint_body(org, complainant={"name": "林女士", "phone": "138-abc"})
+    r = client.post("/api/v1/complaints", json=body, headers=headers)
+    assert r.status_code == 422
+    assert r.json()["error"]["message"] == "电话: 应为 6 至 20 位数字，可含空格、连字符，开头可有 +"
+    r = client.post("/api/v1/complaints", json=body, headers={**headers, "Accept-Language": "en"})
+    assert r.json()["error"]["message"].startswith("Phone: 6 to 20 digits")
+    body = complaint_body(
+        org, complainant={"name": "林女士", "phone": "１３８　１２３４　５６７８"}
+    )
+    r = client.post("/api/v1/complaints", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    earlier = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()
+    assert earlier["complainant_id"] == r.json()["complainant_id"]  # the same caller
+
+
+def test_a_time_filter_without_a_timezone_is_refused_naming_it_not_a_500(client, org):
+    headers = login(client, "director")
+    for url, name in [
+        ("/api/v1/complaints", "received_from"),
+        ("/api/v1/cases", "closed_from"),
+        ("/api/v1/cases/export", "closed_to"),
+        ("/api/v1/sla/penalties", "since"),
+    ]:
+        for value in ("2026-11-01T00:00:00", "2026-11-01"):
+            r = client.get(url, params={name: value}, headers=headers)
+            assert r.status_code == 422, (url, value, r.text)
+            assert (
+                r.json()["error"]["message"]
+                == f"{name}: 必须含时区（如 2026-11-26T10:00:00+08:00）"
+            )
+        r = client.get(url, params={name: "2026-11-01T00:00:00+08:00"}, headers=headers)
+        assert r.status_code == 200, (url, r.text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from helpers import complaint_body, login
+from helpers import complaint_body, login, run
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.complaint.tracking import path as track_path
 from kesu.db.session import transaction
@@ -138,3 +138,32 @@ def test_rating_happens_only_when_the_result_is_given(client, org, settings, ses
     assert r.status_code == 409
     with transaction(sessions) as session:
         assert session.get(Complaint, cid).satisfaction is None
+
+
+def test_rating_without_choosing_a_grade_says_the_grade_is_required(client, org, settings):
+    headers = login(client, "receiver1")
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
+    for command, payload in [
+        ("classify", {"classification": "valid", "reason": "情况属实"}),
+        (
+            "record_investigation",
+            {
+                "findings": "坐垫海绵密度不达标",
+                "root_causes": ["material"],
+                "responsibility": [{"party": "质量管理部", "share": 100}],
+                "founded": True,
+            },
+        ),
+        ("propose_solution", {"solution_type": "exchange", "amount": 150, "description": "换"}),
+        ("implement", {}),
+    ]:
+        assert run(client, headers, cid, command, payload).status_code == 200, command
+    version = client.get(f"/api/v1/complaints/{cid}", headers=headers).json()["version"]
+    client.headers.pop("Authorization", None)
+    link = track_path(settings, cid)
+    r = client.post(
+        f"{link}/rate",
+        data={"csrf": csrf_of(client.get(link).text), "version": str(version), "comment": "还行"},
+    )
+    assert r.status_code == 422
+    assert "满意度: 必填" in r.text and "必须是整数" not in r.text

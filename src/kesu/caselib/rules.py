@@ -17,7 +17,15 @@ _PATTERNS = (
     re.compile(r"(?<!\d)0\d{2,3}[\s-]?\d{3,4}[\s-]?\d{4}(?!\d)"),  # landline with area code
     re.compile(r"(?<!\d)\d{7,8}(?!\d)"),  # local landline
 )
-_TITLED = re.compile(r"([\u4e00-\u9fff])(?=(先生|女士|小姐|阿姨|师傅|老师|经理))")
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩邓冯曹彭曾肖萧田董潘袁蔡蒋余于杜叶程"
+    "魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付傅方邹熊白孟秦邱侯江尹薛闫阎段雷龙黎史陶贺毛郝"
+    "顾龚邵万覃武钱戴严欧莫孔向常汤康易乔赖文施洪辛柯庄葛殷齐俞祝聂章鲁"
+    "劉陳楊黃趙吳孫馬鄭謝許韓鄧馮蕭葉蘇呂盧鍾譚陸賈鄒賀顧龔萬錢嚴歐莊聶喬湯"
+)
+"""Common Chinese surnames (simplified and traditional): only these before a title are taken
+for a person, so 安装师傅 or 门店经理 stay as they are while 张女士 becomes 某女士."""
+_TITLED = re.compile(f"([{SURNAMES}])(?=(先生|女士|小姐|阿姨|师傅|老师|经理))")
 
 
 def redact(text: str | None, names: Iterable[str] = ()) -> str:

@@ -157,6 +157,13 @@ def _receiving_side(pack: Pack, case: Case, actor: Actor) -> None:
         raise Forbidden("forbidden.not_receiving_side")
 
 
+def _receiving_handler(pack: Pack, case: Case, actor: Actor) -> None:
+    """Whoever accepts a transfer to a department becomes its handler: of the complaint's tier."""
+    _receiving_side(pack, case, actor)
+    if case.pending_transfer and case.pending_transfer["to_user_id"] is None:
+        _handler(pack, case, actor)
+
+
 def _reviewer(pack: Pack, case: Case, actor: Actor) -> None:
     chain = pack.level(case.level).review_chain
     if case.review_step >= len(chain):
@@ -226,6 +233,8 @@ def _categorize(pack, case, actor, p: c.Categorize, now):
     if p.level is not None and p.level != case.level:
         if pack.level(p.level) is None:
             raise InvalidInput("invalid.unknown_key", field="level", value=p.level)
+        if pack.level_index(p.level) < pack.level_index(case.level):
+            _handler(pack, case, actor)  # lowering a level is for its handlers, not those below
         f.update(_raise_level(pack, case, p.level))
     return Change(f, p.model_dump())
 
@@ -406,7 +415,7 @@ RULES: dict[str, Rule] = {
     "categorize": Rule(OPEN, _categorize),
     "assign": Rule(OPEN, _assign),
     "transfer": Rule(OPEN, _transfer, (_no_pending_transfer,)),
-    "accept_transfer": Rule(OPEN, _accept_transfer, (_receiving_side,)),
+    "accept_transfer": Rule(OPEN, _accept_transfer, (_receiving_handler,)),
     "decline_transfer": Rule(OPEN, _decline_transfer, (_receiving_side,)),
     "record_investigation": Rule(
         frozenset({"in_progress"}), _record_investigation, (_needs_valid,)

@@ -12,6 +12,7 @@ import re
 from datetime import date
 
 _TOKEN = re.compile(r"\{(yyyy|yy|mm|dd|seq:(\d))\}")
+_READ_OUT = re.compile(r"[A-Za-z0-9\-]+(?:\s+[A-Za-z0-9\-]+)+")
 
 
 def check_pattern(pattern: str) -> None:
@@ -50,3 +51,11 @@ def format_number(pattern: str, day: date, seq: int) -> str:
         return str(seq).zfill(int(m.group(2)))
 
     return _TOKEN.sub(repl, pattern)
+
+
+def unspaced(text: str) -> str:
+    """A number as it was read out and written down ("FS 2026 11 0085", see the received page)
+    without its spaces; any other text (words, a number typed whole) as it is."""
+    if _READ_OUT.fullmatch(text) and sum(ch.isdigit() for ch in text) >= 6:
+        return "".join(text.split())
+    return text

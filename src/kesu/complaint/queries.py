@@ -1,6 +1,7 @@
 """Reads: filtered lists with stable cursor pagination, and one complaint with its timeline.
 
-The text search (`Filters.text`) is a substring match over number, title and description; a
+The text search (`Filters.text`) is a substring match over number, title and description (a
+number read out with spaces, "FS 2026 11 0085", is searched without them); a
 character index (migration 0008) finds the few complaints that can hold a rare word, so a
 word found nowhere costs one index probe instead of reading the organisation."""
 
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from kesu.access.models import User
 from kesu.complaint.models import Complaint, ComplaintEvent, Evidence
+from kesu.complaint.numbering import unspaced
 from kesu.errors import InvalidInput
 from kesu.org import service as org_service
 
@@ -170,15 +172,16 @@ def _filtered(session: Session, viewer: User, f: Filters):
         stmt = stmt.where(Complaint.received_at >= f.received_from)
     if f.received_to is not None:
         stmt = stmt.where(Complaint.received_at < f.received_to)
-    if f.text:
-        found = candidates(session, group_id, f.text)
+    text = unspaced(f.text) if f.text else None
+    if text:
+        found = candidates(session, group_id, text)
         if found is not None:
             stmt = stmt.where(Complaint.id.in_(found))
             if session.get_bind().dialect.name == "sqlite":
                 # look the few candidates up by id and sort them, rather than walk the
                 # organisation's newest-first index (SQLite's choice for ORDER BY … LIMIT)
                 newest = literal_column("+complaint.received_at").desc()
-        like = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(
             or_(
                 Complaint.number.like(like, escape="\\"),

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from kesu.complaint.commands import Key, LongText, ShortText
 from kesu.sla.schemas import TimerOut
 
+
+def _half_width(value: object) -> object:
+    """Full-width digits and signs from a Chinese input method (１３８－…) as ASCII."""
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
+
 Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{5,19}$")
+    str,
+    BeforeValidator(_half_width),
+    StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{5,19}$"),
 ]
 
 

@@ -6,6 +6,7 @@ Services flush, never commit: the entry point that called them owns the transact
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -168,7 +169,8 @@ def phone_digest(phone: str) -> str:
 
 
 def normalise_phone(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+    """Digits and a leading +, full-width ones (１３８…) read as ASCII."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", phone) if ch in "+0123456789")
 
 
 def receive(
@@ -193,6 +195,8 @@ def receive(
     _check_key(pack, "categories", data.category, "category")
     for i, demand in enumerate(data.demands):
         _check_key(pack, "demands", demand, f"demands.{i}")
+    if data.occurred_at is not None and (data.occurred_at.tzinfo is None or data.occurred_at > now):
+        raise InvalidInput("invalid.past_time", field="occurred_at")
     if data.department_id is not None:
         dept = session.get(Organisation, data.department_id)
         if dept is None or dept.kind != "department":
@@ -318,6 +322,9 @@ def _check_people(session: Session, pack: Pack, case: lifecycle.Case, command: s
         user = session.get(User, p.to_user_id)
         if user is None or not user.active or user.department_id != p.to_department_id:
             raise InvalidInput("invalid.user_not_in_department", field="to_user_id")
+        role = pack.role(user.role)
+        if pack.tier_rank(role.tier if role else None) < pack.tier_rank(case.current_tier):
+            raise InvalidInput("invalid.assignee_tier", field="to_user_id", tier=case.current_tier)
 
 
 def execute(

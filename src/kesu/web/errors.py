@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 
 from kesu.errors import InvalidInput, KesuError
-from kesu.i18n import negotiate, translate
+from kesu.i18n import LOCALES, negotiate, pick, translate
 
 
 class Problem(BaseModel):
@@ -60,7 +60,8 @@ def field_label(field: str, locale: str) -> str:
 
 
 def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str, Any]:
-    key = f"rule.{rule}"
+    named = f"rule.{rule}.{field.rsplit('.', 1)[-1]}"  # a rule said for one field (a phone)
+    key = named if translate(named, locale) != named else f"rule.{rule}"
     text = translate(key, locale, **ctx)
     if text == key:
         text = translate("rule.other", locale, rule=rule)
@@ -71,8 +72,20 @@ def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str
     }
 
 
+def _in_language(value: Any, locale: str) -> Any:
+    """A pack label ({zh_Hans: …, en: …}) in the reader's language; a list of them as a run."""
+    if isinstance(value, dict) and value and set(value) <= set(LOCALES):
+        return pick(value, locale)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
+        return translate("web.sep.list", locale).join(pick(v, locale) for v in value)
+    return value
+
+
 def render(exc: KesuError, locale: str) -> dict[str, Any]:
-    params = {k: v for k, v in exc.params.items() if k != "problems"}
+    params = {k: _in_language(v, locale) for k, v in exc.params.items() if k != "problems"}
+    if exc.key.startswith("report.") and "kind" in params:  # a report's kind by its name
+        name = translate(f"report.kind.{params['kind']}", locale)
+        params["kind"] = params["kind"] if name.startswith("report.kind.") else name
     if exc.field and "field" not in params:
         params["field"] = field_label(exc.field, locale)
     body: dict[str, Any] = {

@@ -18,11 +18,13 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kesu.errors import Forbidden, KesuError
 from kesu.i18n import LOCALES, normalise, pick, translate
@@ -191,6 +193,17 @@ def install(app: FastAPI) -> None:
         message = error_message(exc, page_locale(request))
         return render(request, "error.html", {"message": message}, status=exc.status)
 
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """A mistyped or stale address (404) or a wrong method (405) on a page: a page in the
+        reader's language, not the JSON `{"detail": "Not Found"}`."""
+        if request.url.path.startswith(("/api/", "/static/")):
+            return await http_exception_handler(request, exc)
+        key = {404: "web.not_found", 405: "web.bad_request"}.get(exc.status_code, "web.error")
+        message = translate(key, page_locale(request))
+        response = render(request, "error.html", {"message": message}, status=exc.status_code)
+        response.headers.update(exc.headers or {})
+        return response
+
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/api/"):
             return await json_invalid(request, exc)
@@ -199,3 +212,4 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(KesuError, kesu_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -93,6 +93,7 @@ def _show(
             "print_forms": printing.forms_for(pack, c, locale),
             "improvement": improvement.for_complaint(db, user, c, pack),
             "value": lambda key, v: record.value_text(pack, key, v, names, locale),
+            "actor": lambda e: record.actor_text(e, locale),
             "done": _done_text(done, locale),
             "error": error,
             "failed": failed,
@@ -160,7 +161,12 @@ def run_command(
         complaint_service.execute(db, clock, c.id, actor, command, payload, _version(form))
     except KesuError as exc:
         db.rollback()
-        values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf"}
+        values: dict[str, Any] = {
+            k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf"
+        }
+        for name, kind, _required, _source in forms.FIELDS.get(command, []):
+            if kind == "checks":  # every box ticked, not only the last
+                values[name] = form.getlist(name)
         return _show(
             request,
             db,

@@ -32,6 +32,12 @@ router = APIRouter()
 
 SUBJECT_FIELDS = ("product", "sku", "order_no", "invoice_no", "delivery_no")
 PERSON_FIELDS = ("name", "phone", "other_contact", "address", "member_id")
+DETAIL_FIELDS = (
+    *(f"subject.{f}" for f in SUBJECT_FIELDS),
+    *("occurred_at", "occurred_place", "staff_complained_id"),
+    *("complainant.other_contact", "complainant.address", "complainant.member_id"),
+)
+"""The fields under 更多信息: the section opens when any holds something (after an error too)."""
 
 
 def _defaults(pack, user, sites) -> dict[str, Any]:
@@ -62,6 +68,7 @@ def _form_page(request, db, user, values, *, error=None, status=200) -> Response
             "staff": staff,
             "categories": category_options(pack, locale),
             "subject_fields": SUBJECT_FIELDS,
+            "details_open": any(values.get(f) for f in DETAIL_FIELDS),
             "error": error,
         },
         status=status,
@@ -88,7 +95,7 @@ def _create_from(form: FormData, tz: str) -> ComplaintCreate:
     data: dict[str, Any] = {
         "site_id": _text(form, "site_id"),
         "channel": _text(form, "channel"),
-        "complainant": {k: v for k, v in person.items() if v is not None or k == "name"},
+        "complainant": {k: v for k, v in person.items() if v is not None},
         "complainant_type": _text(form, "complainant_type"),
         "title": _text(form, "title"),
         "description": _text(form, "description"),
@@ -101,6 +108,8 @@ def _create_from(form: FormData, tz: str) -> ComplaintCreate:
         "occurred_place": _text(form, "occurred_place"),
         "department_id": _text(form, "department_id"),
     }
+    # a blank field is a missing one: "required", not "must be text"
+    data = {k: v for k, v in data.items() if v is not None}
     try:
         return ComplaintCreate.model_validate(data)
     except ValidationError as exc:

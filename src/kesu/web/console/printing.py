@@ -232,7 +232,9 @@ def _duty_boxes(
         return {uid for uid, role in roles.items() if role in role_keys}
 
     def role_names(role_keys: list[str]) -> str:
-        return "、".join(pick(pack.role(r).name, locale) for r in role_keys if pack.role(r))
+        return record.listed(
+            (pick(pack.role(r).name, locale) for r in role_keys if pack.role(r)), locale
+        )
 
     def label(duty: str, role_keys: list[str]) -> str:
         return translate(f"web.duty.{duty}", locale, roles=role_names(role_keys))
@@ -279,9 +281,13 @@ def build(
         out = []
         for e in events:
             if e.command in cmds:
-                text = "；".join(f"{k}：{v}" for k, v in record.event_lines(pack, e, names, locale))
+                text = record.labelled(record.event_lines(pack, e, names, locale), locale)
                 out.append(
-                    (f"{local_time(e.at, tz)} {e.actor_label} · {t('command.' + e.command)}", text)
+                    (
+                        f"{local_time(e.at, tz)} {record.actor_text(e, locale)}"
+                        f" · {t('command.' + e.command)}",
+                        text,
+                    )
                 )
         return out
 
@@ -345,7 +351,9 @@ def build(
         view.sections.append((t(f"web.block.{block}"), blocks[block]()))
     if duties and (duties.prepare or duties.review or duties.approve):
         view.signs += _duty_boxes(pack, duties, c, events, roles, locale)
-        names_ = "、".join(pick(pack.role(r).name, locale) for r in duties.informed if pack.role(r))
+        names_ = record.listed(
+            (pick(pack.role(r).name, locale) for r in duties.informed if pack.role(r)), locale
+        )
         view.informed = t("web.duty.informed", roles=names_) if names_ else ""
         for sign in form.closing:
             view.signs.append(_box(t(f"web.sign.{sign.key}"), _last(events, sign.commands), tz))
@@ -479,7 +487,8 @@ def _complaint_view(request, db: Session, user, complaint_id: int, key: str, now
     events = queries.timeline(db, c.id)
     actors = {e.actor_id for e in events if e.actor_id is not None}
     roles = dict(db.execute(select(User.id, User.role).where(User.id.in_(actors))).all())
-    users = console_queries.user_names(db, {c.staff_complained_id, c.assignee_id})
+    mentioned = record.mentioned_users([e.payload for e in events])
+    users = console_queries.user_names(db, {c.staff_complained_id, c.assignee_id, *mentioned})
     names = record.Names(users, console_queries.org_names(db))
     org = names.orgs.get(c.org_id, "")
     view = build(pack, key, c, person, events, names, roles, org, locale, now)
@@ -580,8 +589,8 @@ def _week_view(request, db: Session, user, week: str, now: datetime) -> FormView
     )
     declared = _declared(pack, weekly_form(pack))
     if declared and declared.informed:
-        informed = "、".join(
-            pick(pack.role(r).name, locale) for r in declared.informed if pack.role(r)
+        informed = record.listed(
+            (pick(pack.role(r).name, locale) for r in declared.informed if pack.role(r)), locale
         )
         view.informed = t("web.duty.informed", roles=informed)
     view.signs = [

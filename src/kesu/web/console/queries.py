@@ -20,6 +20,7 @@ from kesu.complaint import lifecycle
 from kesu.complaint import queries as complaint_queries
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint
+from kesu.complaint.numbering import unspaced
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy.schema import Pack
@@ -72,7 +73,8 @@ def _approval_limit(pack: Pack, user: User) -> ColumnElement[bool]:
 
 
 def awaiting(pack: Pack, user: User) -> ColumnElement[bool]:
-    """Complaints waiting for this person's signature: approval, a review step, closing."""
+    """Complaints waiting for this person's signature: approval, a review step, closing (after
+    the review chain, or at once for what was classified as not a valid complaint)."""
     role = pack.role(user.role)
     if role is None:
         return false()
@@ -100,6 +102,15 @@ def awaiting(pack: Pack, user: User) -> ColumnElement[bool]:
                     Complaint.level == lv.key,
                     Complaint.state == "reviewing",
                     Complaint.review_step >= len(lv.review_chain),
+                )
+            )
+            # a request, an invalid or a malicious complaint closes with its reason at once
+            conds.append(
+                and_(
+                    Complaint.level == lv.key,
+                    Complaint.state.in_(sorted(lifecycle.OPEN)),
+                    Complaint.classification.is_not(None),
+                    Complaint.classification != "valid",
                 )
             )
     return or_(*conds) if conds else false()
@@ -134,7 +145,8 @@ def queue(
         if value:
             stmt = stmt.where(getattr(Complaint, column) == value)
     if f.text:
-        like = "%" + f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        text = unspaced(f.text)  # a number as read out to the caller, with its spaces
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(
             or_(Complaint.number.like(like, escape="\\"), Complaint.title.like(like, escape="\\"))
         )

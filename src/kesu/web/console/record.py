@@ -31,6 +31,45 @@ class Names:
     orgs: dict[int, str]
 
 
+USER_KEYS = ("assignee_id", "to_user_id", "from_user_id", "user_id")
+"""Payload keys whose value is a staff member's id (shown by name)."""
+
+
+def mentioned_users(payloads: list[dict[str, Any]]) -> set[int]:
+    """The staff ids named in event payloads, nested ones (an automatic assignment) included."""
+    found: set[int] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k in USER_KEYS and isinstance(v, int):
+                    found.add(v)
+                else:
+                    walk(v)
+
+    for payload in payloads:
+        walk(payload)
+    return found
+
+
+def listed(items: Any, locale: str) -> str:
+    """Items in a run: 人、物 in Chinese, People, Material in English."""
+    return translate("web.sep.list", locale).join(items)
+
+
+def labelled(pairs: Any, locale: str) -> str:
+    """(label, text) pairs in a run: 摘要：…；时限：… / Summary: …; Timers: …"""
+    colon = translate("web.sep.colon", locale)
+    return translate("web.sep.items", locale).join(f"{k}{colon}{v}" for k, v in pairs)
+
+
+def actor_text(event: ComplaintEvent, locale: str) -> str:
+    """Who recorded an event: a person's name, or "系统" for the worker's own events."""
+    if event.actor_kind == "system" and event.actor_label == "system":
+        return translate("web.system", locale)
+    return event.actor_label
+
+
 def _yes_no(value: bool, locale: str) -> str:
     return translate("web.yes" if value else "web.no", locale)
 
@@ -63,46 +102,62 @@ def value_text(pack: Pack, key: str, value: Any, names: Names, locale: str) -> s
     if key == "complainant_type":
         return key_label(pack, "complainant_types", value, locale)
     if key == "demands":
-        return "、".join(key_label(pack, "demands", d, locale) for d in value)
+        return listed((key_label(pack, "demands", d, locale) for d in value), locale)
     if key == "root_causes":
-        return "、".join(key_label(pack, "root_cause_dimensions", d, locale) for d in value)
+        return listed((key_label(pack, "root_cause_dimensions", d, locale) for d in value), locale)
     if key == "responsibility":
-        return "、".join(f"{r.get('party')} {r.get('share')}%" for r in value)
+        return listed((f"{r.get('party')} {r.get('share')}%" for r in value), locale)
     if key == "satisfaction":
         grade = pack.grade(int(value))
         return f"{value} {pick(grade.name, locale)}" if grade else str(value)
     if key == "method":
         return translate(f"web.method.{value}", locale)
-    if key in ("assignee_id", "to_user_id", "from_user_id"):
+    if key in USER_KEYS:
         return names.users.get(value, str(value))
     if key in ("department_id", "to_department_id", "from_department_id"):
         return names.orgs.get(value, str(value))
-    if key in ("until", "requested_at") and isinstance(value, str):
+    if key == "timer" and isinstance(value, str):
+        timer = pack.timer(value)
+        return pick(timer.name, locale) if timer else value
+    if key in ("until", "requested_at", "due_at") and isinstance(value, str):
         try:
             return local_time(datetime.fromisoformat(value), pack.timezone)
         except ValueError:
             return value
     if key == "sla" and isinstance(value, dict):
         names_ = {tm.key: pick(tm.name, locale) for tm in pack.timers}
-        return "；".join(
-            f"{translate(f'web.timer.{what}', locale)}：{'、'.join(names_.get(k, k) for k in keys)}"
-            for what, keys in value.items()
-            if isinstance(keys, list)
+        return labelled(
+            (
+                (
+                    translate(f"web.timer.{what}", locale),
+                    listed((names_.get(k, k) for k in keys), locale),
+                )
+                for what, keys in value.items()
+                if isinstance(keys, list)
+            ),
+            locale,
         )
     if key == "transfer" and isinstance(value, dict):
         to = names.orgs.get(value.get("to_department_id"), "")
         return f"{names.orgs.get(value.get('from_department_id'), '—')} → {to}"
     if isinstance(value, list):
-        return "、".join(str(v) for v in value)
+        return listed((str(v) for v in value), locale)
     if isinstance(value, dict):
-        return "；".join(
-            f"{field_label(k, locale)}：{value_text(pack, k, v, names, locale)}"
-            for k, v in value.items()
+        return labelled(
+            (
+                (field_label(k, locale), value_text(pack, k, v, names, locale))
+                for k, v in value.items()
+            ),
+            locale,
         )
     return str(value)
 
 
-LABELS = {("propose_solution", "description"): "web.solution_description"}
+LABELS = {
+    ("propose_solution", "description"): "web.solution_description",
+    ("sla_breach", "due_at"): "web.timer.due",
+    ("sla_warning", "due_at"): "web.timer.due",
+}
 """Where a payload key means something else than on the complaint (a solution's description)."""
 
 

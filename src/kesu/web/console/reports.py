@@ -24,6 +24,7 @@ from kesu.complaint import lifecycle
 from kesu.complaint import queries as complaint_queries
 from kesu.errors import Forbidden, InvalidInput
 from kesu.i18n import pick
+from kesu.improvement import rules as improvement_rules
 from kesu.org import service as org_service
 from kesu.report import register as register_export
 from kesu.report import service as report_service
@@ -155,6 +156,9 @@ def _page(request, db, user, kind, org, period, first, last, shown) -> Response:
             "built_at": built_at,
             "charts": report.model_dump(mode="json")["sections"] if report else [],
             "query": request.url.query,
+            # a Pareto bar opens a corrective action: offered to those who may open one
+            "improvement_manager": user.role
+            in improvement_rules.managers(access_service.pack_for_user(db, user)),
         },
     )
 

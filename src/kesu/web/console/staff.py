@@ -17,6 +17,7 @@ from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.errors import Forbidden, Unauthenticated
 from kesu.health import service as health_service
+from kesu.i18n import LOCALES, translate
 from kesu.policy.schema import Pack
 from kesu.web.deps import ClockDep, Shared, identifying
 from kesu.web.pages import SESSION_COOKIE, local_time, render
@@ -28,6 +29,8 @@ NAV = [
     ("/dashboard", "web.nav.dashboard"),
 ]
 """The console's menu: (path, i18n key). Other capabilities append their own page here."""
+NAV_NEEDS = {"/intake": "receive"}
+"""Menu pages only for roles that may issue a command (the page itself refuses the others)."""
 
 
 def console_user(request: Request, clock: ClockDep, session: Shared) -> User:
@@ -45,7 +48,9 @@ ConsoleUser = Annotated[User, Depends(console_user)]
 def require_command(pack: Pack, user: User, command: str) -> None:
     role = pack.role(user.role)
     if role is None or not role.may(command):
-        raise Forbidden("forbidden.role", command=command, role=user.role)
+        # the page says it in words: 您的角色（事务文员）无权执行「受理登记」
+        name = {loc: translate(f"command.{command}", loc) for loc in LOCALES}
+        raise Forbidden("forbidden.role", command=name, role=role.name if role else user.role)
 
 
 def _worker_alert(request: Request, db, pack: Pack) -> tuple[str, dict[str, Any]] | None:
@@ -86,7 +91,11 @@ def page(
         "pack": pack,
         "role_name": role.name if role else {"zh_Hans": user.role},
         "tz": pack.timezone,
-        "nav": NAV,
+        "nav": [
+            (path, key)
+            for path, key in NAV
+            if path not in NAV_NEEDS or (role is not None and role.may(NAV_NEEDS[path]))
+        ],
         "worker_alert": _worker_alert(request, db, pack) if role and role.admin else None,
     }
     ctx.update(context or {})

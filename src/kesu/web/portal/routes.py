@@ -365,9 +365,9 @@ def rate(
     person = db.get(Complainant, complaint.complainant_id)
     raw = form.get("satisfaction")
     version = form.get("version")
-    payload: dict[str, Any] = {
-        "satisfaction": int(raw) if isinstance(raw, str) and raw.isdigit() else raw
-    }
+    payload: dict[str, Any] = {}
+    if raw:  # no grade chosen is a missing one: "required", not "must be a whole number"
+        payload["satisfaction"] = int(raw) if isinstance(raw, str) and raw.isdigit() else raw
     comment = _text(form, "comment")
     if comment:
         payload["comment"] = comment

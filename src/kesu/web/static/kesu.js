@@ -55,10 +55,15 @@
     if (ev.target.matches && ev.target.matches("[data-print]")) { window.print(); }
   });
 
-  // Repeat-complainant lookup: fill the caller's name if it is still empty.
+  // Repeat-complainant lookup: fill the caller's name if it is still empty. Selected when the
+  // receiver is already in the field, so what they go on typing replaces it (as after Tab)
+  // instead of being appended to it.
   document.body.addEventListener("htmx:afterSwap", function (ev) {
     var known = ev.target.querySelector && ev.target.querySelector("[data-known-name]");
     var name = document.querySelector("input[name='complainant.name']");
-    if (known && name && !name.value) { name.value = known.getAttribute("data-known-name"); }
+    if (known && name && !name.value) {
+      name.value = known.getAttribute("data-known-name");
+      if (document.activeElement === name) { name.select(); }
+    }
   });
 })();
