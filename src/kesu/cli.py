@@ -36,6 +36,36 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(improvement_app, name="improvement")
 
 
+# commands that read no settings: a deployer runs them while the environment is incomplete
+_WITHOUT_SETTINGS = {"keygen", "policy"}
+
+
+@app.callback()
+def _settings_first(ctx: typer.Context) -> None:
+    """Refuse at once, in one line each, settings that cannot run (production without its keys,
+    an unknown KESU_ENVIRONMENT, a broken kesu.toml), instead of a traceback mid-command."""
+    if ctx.invoked_subcommand not in _WITHOUT_SETTINGS:
+        load_settings()
+
+
+def load_settings() -> Settings:
+    """`Settings()`, or exit 1 naming each setting that is wrong and why."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = "KESU_" + "_".join(str(p) for p in error["loc"]).upper() + ": "
+            message = error["msg"].removeprefix("Value error, ")
+            typer.echo(f"error: {where if error['loc'] else ''}{message}", err=True)
+    except tomllib.TOMLDecodeError as exc:
+        typer.echo(f"error: kesu.toml: {exc}", err=True)
+    raise typer.Exit(1)
+
+
 def _fail(exc: KesuError) -> None:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(1)

@@ -57,3 +57,44 @@ def test_an_anchor_can_be_signed_on_demand_and_verify_reports_it(kesu, client):
 def test_keygen_prints_a_long_random_key(kesu):
     one, two = kesu("keygen").strip(), kesu("keygen").strip()
     assert len(one) >= 60 and one != two
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"KESU_ENVIRONMENT": "production"}, "KESU_SECRET_KEY must be set in production"),
+        (
+            {"KESU_ENVIRONMENT": "production", "KESU_SECRET_KEY": "s" * 40},
+            "KESU_DATA_KEY must be set in production",
+        ),
+        (
+            {
+                "KESU_ENVIRONMENT": "production",
+                "KESU_SECRET_KEY": "changeme",
+                "KESU_DATA_KEY": "d" * 40,
+            },
+            "KESU_SECRET_KEY must be at least 32 characters",
+        ),
+        ({"KESU_ENVIRONMENT": "prod"}, "KESU_ENVIRONMENT: Input should be 'development' or"),
+    ],
+)
+def test_settings_that_cannot_run_are_refused_in_one_line_and_nothing_is_done(
+    settings, monkeypatch, env, named
+):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli_app, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {named}") and result.output.count("\n") == 1
+    assert CliRunner().invoke(cli_app, ["keygen"]).exit_code == 0  # how to make the keys
+
+
+def test_production_is_production_in_any_case():
+    from kesu.settings import Settings
+
+    prod = Settings(
+        environment=" Production", secret_key="s" * 40, data_key="d" * 40, _env_file=None
+    )
+    assert prod.environment == "production"

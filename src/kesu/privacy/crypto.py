@@ -1,6 +1,6 @@
 """Keys and sealed columns: personal data encrypted at rest (AES-256-GCM).
 
-`KESU_DATA_KEY` (any long random string; `kesu privacy keygen` prints one) is stretched with
+`KESU_DATA_KEY` (any random string of 32 characters or more; `kesu keygen` prints one) is stretched with
 HKDF into three independent keys: the AES key that seals columns, the HMAC key of the phone
 lookup digest (`Complainant.phone_hash`), and — from `KESU_SECRET_KEY` — the HMAC key that
 signs audit anchors. A sealed value reads `v1.<key id>.<base64(nonce | ciphertext)>`; the
