@@ -20,10 +20,12 @@ app = typer.Typer(help="Kesu 客诉: complaint management.", no_args_is_help=Tru
 db_app = typer.Typer(help="Database schema.")
 user_app = typer.Typer(help="Staff users.")
 token_app = typer.Typer(help="API tokens for integrations.")
+org_app = typer.Typer(help="Organisations: the group, its regions, sites and departments.")
 policy_app = typer.Typer(help="Policy packs.")
 audit_app = typer.Typer(help="The tamper-evident record.")
 notify_app = typer.Typer(help="Notifications: the outbox and e-mail.")
 app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(policy_app, name="policy")
@@ -190,6 +192,76 @@ def demo(
     except KesuError as exc:
         _fail(exc)
     typer.echo(summary)
+
+
+@org_app.command("add")
+def org_add(
+    code: Annotated[str, typer.Argument(help="a short unique code, e.g. HX or SH-NJ")],
+    name: Annotated[str, typer.Option(help="the organisation's name")],
+    kind: Annotated[str, typer.Option(help="group | region | site | department")] = "group",
+    parent: Annotated[
+        str | None, typer.Option(help="the parent's code (every kind but a group)")
+    ] = None,
+    pack: Annotated[
+        str | None, typer.Option(help="a group's policy pack (`kesu policy list`)")
+    ] = None,
+) -> None:
+    """Add an organisation: first the group (with its pack), then its regions, sites and
+    departments. A new deployment starts here, before `kesu user add`."""
+    from sqlalchemy import select
+
+    from kesu.audit import service as audit_service
+    from kesu.db.session import transaction
+    from kesu.org import service as org_service
+    from kesu.org.models import Organisation
+    from kesu.policy import service as policy_service
+
+    _engine, sessions = _sessions(Settings())
+    clock = SystemClock()
+    try:
+        with transaction(sessions) as session:
+            parent_id = None
+            if parent is not None:
+                parent_id = session.scalar(
+                    select(Organisation.id).where(Organisation.code == parent)
+                )
+                if parent_id is None:
+                    typer.echo(f"error: no organisation with code {parent!r}", err=True)
+                    raise typer.Exit(1)
+            if kind == "group" and pack:
+                policy_service.current(session, pack)  # a pack `kesu db upgrade` registered
+            org = org_service.create(
+                session, clock, kind=kind, code=code, name=name, parent_id=parent_id, pack_key=pack
+            )
+            details = {"kind": kind, "code": code, "name": name, "parent_id": parent_id}
+            audit_service.record_config(
+                session,
+                clock,
+                None,
+                "org.create",
+                "organisation",
+                org.id,
+                details | {"pack_key": pack},
+            )
+            typer.echo(f"{org.kind} {org.code} (id {org.id}) added")
+    except KesuError as exc:
+        _fail(exc)
+
+
+@org_app.command("list")
+def org_list() -> None:
+    """Every organisation: code, kind, name, parent and pack."""
+    from kesu.db.session import reading
+    from kesu.org import service as org_service
+
+    _engine, sessions = _sessions(Settings())
+    with reading(sessions) as session:
+        orgs = org_service.all_orgs(session)
+    codes = {o.id: o.code for o in orgs}
+    for o in orgs:
+        typer.echo(
+            f"{o.code}\t{o.kind}\t{o.name}\t{codes.get(o.parent_id, '-')}\t{o.pack_key or '-'}"
+        )
 
 
 @user_app.command("add")

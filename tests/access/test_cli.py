@@ -98,3 +98,52 @@ def test_production_is_production_in_any_case():
         environment=" Production", secret_key="s" * 40, data_key="d" * 40, _env_file=None
     )
     assert prod.environment == "production"
+
+
+def test_a_new_deployment_adds_its_group_and_sites_from_the_command_line(kesu, settings, client):
+    """After `kesu db upgrade` on an empty database there is no organisation yet, and
+    `kesu user add` needs one: `kesu org add` makes the group with its pack, then its units."""
+    assert "group ACME" in kesu("org", "add", "ACME", "--name", "艾克美", "--pack", "retail-store")
+    kesu("org", "add", "ACME-1", "--name", "一号店", "--kind", "site", "--parent", "ACME")
+    kesu(
+        "user",
+        "add",
+        "boss",
+        "--role",
+        "store_manager",
+        "--org",
+        "ACME",
+        "--password",
+        "Kesu-boss-2026!",
+    )
+    listed = kesu("org", "list")
+    assert "ACME\tgroup\t艾克美\t-\tretail-store" in listed
+    assert "ACME-1\tsite\t一号店\tACME\t-" in listed
+    me = client.get("/api/v1/me", headers=login(client, "boss", "Kesu-boss-2026!")).json()
+    assert me["username"] == "boss"
+    trail = client.get("/api/v1/audit/config", headers=login(client, "admin")).json()
+    assert {"org.create"} <= {e["action"] for e in trail}
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["ACME", "--name", "x", "--pack", "no-such-pack"], "Policy pack no-such-pack not found"),
+        (["ACME", "--name", "x"], "pack_key: required"),
+        (["S", "--name", "x", "--kind", "site", "--parent", "NOPE"], "no organisation with code"),
+        (
+            ["S", "--name", "x", "--kind", "site", "--parent", "HX", "--pack", "retail-store"],
+            "pack_key: only a group names its pack",
+        ),
+    ],
+)
+def test_org_add_refuses_a_bad_organisation_and_adds_nothing(
+    settings, monkeypatch, org, args, named
+):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    before = CliRunner().invoke(cli_app, ["org", "list"]).output
+    result = CliRunner().invoke(cli_app, ["org", "add", *args])
+    assert result.exit_code == 1 and result.output.startswith("error: ")
+    assert named in result.output
+    assert CliRunner().invoke(cli_app, ["org", "list"]).output == before

@@ -87,6 +87,8 @@ def create(
         if not pack_key:
             raise InvalidInput("invalid.required", field="pack_key")
     else:
+        if pack_key:  # never read: a unit runs its group's pack
+            raise InvalidInput("invalid.pack_on_group_only", field="pack_key")
         parent = session.get(Organisation, parent_id) if parent_id else None
         if parent is None:
             raise InvalidInput("invalid.parent_required", field="parent_id")
