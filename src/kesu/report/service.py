@@ -74,7 +74,9 @@ def period_for(kind: str, text: str | None, today, first=None, last=None) -> rul
     try:
         return rules.parse(kind, text)
     except ValueError as exc:
-        raise InvalidInput("report.bad_period", field="period", kind=kind, value=text) from exc
+        raise InvalidInput(
+            "report.bad_period", field="period", kind=kind, value=text, example=rules.EXAMPLES[kind]
+        ) from exc
 
 
 def today_of(pack: Pack, now: datetime):

@@ -169,7 +169,11 @@ def cause_complaints(
         month = report_rules.parse("monthly", period)
     except ValueError as exc:
         raise InvalidInput(
-            "report.bad_period", field="period", kind="monthly", value=period
+            "report.bad_period",
+            field="period",
+            kind="monthly",
+            value=period,
+            example=report_rules.EXAMPLES["monthly"],
         ) from exc
     start, end = month.bounds(pack.timezone)
     group = org_service.group_of(db, user.org_id)
