@@ -87,3 +87,35 @@ def test_a_revoked_session_no_longer_works(client):
 def test_health_answers_when_ready(client):
     r = client.get("/api/v1/health")
     assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_a_date_that_does_not_exist_is_named_with_its_rule_in_each_language(client, org):
+    headers = login(client, "director")
+    params = {"from": "2026-02-30", "to": "2026-03-31"}
+    expected = {
+        "zh-CN": "开始日期: 必须是存在的日期（年-月-日，如 2026-11-26）",
+        "zh-TW": "開始日期: 必須是存在的日期（年-月-日，如 2026-11-26）",
+        "en": "from: must be a real date (YYYY-MM-DD, e.g. 2026-11-26)",
+    }
+    for lang, message in expected.items():
+        r = client.get(
+            "/api/v1/reports/range", params=params, headers={**headers, "Accept-Language": lang}
+        )
+        assert r.status_code == 422 and r.json()["error"]["message"] == message
+
+
+def test_a_choice_outside_the_list_reads_as_a_chinese_list(client, org):
+    headers = login(client, "director")
+    r = client.get("/api/v1/reports/weekly", params={"format": "docx"}, headers=headers)
+    assert r.json()["error"]["message"] == "格式: 必须是以下之一：'json'、'xlsx'、'pdf'、'csv'"
+
+
+def test_a_console_page_with_a_bad_parameter_names_the_field_and_the_rule(client, org):
+    from web.console_helpers import sign_in
+
+    sign_in(client, "director")
+    page = client.get(
+        "/reports", params={"kind": "range", "from": "2026-02-30", "to": "2026-03-01"}
+    )
+    assert page.status_code == 422
+    assert "开始日期: 必须是存在的日期（年-月-日，如 2026-11-26）" in page.text

@@ -61,6 +61,8 @@ def field_label(field: str, locale: str) -> str:
 
 def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str, Any]:
     key = f"rule.{rule}"
+    if "expected" in ctx and locale != "en":  # Pydantic's "'a', 'b' or 'c'" in Chinese: a、b、c
+        ctx = {**ctx, "expected": ctx["expected"].replace(" or ", ", ").replace(", ", "、")}
     text = translate(key, locale, **ctx)
     if text == key:
         text = translate("rule.other", locale, rule=rule)
@@ -69,6 +71,19 @@ def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str
         "rule": rule,
         "message": f"{field_label(field, locale)}: {text}",
     }
+
+
+def problems_of(exc: RequestValidationError, locale: str) -> list[dict[str, Any]]:
+    """Each field the request got wrong, with its rule, in the reader's language."""
+    return [
+        problem(
+            ".".join(str(p) for p in e["loc"]),
+            e["type"],
+            {k: str(v) for k, v in (e.get("ctx") or {}).items()},
+            locale,
+        )
+        for e in exc.errors()
+    ]
 
 
 def render(exc: KesuError, locale: str) -> dict[str, Any]:
@@ -104,15 +119,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         locale = locale_of(request)
-        problems = [
-            problem(
-                ".".join(str(p) for p in e["loc"]),
-                e["type"],
-                {k: str(v) for k, v in (e.get("ctx") or {}).items()},
-                locale,
-            )
-            for e in exc.errors()
-        ]
+        problems = problems_of(exc, locale)
         body = {
             "code": "kesu.invalid",
             "key": "invalid.fields",
