@@ -16,6 +16,8 @@ from kesu.report.cli import report_app
 from kesu.settings import Settings
 from kesu.sla.cli import calendar_app
 
+OUTBOX_STATES = ("pending", "sent", "failed", "dead")
+
 app = typer.Typer(help="Kesu 客诉: complaint management.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.")
 user_app = typer.Typer(help="Staff users.")
@@ -516,6 +518,9 @@ def notify_list(
     from kesu.notify import deliver
     from kesu.notify import service as notify_service
 
+    if state is not None and state not in OUTBOX_STATES:
+        typer.echo(f"error: --state: {state!r} is not one of {', '.join(OUTBOX_STATES)}", err=True)
+        raise typer.Exit(1)
     settings = Settings()
     _engine, sessions = _sessions(settings)
     try:

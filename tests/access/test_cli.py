@@ -130,6 +130,7 @@ def test_a_new_deployment_adds_its_group_and_sites_from_the_command_line(kesu, s
     [
         (["ACME", "--name", "x", "--pack", "no-such-pack"], "Policy pack no-such-pack not found"),
         (["ACME", "--name", "x"], "pack_key: required"),
+        (["S", "--name", "x", "--kind", "store"], "kind: 'store' is not one of group, region,"),
         (["S", "--name", "x", "--kind", "site", "--parent", "NOPE"], "no organisation with code"),
         (
             ["S", "--name", "x", "--kind", "site", "--parent", "HX", "--pack", "retail-store"],
@@ -147,3 +148,20 @@ def test_org_add_refuses_a_bad_organisation_and_adds_nothing(
     assert result.exit_code == 1 and result.output.startswith("error: ")
     assert named in result.output
     assert CliRunner().invoke(cli_app, ["org", "list"]).output == before
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["token", "create", "director", "--scope", "admin"], "scope: 'admin' is not one of read"),
+        (["notify", "list", "--state", "lost"], "--state: 'lost' is not one of pending, sent"),
+    ],
+)
+def test_an_option_outside_its_choices_names_them_not_the_pack(
+    settings, monkeypatch, org, args, named
+):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 1 and result.output.startswith(f"error: {named}")
+    assert "pack" not in result.output

@@ -80,7 +80,7 @@ def create(
     timezone: str = "Asia/Shanghai",
 ) -> Organisation:
     if kind not in KINDS:
-        raise InvalidInput("invalid.unknown_key", field="kind", value=kind)
+        raise InvalidInput("invalid.not_one_of", field="kind", value=kind, allowed=", ".join(KINDS))
     if kind == "group":
         if parent_id is not None:
             raise InvalidInput("invalid.group_has_no_parent", field="parent_id")
