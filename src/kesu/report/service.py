@@ -3,6 +3,7 @@ figures by the rules, laid out as titled sections in the reader's language."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from kesu.report import queries, rules
 from kesu.report.models import OrgVolume, ReportDelivery
 from kesu.report.queries import Scope
 from kesu.report.schemas import Chart, Column, Report, Section
+
+log = logging.getLogger("kesu.report")
 
 WEEKDAYS = range(7)
 
@@ -968,12 +971,32 @@ def _due(session: Session, now: datetime) -> list[_Due]:
             )
             if session.scalar(done) is not None:
                 continue
-            scope = org_by_code(session, s.org) if s.org else group
+            scope = _schedule_scope(session, group, s)
+            if scope is None:
+                continue
             built = build_kind(
                 session, kind=s.kind, org_id=scope.id, period=period, locale=s.locale, now=now
             )
             due.append(_Due(group.id, s, period, scope.id, built, render(built, s.format)))
     return due
+
+
+def _schedule_scope(session: Session, group: Organisation, s: ReportSchedule):
+    """The organisation a schedule reports on: its `org` within this group, else the group. A
+    pack serves several groups, so a code of another group's unit (or one that does not exist)
+    is skipped with a warning: never another group's figures, never every schedule stopped."""
+    if not s.org:
+        return group
+    scope = session.scalar(select(Organisation).where(Organisation.code == s.org))
+    if scope is None or scope.id not in org_service.subtree_ids(session, group.id):
+        log.warning(
+            "report schedule %s of %s: no organisation %r in this group; not sent",
+            s.key,
+            group.code,
+            s.org,
+        )
+        return None
+    return scope
 
 
 def send_scheduled(session: Session, clock) -> int:
