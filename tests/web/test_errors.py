@@ -119,3 +119,21 @@ def test_a_console_page_with_a_bad_parameter_names_the_field_and_the_rule(client
     )
     assert page.status_code == 422
     assert "开始日期: 必须是存在的日期（年-月-日，如 2026-11-26）" in page.text
+
+
+def test_a_filter_time_without_a_time_zone_is_a_422_naming_the_field_not_a_500(client, org):
+    headers = {**login(client, "director"), "Accept-Language": "en"}
+    for path, name in (
+        ("/api/v1/complaints", "received_from"),
+        ("/api/v1/cases", "closed_from"),
+        ("/api/v1/cases/export", "closed_to"),
+        ("/api/v1/sla/penalties", "since"),
+    ):
+        for value in ("2026-11-01", "2026-11-01T00:00:00"):
+            r = client.get(path, params={name: value}, headers=headers)
+            assert r.status_code == 422, (path, value, r.status_code)
+            problem = r.json()["error"]["problems"][0]
+            assert problem["field"] == f"query.{name}" and problem["rule"] == "timezone_aware"
+            assert "must include a time zone" in problem["message"]
+        ok = client.get(path, params={name: "2026-11-01T00:00:00+08:00"}, headers=headers)
+        assert ok.status_code == 200, (path, ok.text)

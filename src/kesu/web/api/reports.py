@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from kesu.access import rules
 from kesu.access import service as access_service
@@ -178,8 +178,8 @@ def search_cases(
     category: Annotated[str | None, Query(max_length=40)] = None,
     level: Annotated[str | None, Query(max_length=40)] = None,
     site_id: int | None = None,
-    closed_from: datetime | None = None,
-    closed_to: datetime | None = None,
+    closed_from: AwareDatetime | None = None,
+    closed_to: AwareDatetime | None = None,
     founded: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -204,8 +204,8 @@ def export_cases(
     category: Annotated[str | None, Query(max_length=40)] = None,
     level: Annotated[str | None, Query(max_length=40)] = None,
     site_id: int | None = None,
-    closed_from: datetime | None = None,
-    closed_to: datetime | None = None,
+    closed_from: AwareDatetime | None = None,
+    closed_to: AwareDatetime | None = None,
     founded: bool | None = None,
     format: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:

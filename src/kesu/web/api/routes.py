@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select, text
 
 from kesu import __version__
@@ -467,8 +467,8 @@ def list_complaints(
     department_id: int | None = None,
     assignee_id: int | None = None,
     channel: Annotated[str | None, Query(max_length=40)] = None,
-    received_from: datetime | None = None,
-    received_to: datetime | None = None,
+    received_from: AwareDatetime | None = None,
+    received_to: AwareDatetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     open_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -3,10 +3,10 @@ provisional-calendar warning. Reads only; timers change through complaint comman
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
+from pydantic import AwareDatetime
 
 from kesu.access import service as access_service
 from kesu.complaint import service as complaint_service
@@ -37,8 +37,8 @@ def penalties(
     db: ReadDb,
     user: CurrentUser,
     user_id: int | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
 ) -> PenaltyPage:
     """Penalties for breached timers (扣罚), newest first, with their total."""
     return queries.penalties(db, user, user_id=user_id, since=since, until=until)
