@@ -517,6 +517,7 @@ def notify_list(
     from kesu.db.session import reading
     from kesu.notify import deliver
     from kesu.notify import service as notify_service
+    from kesu.privacy.rules import mask_address_of
 
     if state is not None and state not in OUTBOX_STATES:
         typer.echo(f"error: --state: {state!r} is not one of {', '.join(OUTBOX_STATES)}", err=True)
@@ -536,8 +537,11 @@ def notify_list(
         last = history[row.id][-1] if history[row.id] else None
         due = row.next_attempt_at.isoformat(timespec="seconds") if row.next_attempt_at else "-"
         error = f"\t{last.error}" if last and last.error else ""
+        address = row.address
+        if row.recipient_kind == "customer":  # staff see a complainant's number masked
+            address = mask_address_of(row.channel, row.address)
         typer.echo(
-            f"{row.id}\t{row.state}\t{row.channel}\t{row.address}\t{row.template}"
+            f"{row.id}\t{row.state}\t{row.channel}\t{address}\t{row.template}"
             f"\tattempts {row.attempts}\tnext {due}{error}"
         )
     if waiting:
