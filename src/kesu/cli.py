@@ -135,8 +135,8 @@ def db_upgrade() -> None:
 @app.command()
 def serve(
     host: str = "127.0.0.1",
-    port: int = 8000,
-    workers: Annotated[int, typer.Option(help="web worker processes")] = 1,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="web worker processes")] = 1,
     no_worker: Annotated[bool, typer.Option(help="do not start the in-process worker")] = False,
 ) -> None:
     """Serve the API (and console) with uvicorn; the background worker runs alongside."""
@@ -180,7 +180,7 @@ def worker(once: bool = False) -> None:
 
 @app.command()
 def demo(
-    complaints: Annotated[int, typer.Option(help="how many complaints to create")] = 300,
+    complaints: Annotated[int, typer.Option(min=0, help="how many complaints to create")] = 300,
     seed: int = 7,
 ) -> None:
     """Load a demo organisation, staff for every role and realistic complaints."""

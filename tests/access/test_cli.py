@@ -165,3 +165,22 @@ def test_an_option_outside_its_choices_names_them_not_the_pack(
     result = CliRunner().invoke(cli_app, args)
     assert result.exit_code == 1 and result.output.startswith(f"error: {named}")
     assert "pack" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["serve", "--port", "70000"],
+        ["serve", "--port", "0"],
+        ["serve", "--workers", "0"],
+        ["demo", "--complaints", "-1"],
+    ],
+)
+def test_serve_and_demo_refuse_impossible_numbers_before_touching_anything(
+    tmp_path, monkeypatch, args
+):
+    monkeypatch.setenv("KESU_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("KESU_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 2 and "Invalid value for '--" in result.output
+    assert not (tmp_path / "data").exists()
