@@ -75,12 +75,36 @@ def _fail(exc: KesuError) -> None:
     raise typer.Exit(1)
 
 
-def _sessions(settings: Settings):
+def _sessions(settings: Settings, *, schema: bool = True):
+    """The engine and sessions of KESU_DATABASE_URL, or exit 1 saying in one line why not: a
+    URL Kesu cannot use, a database it cannot reach, or (unless `schema` is False: `kesu db
+    upgrade` makes it) a database without Kesu's tables."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from kesu.db import migrate
     from kesu.db.session import make_engine, make_sessionmaker
     from kesu.privacy import crypto
 
     crypto.configure(settings)
-    engine = make_engine(settings.db_url)
+    try:
+        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        engine = make_engine(settings.db_url)
+        revision = migrate.current(engine)
+    except (ArgumentError, ImportError) as exc:
+        typer.echo(f"error: KESU_DATABASE_URL: not a database URL Kesu can use ({exc})", err=True)
+        raise typer.Exit(1) from None
+    except OperationalError as exc:
+        reason = " ".join(str(exc.orig).split())
+        typer.echo(f"error: cannot reach the database {shown}: {reason}", err=True)
+        raise typer.Exit(1) from None
+    if schema and revision is None:
+        engine.dispose()
+        typer.echo(
+            f"error: the database {shown} has no Kesu tables yet: run `kesu db upgrade` first",
+            err=True,
+        )
+        raise typer.Exit(1)
     return engine, make_sessionmaker(engine)
 
 
@@ -95,7 +119,7 @@ def prepare(settings: Settings) -> None:
     from kesu.policy import service as policy_service
     from kesu.policy.models import PolicyVersion
 
-    engine, sessions = _sessions(settings)
+    engine, sessions = _sessions(settings, schema=False)
     was = migrate.current(engine)
     migrate.upgrade(engine)
     clock = SystemClock()
@@ -175,7 +199,9 @@ def worker(once: bool = False) -> None:
     """Run the background loop (timers, notifications, scheduled reports) until SIGTERM."""
     from kesu import worker as worker_mod
 
-    worker_mod.run(Settings(), once=once)
+    settings = Settings()
+    _sessions(settings)[0].dispose()  # a database it can reach, with Kesu's tables
+    worker_mod.run(settings, once=once)
 
 
 @app.command()

@@ -184,3 +184,25 @@ def test_serve_and_demo_refuse_impossible_numbers_before_touching_anything(
     result = CliRunner().invoke(cli_app, args)
     assert result.exit_code == 2 and "Invalid value for '--" in result.output
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("garbage", "error: KESU_DATABASE_URL: not a database URL Kesu can use"),
+        (
+            "postgresql+psycopg://kesu:secret-pw@127.0.0.1:1/kesu",
+            "error: cannot reach the database postgresql+psycopg://kesu:***@127.0.0.1:1/kesu:",
+        ),
+        ("sqlite:///{tmp}/empty.db", "has no Kesu tables yet: run `kesu db upgrade` first"),
+    ],
+)
+def test_a_database_kesu_cannot_use_is_named_in_one_line_with_the_password_hidden(
+    tmp_path, monkeypatch, url, named
+):
+    monkeypatch.setenv("KESU_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KESU_DATABASE_URL", url.format(tmp=tmp_path))
+    for args in (["user", "unlock", "admin"], ["report", "weekly"], ["worker", "--once"]):
+        result = CliRunner().invoke(cli_app, args)
+        assert result.exit_code == 1 and named in result.output, (args, result.output)
+        assert result.output.count("\n") == 1 and "secret-pw" not in result.output
