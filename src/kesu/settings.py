@@ -37,11 +37,11 @@ class Settings(BaseSettings):
         description="where customers reach Kesu (https://kesu.example.cn): customer messages "
         "then carry the complaint's signed tracking link",
     )
-    max_upload_bytes: int = 20 * 1024 * 1024
-    session_hours: int = 12
-    worker_interval_seconds: float = 5.0
+    max_upload_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    session_hours: int = Field(12, ge=1, le=24 * 366)
+    worker_interval_seconds: float = Field(5.0, gt=0)
     smtp_host: str | None = Field(None, description="unset: e-mails wait in the outbox")
-    smtp_port: int = 25
+    smtp_port: int = Field(25, ge=1, le=65535)
     smtp_from: str = "kesu@localhost"
     smtp_user: str | None = None
     smtp_password: str | None = None

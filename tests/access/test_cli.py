@@ -76,6 +76,9 @@ def test_keygen_prints_a_long_random_key(kesu):
             "KESU_SECRET_KEY must be at least 32 characters",
         ),
         ({"KESU_ENVIRONMENT": "prod"}, "KESU_ENVIRONMENT: Input should be 'development' or"),
+        ({"KESU_WORKER_INTERVAL_SECONDS": "0"}, "KESU_WORKER_INTERVAL_SECONDS: Input should be"),
+        ({"KESU_SESSION_HOURS": "0"}, "KESU_SESSION_HOURS: Input should be greater than or"),
+        ({"KESU_SMTP_PORT": "70000"}, "KESU_SMTP_PORT: Input should be less than or equal"),
     ],
 )
 def test_settings_that_cannot_run_are_refused_in_one_line_and_nothing_is_done(
