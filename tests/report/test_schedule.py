@@ -120,3 +120,20 @@ def test_a_schedule_naming_another_groups_unit_or_none_sends_nothing_and_stops_n
     assert keys == {"weekly-hq", "staff-review", "east"}
     warned = " ".join(r.getMessage() for r in caplog.records)
     assert "'OTHER-1'" in warned and "'NO-SUCH'" in warned
+
+
+def test_the_mail_links_to_the_file_where_kesu_public_url_says_kesu_is(
+    sessions, org, clock, settings
+):
+    _with_schedules(sessions, clock)
+    sessions.configure(
+        info={"settings": settings.model_copy(update={"public_url": "https://kesu.example.cn/"})}
+    )
+    worker.run_pass(sessions, clock)
+    with reading(sessions) as session:
+        links = {
+            m.params["link"]
+            for m in session.scalars(select(Outbox).where(Outbox.template == "report_ready"))
+        }
+        ids = [d.id for d in session.scalars(select(ReportDelivery).order_by(ReportDelivery.id))]
+    assert links == {f"https://kesu.example.cn/api/v1/reports/deliveries/{i}/file" for i in ids}

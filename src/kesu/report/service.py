@@ -1009,6 +1009,9 @@ def send_scheduled(session: Session, clock) -> int:
 
     now = clock.now()
     sent = 0
+    # an e-mail is read away from Kesu: where KESU_PUBLIC_URL says Kesu is, the link is whole
+    settings = session.info.get("settings")
+    public_url = (settings.public_url or "").rstrip("/") if settings is not None else ""
     with reading(make_sessionmaker(session.get_bind())) as read:
         due = _due(read, now)
     for d in due:
@@ -1042,6 +1045,7 @@ def send_scheduled(session: Session, clock) -> int:
         )
         headline = {r[0]: r[3] for r in built.sections[0].rows} if s.kind != "staff_review" else {}
         delivery = session.get(ReportDelivery, claimed[0])
+        link = f"{public_url}/api/v1/reports/deliveries/{delivery.id}/file"
         delivery.recipients = notify_service.notify_users(
             session,
             now=now,
@@ -1052,7 +1056,7 @@ def send_scheduled(session: Session, clock) -> int:
                 "received": headline.get("received", "—"),
                 "closed": headline.get("closed", "—"),
                 "open": headline.get("open_at_end", "—"),
-                "link": f"/api/v1/reports/deliveries/{delivery.id}/file",
+                "link": link,
             },
             dedupe_key=f"report:{d.group_id}:{s.key}:{period.label}",
         )
