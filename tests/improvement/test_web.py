@@ -111,6 +111,36 @@ def test_a_form_that_breaks_a_rule_comes_back_with_the_message_and_what_was_type
     assert "验证人不能是整改责任人本人" in r.text and 'value="照明整改"' in r.text
 
 
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        ("target_per_month", "-1", "目标（每月不超过）：“-1”不是件数（0 或正整数）"),
+        ("target_per_month", "3件", "目标（每月不超过）：“3件”不是件数（0 或正整数）"),
+        ("due_at", "2026-02-30T18:00", "整改期限：“2026-02-30T18:00”不是有效的日期时间"),
+    ],
+)
+def test_a_target_or_deadline_that_is_not_one_is_refused_not_dropped(
+    loop, client, field, typed, message
+):
+    """A target typed as "-1" or "3件" used to open the action with no target at all, so its
+    effect was never checked."""
+    from kesu.improvement.models import CorrectiveAction
+
+    sign_in(client, "club_mgr", PASSWORD)
+    form = {
+        "cause_dimension": "material",
+        "title": "照明整改",
+        "problem": "灯光昏暗",
+        "planned": "更换灯管",
+        "owner_id": str(loop.world.ids["eq_head"]),
+        field: typed,
+    }
+    r = post_form(client, "/improvement/new", "/improvement/new", form)
+    assert r.status_code == 422 and message in r.text
+    with loop.world.sessions() as session:
+        assert session.query(CorrectiveAction).count() == 0
+
+
 def test_the_owner_marks_the_action_done_in_the_console_and_its_page_shows_the_check_of_effect(
     loop, client
 ):
