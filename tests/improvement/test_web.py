@@ -141,6 +141,36 @@ def test_a_target_or_deadline_that_is_not_one_is_refused_not_dropped(
         assert session.query(CorrectiveAction).count() == 0
 
 
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"amount": "abc"}, "金额: 必须是数字"),
+        ({"amount": "-5"}, "金额: 不能小于 0"),
+        ({"measure": ""}, "内容/措施: 至少 1 个字符"),
+        ({"user_ids": None}, "员工: 至少 1 项"),
+        ({"occurred_on": "2026-02-30"}, "日期：“2026-02-30”不是有效的日期"),
+        ({"occurred_on": ""}, "日期：必填"),
+    ],
+)
+def test_a_training_or_discipline_record_names_the_field_that_is_wrong(loop, client, over, message):
+    """Every problem used to read "日期：必填" (date required), whatever it was."""
+    from kesu.improvement.models import Accountability
+
+    sign_in(client, "club_mgr", PASSWORD)
+    form = {
+        "record_kind": "training",
+        "user_ids": str(loop.world.ids["desk"]),
+        "occurred_on": "2026-11-20",
+        "measure": "服务规范培训",
+        "back": "/improvement",
+    }
+    form = {k: v for k, v in {**form, **over}.items() if v is not None}
+    r = post_form(client, "/improvement", "/improvement/accountability", form)
+    assert r.status_code == 422 and message in r.text, r.text[-600:]
+    with loop.world.sessions() as session:
+        assert session.query(Accountability).count() == 0
+
+
 def test_the_owner_marks_the_action_done_in_the_console_and_its_page_shows_the_check_of_effect(
     loop, client
 ):
@@ -247,11 +277,14 @@ def test_an_inspection_is_issued_recorded_in_the_console_and_a_failed_item_opens
     assert loop.messages("improvement_inspection_failed") == ["eq_head", "floor_head"]
 
     sign_in(client, "eq_head", PASSWORD)
+    owner = str(loop.world.ids["eq_head"])
+    r = post_form(client, page, f"{page}/items/cloth/action", {"owner_id": owner, "planned": ""})
+    assert r.status_code == 422 and "整改措施: 至少 1 个字符" in r.text  # was a 500
     r = post_form(
         client,
         page,
         f"{page}/items/cloth/action",
-        {"owner_id": str(loop.world.ids["eq_head"]), "planned": "更换6号台台呢。"},
+        {"owner_id": owner, "planned": "更换6号台台呢。"},
     )
     assert r.status_code == 303
     action = client.get(r.headers["location"]).text

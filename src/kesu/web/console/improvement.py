@@ -473,25 +473,29 @@ def record_accountability(
     back = _text(form, "back") or "/improvement"
     back = back if back.startswith(("/improvement/actions/", "/complaints/")) else "/improvement"
     try:
-        amount = _text(form, "amount")
+        occurred = _text(form, "occurred_on")
+        try:
+            occurred_on = date.fromisoformat(occurred) if occurred else None
+        except ValueError as exc:
+            raise InvalidInput(
+                "improvement.not_a_date", field="occurred_on", value=occurred[:20]
+            ) from exc
+        if occurred_on is None:
+            raise InvalidInput("invalid.required", field="occurred_on")
         data = AccountabilityCreate(
             record_kind=_text(form, "record_kind") or "",
             user_ids=[int(v) for v in form.getlist("user_ids") if str(v).isdigit()],
             complaint_id=_int(form, "complaint_id"),
             action_id=_int(form, "action_id"),
-            occurred_on=date.fromisoformat(_text(form, "occurred_on") or ""),
+            occurred_on=occurred_on,
             measure=_text(form, "measure") or "",
-            amount=amount,
+            amount=_text(form, "amount"),
             note=_text(form, "note"),
         )
         improvement_service.record_accountability(db, clock, user, data)
-    except (KesuError, ValueError) as exc:
+    except (KesuError, ValidationError) as exc:  # each field named: not always "date required"
         db.rollback()
-        err = (
-            exc
-            if isinstance(exc, KesuError)
-            else InvalidInput("invalid.required", field="occurred_on")
-        )
+        err = exc if isinstance(exc, KesuError) else complaint_service.invalid_from(exc)
         return page(
             request,
             db,
@@ -584,8 +588,9 @@ def action_from_finding(
             due_at=_when(form, "due_at", pack),
         )
         action = improvement_service.open_from_finding(db, clock, user, inspection_id, item, data)
-    except KesuError as exc:
+    except (KesuError, ValidationError) as exc:
         db.rollback()
+        exc = exc if isinstance(exc, KesuError) else complaint_service.invalid_from(exc)
         message = error_message(exc, page_locale(request))
         return _inspection_page(request, db, user, inspection_id, error=message, status=exc.status)
     db.commit()
