@@ -162,6 +162,16 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="web worker processes")] = 1,
     no_worker: Annotated[bool, typer.Option(help="do not start the in-process worker")] = False,
+    access_log: Annotated[
+        bool, typer.Option(help="log every request (leave it to the reverse proxy in production)")
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="addresses of the reverse proxy whose X-Forwarded-For is trusted "
+            "(default: this machine, or $FORWARDED_ALLOW_IPS)"
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (and console) with uvicorn; the background worker runs alongside."""
     import threading
@@ -187,6 +197,8 @@ def serve(
             port=port,
             workers=workers,
             log_level="info",
+            access_log=access_log,
+            forwarded_allow_ips=forwarded_allow_ips,
         )
     finally:
         stop.set()

@@ -209,3 +209,22 @@ def test_a_database_kesu_cannot_use_is_named_in_one_line_with_the_password_hidde
         result = CliRunner().invoke(cli_app, args)
         assert result.exit_code == 1 and named in result.output, (args, result.output)
         assert result.output.count("\n") == 1 and "secret-pw" not in result.output
+
+
+def test_serve_passes_the_proxy_and_access_log_settings_the_deployment_docs_name(
+    settings, monkeypatch, org
+):
+    """docs/performance.md says `--no-access-log`, docs/security.md a trusted proxy address:
+    both are `kesu serve` options handed to uvicorn."""
+    import uvicorn
+
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
+    args = ["serve", "--no-worker", "--no-access-log", "--forwarded-allow-ips", "10.0.0.5"]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 0, result.output
+    assert seen["access_log"] is False and seen["forwarded_allow_ips"] == "10.0.0.5"
+    CliRunner().invoke(cli_app, ["serve", "--no-worker"])
+    assert seen["access_log"] is True and seen["forwarded_allow_ips"] is None
