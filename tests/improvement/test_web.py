@@ -324,6 +324,12 @@ def test_the_quarterly_management_review_shows_the_loop_and_prints_as_pdf_and_ex
     assert client.get("/improvement/review?quarter=2026-Q4").status_code == 403
 
 
+def test_the_review_form_sent_with_an_empty_quarter_shows_the_last_complete_one(loop, client):
+    sign_in(client, "club_mgr", PASSWORD)
+    page = client.get("/improvement/review", params={"quarter": ""})
+    assert page.status_code == 200 and "2026-Q3" in page.text
+
+
 def test_a_bar_of_the_reports_cause_pareto_opens_an_action_with_its_cause_and_period(loop, client):
     cid = table_complaint(loop.world)
     investigated(loop.world, cid)
