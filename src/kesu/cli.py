@@ -613,8 +613,12 @@ def notify_test_email(address: str) -> None:
     from kesu.db.session import reading, transaction
     from kesu.notify import deliver
     from kesu.notify import service as notify_service
+    from kesu.notify.rules import email_in
 
     settings = Settings()
+    if email_in(address) != address:  # not queued: a bad address would be retried for a day
+        typer.echo(f"error: {address!r} is not an e-mail address", err=True)
+        raise typer.Exit(1)
     if not settings.smtp_host:
         typer.echo("error: no mail server configured (set KESU_SMTP_HOST)", err=True)
         raise typer.Exit(1)
