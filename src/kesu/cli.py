@@ -70,6 +70,19 @@ def load_settings() -> Settings:
     raise typer.Exit(1)
 
 
+def cli_locale(lang: str | None, default: str) -> str:
+    """`--lang` as one of the catalogues' languages (any spelling: en, zh-TW, zh_Hans …), or
+    exit 1 naming them: an unknown language is refused, never quietly read as Chinese."""
+    from kesu.i18n import LOCALES, normalise
+
+    if lang is None:
+        return normalise(default)
+    if not lang.replace("_", "-").lower().startswith(("en", "zh")):
+        typer.echo(f"error: --lang: {lang!r} is not one of {', '.join(LOCALES)}", err=True)
+        raise typer.Exit(1)
+    return normalise(lang)
+
+
 def _fail(exc: KesuError) -> None:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(1)
@@ -405,7 +418,7 @@ def policy_show(
         )
     except (NotFound, loader.PackInvalid) as exc:
         _fail(exc)
-    for line in describe(pack, lang):
+    for line in describe(pack, cli_locale(lang, "zh_Hans")):
         typer.echo(line)
 
 

@@ -228,3 +228,26 @@ def test_serve_passes_the_proxy_and_access_log_settings_the_deployment_docs_name
     assert seen["access_log"] is False and seen["forwarded_allow_ips"] == "10.0.0.5"
     CliRunner().invoke(cli_app, ["serve", "--no-worker"])
     assert seen["access_log"] is True and seen["forwarded_allow_ips"] is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "weekly", "--lang", "fr"],
+        ["improvement", "review", "--lang", "fr"],
+        ["cases", "search", "沙发", "--lang", "fr"],
+        ["policy", "show", "retail-store", "--lang", "fr"],
+    ],
+)
+def test_an_unknown_language_is_refused_not_read_as_chinese(settings, monkeypatch, org, args):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 1
+    assert result.output == "error: --lang: 'fr' is not one of zh_Hans, zh_Hant, en\n"
+
+
+def test_a_language_may_be_spelled_as_a_browser_does(settings, monkeypatch, org):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    result = CliRunner().invoke(cli_app, ["policy", "show", "retail-store", "--lang", "zh-TW"])
+    assert result.exit_code == 0 and "顧客抱怨處理作業程序辦法" in result.output
