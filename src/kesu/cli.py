@@ -16,14 +16,18 @@ from kesu.report.cli import report_app
 from kesu.settings import Settings
 from kesu.sla.cli import calendar_app
 
+OUTBOX_STATES = ("pending", "sent", "failed", "dead")
+
 app = typer.Typer(help="Kesu 客诉: complaint management.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.")
 user_app = typer.Typer(help="Staff users.")
 token_app = typer.Typer(help="API tokens for integrations.")
+org_app = typer.Typer(help="Organisations: the group, its regions, sites and departments.")
 policy_app = typer.Typer(help="Policy packs.")
 audit_app = typer.Typer(help="The tamper-evident record.")
 notify_app = typer.Typer(help="Notifications: the outbox and e-mail.")
 app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(policy_app, name="policy")
@@ -36,17 +40,84 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(improvement_app, name="improvement")
 
 
+# commands that read no settings: a deployer runs them while the environment is incomplete
+_WITHOUT_SETTINGS = {"keygen", "policy"}
+
+
+@app.callback()
+def _settings_first(ctx: typer.Context) -> None:
+    """Refuse at once, in one line each, settings that cannot run (production without its keys,
+    an unknown KESU_ENVIRONMENT, a broken kesu.toml), instead of a traceback mid-command."""
+    if ctx.invoked_subcommand not in _WITHOUT_SETTINGS:
+        load_settings()
+
+
+def load_settings() -> Settings:
+    """`Settings()`, or exit 1 naming each setting that is wrong and why."""
+    import tomllib
+
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = "KESU_" + "_".join(str(p) for p in error["loc"]).upper() + ": "
+            message = error["msg"].removeprefix("Value error, ")
+            typer.echo(f"error: {where if error['loc'] else ''}{message}", err=True)
+    except tomllib.TOMLDecodeError as exc:
+        typer.echo(f"error: kesu.toml: {exc}", err=True)
+    raise typer.Exit(1)
+
+
+def cli_locale(lang: str | None, default: str) -> str:
+    """`--lang` as one of the catalogues' languages (any spelling: en, zh-TW, zh_Hans …), or
+    exit 1 naming them: an unknown language is refused, never quietly read as Chinese."""
+    from kesu.i18n import LOCALES, normalise
+
+    if lang is None:
+        return normalise(default)
+    if not lang.replace("_", "-").lower().startswith(("en", "zh")):
+        typer.echo(f"error: --lang: {lang!r} is not one of {', '.join(LOCALES)}", err=True)
+        raise typer.Exit(1)
+    return normalise(lang)
+
+
 def _fail(exc: KesuError) -> None:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(1)
 
 
-def _sessions(settings: Settings):
+def _sessions(settings: Settings, *, schema: bool = True):
+    """The engine and sessions of KESU_DATABASE_URL, or exit 1 saying in one line why not: a
+    URL Kesu cannot use, a database it cannot reach, or (unless `schema` is False: `kesu db
+    upgrade` makes it) a database without Kesu's tables."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from kesu.db import migrate
     from kesu.db.session import make_engine, make_sessionmaker
     from kesu.privacy import crypto
 
     crypto.configure(settings)
-    engine = make_engine(settings.db_url)
+    try:
+        shown = make_url(settings.db_url).render_as_string(hide_password=True)
+        engine = make_engine(settings.db_url)
+        revision = migrate.current(engine)
+    except (ArgumentError, ImportError) as exc:
+        typer.echo(f"error: KESU_DATABASE_URL: not a database URL Kesu can use ({exc})", err=True)
+        raise typer.Exit(1) from None
+    except OperationalError as exc:
+        reason = " ".join(str(exc.orig).split())
+        typer.echo(f"error: cannot reach the database {shown}: {reason}", err=True)
+        raise typer.Exit(1) from None
+    if schema and revision is None:
+        engine.dispose()
+        typer.echo(
+            f"error: the database {shown} has no Kesu tables yet: run `kesu db upgrade` first",
+            err=True,
+        )
+        raise typer.Exit(1)
     return engine, make_sessionmaker(engine)
 
 
@@ -61,7 +132,7 @@ def prepare(settings: Settings) -> None:
     from kesu.policy import service as policy_service
     from kesu.policy.models import PolicyVersion
 
-    engine, sessions = _sessions(settings)
+    engine, sessions = _sessions(settings, schema=False)
     was = migrate.current(engine)
     migrate.upgrade(engine)
     clock = SystemClock()
@@ -124,9 +195,19 @@ def db_backup(
 @app.command()
 def serve(
     host: str = "127.0.0.1",
-    port: int = 8000,
-    workers: Annotated[int, typer.Option(help="web worker processes")] = 1,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="web worker processes")] = 1,
     no_worker: Annotated[bool, typer.Option(help="do not start the in-process worker")] = False,
+    access_log: Annotated[
+        bool, typer.Option(help="log every request (leave it to the reverse proxy in production)")
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="addresses of the reverse proxy whose X-Forwarded-For is trusted "
+            "(default: this machine, or $FORWARDED_ALLOW_IPS)"
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (and console) with uvicorn; the background worker runs alongside."""
     import threading
@@ -152,6 +233,8 @@ def serve(
             port=port,
             workers=workers,
             log_level="info",
+            access_log=access_log,
+            forwarded_allow_ips=forwarded_allow_ips,
         )
     finally:
         stop.set()
@@ -164,7 +247,9 @@ def worker(once: bool = False) -> None:
     """Run the background loop (timers, notifications, scheduled reports) until SIGTERM."""
     from kesu import worker as worker_mod
 
-    worker_mod.run(Settings(), once=once)
+    settings = Settings()
+    _sessions(settings)[0].dispose()  # a database it can reach, with Kesu's tables
+    worker_mod.run(settings, once=once)
 
 
 @app.command()
@@ -199,7 +284,7 @@ def health() -> None:
 
 @app.command()
 def demo(
-    complaints: Annotated[int, typer.Option(help="how many complaints to create")] = 300,
+    complaints: Annotated[int, typer.Option(min=0, help="how many complaints to create")] = 300,
     seed: int = 7,
 ) -> None:
     """Load a demo organisation, staff for every role and realistic complaints."""
@@ -213,6 +298,76 @@ def demo(
     except KesuError as exc:
         _fail(exc)
     typer.echo(summary)
+
+
+@org_app.command("add")
+def org_add(
+    code: Annotated[str, typer.Argument(help="a short unique code, e.g. HX or SH-NJ")],
+    name: Annotated[str, typer.Option(help="the organisation's name")],
+    kind: Annotated[str, typer.Option(help="group | region | site | department")] = "group",
+    parent: Annotated[
+        str | None, typer.Option(help="the parent's code (every kind but a group)")
+    ] = None,
+    pack: Annotated[
+        str | None, typer.Option(help="a group's policy pack (`kesu policy list`)")
+    ] = None,
+) -> None:
+    """Add an organisation: first the group (with its pack), then its regions, sites and
+    departments. A new deployment starts here, before `kesu user add`."""
+    from sqlalchemy import select
+
+    from kesu.audit import service as audit_service
+    from kesu.db.session import transaction
+    from kesu.org import service as org_service
+    from kesu.org.models import Organisation
+    from kesu.policy import service as policy_service
+
+    _engine, sessions = _sessions(Settings())
+    clock = SystemClock()
+    try:
+        with transaction(sessions) as session:
+            parent_id = None
+            if parent is not None:
+                parent_id = session.scalar(
+                    select(Organisation.id).where(Organisation.code == parent)
+                )
+                if parent_id is None:
+                    typer.echo(f"error: no organisation with code {parent!r}", err=True)
+                    raise typer.Exit(1)
+            if kind == "group" and pack:
+                policy_service.current(session, pack)  # a pack `kesu db upgrade` registered
+            org = org_service.create(
+                session, clock, kind=kind, code=code, name=name, parent_id=parent_id, pack_key=pack
+            )
+            details = {"kind": kind, "code": code, "name": name, "parent_id": parent_id}
+            audit_service.record_config(
+                session,
+                clock,
+                None,
+                "org.create",
+                "organisation",
+                org.id,
+                details | {"pack_key": pack},
+            )
+            typer.echo(f"{org.kind} {org.code} (id {org.id}) added")
+    except KesuError as exc:
+        _fail(exc)
+
+
+@org_app.command("list")
+def org_list() -> None:
+    """Every organisation: code, kind, name, parent and pack."""
+    from kesu.db.session import reading
+    from kesu.org import service as org_service
+
+    _engine, sessions = _sessions(Settings())
+    with reading(sessions) as session:
+        orgs = org_service.all_orgs(session)
+    codes = {o.id: o.code for o in orgs}
+    for o in orgs:
+        typer.echo(
+            f"{o.code}\t{o.kind}\t{o.name}\t{codes.get(o.parent_id, '-')}\t{o.pack_key or '-'}"
+        )
 
 
 @user_app.command("add")
@@ -316,7 +471,7 @@ def policy_show(
         )
     except (NotFound, loader.PackInvalid) as exc:
         _fail(exc)
-    for line in describe(pack, lang):
+    for line in describe(pack, cli_locale(lang, "zh_Hans")):
         typer.echo(line)
 
 
@@ -466,7 +621,11 @@ def notify_list(
     from kesu.db.session import reading
     from kesu.notify import deliver
     from kesu.notify import service as notify_service
+    from kesu.privacy.rules import mask_address_of
 
+    if state is not None and state not in OUTBOX_STATES:
+        typer.echo(f"error: --state: {state!r} is not one of {', '.join(OUTBOX_STATES)}", err=True)
+        raise typer.Exit(1)
     settings = Settings()
     _engine, sessions = _sessions(settings)
     try:
@@ -482,8 +641,11 @@ def notify_list(
         last = history[row.id][-1] if history[row.id] else None
         due = row.next_attempt_at.isoformat(timespec="seconds") if row.next_attempt_at else "-"
         error = f"\t{last.error}" if last and last.error else ""
+        address = row.address
+        if row.recipient_kind == "customer":  # staff see a complainant's number masked
+            address = mask_address_of(row.channel, row.address)
         typer.echo(
-            f"{row.id}\t{row.state}\t{row.channel}\t{row.address}\t{row.template}"
+            f"{row.id}\t{row.state}\t{row.channel}\t{address}\t{row.template}"
             f"\tattempts {row.attempts}\tnext {due}{error}"
         )
     if waiting:
@@ -517,8 +679,12 @@ def notify_test_email(address: str) -> None:
     from kesu.db.session import reading, transaction
     from kesu.notify import deliver
     from kesu.notify import service as notify_service
+    from kesu.notify.rules import email_in
 
     settings = Settings()
+    if email_in(address) != address:  # not queued: a bad address would be retried for a day
+        typer.echo(f"error: {address!r} is not an e-mail address", err=True)
+        raise typer.Exit(1)
     if not settings.smtp_host:
         typer.echo("error: no mail server configured (set KESU_SMTP_HOST)", err=True)
         raise typer.Exit(1)

@@ -7,12 +7,14 @@ environment at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "kesu"
 INSECURE_SECRET = "dev-only-insecure-secret"
+MIN_KEY_LENGTH = 32  # `kesu keygen` prints 64 characters
 
 
 class Settings(BaseSettings):
@@ -26,18 +28,20 @@ class Settings(BaseSettings):
     data_key: str | None = Field(
         None, description="KESU_DATA_KEY: seals personal data at rest (required in production)"
     )
-    environment: str = Field("development", description="development | production")
+    environment: Literal["development", "production"] = Field(
+        "development", description="development | production"
+    )
     default_locale: str = "zh_Hans"
     public_url: str | None = Field(
         None,
         description="where customers reach Kesu (https://kesu.example.cn): customer messages "
         "then carry the complaint's signed tracking link",
     )
-    max_upload_bytes: int = 20 * 1024 * 1024
-    session_hours: int = 12
-    worker_interval_seconds: float = 5.0
+    max_upload_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    session_hours: int = Field(12, ge=1, le=24 * 366)
+    worker_interval_seconds: float = Field(5.0, gt=0)
     smtp_host: str | None = Field(None, description="unset: e-mails wait in the outbox")
-    smtp_port: int = 25
+    smtp_port: int = Field(25, ge=1, le=65535)
     smtp_from: str = "kesu@localhost"
     smtp_user: str | None = None
     smtp_password: str | None = None
@@ -47,12 +51,27 @@ class Settings(BaseSettings):
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, *args, **kw):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _environment_in_any_case(cls, value: object) -> object:
+        # "Production" is the deployer's production too; a typo ("prod") is refused, never
+        # quietly run as development with the development secret
+        return value.strip().lower() if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
-        if self.environment == "production" and self.secret_key == INSECURE_SECRET:
+        if self.environment != "production":
+            return self
+        if self.secret_key == INSECURE_SECRET:
             raise ValueError("KESU_SECRET_KEY must be set in production")
-        if self.environment == "production" and not self.data_key:
+        if not self.data_key:
             raise ValueError("KESU_DATA_KEY must be set in production")
+        for name, value in (("KESU_SECRET_KEY", self.secret_key), ("KESU_DATA_KEY", self.data_key)):
+            if len(value) < MIN_KEY_LENGTH:
+                raise ValueError(
+                    f"{name} must be at least {MIN_KEY_LENGTH} characters in production "
+                    "(`kesu keygen` prints one)"
+                )
         return self
 
     @property

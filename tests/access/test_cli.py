@@ -57,3 +57,197 @@ def test_an_anchor_can_be_signed_on_demand_and_verify_reports_it(kesu, client):
 def test_keygen_prints_a_long_random_key(kesu):
     one, two = kesu("keygen").strip(), kesu("keygen").strip()
     assert len(one) >= 60 and one != two
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"KESU_ENVIRONMENT": "production"}, "KESU_SECRET_KEY must be set in production"),
+        (
+            {"KESU_ENVIRONMENT": "production", "KESU_SECRET_KEY": "s" * 40},
+            "KESU_DATA_KEY must be set in production",
+        ),
+        (
+            {
+                "KESU_ENVIRONMENT": "production",
+                "KESU_SECRET_KEY": "changeme",
+                "KESU_DATA_KEY": "d" * 40,
+            },
+            "KESU_SECRET_KEY must be at least 32 characters",
+        ),
+        ({"KESU_ENVIRONMENT": "prod"}, "KESU_ENVIRONMENT: Input should be 'development' or"),
+        ({"KESU_WORKER_INTERVAL_SECONDS": "0"}, "KESU_WORKER_INTERVAL_SECONDS: Input should be"),
+        ({"KESU_SESSION_HOURS": "0"}, "KESU_SESSION_HOURS: Input should be greater than or"),
+        ({"KESU_SMTP_PORT": "70000"}, "KESU_SMTP_PORT: Input should be less than or equal"),
+    ],
+)
+def test_settings_that_cannot_run_are_refused_in_one_line_and_nothing_is_done(
+    settings, monkeypatch, env, named
+):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(cli_app, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {named}") and result.output.count("\n") == 1
+    assert CliRunner().invoke(cli_app, ["keygen"]).exit_code == 0  # how to make the keys
+
+
+def test_production_is_production_in_any_case():
+    from kesu.settings import Settings
+
+    prod = Settings(
+        environment=" Production", secret_key="s" * 40, data_key="d" * 40, _env_file=None
+    )
+    assert prod.environment == "production"
+
+
+def test_a_new_deployment_adds_its_group_and_sites_from_the_command_line(kesu, settings, client):
+    """After `kesu db upgrade` on an empty database there is no organisation yet, and
+    `kesu user add` needs one: `kesu org add` makes the group with its pack, then its units."""
+    assert "group ACME" in kesu("org", "add", "ACME", "--name", "艾克美", "--pack", "retail-store")
+    kesu("org", "add", "ACME-1", "--name", "一号店", "--kind", "site", "--parent", "ACME")
+    kesu(
+        "user",
+        "add",
+        "boss",
+        "--role",
+        "store_manager",
+        "--org",
+        "ACME",
+        "--password",
+        "Kesu-boss-2026!",
+    )
+    listed = kesu("org", "list")
+    assert "ACME\tgroup\t艾克美\t-\tretail-store" in listed
+    assert "ACME-1\tsite\t一号店\tACME\t-" in listed
+    me = client.get("/api/v1/me", headers=login(client, "boss", "Kesu-boss-2026!")).json()
+    assert me["username"] == "boss"
+    trail = client.get("/api/v1/audit/config", headers=login(client, "admin")).json()
+    assert {"org.create"} <= {e["action"] for e in trail}
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["ACME", "--name", "x", "--pack", "no-such-pack"], "Policy pack no-such-pack not found"),
+        (["ACME", "--name", "x"], "pack_key: required"),
+        (["S", "--name", "x", "--kind", "store"], "kind: 'store' is not one of group, region,"),
+        (["S", "--name", "x", "--kind", "site", "--parent", "NOPE"], "no organisation with code"),
+        (
+            ["S", "--name", "x", "--kind", "site", "--parent", "HX", "--pack", "retail-store"],
+            "pack_key: only a group names its pack",
+        ),
+    ],
+)
+def test_org_add_refuses_a_bad_organisation_and_adds_nothing(
+    settings, monkeypatch, org, args, named
+):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    before = CliRunner().invoke(cli_app, ["org", "list"]).output
+    result = CliRunner().invoke(cli_app, ["org", "add", *args])
+    assert result.exit_code == 1 and result.output.startswith("error: ")
+    assert named in result.output
+    assert CliRunner().invoke(cli_app, ["org", "list"]).output == before
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["token", "create", "director", "--scope", "admin"], "scope: 'admin' is not one of read"),
+        (["notify", "list", "--state", "lost"], "--state: 'lost' is not one of pending, sent"),
+    ],
+)
+def test_an_option_outside_its_choices_names_them_not_the_pack(
+    settings, monkeypatch, org, args, named
+):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 1 and result.output.startswith(f"error: {named}")
+    assert "pack" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["serve", "--port", "70000"],
+        ["serve", "--port", "0"],
+        ["serve", "--workers", "0"],
+        ["demo", "--complaints", "-1"],
+    ],
+)
+def test_serve_and_demo_refuse_impossible_numbers_before_touching_anything(
+    tmp_path, monkeypatch, args
+):
+    monkeypatch.setenv("KESU_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("KESU_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 2 and "Invalid value for '--" in result.output
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("garbage", "error: KESU_DATABASE_URL: not a database URL Kesu can use"),
+        (
+            "postgresql+psycopg://kesu:secret-pw@127.0.0.1:1/kesu",
+            "error: cannot reach the database postgresql+psycopg://kesu:***@127.0.0.1:1/kesu:",
+        ),
+        ("sqlite:///{tmp}/empty.db", "has no Kesu tables yet: run `kesu db upgrade` first"),
+    ],
+)
+def test_a_database_kesu_cannot_use_is_named_in_one_line_with_the_password_hidden(
+    tmp_path, monkeypatch, url, named
+):
+    monkeypatch.setenv("KESU_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KESU_DATABASE_URL", url.format(tmp=tmp_path))
+    for args in (["user", "unlock", "admin"], ["report", "weekly"], ["worker", "--once"]):
+        result = CliRunner().invoke(cli_app, args)
+        assert result.exit_code == 1 and named in result.output, (args, result.output)
+        assert result.output.count("\n") == 1 and "secret-pw" not in result.output
+
+
+def test_serve_passes_the_proxy_and_access_log_settings_the_deployment_docs_name(
+    settings, monkeypatch, org
+):
+    """docs/performance.md says `--no-access-log`, docs/security.md a trusted proxy address:
+    both are `kesu serve` options handed to uvicorn."""
+    import uvicorn
+
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
+    args = ["serve", "--no-worker", "--no-access-log", "--forwarded-allow-ips", "10.0.0.5"]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 0, result.output
+    assert seen["access_log"] is False and seen["forwarded_allow_ips"] == "10.0.0.5"
+    CliRunner().invoke(cli_app, ["serve", "--no-worker"])
+    assert seen["access_log"] is True and seen["forwarded_allow_ips"] is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "weekly", "--lang", "fr"],
+        ["improvement", "review", "--lang", "fr"],
+        ["cases", "search", "沙发", "--lang", "fr"],
+        ["policy", "show", "retail-store", "--lang", "fr"],
+    ],
+)
+def test_an_unknown_language_is_refused_not_read_as_chinese(settings, monkeypatch, org, args):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 1
+    assert result.output == "error: --lang: 'fr' is not one of zh_Hans, zh_Hant, en\n"
+
+
+def test_a_language_may_be_spelled_as_a_browser_does(settings, monkeypatch, org):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    result = CliRunner().invoke(cli_app, ["policy", "show", "retail-store", "--lang", "zh-TW"])
+    assert result.exit_code == 0 and "顧客抱怨處理作業程序辦法" in result.output

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -257,3 +258,23 @@ def test_a_common_word_gives_the_same_cases_as_a_rare_one_would(sessions, librar
     by_index = {w: _ids(sessions, w) for w in words}
     monkeypatch.setattr(queries, "CANDIDATES", 0)
     assert {w: _ids(sessions, w) for w in words} == by_index
+
+
+def test_the_export_cover_names_the_closing_days_of_its_cases_and_local_time(sessions, library):
+    with reading(sessions) as session:
+        viewer = session.scalar(select(User).where(User.username == "director"))
+        content, _, _ = export.export(
+            session,
+            queries.seen_by(session, viewer),
+            access_service.pack_for_user(session, viewer),
+            ["沙发"],
+            queries.Filters(),
+            fmt="xlsx",
+            locale="zh_Hans",
+            now=datetime(2026, 12, 3, 2, tzinfo=UTC),
+        )
+        closed = [c["closed_at"] for c in _search(sessions, "director", "沙发")]
+    days = sorted(d.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat() for d in closed)
+    cover = openpyxl.load_workbook(io.BytesIO(content)).worksheets[0]
+    assert cover["A2"].value == f"统计期间：{days[0]} 至 {days[-1]}（Asia/Shanghai）"
+    assert cover["A3"].value == "生成时间：2026-12-03 10:00"

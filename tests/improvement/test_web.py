@@ -111,6 +111,66 @@ def test_a_form_that_breaks_a_rule_comes_back_with_the_message_and_what_was_type
     assert "验证人不能是整改责任人本人" in r.text and 'value="照明整改"' in r.text
 
 
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        ("target_per_month", "-1", "目标（每月不超过）：“-1”不是件数（0 或正整数）"),
+        ("target_per_month", "3件", "目标（每月不超过）：“3件”不是件数（0 或正整数）"),
+        ("due_at", "2026-02-30T18:00", "整改期限：“2026-02-30T18:00”不是有效的日期时间"),
+    ],
+)
+def test_a_target_or_deadline_that_is_not_one_is_refused_not_dropped(
+    loop, client, field, typed, message
+):
+    """A target typed as "-1" or "3件" used to open the action with no target at all, so its
+    effect was never checked."""
+    from kesu.improvement.models import CorrectiveAction
+
+    sign_in(client, "club_mgr", PASSWORD)
+    form = {
+        "cause_dimension": "material",
+        "title": "照明整改",
+        "problem": "灯光昏暗",
+        "planned": "更换灯管",
+        "owner_id": str(loop.world.ids["eq_head"]),
+        field: typed,
+    }
+    r = post_form(client, "/improvement/new", "/improvement/new", form)
+    assert r.status_code == 422 and message in r.text
+    with loop.world.sessions() as session:
+        assert session.query(CorrectiveAction).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"amount": "abc"}, "金额: 必须是数字"),
+        ({"amount": "-5"}, "金额: 不能小于 0"),
+        ({"measure": ""}, "内容/措施: 至少 1 个字符"),
+        ({"user_ids": None}, "员工: 至少 1 项"),
+        ({"occurred_on": "2026-02-30"}, "日期：“2026-02-30”不是有效的日期"),
+        ({"occurred_on": ""}, "日期：必填"),
+    ],
+)
+def test_a_training_or_discipline_record_names_the_field_that_is_wrong(loop, client, over, message):
+    """Every problem used to read "日期：必填" (date required), whatever it was."""
+    from kesu.improvement.models import Accountability
+
+    sign_in(client, "club_mgr", PASSWORD)
+    form = {
+        "record_kind": "training",
+        "user_ids": str(loop.world.ids["desk"]),
+        "occurred_on": "2026-11-20",
+        "measure": "服务规范培训",
+        "back": "/improvement",
+    }
+    form = {k: v for k, v in {**form, **over}.items() if v is not None}
+    r = post_form(client, "/improvement", "/improvement/accountability", form)
+    assert r.status_code == 422 and message in r.text, r.text[-600:]
+    with loop.world.sessions() as session:
+        assert session.query(Accountability).count() == 0
+
+
 def test_the_owner_marks_the_action_done_in_the_console_and_its_page_shows_the_check_of_effect(
     loop, client
 ):
@@ -217,11 +277,14 @@ def test_an_inspection_is_issued_recorded_in_the_console_and_a_failed_item_opens
     assert loop.messages("improvement_inspection_failed") == ["eq_head", "floor_head"]
 
     sign_in(client, "eq_head", PASSWORD)
+    owner = str(loop.world.ids["eq_head"])
+    r = post_form(client, page, f"{page}/items/cloth/action", {"owner_id": owner, "planned": ""})
+    assert r.status_code == 422 and "整改措施: 至少 1 个字符" in r.text  # was a 500
     r = post_form(
         client,
         page,
         f"{page}/items/cloth/action",
-        {"owner_id": str(loop.world.ids["eq_head"]), "planned": "更换6号台台呢。"},
+        {"owner_id": owner, "planned": "更换6号台台呢。"},
     )
     assert r.status_code == 303
     action = client.get(r.headers["location"]).text
@@ -259,6 +322,12 @@ def test_the_quarterly_management_review_shows_the_loop_and_prints_as_pdf_and_ex
 
     sign_in(client, "desk", PASSWORD)
     assert client.get("/improvement/review?quarter=2026-Q4").status_code == 403
+
+
+def test_the_review_form_sent_with_an_empty_quarter_shows_the_last_complete_one(loop, client):
+    sign_in(client, "club_mgr", PASSWORD)
+    page = client.get("/improvement/review", params={"quarter": ""})
+    assert page.status_code == 200 and "2026-Q3" in page.text
 
 
 def test_a_bar_of_the_reports_cause_pareto_opens_an_action_with_its_cause_and_period(loop, client):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from helpers import login
+from helpers import complaint_body, login
 from kesu.db.session import transaction
 from kesu.notify import deliver, service
 from kesu.notify.models import Outbox
@@ -166,3 +166,32 @@ def test_an_admin_disables_then_removes_a_channel(client, sessions, clock, org, 
     assert client.get("/api/v1/notify/channels", headers=admin).json() == []
     gone = client.delete(f"/api/v1/notify/channels/{channel['id']}", headers=admin)
     assert gone.status_code == 404
+
+
+def test_the_outbox_shows_a_complainants_phone_masked_even_to_an_admin(
+    client, sessions, clock, org, settings, caplog
+):
+    """An admin's role reads personal data only as the pack allows (here: `assigned`): the
+    acceptance SMS in the outbox, its attempt and the CLI list show 138****5678."""
+    receiver = login(client, "receiver1")
+    r = client.post(
+        "/api/v1/complaints",
+        json=complaint_body(org, description="请回电 13812345678"),
+        headers=receiver,
+    )
+    assert r.status_code == 201, r.text
+    with caplog.at_level("INFO", logger="kesu.notify"):
+        deliver.deliver_due(sessions, clock, settings)
+    assert "sms-log to 138****5678" in caplog.text and "12345678" not in caplog.text
+    page = client.get("/api/v1/notify/outbox", headers=login(client, "admin"))
+    sms = [i for i in page.json()["items"] if i["recipient_kind"] == "customer"]
+    assert sms and {i["address"] for i in sms} == {"138****5678"}
+    assert sms[0]["history"] and "12345678" not in page.text
+
+    from typer.testing import CliRunner
+
+    from kesu.cli import app as cli_app
+
+    env = {"KESU_DATABASE_URL": settings.db_url, "KESU_DATA_DIR": str(settings.data_dir)}
+    listed = CliRunner().invoke(cli_app, ["notify", "list"], env=env)
+    assert "138****5678" in listed.output and "12345678" not in listed.output

@@ -45,6 +45,18 @@ def test_test_email_fails_loudly_when_the_server_refuses_or_none_is_set(
     assert unset.exit_code == 1 and "KESU_SMTP_HOST" in unset.output
 
 
+def test_test_email_refuses_what_is_not_an_address_and_queues_nothing(
+    db_url, tmp_path, org, sessions, smtp_server
+):
+    smtp = {"KESU_SMTP_HOST": smtp_server.host, "KESU_SMTP_PORT": str(smtp_server.port)}
+    result = runner.invoke(
+        app, ["notify", "test-email", "it at hx"], env=env(db_url, tmp_path, **smtp)
+    )
+    assert result.exit_code == 1 and result.output == "error: 'it at hx' is not an e-mail address\n"
+    with sessions() as session:
+        assert service.list_outbox(session, org_id=None, state=None, limit=10) == []
+
+
 def test_list_shows_dead_rows_with_their_error_and_retry_makes_one_due_but_not_a_sent_one(
     db_url, tmp_path, sessions, clock, settings, org, webhook_server
 ):

@@ -64,6 +64,20 @@ def test_yaml_that_does_not_parse_is_reported_with_its_line(tmp_path):
     assert result.exit_code == 1 and "not valid YAML" in result.output
 
 
+def test_a_pack_saved_as_gbk_is_refused_naming_the_line_and_the_encoding(tmp_path):
+    """A Windows editor saves Chinese as GBK: the operator is told so, not shown a traceback."""
+    path = tmp_path / "gbk.yaml"
+    path.write_bytes(builtin_source("default").encode("gbk"))
+    result = runner.invoke(app, ["policy", "validate", str(path)])
+    assert result.exit_code == 1
+    first_chinese = next(
+        n for n, line in enumerate(builtin_source("default").splitlines(), 1) if not line.isascii()
+    )
+    assert result.output.startswith(f"{path}:{first_chinese}: (pack): not UTF-8 text")
+    result = runner.invoke(app, ["policy", "show", str(path)])
+    assert result.exit_code == 1 and "save the file as UTF-8" in result.output
+
+
 def test_a_valid_pack_file_passes_validation(tmp_path):
     path = tmp_path / "ok.yaml"
     path.write_text(builtin_source("default"), encoding="utf-8")

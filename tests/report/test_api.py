@@ -92,3 +92,22 @@ def test_the_case_library_and_a_ledger_dry_run_over_http(client, sessions, org):
         "/api/v1/cases/export", params={"q": "塌陷", "format": "csv"}, headers=director
     )
     assert sheet.status_code == 200 and "沙发坐垫塌陷" in sheet.content.decode("utf-8-sig")
+
+
+def test_a_wrong_period_is_explained_in_the_readers_language_with_how_to_write_it(client, org):
+    director = login(client, "director")
+    expected = {
+        ("weekly", "zh-CN"): "“2026-11”不是有效的周报期间，应写作 2026-W47 这样的格式",
+        ("monthly", "zh-TW"): "「2026-13」不是有效的月報期間，應寫作 2026-11 這樣的格式",
+        ("annual", "en"): "'26' is not a period of the Annual report: write it like 2026",
+    }
+    for (kind, lang), message in expected.items():
+        period = message.split("不是")[0].strip("“”「」") if lang != "en" else "26"
+        r = client.get(
+            f"/api/v1/reports/{kind}",
+            params={"period": period},
+            headers={**director, "Accept-Language": lang},
+        )
+        error = r.json()["error"]
+        assert r.status_code == 422 and error["field"] == "period"
+        assert error["message"] == message

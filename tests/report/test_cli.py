@@ -65,3 +65,11 @@ def test_a_wrong_period_is_named_in_the_error(sessions, org, settings):
     )
     assert result.exit_code == 1
     assert "2026-13" in result.output
+
+
+def test_a_negative_volume_is_refused_naming_the_figure(org, settings):
+    days = ["--org", "SH-NJ", "--from", "2026-11-01", "--to", "2026-11-30"]
+    result = CliRunner().invoke(
+        app, ["report", "volume", *days, "--visits", "-5"], env=_env(settings)
+    )
+    assert result.exit_code == 1 and result.output == "error: visits: may not be negative\n"

@@ -30,6 +30,19 @@ def test_the_reports_page_shows_every_section_and_offers_the_files(client, sessi
     assert wb.worksheets[1]["A1"].value == "概览与上期对比"
 
 
+def test_the_report_form_submitted_as_a_browser_sends_it_shows_the_report(client, org):
+    """The form's date boxes are empty unless the kind is a range, and a browser still sends
+    them ("from=&to="): choosing 月报 and pressing 生成 used to end on an error page."""
+    sign_in(client, "director")
+    blank = {"org": "", "period": "", "from": "", "to": ""}
+    page = client.get("/reports", params={"kind": "monthly", **blank})
+    assert page.status_code == 200 and "华夏家居集团 投诉月报（" in page.text
+    files = client.get("/reports/download", params={"kind": "weekly", "format": "csv", **blank})
+    assert files.status_code == 200 and files.headers["content-type"].startswith("text/csv")
+    ranged = {**blank, "from": "2026-11-01", "to": "2026-11-07"}
+    assert client.get("/reports", params={"kind": "range", **ranged}).status_code == 200
+
+
 def test_the_case_library_page_searches_closed_cases(client, sessions, org):
     with transaction(sessions) as session:
         dataset.load(session, org, count=100)

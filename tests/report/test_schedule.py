@@ -30,12 +30,12 @@ reports:
 """
 
 
-def _with_schedules(sessions, clock):
+def _with_schedules(sessions, clock, schedules=SCHEDULES):
     source = loader.builtin_source("franchise-sales-center")
     version = int(re.search(r"^version: (\d+)", source, re.M).group(1))
     text = re.sub(r"^version: \d+", f"version: {version + 1}", source, count=1, flags=re.M)
     with transaction(sessions) as session:
-        policy_service.register(session, clock, text + SCHEDULES, "franchise-sales-center")
+        policy_service.register(session, clock, text + schedules, "franchise-sales-center")
         session.execute(
             update(User).where(User.username == "director").values(email="director@example.cn")
         )
@@ -91,3 +91,49 @@ def test_intake_is_not_held_up_while_the_worker_builds_a_scheduled_report(
     with transaction(sessions) as session:  # as the worker runs its jobs
         assert report_service.send_scheduled(session, clock) == 2
     assert done == [True]  # the weekly report (the staff review is built apart)
+
+
+def test_a_schedule_naming_another_groups_unit_or_none_sends_nothing_and_stops_no_other(
+    sessions, org, clock, caplog
+):
+    """A pack serves several groups: a schedule's `org` is looked for inside the group that
+    runs it. Another group's store (or a code that does not exist) is skipped with a warning,
+    never reported to this group's director, and the pack's other schedules still go."""
+    from kesu.org import service as org_service
+
+    with transaction(sessions) as session:
+        other = org_service.create(
+            session, clock, kind="group", code="OTHER", name="别家集团", pack_key="default"
+        )
+        org_service.create(
+            session, clock, kind="site", code="OTHER-1", name="别家门店", parent_id=other.id
+        )
+    extra = (
+        "    - {key: leak, kind: weekly, org: OTHER-1, to_roles: [director], format: csv}\n"
+        "    - {key: gone, kind: weekly, org: NO-SUCH, to_roles: [director], format: csv}\n"
+        "    - {key: east, kind: weekly, org: EAST, to_roles: [director], format: csv}\n"
+    )
+    _with_schedules(sessions, clock, SCHEDULES + extra)
+    assert worker.run_pass(sessions, clock)["report.scheduled"] == 3
+    with reading(sessions) as session:
+        keys = {d.schedule_key for d in session.scalars(select(ReportDelivery))}
+    assert keys == {"weekly-hq", "staff-review", "east"}
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "'OTHER-1'" in warned and "'NO-SUCH'" in warned
+
+
+def test_the_mail_links_to_the_file_where_kesu_public_url_says_kesu_is(
+    sessions, org, clock, settings
+):
+    _with_schedules(sessions, clock)
+    sessions.configure(
+        info={"settings": settings.model_copy(update={"public_url": "https://kesu.example.cn/"})}
+    )
+    worker.run_pass(sessions, clock)
+    with reading(sessions) as session:
+        links = {
+            m.params["link"]
+            for m in session.scalars(select(Outbox).where(Outbox.template == "report_ready"))
+        }
+        ids = [d.id for d in session.scalars(select(ReportDelivery).order_by(ReportDelivery.id))]
+    assert links == {f"https://kesu.example.cn/api/v1/reports/deliveries/{i}/file" for i in ids}

@@ -81,3 +81,32 @@ def test_000_the_duty_manager_checks_every_open_complaint_each_week(world):
 def test_000_a_safety_complaint_reaches_the_duty_manager_at_once(world):
     cid = complaint(world, category="safety", title="货架松动砸到脚")
     assert world.messages(cid, "complaint_top_level") == ["duty"]
+
+
+def test_000_the_weekly_statistics_report_reaches_head_office_operations_every_monday(
+    sessions, clock
+):
+    """4 作业内容 3 and the duty table: 每周客怨统计报告 to 总公司营运部 (被通知), the store manager
+    approving it — sent by the worker, once a week, without anyone remembering to."""
+    from sqlalchemy import select
+
+    from kesu.db.session import reading, transaction
+    from kesu.notify.models import Outbox
+    from kesu.report import service as report_service
+    from kesu.report.models import ReportDelivery
+
+    clock.set(MONDAY_10)
+    world = World.build(sessions, clock, "retail-store", [*STAFF, ("hq", "hq_operations", None)])
+    complaint(world)
+    for expected in (1, 0):  # this Monday's report, then nothing more until next Monday
+        with transaction(sessions) as session:
+            assert report_service.send_scheduled(session, clock) == expected
+    with reading(sessions) as session:
+        (sent,) = session.scalars(select(ReportDelivery)).all()
+        mail = session.scalars(select(Outbox).where(Outbox.template == "report_ready")).all()
+    assert (sent.schedule_key, sent.period, sent.media_type) == (
+        "weekly-hq",
+        "2026-W47",
+        "application/pdf",
+    )
+    assert {m.address for m in mail} == {"hq@example.com", "store_manager@example.com"}

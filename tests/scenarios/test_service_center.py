@@ -205,3 +205,30 @@ def test_001_media_exposure_makes_a_crisis_at_once_and_tells_the_general_manager
     assert world.complaint(cid).level == "crisis"
     assert world.messages(cid, "complaint_top_level") == ["cs_manager", "gm"]
     assert world.timers(cid)["first_response"].due_at == THURSDAY_10 + timedelta(minutes=10)
+
+
+def test_001_last_months_closed_cases_reach_the_administration_for_the_review_by_the_10th(
+    world, sessions, clock
+):
+    """第十九条: last month's closed complaints are reviewed by the 10th; the monthly staff
+    review reaches the administration (and the general manager) on the 1st."""
+    from sqlalchemy import select
+
+    from kesu.db.session import reading, transaction
+    from kesu.notify.models import Outbox
+    from kesu.report import service as report_service
+    from kesu.report.models import ReportDelivery
+
+    with transaction(sessions) as session:
+        assert report_service.send_scheduled(session, clock) == 1  # November 1st's, for October
+    clock.set(local(2026, 12, 1, 8, 59))
+    with transaction(sessions) as session:
+        assert report_service.send_scheduled(session, clock) == 0
+    clock.set(local(2026, 12, 1, 9, 0))
+    with transaction(sessions) as session:
+        assert report_service.send_scheduled(session, clock) == 1
+    with reading(sessions) as session:
+        sent = [(d.kind, d.period) for d in session.scalars(select(ReportDelivery))]
+        mail = session.scalars(select(Outbox).where(Outbox.template == "report_ready")).all()
+    assert sorted(sent) == [("staff_review", "2026-10"), ("staff_review", "2026-11")]
+    assert {m.address for m in mail} == {"office@example.com", "gm@example.com"}

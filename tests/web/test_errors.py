@@ -144,20 +144,52 @@ def test_a_wrong_phone_says_what_a_phone_number_may_hold_and_full_width_digits_a
     assert earlier["complainant_id"] == r.json()["complainant_id"]  # the same caller
 
 
-def test_a_time_filter_without_a_timezone_is_refused_naming_it_not_a_500(client, org):
+def test_a_date_that_does_not_exist_is_named_with_its_rule_in_each_language(client, org):
     headers = login(client, "director")
-    for url, name in [
+    params = {"from": "2026-02-30", "to": "2026-03-31"}
+    expected = {
+        "zh-CN": "开始日期: 必须是存在的日期（年-月-日，如 2026-11-26）",
+        "zh-TW": "開始日期: 必須是存在的日期（年-月-日，如 2026-11-26）",
+        "en": "from: must be a real date (YYYY-MM-DD, e.g. 2026-11-26)",
+    }
+    for lang, message in expected.items():
+        r = client.get(
+            "/api/v1/reports/range", params=params, headers={**headers, "Accept-Language": lang}
+        )
+        assert r.status_code == 422 and r.json()["error"]["message"] == message
+
+
+def test_a_choice_outside_the_list_reads_as_a_chinese_list(client, org):
+    headers = login(client, "director")
+    r = client.get("/api/v1/reports/weekly", params={"format": "docx"}, headers=headers)
+    assert r.json()["error"]["message"] == "格式: 必须是以下之一：'json'、'xlsx'、'pdf'、'csv'"
+
+
+def test_a_console_page_with_a_bad_parameter_names_the_field_and_the_rule(client, org):
+    from web.console_helpers import sign_in
+
+    sign_in(client, "director")
+    page = client.get(
+        "/reports", params={"kind": "range", "from": "2026-02-30", "to": "2026-03-01"}
+    )
+    assert page.status_code == 422
+    assert "开始日期: 必须是存在的日期（年-月-日，如 2026-11-26）" in page.text
+
+
+def test_a_filter_time_without_a_time_zone_is_a_422_naming_the_field_not_a_500(client, org):
+    headers = {**login(client, "director"), "Accept-Language": "en"}
+    for path, name in (
         ("/api/v1/complaints", "received_from"),
+        ("/api/v1/register", "received_to"),
         ("/api/v1/cases", "closed_from"),
         ("/api/v1/cases/export", "closed_to"),
         ("/api/v1/sla/penalties", "since"),
-    ]:
-        for value in ("2026-11-01T00:00:00", "2026-11-01"):
-            r = client.get(url, params={name: value}, headers=headers)
-            assert r.status_code == 422, (url, value, r.text)
-            assert (
-                r.json()["error"]["message"]
-                == f"{name}: 必须含时区（如 2026-11-26T10:00:00+08:00）"
-            )
-        r = client.get(url, params={name: "2026-11-01T00:00:00+08:00"}, headers=headers)
-        assert r.status_code == 200, (url, r.text)
+    ):
+        for value in ("2026-11-01", "2026-11-01T00:00:00"):
+            r = client.get(path, params={name: value}, headers=headers)
+            assert r.status_code == 422, (path, value, r.status_code)
+            problem = r.json()["error"]["problems"][0]
+            assert problem["field"] == f"query.{name}" and problem["rule"] == "timezone_aware"
+            assert "must include a time zone" in problem["message"]
+        ok = client.get(path, params={name: "2026-11-01T00:00:00+08:00"}, headers=headers)
+        assert ok.status_code == 200, (path, ok.text)

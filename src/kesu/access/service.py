@@ -309,7 +309,9 @@ def issue_token(
 ) -> str:
     """A new bearer token (shown once). API tokens carry a scope and go on the trail."""
     if scope not in rules.SCOPES:
-        raise InvalidInput("invalid.unknown_key", field="scope", value=scope)
+        raise InvalidInput(
+            "invalid.not_one_of", field="scope", value=scope, allowed=", ".join(rules.SCOPES)
+        )
     raw = ("ks_" if kind == "api" else "kss_") + secrets.token_urlsafe(32)
     now = clock.now()
     token = Token(

@@ -32,14 +32,14 @@ def search(
     from kesu.caselib import queries
     from kesu.caselib import rules as caselib_rules
     from kesu.caselib.export import export as export_cases
-    from kesu.cli import _fail, _sessions
+    from kesu.cli import _fail, _sessions, cli_locale
     from kesu.db.session import reading
-    from kesu.i18n import normalise, translate
+    from kesu.i18n import translate
     from kesu.org import service as org_service
     from kesu.report import service as report_service
 
     settings = Settings()
-    locale = normalise(lang or settings.default_locale)
+    locale = cli_locale(lang, settings.default_locale)
     words = caselib_rules.terms(text)
     filters = queries.Filters(category=category, level=level)
     _engine, sessions = _sessions(settings)

@@ -3,7 +3,7 @@ removed, written by the report renderers (one sheet; formulas defused)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select
@@ -62,8 +62,10 @@ def export(
         )
     }
     rows = []
+    closed_days = []
     for c in cases:
         case = queries.as_case(c, names)
+        closed_days.append(case["closed_at"].astimezone(zone).date())
         rows.append(
             [
                 case["number"],
@@ -98,8 +100,9 @@ def export(
         org_code="cases",
         org_name="",
         period=day.isoformat(),
-        start=day,
-        end=day,
+        # the cover's period line: the closing days of the cases exported (end exclusive)
+        start=min(closed_days, default=day),
+        end=max(closed_days, default=day) + timedelta(days=1),
         timezone=pack.timezone,
         generated_at=now,
         locale=locale,

@@ -33,15 +33,15 @@ def review(
 ) -> None:
     """管理评审 (ISO 10002 §8.7): actions opened, overdue, verified effective or not, causes that
     keep returning, satisfaction with complaint handling, accountability, inspections."""
-    from kesu.cli import _sessions
+    from kesu.cli import _sessions, cli_locale
     from kesu.db.session import reading
-    from kesu.i18n import normalise, translate
+    from kesu.i18n import translate
     from kesu.improvement import review as review_service
     from kesu.report import service as report_service
 
     settings = Settings()
     fmt = (format or (output.suffix.lstrip(".") if output and output.suffix else "pdf")).lower()
-    locale = normalise(lang or settings.default_locale)
+    locale = cli_locale(lang, settings.default_locale)
     _engine, sessions = _sessions(settings)
     try:
         with reading(sessions) as session:

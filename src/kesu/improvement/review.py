@@ -40,8 +40,8 @@ class _Text:
 
 
 def period_for(text: str | None, today) -> report_rules.Period:
-    """The quarter named ('2026-Q4'), or the last complete one."""
-    if text is None:
+    """The quarter named ('2026-Q4'), or the last complete one (also for a form's empty box)."""
+    if text is None or not text.strip():
         return rules.last_complete_quarter(today)
     try:
         return rules.quarter(text)

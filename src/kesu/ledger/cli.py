@@ -26,15 +26,15 @@ def ledger(
     lang: Annotated[str | None, typer.Option("--lang", help="zh_Hans | zh_Hant | en")] = None,
 ) -> None:
     """Import a ledger; every bad row is named by row and column. Importing again adds nothing."""
-    from kesu.cli import _fail, _sessions
+    from kesu.cli import _fail, _sessions, cli_locale
     from kesu.complaint import lifecycle
     from kesu.db.session import reading, transaction
-    from kesu.i18n import normalise, translate
+    from kesu.i18n import translate
     from kesu.ledger import service
     from kesu.report.service import org_by_code
 
     settings = Settings()
-    locale = normalise(lang or settings.default_locale)
+    locale = cli_locale(lang, settings.default_locale)
     _engine, sessions = _sessions(settings)
     content, clock = file.read_bytes(), SystemClock()
     actor = lifecycle.Actor(kind="system", label="kesu import")

@@ -80,13 +80,15 @@ def create(
     timezone: str = "Asia/Shanghai",
 ) -> Organisation:
     if kind not in KINDS:
-        raise InvalidInput("invalid.unknown_key", field="kind", value=kind)
+        raise InvalidInput("invalid.not_one_of", field="kind", value=kind, allowed=", ".join(KINDS))
     if kind == "group":
         if parent_id is not None:
             raise InvalidInput("invalid.group_has_no_parent", field="parent_id")
         if not pack_key:
             raise InvalidInput("invalid.required", field="pack_key")
     else:
+        if pack_key:  # never read: a unit runs its group's pack
+            raise InvalidInput("invalid.pack_on_group_only", field="pack_key")
         parent = session.get(Organisation, parent_id) if parent_id else None
         if parent is None:
             raise InvalidInput("invalid.parent_required", field="parent_id")

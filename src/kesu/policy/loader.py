@@ -98,7 +98,14 @@ def builtin_source(key: str) -> str:
 
 
 def load_file(path: Path) -> Pack:
-    return parse_pack(path.read_text(encoding="utf-8"), str(path))
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:  # e.g. saved as GBK by a Windows editor
+        line = raw[: exc.start].count(b"\n") + 1
+        rule = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}): save the file as UTF-8"
+        raise PackInvalid([Problem(str(path), line, "", rule)]) from exc
+    return parse_pack(text, str(path))
 
 
 @cache

@@ -1,9 +1,9 @@
 """Keys and sealed columns: personal data encrypted at rest (AES-256-GCM).
 
-`KESU_DATA_KEY` (any long random string; `kesu privacy keygen` prints one) is stretched with
-HKDF into three independent keys: the AES key that seals columns, the HMAC key of the phone
-lookup digest (`Complainant.phone_hash`), and — from `KESU_SECRET_KEY` — the HMAC key that
-signs audit anchors. A sealed value reads `v1.<key id>.<base64(nonce | ciphertext)>`; the
+`KESU_DATA_KEY` (a random string of 32 characters or more; `kesu keygen` prints one) is
+stretched with HKDF into three independent keys: the AES key that seals columns, the HMAC key
+of the phone lookup digest (`Complainant.phone_hash`), and — from `KESU_SECRET_KEY` — the HMAC
+key that signs audit anchors. A sealed value reads `v1.<key id>.<base64(nonce | ciphertext)>`; the
 column name is the associated data, so a value copied into another column does not open.
 
 The keys are process-wide: an entry point calls `configure(settings)` (create_app, the CLI,

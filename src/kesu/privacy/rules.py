@@ -68,6 +68,14 @@ def mask_contact(value: str | None) -> str | None:
     return mask_id(value)
 
 
+def mask_address_of(channel: str, address: str) -> str:
+    """Where a message to a complainant went, as staff see it: an e-mail like `mask_contact`,
+    a phone (SMS) like `mask_phone`."""
+    if channel == "email":
+        return mask_contact(address) or ""
+    return mask_phone(address) or ""
+
+
 def mask_text(text: str | None) -> str | None:
     """Numbers and e-mail addresses inside free text (descriptions, notes, payloads)."""
     if not text:

@@ -37,14 +37,13 @@ def _write(
     first: date | None = None,
     last: date | None = None,
 ) -> None:
-    from kesu.cli import _fail, _sessions
+    from kesu.cli import _fail, _sessions, cli_locale
     from kesu.db.session import reading
-    from kesu.i18n import normalise
     from kesu.report import service
 
     settings = Settings()
     fmt = (fmt or (output.suffix.lstrip(".") if output and output.suffix else "xlsx")).lower()
-    locale = normalise(lang or settings.default_locale)
+    locale = cli_locale(lang, settings.default_locale)
     _engine, sessions = _sessions(settings)
     now = SystemClock().now()
     try:

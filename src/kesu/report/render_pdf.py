@@ -163,9 +163,7 @@ def render(report: Report) -> bytes:
             st["body"],
         ),
         Paragraph(
-            escape(
-                translate("report.generated", loc, at=f"{report.generated_at:%Y-%m-%d %H:%M} UTC")
-            ),
+            escape(translate("report.generated", loc, at=report.generated_local)),
             st["note"],
         ),
     ]

@@ -151,7 +151,7 @@ def _cover(ws: Worksheet, report: Report) -> None:
             tz=report.timezone,
         ),
     )
-    write_cell(ws, 3, 1, translate("report.generated", loc, at=report.generated_at.isoformat()))
+    write_cell(ws, 3, 1, translate("report.generated", loc, at=report.generated_local))
     for i, section in enumerate(report.sections, start=5):
         write_cell(ws, i, 1, section.title)
 

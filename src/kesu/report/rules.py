@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 KINDS = ("weekly", "monthly", "annual", "range")
+EXAMPLES = {"weekly": "2026-W47", "monthly": "2026-11", "annual": "2026"}
+"""How each kind's period is written, for the message that refuses another spelling."""
 ROLLING_DAYS_MAX = 62
 """A range report's trend is by day up to this many days, by month beyond."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -63,6 +64,11 @@ class Report(BaseModel):
     @property
     def last_day(self) -> date:
         return self.end - timedelta(days=1)
+
+    @property
+    def generated_local(self) -> str:
+        """When it was built, on the clock of its time zone (the period line names the zone)."""
+        return f"{self.generated_at.astimezone(ZoneInfo(self.timezone)):%Y-%m-%d %H:%M}"
 
     @property
     def filename_stem(self) -> str:

@@ -3,6 +3,7 @@ figures by the rules, laid out as titled sections in the reader's language."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from kesu.report import queries, rules
 from kesu.report.models import OrgVolume, ReportDelivery
 from kesu.report.queries import Scope
 from kesu.report.schemas import Chart, Column, Report, Section
+
+log = logging.getLogger("kesu.report")
 
 WEEKDAYS = range(7)
 
@@ -74,7 +77,9 @@ def period_for(kind: str, text: str | None, today, first=None, last=None) -> rul
     try:
         return rules.parse(kind, text)
     except ValueError as exc:
-        raise InvalidInput("report.bad_period", field="period", kind=kind, value=text) from exc
+        raise InvalidInput(
+            "report.bad_period", field="period", kind=kind, value=text, example=rules.EXAMPLES[kind]
+        ) from exc
 
 
 def today_of(pack: Pack, now: datetime):
@@ -966,12 +971,32 @@ def _due(session: Session, now: datetime) -> list[_Due]:
             )
             if session.scalar(done) is not None:
                 continue
-            scope = org_by_code(session, s.org) if s.org else group
+            scope = _schedule_scope(session, group, s)
+            if scope is None:
+                continue
             built = build_kind(
                 session, kind=s.kind, org_id=scope.id, period=period, locale=s.locale, now=now
             )
             due.append(_Due(group.id, s, period, scope.id, built, render(built, s.format)))
     return due
+
+
+def _schedule_scope(session: Session, group: Organisation, s: ReportSchedule):
+    """The organisation a schedule reports on: its `org` within this group, else the group. A
+    pack serves several groups, so a code of another group's unit (or one that does not exist)
+    is skipped with a warning: never another group's figures, never every schedule stopped."""
+    if not s.org:
+        return group
+    scope = session.scalar(select(Organisation).where(Organisation.code == s.org))
+    if scope is None or scope.id not in org_service.subtree_ids(session, group.id):
+        log.warning(
+            "report schedule %s of %s: no organisation %r in this group; not sent",
+            s.key,
+            group.code,
+            s.org,
+        )
+        return None
+    return scope
 
 
 def send_scheduled(session: Session, clock) -> int:
@@ -984,6 +1009,9 @@ def send_scheduled(session: Session, clock) -> int:
 
     now = clock.now()
     sent = 0
+    # an e-mail is read away from Kesu: where KESU_PUBLIC_URL says Kesu is, the link is whole
+    settings = session.info.get("settings")
+    public_url = (settings.public_url or "").rstrip("/") if settings is not None else ""
     with reading(make_sessionmaker(session.get_bind())) as read:
         due = _due(read, now)
     for d in due:
@@ -1017,6 +1045,7 @@ def send_scheduled(session: Session, clock) -> int:
         )
         headline = {r[0]: r[3] for r in built.sections[0].rows} if s.kind != "staff_review" else {}
         delivery = session.get(ReportDelivery, claimed[0])
+        link = f"{public_url}/api/v1/reports/deliveries/{delivery.id}/file"
         delivery.recipients = notify_service.notify_users(
             session,
             now=now,
@@ -1027,7 +1056,7 @@ def send_scheduled(session: Session, clock) -> int:
                 "received": headline.get("received", "—"),
                 "closed": headline.get("closed", "—"),
                 "open": headline.get("open_at_end", "—"),
-                "link": f"/api/v1/reports/deliveries/{delivery.id}/file",
+                "link": link,
             },
             dedupe_key=f"report:{d.group_id}:{s.key}:{period.label}",
         )

@@ -62,6 +62,8 @@ def field_label(field: str, locale: str) -> str:
 def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str, Any]:
     named = f"rule.{rule}.{field.rsplit('.', 1)[-1]}"  # a rule said for one field (a phone)
     key = named if translate(named, locale) != named else f"rule.{rule}"
+    if "expected" in ctx and locale != "en":  # Pydantic's "'a', 'b' or 'c'" in Chinese: a、b、c
+        ctx = {**ctx, "expected": ctx["expected"].replace(" or ", ", ").replace(", ", "、")}
     text = translate(key, locale, **ctx)
     if text == key:
         text = translate("rule.other", locale, rule=rule)
@@ -79,6 +81,19 @@ def _in_language(value: Any, locale: str) -> Any:
     if isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
         return translate("web.sep.list", locale).join(pick(v, locale) for v in value)
     return value
+
+
+def problems_of(exc: RequestValidationError, locale: str) -> list[dict[str, Any]]:
+    """Each field the request got wrong, with its rule, in the reader's language."""
+    return [
+        problem(
+            ".".join(str(p) for p in e["loc"]),
+            e["type"],
+            {k: str(v) for k, v in (e.get("ctx") or {}).items()},
+            locale,
+        )
+        for e in exc.errors()
+    ]
 
 
 def render(exc: KesuError, locale: str) -> dict[str, Any]:
@@ -117,15 +132,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         locale = locale_of(request)
-        problems = [
-            problem(
-                ".".join(str(p) for p in e["loc"]),
-                e["type"],
-                {k: str(v) for k, v in (e.get("ctx") or {}).items()},
-                locale,
-            )
-            for e in exc.errors()
-        ]
+        problems = problems_of(exc, locale)
         body = {
             "code": "kesu.invalid",
             "key": "invalid.fields",

@@ -207,7 +207,9 @@ def install(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/api/"):
             return await json_invalid(request, exc)
-        message = translate("web.bad_request", page_locale(request))
+        locale = page_locale(request)
+        problems = [p["message"] for p in api_errors.problems_of(exc, locale)]
+        message = "; ".join(problems) or translate("web.bad_request", locale)
         return render(request, "error.html", {"message": message}, status=422)
 
     app.add_exception_handler(KesuError, kesu_error)

@@ -16,6 +16,7 @@ from kesu.notify import deliver
 from kesu.notify import service as notify_service
 from kesu.notify.models import DeliveryAttempt, NotificationChannel, Outbox
 from kesu.org import service as org_service
+from kesu.privacy import rules as privacy_rules
 from kesu.web.deps import AdminUser, ClockDep, Db, Locale, ReadDb, SettingsDep
 
 router = APIRouter(prefix="/notify", tags=["notifications"])
@@ -54,15 +55,27 @@ class OutboxPage(BaseModel):
     warnings: list[str] = Field(description="e.g. e-mails waiting because no mail server is set")
 
 
+def _attempt_out(row: Outbox, attempt: DeliveryAttempt) -> AttemptOut:
+    out = AttemptOut.model_validate(attempt, from_attributes=True)
+    if row.recipient_kind == "customer":  # the text sent, with any number in it masked
+        out.response = privacy_rules.mask_text(out.response)
+        out.error = privacy_rules.mask_text(out.error)
+    return out
+
+
 def _outbox_out(row: Outbox, attempts: list[DeliveryAttempt]) -> OutboxOut:
+    customer = row.recipient_kind == "customer"
+    # a complainant's phone or e-mail masked (138****5678): the outbox is no way round the
+    # pack's personal_data rule
+    address = privacy_rules.mask_address_of(row.channel, row.address) if customer else row.address
     return OutboxOut(
         id=row.id,
         recipient_kind=row.recipient_kind,
         recipient_id=row.recipient_id,
         channel=row.channel,
-        address=row.address,
+        address=address,
         template=row.template,
-        params=row.params,
+        params=privacy_rules.mask_value(row.params) if customer else row.params,
         locale=row.locale,
         complaint_id=row.complaint_id,
         dedupe_key=row.dedupe_key,
@@ -71,7 +84,7 @@ def _outbox_out(row: Outbox, attempts: list[DeliveryAttempt]) -> OutboxOut:
         next_attempt_at=row.next_attempt_at,
         created_at=row.created_at,
         sent_at=row.sent_at,
-        history=[AttemptOut.model_validate(a, from_attributes=True) for a in attempts],
+        history=[_attempt_out(row, a) for a in attempts],
     )
 
 

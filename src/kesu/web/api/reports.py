@@ -76,8 +76,8 @@ def register(
     department_id: int | None = None,
     assignee_id: int | None = None,
     channel: Annotated[str | None, Query(max_length=40)] = None,
-    received_from: datetime | None = None,
-    received_to: datetime | None = None,
+    received_from: AwareDatetime | None = None,
+    received_to: AwareDatetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     open_only: bool = False,
 ) -> Response:

@@ -65,6 +65,17 @@ def _int(form: FormData, name: str) -> int | None:
     return int(value)
 
 
+def _count(form: FormData, name: str) -> int | None:
+    """A whole number of 0 or more, or nothing; anything else is refused, never dropped (a
+    target of "-1" or "3件" read as "no target" would skip the check of effect)."""
+    value = _text(form, name)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise InvalidInput("improvement.not_a_count", field=name, value=value[:20])
+    return int(value)
+
+
 def _when(form: FormData, name: str, pack: Pack) -> datetime | None:
     """A `datetime-local` field, read in the pack's time zone."""
     value = _text(form, name)
@@ -73,7 +84,7 @@ def _when(form: FormData, name: str, pack: Pack) -> datetime | None:
     try:
         return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(pack.timezone))
     except ValueError as exc:
-        raise InvalidInput("invalid.future_time", field=name) from exc
+        raise InvalidInput("improvement.not_a_time", field=name, value=value[:20]) from exc
 
 
 def _people(db, user: User) -> list[Row]:
@@ -169,7 +180,11 @@ def cause_complaints(
         month = report_rules.parse("monthly", period)
     except ValueError as exc:
         raise InvalidInput(
-            "report.bad_period", field="period", kind="monthly", value=period
+            "report.bad_period",
+            field="period",
+            kind="monthly",
+            value=period,
+            example=report_rules.EXAMPLES["monthly"],
         ) from exc
     start, end = month.bounds(pack.timezone)
     group = org_service.group_of(db, user.org_id)
@@ -276,7 +291,6 @@ def create_action(
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
     complaint_ids = [int(v) for v in form.getlist("complaint_ids") if str(v).isdigit()]
     try:
-        target = _text(form, "target_per_month")
         data = ActionCreate(
             action_kind=_text(form, "action_kind") or "corrective",
             title=_text(form, "title") or "",
@@ -288,7 +302,7 @@ def create_action(
             verifier_id=_int(form, "verifier_id"),
             site_id=_int(form, "site_id"),
             due_at=_when(form, "due_at", pack),
-            target_per_month=int(target) if target and target.isdigit() else None,
+            target_per_month=_count(form, "target_per_month"),
             complaint_ids=complaint_ids,
             period=_text(form, "period"),
         )
@@ -459,25 +473,29 @@ def record_accountability(
     back = _text(form, "back") or "/improvement"
     back = back if back.startswith(("/improvement/actions/", "/complaints/")) else "/improvement"
     try:
-        amount = _text(form, "amount")
+        occurred = _text(form, "occurred_on")
+        try:
+            occurred_on = date.fromisoformat(occurred) if occurred else None
+        except ValueError as exc:
+            raise InvalidInput(
+                "improvement.not_a_date", field="occurred_on", value=occurred[:20]
+            ) from exc
+        if occurred_on is None:
+            raise InvalidInput("invalid.required", field="occurred_on")
         data = AccountabilityCreate(
             record_kind=_text(form, "record_kind") or "",
             user_ids=[int(v) for v in form.getlist("user_ids") if str(v).isdigit()],
             complaint_id=_int(form, "complaint_id"),
             action_id=_int(form, "action_id"),
-            occurred_on=date.fromisoformat(_text(form, "occurred_on") or ""),
+            occurred_on=occurred_on,
             measure=_text(form, "measure") or "",
-            amount=amount,
+            amount=_text(form, "amount"),
             note=_text(form, "note"),
         )
         improvement_service.record_accountability(db, clock, user, data)
-    except (KesuError, ValueError) as exc:
+    except (KesuError, ValidationError) as exc:  # each field named: not always "date required"
         db.rollback()
-        err = (
-            exc
-            if isinstance(exc, KesuError)
-            else InvalidInput("invalid.required", field="occurred_on")
-        )
+        err = exc if isinstance(exc, KesuError) else complaint_service.invalid_from(exc)
         return page(
             request,
             db,
@@ -563,16 +581,16 @@ def action_from_finding(
     """A preventive action from a failed item."""
     pack = access_service.pack_for_user(db, user)
     try:
-        target = _text(form, "target_per_month")
         data = FromFinding(
             owner_id=_int(form, "owner_id") or 0,
             planned=_text(form, "planned") or "",
-            target_per_month=int(target) if target and target.isdigit() else None,
+            target_per_month=_count(form, "target_per_month"),
             due_at=_when(form, "due_at", pack),
         )
         action = improvement_service.open_from_finding(db, clock, user, inspection_id, item, data)
-    except KesuError as exc:
+    except (KesuError, ValidationError) as exc:
         db.rollback()
+        exc = exc if isinstance(exc, KesuError) else complaint_service.invalid_from(exc)
         message = error_message(exc, page_locale(request))
         return _inspection_page(request, db, user, inspection_id, error=message, status=exc.status)
     db.commit()

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BeforeValidator
 from starlette.datastructures import FormData
 
 from kesu.access import rules
@@ -40,6 +41,8 @@ NAV.append(("/cases", "caselib.nav"))
 NAV.append(("/register", "register.nav"))
 KINDS = ("weekly", "monthly", "annual", "range", "staff_review")
 Text = Annotated[str | None, Query(max_length=40)]
+# a form's empty date box is sent as "from=": no date, not a wrong one
+Day = Annotated[date | None, BeforeValidator(lambda value: value or None)]
 Form = Annotated[FormData, Depends(checked_form)]
 
 
@@ -79,8 +82,8 @@ def reports_page(
     kind: Annotated[str, Query(max_length=20)] = "weekly",
     org: Text = None,
     period: Text = None,
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    first: Annotated[Day, Query(alias="from")] = None,
+    last: Annotated[Day, Query(alias="to")] = None,
 ) -> Response:
     """报表: pick a kind, an organisation and a period; every section as a chart and a table.
     The report shown is the stored snapshot (kesu.report.snapshots), built now only if the
@@ -172,8 +175,8 @@ def report_download(
     kind: Annotated[str, Query(max_length=20)] = "weekly",
     org: Text = None,
     period: Text = None,
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    first: Annotated[Day, Query(alias="from")] = None,
+    last: Annotated[Day, Query(alias="to")] = None,
     format: Annotated[str, Query(pattern="^(xlsx|pdf|csv)$")] = "xlsx",
 ) -> Response:
     report = _build(
