@@ -927,6 +927,8 @@ def record_volume(
 def default_org(session: Session) -> Organisation:
     """The whole organisation: the only group there is."""
     groups = list(session.scalars(select(Organisation).where(Organisation.kind == "group")))
+    if not groups:  # a new deployment: say how to begin, not "there are 0 groups"
+        raise NotFound("report.no_organisation")
     if len(groups) != 1:
         raise InvalidInput("report.org_required", field="org", count=len(groups))
     return groups[0]
