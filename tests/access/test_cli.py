@@ -261,3 +261,12 @@ def test_a_report_on_a_new_database_says_to_add_the_organisation_first(tmp_path,
     assert result.exit_code == 1
     assert result.output.startswith("error: There is no organisation yet: add the group with")
     assert "kesu org add" in result.output
+
+
+def test_no_token_is_made_for_a_deactivated_user(kesu, settings, client):
+    kesu("user", "deactivate", "receiver2")
+    result = CliRunner().invoke(cli_app, ["token", "create", "receiver2"])
+    assert result.exit_code == 1 and result.output == "error: This account is deactivated\n"
+    kesu("user", "activate", "receiver2")
+    trail = client.get("/api/v1/audit/config", headers=login(client, "admin")).json()
+    assert "token.issue" not in {e["action"] for e in trail}
