@@ -270,3 +270,14 @@ def test_no_token_is_made_for_a_deactivated_user(kesu, settings, client):
     kesu("user", "activate", "receiver2")
     trail = client.get("/api/v1/audit/config", headers=login(client, "admin")).json()
     assert "token.issue" not in {e["action"] for e in trail}
+
+
+def test_db_upgrade_does_not_print_the_database_password(monkeypatch, tmp_path):
+    import kesu.cli
+
+    monkeypatch.setenv("KESU_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KESU_DATABASE_URL", "postgresql+psycopg://kesu:s3cret-pw@db.example/kesu")
+    monkeypatch.setattr(kesu.cli, "prepare", lambda settings: None)
+    result = CliRunner().invoke(cli_app, ["db", "upgrade"])
+    assert result.exit_code == 0
+    assert result.output == "database ready: postgresql+psycopg://kesu:***@db.example/kesu\n"
