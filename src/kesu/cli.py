@@ -166,7 +166,10 @@ def db_upgrade() -> None:
     """Apply all migrations and register the built-in policy packs."""
     settings = Settings()
     prepare(settings)
-    typer.echo(f"database ready: {settings.db_url}")
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(settings.db_url).render_as_string(hide_password=True)
+    typer.echo(f"database ready: {shown}")  # the password stays out of terminals and CI logs
 
 
 @db_app.command("backup")

@@ -251,3 +251,33 @@ def test_a_language_may_be_spelled_as_a_browser_does(settings, monkeypatch, org)
     monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
     result = CliRunner().invoke(cli_app, ["policy", "show", "retail-store", "--lang", "zh-TW"])
     assert result.exit_code == 0 and "顧客抱怨處理作業程序辦法" in result.output
+
+
+def test_a_report_on_a_new_database_says_to_add_the_organisation_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("KESU_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("KESU_DATABASE_URL", raising=False)
+    assert CliRunner().invoke(cli_app, ["db", "upgrade"]).exit_code == 0
+    result = CliRunner().invoke(cli_app, ["report", "weekly"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: There is no organisation yet: add the group with")
+    assert "kesu org add" in result.output
+
+
+def test_no_token_is_made_for_a_deactivated_user(kesu, settings, client):
+    kesu("user", "deactivate", "receiver2")
+    result = CliRunner().invoke(cli_app, ["token", "create", "receiver2"])
+    assert result.exit_code == 1 and result.output == "error: This account is deactivated\n"
+    kesu("user", "activate", "receiver2")
+    trail = client.get("/api/v1/audit/config", headers=login(client, "admin")).json()
+    assert "token.issue" not in {e["action"] for e in trail}
+
+
+def test_db_upgrade_does_not_print_the_database_password(monkeypatch, tmp_path):
+    import kesu.cli
+
+    monkeypatch.setenv("KESU_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KESU_DATABASE_URL", "postgresql+psycopg://kesu:s3cret-pw@db.example/kesu")
+    monkeypatch.setattr(kesu.cli, "prepare", lambda settings: None)
+    result = CliRunner().invoke(cli_app, ["db", "upgrade"])
+    assert result.exit_code == 0
+    assert result.output == "database ready: postgresql+psycopg://kesu:***@db.example/kesu\n"

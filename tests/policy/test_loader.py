@@ -54,6 +54,7 @@ def test_a_role_with_an_unknown_command_is_refused(tmp_path):
     with pytest.raises(PackInvalid) as err:
         parse_pack(text, str(path))
     assert "shred" in str(err.value.problems[0])
+    assert err.value.problems[0].rule.startswith("unknown command(s) ['shred']")
     assert err.value.problems[0].path.startswith("roles.")
 
 

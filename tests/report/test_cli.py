@@ -73,3 +73,42 @@ def test_a_negative_volume_is_refused_naming_the_figure(org, settings):
         app, ["report", "volume", *days, "--visits", "-5"], env=_env(settings)
     )
     assert result.exit_code == 1 and result.output == "error: visits: may not be negative\n"
+
+
+def test_the_staff_reviews_shares_read_with_the_punctuation_of_its_language(sessions, org, clock):
+    """质量管理部 60%；门店 40% in Chinese, 质量管理部 60%; 门店 40% in English."""
+    from sqlalchemy import select
+
+    from caselib.test_search import L1_PATH
+    from helpers import complaint_body
+    from kesu.access.models import User
+    from kesu.complaint import service as complaint_service
+    from kesu.complaint.schemas import ComplaintCreate
+    from kesu.report import rules as report_rules
+    from kesu.report import service as report_service
+
+    shares = [{"party": "质量管理部", "share": 60}, {"party": "门店", "share": 40}]
+    with transaction(sessions) as session:
+        users = {u.username: u for u in session.scalars(select(User))}
+        data = ComplaintCreate.model_validate(complaint_body(org))
+        c = complaint_service.receive(
+            session, clock, complaint_service.actor_of(users["receiver1"]), data
+        )
+        for username, command, payload in L1_PATH:
+            if command == "record_investigation":
+                payload = {**payload, "responsibility": shares}
+            clock.advance(minutes=30)
+            actor = complaint_service.actor_of(users[username])
+            c = complaint_service.execute(session, clock, c.id, actor, command, payload, c.version)
+    month = report_rules.parse("monthly", clock.now().strftime("%Y-%m"))
+    with transaction(sessions) as session:
+        cells = {
+            locale: report_service.staff_review(
+                session, org_id=org["HX"], period=month, locale=locale, now=clock.now()
+            )
+            .sections[0]
+            .rows[0]
+            for locale in ("zh_Hans", "en")
+        }
+    assert "质量管理部 60%；门店 40%" in cells["zh_Hans"]
+    assert "质量管理部 60%; 门店 40%" in cells["en"]

@@ -53,3 +53,10 @@ def test_the_case_library_page_searches_closed_cases(client, sessions, org):
     assert "找到 0 件已结案件" in none.text
     export = client.get("/cases/export", params={"q": "塌陷", "format": "csv"})
     assert export.status_code == 200 and "沙发坐垫塌陷" in export.content.decode("utf-8-sig")
+
+
+def test_the_printed_weekly_report_names_its_week_not_a_complaint_number(client, org):
+    sign_in(client, "director")
+    page = client.get("/forms/weekly").text
+    assert "统计周：2026-11-23 至 2026-11-29" in page
+    assert "投诉编号：2026-11-23" not in page

@@ -21,7 +21,7 @@ from kesu.access.models import Token, User
 from kesu.audit import service as audit
 from kesu.clock import Clock
 from kesu.complaint.models import Complaint
-from kesu.errors import InvalidInput, NotFound, Unauthenticated
+from kesu.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from kesu.org import service as org_service
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
@@ -308,6 +308,8 @@ def issue_token(
     scope: str = "full",
 ) -> str:
     """A new bearer token (shown once). API tokens carry a scope and go on the trail."""
+    if not user.active:  # it would not work now, and would wake up on reactivation
+        raise Forbidden("forbidden.inactive")
     if scope not in rules.SCOPES:
         raise InvalidInput(
             "invalid.not_one_of", field="scope", value=scope, allowed=", ".join(rules.SCOPES)

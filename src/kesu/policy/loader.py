@@ -72,7 +72,7 @@ def parse_pack(text: str, filename: str = "<pack>") -> Pack:
                 filename,
                 _line_of(node, err["loc"]),
                 ".".join(str(p) for p in err["loc"]),
-                err["msg"],
+                err["msg"].removeprefix("Value error, "),  # Pydantic's prefix says nothing
             )
             for err in exc.errors()
         ]

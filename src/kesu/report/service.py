@@ -227,6 +227,11 @@ class _Labels:
     def t(self, key: str, **params: Any) -> str:
         return translate(f"report.{key}", self.locale, **params)
 
+    @property
+    def list_sep(self) -> str:
+        """Between the items of a cell: "；" in Chinese, "; " in English."""
+        return "; " if self.locale == "en" else "；"
+
     def col(self, key: str, kind: str = "int") -> Column:
         return Column(key=key, label=self.t(f"column.{key}"), kind=kind)
 
@@ -805,7 +810,9 @@ def staff_review(
     tally: dict[int, list[Any]] = {}
     for c in cases:
         inv = c.investigation or {}
-        shares = "；".join(f"{r['party']} {r['share']}%" for r in inv.get("responsibility", []))
+        shares = lb.list_sep.join(
+            f"{r['party']} {r['share']}%" for r in inv.get("responsibility", [])
+        )
         founded = inv.get("founded")
         fines = per_case.get(c.complaint_id, [])
         case_rows.append(
@@ -821,7 +828,7 @@ def staff_review(
                 who(c.staff_complained_id),
                 "" if founded is None else lb.t("yes" if founded else "no"),
                 shares,
-                "；".join(f"{who(uid) or lb.t('none')} {amount}" for uid, amount in fines),
+                lb.list_sep.join(f"{who(uid) or lb.t('none')} {amount}" for uid, amount in fines),
                 float(sum((a for _, a in fines), Decimal(0))),
             ]
         )
@@ -927,6 +934,8 @@ def record_volume(
 def default_org(session: Session) -> Organisation:
     """The whole organisation: the only group there is."""
     groups = list(session.scalars(select(Organisation).where(Organisation.kind == "group")))
+    if not groups:  # a new deployment: say how to begin, not "there are 0 groups"
+        raise NotFound("report.no_organisation")
     if len(groups) != 1:
         raise InvalidInput("report.org_required", field="org", count=len(groups))
     return groups[0]

@@ -185,6 +185,7 @@ class FormView:
     signs: list[SignBox] = field(default_factory=list)
     informed: str = ""
     printed: str = ""
+    number_label: str = ""  # what `number` is, when it is not a complaint's number
 
 
 def _box(label: str, event: ComplaintEvent | None, tz: str) -> SignBox:
@@ -548,6 +549,7 @@ def _week_view(request, db: Session, user, week: str, now: datetime) -> FormView
         group.name,
         t("web.week_of", start=monday.isoformat(), end=(monday + timedelta(days=6)).isoformat()),
         printed=local_time(now, pack.timezone),
+        number_label=t("web.week"),
     )
     by_level = [
         (pick(lv.name, locale), str(sum(c.level == lv.key for c in rows))) for lv in pack.levels
