@@ -124,7 +124,7 @@ def sweep_due(
         ctx = multiprocessing.get_context("fork")
         queue = ctx.Queue()
         children = [
-            ctx.Process(target=lambda: queue.put(_passes(url, clock, max_seconds)), daemon=True)
+            ctx.Process(target=_passes_into, args=(queue, url, clock, max_seconds), daemon=True)
             for _ in range(workers)
         ]
         for child in children:
@@ -132,6 +132,9 @@ def sweep_due(
         each = [queue.get(timeout=max_seconds + 60) for _ in children]
         for child in children:
             child.join(10)
+        failed = [e for e in each if isinstance(e, str)]
+        if failed:
+            return "not measured: a worker failed: " + failed[0]
     seconds = time.perf_counter() - started
     acted = sum(a for _, a, _ in each)
     engine = make_engine(url)
@@ -151,6 +154,14 @@ def sweep_due(
         "seconds": round(seconds, 2),
         "per_action_ms": round(seconds * 1000 / max(1, acted), 2),
     }
+
+
+def _passes_into(queue, url: str, clock: FrozenClock, max_seconds: float) -> None:
+    """`_passes` in a child process: its figures, or what went wrong, on the queue."""
+    try:
+        queue.put(_passes(url, clock, max_seconds))
+    except Exception as exc:
+        queue.put(f"{type(exc).__name__}: {exc}"[:2000])
 
 
 def _passes(url: str, clock: FrozenClock, max_seconds: float) -> tuple[int, int, bool]:

@@ -108,3 +108,48 @@ def test_every_queued_message_names_a_template_in_all_three_languages(world, ses
         for template in templates:
             assert f"notify.{template}.subject" in catalogue(locale)
             assert f"notify.{template}.body" in catalogue(locale)
+
+
+def test_a_complaint_another_worker_holds_is_left_whole_to_it(world, sessions, db_url, monkeypatch):
+    """Two workers on PostgreSQL: one that has picked a complaint's first due timer holds the
+    complaint, so the other takes none of that complaint's timers (before, it took the rest
+    and re-timed the one held, and two workers could deadlock), and waits on no lock."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("row locks between two workers: the PostgreSQL deployment")
+    from sqlalchemy import text
+
+    from kesu.db.session import transaction
+    from kesu.sla import sweep as sla_sweep
+    from kesu.sla.models import Timer
+
+    moderate = dict(level="moderate", category="cleaning", complainant_type="guest")
+    first = world.receive("handler", **moderate)
+    world.clock.set(THURSDAY_20 + timedelta(minutes=1))
+    second = world.receive("handler", **moderate)
+    world.clock.set(THURSDAY_20 + timedelta(hours=2))  # the two short clocks of both are due
+    short = ("moderate_start", "supervisor_on_site")
+
+    def breached(cid: int) -> list[bool]:
+        timers = world.timers(cid)
+        return [timers[key].breached_at is not None for key in short]
+
+    other = sessions()
+    try:
+        monkeypatch.setattr(sla_sweep, "BATCH", 1)
+        due = select(Timer.id, Timer.complaint_id).where(
+            *sla_sweep._RUNNING, Timer.due_at <= world.clock.now()
+        )
+        picked = sla_sweep._pick(other, due.order_by(Timer.due_at))
+        monkeypatch.setattr(sla_sweep, "BATCH", 500)
+        assert [cid for _, cid in picked] == [first]
+
+        with transaction(sessions) as session:
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting would fail
+            assert sla_sweep.sweep(session, world.clock) == 2
+        assert breached(first) == [False, False]
+        assert breached(second) == [True, True]
+    finally:
+        other.rollback()
+        other.close()
+    assert world.sweep() == 2  # once the other worker lets go
+    assert breached(first) == [True, True]

@@ -1,10 +1,14 @@
 """The worker job: warn about timers that are nearly due, and breach the ones that are due.
 
 Set-based, a chunk of timers per pass and kind, in the pass's one transaction:
-1. pick due timers over a partial index (`due_at <= now`), locking them with SKIP LOCKED
-   (PostgreSQL), so two workers take different timers;
-2. lock their complaints the same way (a complaint a person's command or the other worker is
-   writing is skipped: its timers stay due for a later pass) and read them fresh;
+1. pick due timers over a partial index (`due_at <= now`), locking their complaints with SKIP
+   LOCKED (PostgreSQL): a complaint a person's command or another worker is writing is
+   skipped whole, its timers stay due for a later pass, and two workers take different
+   complaints. The complaint's row lock guards its timers, as for a command (which claims the
+   complaint first): a worker that locked a timer of a complaint it then could not take held
+   that timer while the worker holding the complaint re-timed it, and two such workers
+   deadlocked;
+2. read the complaints fresh;
 3. claim the timers with one conditional UPDATE (`... AND breached_at IS NULL`) RETURNING the
    ones claimed;
 4. read the running timers of those complaints at once, run each breach's consequences in
@@ -119,11 +123,18 @@ def _sweep(session: Session, clock: Clock) -> int:
 
 
 def _pick(session: Session, stmt) -> list[tuple[int, int]]:
-    return [tuple(r) for r in session.execute(stmt.limit(BATCH).with_for_update(skip_locked=True))]
+    """(timer id, complaint id) of up to `BATCH` timers, their complaints locked (see above)."""
+    locked = (
+        stmt.join(Complaint, Complaint.id == Timer.complaint_id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True, of=Complaint)
+    )
+    return [tuple(r) for r in session.execute(locked)]
 
 
 def _lock(session: Session, complaint_ids: set[int]) -> dict[int, Complaint]:
-    """The complaints, locked and read fresh; those another transaction is writing are left out."""
+    """The complaints `_pick` locked, read fresh (on PostgreSQL, locking them again is a no-op
+    for this transaction and leaves out any another one holds)."""
     found = session.scalars(
         select(Complaint)
         .where(Complaint.id.in_(complaint_ids))
