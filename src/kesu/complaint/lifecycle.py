@@ -216,6 +216,10 @@ def _record_contact(pack, case, actor, p: c.RecordContact, now):
 
 
 def _classify(pack, case, actor, p: c.Classify, now):
+    if p.classification != "valid":
+        # not a valid complaint closes at once without the review chain: only its handlers
+        # (a receiver may not set aside an L3 12315 or injury complaint as a mere enquiry)
+        _handler(pack, case, actor)
     f: dict[str, Any] = {"classification": p.classification}
     if case.state in ("new", "acknowledged") and p.classification == "valid":
         f["state"] = "in_progress"
