@@ -127,3 +127,17 @@ def test_a_transfer_waits_for_the_receiving_department(client, case, org):
     r = run(client, logistics, cid, "accept_transfer", {"comment": "已接收"})
     assert r.status_code == 200
     assert r.json()["department_id"] == org["LOG"] and r.json()["pending_transfer"] is None
+
+
+def test_a_tier_refusal_names_the_tiers_in_words(client, case, org):
+    cid, receiver = case
+    supervisor = login(client, "supervisor")
+    assert run(client, supervisor, cid, "categorize", {"level": "L2"}).status_code == 200
+    r = run(client, receiver, cid, "categorize", {"level": "L1", "reason": "不严重"})
+    assert r.status_code == 403
+    message = r.json()["error"]["message"]
+    assert message == "此操作需要二级受理人（T2）及以上级别的处理人（您的级别：一级受理人）"
+    users = client.get("/api/v1/users", headers=supervisor).json()
+    receiver2 = next(u["id"] for u in users if u["username"] == "receiver2")
+    r = run(client, supervisor, cid, "assign", {"assignee_id": receiver2})
+    assert r.json()["error"]["message"] == "处理人：此人的级别低于本投诉要求的二级受理人（T2）"

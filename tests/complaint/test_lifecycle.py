@@ -274,6 +274,22 @@ def test_a_level_is_lowered_only_by_someone_of_its_tier_and_raised_by_anyone():
     }
 
 
+def test_only_a_handler_of_its_tier_may_set_a_complaint_aside_as_not_valid():
+    serious = case(state="acknowledged", level="L3", current_tier="T2", classification=None)
+    enquiry = c.Classify(classification="enquiry", reason="只是咨询")
+    with pytest.raises(Forbidden):
+        decide(PACK, serious, RECEIVER, "classify", enquiry, NOW)
+    assert decide(PACK, serious, SUPERVISOR, "classify", enquiry, NOW).fields == {
+        "classification": "enquiry"
+    }
+    valid = c.Classify(classification="valid", reason="情况属实")
+    assert decide(PACK, serious, RECEIVER, "classify", valid, NOW).fields["state"] == "in_progress"
+    ordinary = case(state="acknowledged", classification=None)
+    assert decide(PACK, ordinary, RECEIVER, "classify", enquiry, NOW).fields == {
+        "classification": "enquiry"
+    }
+
+
 def test_an_approved_delay_needs_a_role_with_that_power():
     asked = case(delay_status="requested")
     with pytest.raises(Forbidden):

@@ -303,6 +303,18 @@ def test_a_breached_time_limit_reads_in_words_on_the_timeline(client, org, clock
         assert raw not in timeline, raw
 
 
+def test_a_transfer_offers_only_receivers_who_may_handle_the_complaint_at_its_level(client, org):
+    cid = _complaint(client, org)
+    supervisor = login(client, "supervisor")
+    assert run(client, supervisor, cid, "categorize", {"level": "L2"}).status_code == 200
+    sign_in(client, "supervisor")
+    html = client.get(f"/complaints/{cid}").text
+    form = html.split('id="action-transfer"')[1].split("</details>")[0]
+    people = form.split('name="to_user_id"')[1].split("</select>")[0]
+    assert "刘洋" in people  # the logistics manager (tier 2)
+    assert "陈静" not in people and "王晓丽" not in people  # tier 1 receivers
+
+
 def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidence(
     client, org, sessions
 ):

@@ -87,6 +87,16 @@ def test_guessing_the_last_four_digits_is_stopped_after_five_tries(client, org):
     assert "请求过于频繁" in r.text
 
 
+def test_a_customer_may_follow_their_complaint_as_often_as_they_like(client, org):
+    location = _submit(client, org).headers["location"]
+    number = re.search(r'data-number="([^"]+)"', client.get(location).text).group(1)
+    for _ in range(7):
+        r = post_form(client, "/portal/track", "/portal/track", {"number": number, "last4": "1234"})
+        assert r.status_code == 303
+    r = post_form(client, "/portal/track", "/portal/track", {"number": number, "last4": "0000"})
+    assert r.status_code == 404
+
+
 def test_one_phone_may_file_three_complaints_an_hour(client, org):
     for _ in range(3):
         assert _submit(client, org).status_code == 303

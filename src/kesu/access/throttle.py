@@ -71,6 +71,18 @@ def clear(session: Session, key: str) -> None:
     session.execute(delete(Throttle).where(Throttle.key == key))
 
 
+def refuse_if_spent(session: Session, clock: Clock, key: str, limit: Limit) -> None:
+    """429 when `key` has used up `limit` in its window (nothing counted): for limits that
+    count only the failures of something (`hit` after each one)."""
+    now = clock.now()
+    row = session.scalars(select(Throttle).where(Throttle.key == key)).one_or_none()
+    if row is None or now - row.window_start >= timedelta(seconds=limit.window_seconds):
+        return
+    if row.count >= limit.attempts:
+        wait = int((row.window_start - now).total_seconds()) + limit.window_seconds
+        raise TooManyAttempts("auth.rate_limited", minutes=max(1, (wait + 59) // 60), seconds=wait)
+
+
 def hit(session: Session, clock: Clock, key: str, limit: Limit) -> None:
     """A rate limit: at most `limit.attempts` calls per window for `key`, else 429.
 

@@ -94,10 +94,23 @@ def _not_recused(case: Case, actor: Actor) -> None:
         raise Forbidden("forbidden.recused")
 
 
+def tier_name(pack: Pack, tier: str | None) -> dict[str, str] | str:
+    """A tier's label (一级受理人 / Tier 1 receiver) for a message, its key if unknown."""
+    found = next((t for t in pack.tiers if t.key == tier), None)
+    return dict(found.name) if found else (tier or "-")
+
+
 def _at_least_tier(pack: Pack, actor: Actor, tier: str) -> None:
     role = pack.role(actor.role)
     if role is None or pack.tier_rank(role.tier) < pack.tier_rank(tier):
-        raise Forbidden("forbidden.tier", tier=tier, actor_tier=(role and role.tier) or "-")
+        mine = (role and role.tier) or "-"
+        raise Forbidden(
+            "forbidden.tier",
+            tier=tier,
+            actor_tier=mine,
+            tier_name=tier_name(pack, tier),
+            actor_tier_name=tier_name(pack, mine),
+        )
 
 
 def _level_after(pack: Pack, level: str) -> str | None:
@@ -216,6 +229,10 @@ def _record_contact(pack, case, actor, p: c.RecordContact, now):
 
 
 def _classify(pack, case, actor, p: c.Classify, now):
+    if p.classification != "valid":
+        # not a valid complaint closes at once without the review chain: only its handlers
+        # (a receiver may not set aside an L3 12315 or injury complaint as a mere enquiry)
+        _handler(pack, case, actor)
     f: dict[str, Any] = {"classification": p.classification}
     if case.state in ("new", "acknowledged") and p.classification == "valid":
         f["state"] = "in_progress"

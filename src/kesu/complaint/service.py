@@ -311,7 +311,12 @@ def _check_people(session: Session, pack: Pack, case: lifecycle.Case, command: s
         role = pack.role(user.role)
         tier = role.tier if role else None
         if pack.tier_rank(tier) < pack.tier_rank(case.current_tier):
-            raise InvalidInput("invalid.assignee_tier", field="assignee_id", tier=case.current_tier)
+            raise InvalidInput(
+                "invalid.assignee_tier",
+                field="assignee_id",
+                tier=case.current_tier,
+                tier_name=lifecycle.tier_name(pack, case.current_tier),
+            )
     for field in ("department_id", "to_department_id"):
         value = getattr(p, field, None)
         if value is not None:
@@ -324,7 +329,12 @@ def _check_people(session: Session, pack: Pack, case: lifecycle.Case, command: s
             raise InvalidInput("invalid.user_not_in_department", field="to_user_id")
         role = pack.role(user.role)
         if pack.tier_rank(role.tier if role else None) < pack.tier_rank(case.current_tier):
-            raise InvalidInput("invalid.assignee_tier", field="to_user_id", tier=case.current_tier)
+            raise InvalidInput(
+                "invalid.assignee_tier",
+                field="to_user_id",
+                tier=case.current_tier,
+                tier_name=lifecycle.tier_name(pack, case.current_tier),
+            )
 
 
 def execute(

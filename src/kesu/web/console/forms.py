@@ -46,7 +46,7 @@ FIELDS: dict[str, list[tuple[str, str, bool, str | None]]] = {
     ],
     "transfer": [
         ("to_department_id", "select", True, "departments"),
-        ("to_user_id", "select", False, "staff"),
+        ("to_user_id", "select", False, "assignees"),  # who may handle it at its tier
         ("reason", "textarea", True, None),
     ],
     "accept_transfer": [("comment", "textarea", False, None)],

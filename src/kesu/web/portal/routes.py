@@ -63,7 +63,7 @@ CUSTOMER_EVENTS = {
 SUBMIT_PER_PHONE = Limit(attempts=3, window_seconds=3600)
 TRACK_PER_NUMBER = Limit(attempts=5, window_seconds=3600)
 """Beyond the per-address limit: a phone may file 3 complaints an hour, and a number may be
-tried 5 times an hour (so the last four digits cannot be guessed)."""
+tried with wrong digits 5 times an hour (so the last four digits cannot be guessed)."""
 
 
 def _count(db: Session, clock, request: Request, *keyed: tuple[str, Limit]) -> None:
@@ -252,8 +252,10 @@ def track_page(request: Request) -> Response:
 def track(request: Request, db: Db, clock: ClockDep, settings: SettingsDep, form: Form) -> Response:
     number = (_text(form, "number", 40) or "").upper().replace(" ", "")
     digits = _text(form, "last4", 10) or ""
+    key = f"portal-number:{number}"
     try:
-        _count(db, clock, request, (f"portal-number:{number}", TRACK_PER_NUMBER))
+        _count(db, clock, request)
+        throttle.refuse_if_spent(db, clock, key, TRACK_PER_NUMBER)
         found = db.execute(
             select(Complaint.id, Complainant.phone)
             .join(Complainant, Complainant.id == Complaint.complainant_id)
@@ -263,7 +265,11 @@ def track(request: Request, db: Db, clock: ClockDep, settings: SettingsDep, form
             (cid for cid, phone in found if phone and len(digits) == 4 and phone.endswith(digits)),
             None,
         )
-        if match is None:
+        if match is None:  # only wrong tries count against the number: following it is free
+            try:
+                throttle.hit(db, clock, key, TRACK_PER_NUMBER)
+            finally:
+                db.commit()
             raise NotFound("portal.not_found")
     except KesuError as exc:
         message = error_message(exc, page_locale(request))
