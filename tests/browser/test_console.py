@@ -73,6 +73,7 @@ def test_a_name_typed_while_the_earlier_one_arrives_replaces_it_instead_of_doubl
     )
     sign_in(page, live, "receiver1")
     page.goto(f"{live}/intake")
+    expect(page.locator("input[name='complainant.phone']")).to_be_focused()  # then type
     page.keyboard.type("13912345678")
     name = page.locator("input[name='complainant.name']")
     name.click()  # in the name field before the lookup answers
