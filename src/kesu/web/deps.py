@@ -6,14 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from kesu.access import rules
 from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.clock import Clock
-from kesu.complaint import lifecycle
+from kesu.complaint import lifecycle, queries
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complaint
 from kesu.db.session import READ_ONLY
@@ -163,3 +164,36 @@ def visible_complaint(db: Session, user: User, complaint_id: int) -> Complaint:
     if complaint is None:
         raise NotFound("not_found.complaint", id=complaint_id)
     return complaint
+
+
+def list_filters(
+    state: Annotated[str | None, Query(max_length=40)] = None,
+    level: Annotated[str | None, Query(max_length=40)] = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    site_id: int | None = None,
+    department_id: int | None = None,
+    assignee_id: int | None = None,
+    channel: Annotated[str | None, Query(max_length=40)] = None,
+    received_from: AwareDatetime | None = None,
+    received_to: AwareDatetime | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    open_only: bool = False,
+) -> queries.Filters:
+    """The complaint list's filters from the query string (`GET /complaints` and the register
+    of the same complaints, `GET /register`)."""
+    return queries.Filters(
+        state=state,
+        level=level,
+        category=category,
+        site_id=site_id,
+        department_id=department_id,
+        assignee_id=assignee_id,
+        channel=channel,
+        received_from=received_from,
+        received_to=received_to,
+        text=q,
+        open_only=open_only,
+    )
+
+
+ListFilters = Annotated[queries.Filters, Depends(list_filters)]

@@ -15,7 +15,6 @@ from kesu.access import service as access_service
 from kesu.caselib import export as caselib_export
 from kesu.caselib import queries as caselib
 from kesu.caselib.rules import terms
-from kesu.complaint import queries as complaint_queries
 from kesu.errors import Forbidden, InvalidInput, NotFound
 from kesu.ledger import service as ledger_service
 from kesu.org import service as org_service
@@ -28,6 +27,7 @@ from kesu.web.deps import (
     ClockDep,
     CurrentUser,
     Db,
+    ListFilters,
     Locale,
     PrincipalDep,
     ReadDb,
@@ -68,34 +68,11 @@ def register(
     clock: ClockDep,
     user: CurrentUser,
     locale: Locale,
+    filters: ListFilters,
     format: Literal["xlsx", "csv"] = "xlsx",
-    state: Annotated[str | None, Query(max_length=40)] = None,
-    level: Annotated[str | None, Query(max_length=40)] = None,
-    category: Annotated[str | None, Query(max_length=40)] = None,
-    site_id: int | None = None,
-    department_id: int | None = None,
-    assignee_id: int | None = None,
-    channel: Annotated[str | None, Query(max_length=40)] = None,
-    received_from: AwareDatetime | None = None,
-    received_to: AwareDatetime | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    open_only: bool = False,
 ) -> Response:
     """投诉台账: the complaints `GET /complaints` lists for these filters, all of them (at most
     100,000), one row each, as XLSX or CSV; without the complainant's name and phone."""
-    filters = complaint_queries.Filters(
-        state=state,
-        level=level,
-        category=category,
-        site_id=site_id,
-        department_id=department_id,
-        assignee_id=assignee_id,
-        channel=channel,
-        received_from=received_from,
-        received_to=received_to,
-        text=q,
-        open_only=open_only,
-    )
     content, media, name = register_export.download(db, user, filters, locale, format, clock.now())
     return attachment(content, media, name)
 

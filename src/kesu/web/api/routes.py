@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select, text
 
 from kesu import __version__
@@ -46,6 +46,7 @@ from kesu.web.deps import (
     ClockDep,
     CurrentUser,
     Db,
+    ListFilters,
     PrincipalDep,
     ReadDb,
     SettingsDep,
@@ -477,35 +478,12 @@ def list_complaints(
     db: ReadDb,
     user: CurrentUser,
     p: PrincipalDep,
-    state: Annotated[str | None, Query(max_length=40)] = None,
-    level: Annotated[str | None, Query(max_length=40)] = None,
-    category: Annotated[str | None, Query(max_length=40)] = None,
-    site_id: int | None = None,
-    department_id: int | None = None,
-    assignee_id: int | None = None,
-    channel: Annotated[str | None, Query(max_length=40)] = None,
-    received_from: AwareDatetime | None = None,
-    received_to: AwareDatetime | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    open_only: bool = False,
+    filters: ListFilters,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ComplaintPage:
     """Complaints in your scope, newest first (never those about you). Numbers in free text
     are masked unless you may see the complainant's personal data."""
-    filters = queries.Filters(
-        state=state,
-        level=level,
-        category=category,
-        site_id=site_id,
-        department_id=department_id,
-        assignee_id=assignee_id,
-        channel=channel,
-        received_from=received_from,
-        received_to=received_to,
-        text=q,
-        open_only=open_only,
-    )
     rows, nxt = queries.page(db, user, filters, limit=limit, cursor=cursor)
     return ComplaintPage(items=[_out(p, r) for r in rows], next_cursor=nxt)
 
