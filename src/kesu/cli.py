@@ -700,8 +700,12 @@ def notify_test_email(address: str) -> None:
         row = notify_service.get_outbox(session, row_id, org_id=None)
         attempts = notify_service.attempts_of(session, [row_id])[row_id]
     if row.state != "sent":
+        with transaction(sessions) as session:  # shown now: not sent again by the worker later
+            notify_service.give_up(session, row_id)
         error = attempts[-1].error if attempts else "not attempted"
-        typer.echo(f"error: test e-mail {row_id} to {address} not sent: {error}", err=True)
+        typer.echo(
+            f"error: test e-mail {row_id} to {address} not sent (not retried): {error}", err=True
+        )
         raise typer.Exit(1)
     typer.echo(f"test e-mail {row_id} sent to {address} via {settings.smtp_host}")
 

@@ -45,6 +45,22 @@ def test_test_email_fails_loudly_when_the_server_refuses_or_none_is_set(
     assert unset.exit_code == 1 and "KESU_SMTP_HOST" in unset.output
 
 
+def test_a_test_email_that_failed_is_not_sent_again_by_the_worker(db_url, tmp_path, org, sessions):
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on: a failure worth a retry
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    smtp = {"KESU_SMTP_HOST": "127.0.0.1", "KESU_SMTP_PORT": str(port)}
+    result = runner.invoke(
+        app, ["notify", "test-email", "it@hx.example"], env=env(db_url, tmp_path, **smtp)
+    )
+    assert result.exit_code == 1 and "not retried" in result.output
+    with sessions() as session:
+        (row,) = service.list_outbox(session, org_id=None, state=None, limit=10)
+        assert (row.state, row.next_attempt_at) == ("dead", None)
+
+
 def test_test_email_refuses_what_is_not_an_address_and_queues_nothing(
     db_url, tmp_path, org, sessions, smtp_server
 ):

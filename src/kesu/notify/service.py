@@ -295,6 +295,17 @@ def enqueue_test_email(session: Session, *, now: datetime, address: str) -> Outb
     return session.scalars(select(Outbox).where(Outbox.dedupe_key == rows[0]["dedupe_key"])).one()
 
 
+def give_up(session: Session, outbox_id: int) -> None:
+    """A failed row that is not to be tried again: a test e-mail whose failure its sender has
+    just been shown (the worker would otherwise send it hours later)."""
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id, Outbox.state == "failed")
+        .values(state="dead", next_attempt_at=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def check_template(template: str, params: dict[str, Any]) -> None:
     """Fail at enqueue time, in the caller's test, rather than at delivery."""
     for locale in LOCALES:
