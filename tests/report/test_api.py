@@ -111,3 +111,26 @@ def test_a_wrong_period_is_explained_in_the_readers_language_with_how_to_write_i
         error = r.json()["error"]
         assert r.status_code == 422 and error["field"] == "period"
         assert error["message"] == message
+
+
+def test_a_period_that_has_not_begun_is_refused_not_reported_as_zeros(client, org):
+    """Today is 26 November 2026: this year and this month may be reported so far, next month
+    and a range starting tomorrow not (their report would read like a quiet month)."""
+    director = login(client, "director")
+    assert client.get("/api/v1/reports/monthly?period=2026-11", headers=director).status_code == 200
+    assert client.get("/api/v1/reports/annual?period=2026", headers=director).status_code == 200
+    r = client.get("/api/v1/reports/monthly?period=2026-12", headers=director)
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "period"
+    assert (
+        r.json()["error"]["message"] == "“2026-12”尚未开始（今天是 2026-11-26），没有可统计的数据"
+    )
+    r = client.get(
+        "/api/v1/reports/range",
+        params={"from": "2026-11-27", "to": "2026-11-30"},
+        headers={**director, "Accept-Language": "en"},
+    )
+    assert r.status_code == 422 and r.json()["error"]["field"] == "from"
+    assert r.json()["error"]["message"].endswith(
+        "has not begun yet (today is 2026-11-26): there is nothing to report"
+    )

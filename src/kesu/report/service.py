@@ -62,7 +62,20 @@ def org_by_code(session: Session, code: str) -> Organisation:
 
 
 def period_for(kind: str, text: str | None, today, first=None, last=None) -> rules.Period:
-    """The period a request names, or the last complete one of its kind."""
+    """The period a request names, or the last complete one of its kind; one that has not
+    begun by `today` is refused (it would be a report of zeros that reads like a quiet week)."""
+    found = _named_period(kind, text, today, first, last)
+    if found.start > today:
+        raise InvalidInput(
+            "report.future_period",
+            field="from" if kind == "range" else "period",
+            value=found.label,
+            today=today.isoformat(),
+        )
+    return found
+
+
+def _named_period(kind: str, text: str | None, today, first=None, last=None) -> rules.Period:
     if kind not in rules.KINDS:
         raise InvalidInput("invalid.unknown_key", field="report_kind", value=kind)
     if kind == "range":
