@@ -69,7 +69,7 @@ def test_an_admin_sets_a_staff_email_and_sees_the_message_wait_for_a_mail_server
     assert page["warnings"] == ["尚未配置邮件服务器（KESU_SMTP_HOST）：1 封邮件等待发送"]
     english = client.get("/api/v1/notify/outbox", headers={**admin, "Accept-Language": "en"}).json()
     assert english["warnings"] == [
-        "No mail server is configured (KESU_SMTP_HOST): 1 e-mails are waiting"
+        "No mail server is configured (KESU_SMTP_HOST): e-mails waiting: 1"
     ]
 
 

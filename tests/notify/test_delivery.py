@@ -402,7 +402,7 @@ def test_without_a_mail_server_emails_wait_and_the_admin_is_told_then_they_go_ou
 
     with caplog.at_level("WARNING", logger="kesu.notify"):
         assert deliver.deliver_due(sessions, clock, settings) == 0
-    assert "No mail server is configured (KESU_SMTP_HOST): 1 e-mails are waiting" in caplog.text
+    assert "No mail server is configured (KESU_SMTP_HOST): e-mails waiting: 1" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="kesu.notify"):
         deliver.deliver_due(sessions, clock, settings)
