@@ -65,7 +65,7 @@ def period_for(kind: str, text: str | None, today, first=None, last=None) -> rul
     """The period a request names, or the last complete one of its kind; one that has not
     begun by `today` is refused (it would be a report of zeros that reads like a quiet week)."""
     found = _named_period(kind, text, today, first, last)
-    if found.start > today:
+    if today is not None and found.start > today:  # (no today: a caller naming its period)
         raise InvalidInput(
             "report.future_period",
             field="from" if kind == "range" else "period",
