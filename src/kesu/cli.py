@@ -16,8 +16,6 @@ from kesu.report.cli import report_app
 from kesu.settings import Settings
 from kesu.sla.cli import calendar_app
 
-OUTBOX_STATES = ("pending", "sent", "failed", "dead")
-
 app = typer.Typer(help="Kesu 客诉: complaint management.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.")
 user_app = typer.Typer(help="Staff users.")
@@ -624,10 +622,11 @@ def notify_list(
     from kesu.db.session import reading
     from kesu.notify import deliver
     from kesu.notify import service as notify_service
+    from kesu.notify.models import STATES
     from kesu.privacy.rules import mask_address_of
 
-    if state is not None and state not in OUTBOX_STATES:
-        typer.echo(f"error: --state: {state!r} is not one of {', '.join(OUTBOX_STATES)}", err=True)
+    if state is not None and state not in STATES:
+        typer.echo(f"error: --state: {state!r} is not one of {', '.join(STATES)}", err=True)
         raise typer.Exit(1)
     settings = Settings()
     _engine, sessions = _sessions(settings)

@@ -23,7 +23,15 @@ LATE = timedelta(minutes=2)
 
 
 def _beat(name="host:1", last=T0, failing=(), stopped=None):
-    return health_service.Beat(name, T0 - timedelta(hours=1), last, 40, tuple(failing), stopped)
+    started = T0 - timedelta(hours=1)
+    return WorkerBeat(
+        name=name,
+        started_at=started,
+        last_pass_at=last,
+        last_pass_ms=40,
+        failing=list(failing),
+        stopped_at=stopped,
+    )
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from kesu import __version__
@@ -53,6 +53,7 @@ class Manifest:
     seconds: float
 
 
+REVISION = "SELECT version_num FROM alembic_version"
 COUNTS = "SELECT (SELECT count(*) FROM complaint), (SELECT count(*) FROM complaint_event)"
 
 
@@ -110,7 +111,7 @@ def _sqlite(source: Path, dest: Path) -> tuple[str | None, int, int]:
             problems = [r[0] for r in dst.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise BackupFailed(f"the copy failed its check: {'; '.join(problems[:5])}")
-            revision = _revision(dst)
+            revision = dst.execute(REVISION).fetchone()[0]
             complaints, events = dst.execute(COUNTS).fetchone()
         finally:
             dst.close()
@@ -118,11 +119,6 @@ def _sqlite(source: Path, dest: Path) -> tuple[str | None, int, int]:
         src.close()
     os.replace(partial, dest)
     return revision, complaints, events
-
-
-def _revision(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    return row[0] if row else None
 
 
 def _postgresql(db_url: str, dest: Path) -> tuple[str | None, int, int]:
@@ -141,7 +137,7 @@ def _postgresql(db_url: str, dest: Path) -> tuple[str | None, int, int]:
             isolation_level="REPEATABLE READ", postgresql_readonly=True
         ) as conn:
             snapshot = conn.scalar(text("SELECT pg_export_snapshot()"))
-            revision = _pg_revision(conn)
+            revision = conn.scalar(text(REVISION))
             complaints, events = conn.execute(text(COUNTS)).one()
             dump = subprocess.run(
                 [
@@ -164,10 +160,6 @@ def _postgresql(db_url: str, dest: Path) -> tuple[str | None, int, int]:
         raise BackupFailed(f"the dump does not read back: {listed.stderr.strip()}")
     os.replace(partial, dest)
     return revision, complaints, events
-
-
-def _pg_revision(conn: Connection) -> str | None:
-    return conn.scalar(text("SELECT version_num FROM alembic_version"))
 
 
 def _evidence(source: Path, dest: Path) -> tuple[int, int]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,18 +61,8 @@ def stopped(session: Session, name: str, now: datetime) -> None:
         row.stopped_at = now
 
 
-@dataclass(frozen=True)
-class Beat:
-    name: str
-    started_at: datetime
-    last_pass_at: datetime
-    last_pass_ms: int
-    failing: tuple[str, ...]
-    stopped_at: datetime | None
-
-
 def judge(
-    beats: list[Beat], oldest_due: datetime | None, now: datetime, late: timedelta
+    beats: list[WorkerBeat], oldest_due: datetime | None, now: datetime, late: timedelta
 ) -> dict[str, Any]:
     """The workers' state, worst first:
     - `no_worker`: no worker has ever finished a pass;
@@ -120,17 +109,7 @@ def judge(
 
 def worker_status(session: Session, now: datetime, interval_seconds: float) -> dict[str, Any]:
     """`judge` over the stored beats and the oldest due timer not yet breached."""
-    beats = [
-        Beat(
-            r.name,
-            r.started_at,
-            r.last_pass_at,
-            r.last_pass_ms,
-            tuple(r.failing),
-            r.stopped_at,
-        )
-        for r in session.scalars(select(WorkerBeat))
-    ]
+    beats = list(session.scalars(select(WorkerBeat)))
     oldest_due = session.scalar(
         select(func.min(Timer.due_at)).where(
             Timer.state == "running", Timer.breached_at.is_(None), Timer.due_at <= now
