@@ -79,8 +79,7 @@ def refuse_if_spent(session: Session, clock: Clock, key: str, limit: Limit) -> N
     if row is None or now - row.window_start >= timedelta(seconds=limit.window_seconds):
         return
     if row.count >= limit.attempts:
-        wait = int((row.window_start - now).total_seconds()) + limit.window_seconds
-        raise TooManyAttempts("auth.rate_limited", minutes=max(1, (wait + 59) // 60), seconds=wait)
+        _rate_limited(row, now, limit)
 
 
 def hit(session: Session, clock: Clock, key: str, limit: Limit) -> None:
@@ -97,5 +96,10 @@ def hit(session: Session, clock: Clock, key: str, limit: Limit) -> None:
     row.last_at = now
     session.flush()
     if row.count > limit.attempts:
-        wait = int((row.window_start - now).total_seconds()) + limit.window_seconds
-        raise TooManyAttempts("auth.rate_limited", minutes=max(1, (wait + 59) // 60), seconds=wait)
+        _rate_limited(row, now, limit)
+
+
+def _rate_limited(row: Throttle, now: datetime, limit: Limit) -> None:
+    """429 until `row`'s window ends."""
+    wait = int((row.window_start - now).total_seconds()) + limit.window_seconds
+    raise TooManyAttempts("auth.rate_limited", minutes=max(1, (wait + 59) // 60), seconds=wait)

@@ -66,6 +66,12 @@ def negotiate(accept_language: str | None) -> str:
     return normalise(min(ranked)[2])
 
 
+def label(key: str, /, **params: Any) -> dict[str, str]:
+    """`key` in every language, as a pack label: an error parameter the edge renders (`pick`)
+    in its reader's language."""
+    return {loc: translate(key, loc, **params) for loc in LOCALES}
+
+
 def pick(texts: dict[str, str] | str, locale: str) -> str:
     """Choose a pack label ({zh_Hans: …, zh_Hant: …, en: …}) in the reader's language."""
     if isinstance(texts, str):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kesu.access.models import User
 from kesu.db.session import make_sessionmaker, reading
 from kesu.errors import InvalidInput, NotFound
-from kesu.i18n import pick, translate
+from kesu.i18n import label, pick, translate
 from kesu.improvement import queries as improvement_queries
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
@@ -91,7 +91,11 @@ def _named_period(kind: str, text: str | None, today, first=None, last=None) -> 
         return rules.parse(kind, text)
     except ValueError as exc:
         raise InvalidInput(
-            "report.bad_period", field="period", kind=kind, value=text, example=rules.EXAMPLES[kind]
+            "report.bad_period",
+            field="period",
+            kind=label(f"report.kind.{kind}"),
+            value=text,
+            example=rules.EXAMPLES[kind],
         ) from exc
 
 

@@ -98,9 +98,6 @@ def problems_of(exc: RequestValidationError, locale: str) -> list[dict[str, Any]
 
 def render(exc: KesuError, locale: str) -> dict[str, Any]:
     params = {k: _in_language(v, locale) for k, v in exc.params.items() if k != "problems"}
-    if exc.key.startswith("report.") and "kind" in params:  # a report's kind by its name
-        name = translate(f"report.kind.{params['kind']}", locale)
-        params["kind"] = params["kind"] if name.startswith("report.kind.") else name
     if exc.field and "field" not in params:
         params["field"] = field_label(exc.field, locale)
     body: dict[str, Any] = {

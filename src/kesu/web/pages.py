@@ -121,17 +121,17 @@ async def checked_form(request: Request) -> FormData:
 
 
 def attachment(content: bytes, media: str, name: str) -> Response:
-    """A download named `name` (any script: the ASCII fallback keeps its extension)."""
-    fallback = "download" + ("." + name.rsplit(".", 1)[1] if "." in name else "")
+    """A download named `name`; a name in Chinese goes as RFC 5987 `filename*`, with an ASCII
+    fallback that keeps its extension."""
+    if name.isascii():
+        disposition = f'attachment; filename="{name}"'
+    else:
+        fallback = "download" + ("." + name.rsplit(".", 1)[1] if "." in name else "")
+        disposition = f"attachment; filename={fallback}; filename*=UTF-8''{quote(name)}"
     return Response(
         content,
         media_type=media,
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename={fallback}; filename*=UTF-8''{quote(name)}"
-            ),
-            "X-Content-Type-Options": "nosniff",
-        },
+        headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
     )
 
 

@@ -51,17 +51,6 @@ def _scope_org(db, user, principal: rules.Principal, org: str | None) -> int:
     return found.id
 
 
-def _download(content: bytes, media: str, name: str) -> Response:
-    return Response(
-        content,
-        media_type=media,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
 @router.get("/register", tags=["reports"], response_class=Response)
 def register(
     db: ReadDb,
@@ -107,7 +96,7 @@ def report(
         built = report_service.build(db, org_id=org_id, period=chosen, locale=locale, now=now)
     if format == "json":
         return built
-    return _download(*report_service.render(built, format))
+    return attachment(*report_service.render(built, format))
 
 
 class VolumeIn(BaseModel):
@@ -145,7 +134,7 @@ def delivery_file(
     row = db.get(ReportDelivery, delivery_id)
     if row is None or not rules.in_scope(principal, row.org_id, row.scope_org_id):
         raise NotFound("report.no_delivery", id=delivery_id)
-    return _download(row.content, row.media_type, row.filename)
+    return attachment(row.content, row.media_type, row.filename)
 
 
 # --- the case library ----------------------------------------------------------------------------
@@ -239,7 +228,7 @@ def export_cases(
         locale=locale,
         now=clock.now(),
     )
-    return _download(content, media, name)
+    return attachment(content, media, name)
 
 
 # --- ledger import -------------------------------------------------------------------------------

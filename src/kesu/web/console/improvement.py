@@ -25,7 +25,7 @@ from kesu.complaint import queries as complaint_queries
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complaint
 from kesu.errors import InvalidInput, KesuError
-from kesu.i18n import pick, translate
+from kesu.i18n import label, pick, translate
 from kesu.improvement import queries, review, rules
 from kesu.improvement import service as improvement_service
 from kesu.improvement.schemas import (
@@ -182,7 +182,7 @@ def cause_complaints(
         raise InvalidInput(
             "report.bad_period",
             field="period",
-            kind="monthly",
+            kind=label("report.kind.monthly"),
             value=period,
             example=report_rules.EXAMPLES["monthly"],
         ) from exc

@@ -17,7 +17,7 @@ from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.errors import Forbidden, Unauthenticated
 from kesu.health import service as health_service
-from kesu.i18n import LOCALES, translate
+from kesu.i18n import label
 from kesu.policy.schema import Pack
 from kesu.web.deps import ClockDep, Shared, identifying
 from kesu.web.pages import SESSION_COOKIE, local_time, render
@@ -49,8 +49,11 @@ def require_command(pack: Pack, user: User, command: str) -> None:
     role = pack.role(user.role)
     if role is None or not role.may(command):
         # the page says it in words: 您的角色（事务文员）无权执行「受理登记」
-        name = {loc: translate(f"command.{command}", loc) for loc in LOCALES}
-        raise Forbidden("forbidden.role", command=name, role=role.name if role else user.role)
+        raise Forbidden(
+            "forbidden.role",
+            command=label(f"command.{command}"),
+            role=role.name if role else user.role,
+        )
 
 
 def _worker_alert(request: Request, db, pack: Pack) -> tuple[str, dict[str, Any]] | None:
