@@ -13,6 +13,7 @@ from kesu.calendar.workdays import (
     add_wall_minutes,
     add_working_days,
     add_working_minutes,
+    deadline_text,
     is_working_day,
     provisional_years,
     working_minutes_between,
@@ -384,3 +385,20 @@ def test_adding_m1_then_m2_working_minutes_equals_adding_their_sum(cal, start, m
 def test_working_minutes_between_never_exceeds_wall_minutes(cal, a, b):
     measured = working_minutes_between(cal, a, b)
     assert 0 <= measured <= max((b - a) // timedelta(minutes=1), 0)
+
+
+# --- how a deadline is written ----------------------------------------------------------------
+
+
+def test_a_deadline_at_the_end_of_a_day_is_written_as_that_days_24_00():
+    friday = add_working_days(CAL, local(2026, 11, 26, 10), 1).at  # the end of Friday 27th
+    assert deadline_text(friday, "Asia/Shanghai") == "2026-11-27 24:00"
+    assert deadline_text(local(2027, 1, 1), "Asia/Shanghai", "%m-%d %H:%M") == "12-31 24:00"
+
+
+def test_other_deadlines_are_written_as_they_are():
+    assert deadline_text(local(2026, 11, 27, 18), "Asia/Shanghai") == "2026-11-27 18:00"
+    assert deadline_text(local(2026, 11, 27, 0, 1), "Asia/Shanghai") == "2026-11-27 00:01"
+    assert deadline_text(local(2026, 11, 28), "Asia/Shanghai", "%Y-%m-%d") == "2026-11-28"
+    # midnight in Shanghai is 16:00 in London: written in the zone it is asked for
+    assert deadline_text(local(2026, 11, 28), "Europe/London") == "2026-11-27 16:00"

@@ -375,7 +375,7 @@ def test_intake_calls_a_field_left_blank_or_only_spaces_required(client, org, se
         {"complainant.name": "  ", "title": "   ", "description": "保修期内异响"},
     )
     assert r.status_code == 422
-    assert "姓名: 必填" in r.text and "标题: 必填" in r.text
+    assert "姓名：必填" in r.text and "标题：必填" in r.text
     assert "必须是文字" not in r.text
     assert "保修期内异响" in r.text
 
@@ -555,3 +555,14 @@ def test_the_dashboard_does_not_count_complaints_about_the_viewer(client, org, s
     client.post("/logout", data={"csrf": csrf_of(mine)})
     sign_in(client, "director")
     assert figures(client.get("/dashboard").text) == ("2", 2)
+
+
+def test_a_deadline_at_the_end_of_a_day_reads_as_that_days_24_00(client, org):
+    """The first contact is due by the end of Friday 27th: the queue and the complaint page
+    say "2026-11-27 24:00", not "2026-11-28 00:00", which reads as a day later."""
+    cid = _complaint(client, org)
+    sign_in(client, "receiver1")
+    for path in (f"/complaints/{cid}", "/?queue=mine", "/?queue=team"):
+        html = client.get(path).text
+        assert "2026-11-27 24:00" in html, path
+        assert "2026-11-28 00:00" not in html, path

@@ -16,7 +16,7 @@ def test_a_missing_description_is_named_in_chinese_and_nothing_is_stored(client,
     assert r.status_code == 422
     problem = r.json()["error"]["problems"][0]
     assert problem["field"] == "body.description" and problem["rule"] == "missing"
-    assert problem["message"] == "投诉内容: 必填"
+    assert problem["message"] == "投诉内容：必填"
     with sessions() as s:
         assert s.query(Complaint).count() == 0
 
@@ -66,7 +66,7 @@ def test_a_command_payload_error_names_the_payload_field(client, org):
     assert r.status_code == 422
     problem = r.json()["error"]["problems"][0]
     assert problem["field"] == "payload.classification" and problem["rule"] == "literal_error"
-    assert problem["message"].startswith("投訴性質: 必須是以下之一")
+    assert problem["message"].startswith("投訴性質：必須是以下之一")
 
 
 def test_an_unknown_command_is_404(client, org):
@@ -132,7 +132,7 @@ def test_a_wrong_phone_says_what_a_phone_number_may_hold_and_full_width_digits_a
     body = complaint_body(org, complainant={"name": "林女士", "phone": "138-abc"})
     r = client.post("/api/v1/complaints", json=body, headers=headers)
     assert r.status_code == 422
-    assert r.json()["error"]["message"] == "电话: 应为 6 至 20 位数字，可含空格、连字符，开头可有 +"
+    assert r.json()["error"]["message"] == "电话：应为 6 至 20 位数字，可含空格、连字符，开头可有 +"
     r = client.post("/api/v1/complaints", json=body, headers={**headers, "Accept-Language": "en"})
     assert r.json()["error"]["message"].startswith("Phone: 6 to 20 digits")
     body = complaint_body(
@@ -148,8 +148,8 @@ def test_a_date_that_does_not_exist_is_named_with_its_rule_in_each_language(clie
     headers = login(client, "director")
     params = {"from": "2026-02-30", "to": "2026-03-31"}
     expected = {
-        "zh-CN": "开始日期: 必须是存在的日期（年-月-日，如 2026-11-26）",
-        "zh-TW": "開始日期: 必須是存在的日期（年-月-日，如 2026-11-26）",
+        "zh-CN": "开始日期：必须是存在的日期（年-月-日，如 2026-11-26）",
+        "zh-TW": "開始日期：必須是存在的日期（年-月-日，如 2026-11-26）",
         "en": "from: must be a real date (YYYY-MM-DD, e.g. 2026-11-26)",
     }
     for lang, message in expected.items():
@@ -162,7 +162,7 @@ def test_a_date_that_does_not_exist_is_named_with_its_rule_in_each_language(clie
 def test_a_choice_outside_the_list_reads_as_a_chinese_list(client, org):
     headers = login(client, "director")
     r = client.get("/api/v1/reports/weekly", params={"format": "docx"}, headers=headers)
-    assert r.json()["error"]["message"] == "格式: 必须是以下之一：'json'、'xlsx'、'pdf'、'csv'"
+    assert r.json()["error"]["message"] == "格式：必须是以下之一：'json'、'xlsx'、'pdf'、'csv'"
 
 
 def test_a_console_page_with_a_bad_parameter_names_the_field_and_the_rule(client, org):
@@ -173,7 +173,7 @@ def test_a_console_page_with_a_bad_parameter_names_the_field_and_the_rule(client
         "/reports", params={"kind": "range", "from": "2026-02-30", "to": "2026-03-01"}
     )
     assert page.status_code == 422
-    assert "开始日期: 必须是存在的日期（年-月-日，如 2026-11-26）" in page.text
+    assert "开始日期：必须是存在的日期（年-月-日，如 2026-11-26）" in page.text
 
 
 def test_a_filter_time_without_a_time_zone_is_a_422_naming_the_field_not_a_500(client, org):

@@ -116,6 +116,7 @@ def test_the_status_page_names_roles_not_staff_and_hides_other_people(client, ap
     client.headers.pop("Authorization", None)
     html = client.get(track_path(settings, cid)).text
     assert "主要受理人" in html and "已受理，一个工作日内联系您" in html
+    assert "2026-11-27 24:00" in html  # the next promise: the end of Friday, not Saturday 00:00
     assert "王晓丽" not in html  # the receiver's name
     assert "138" not in html  # not even the customer's own phone is echoed
 
@@ -176,4 +177,4 @@ def test_rating_without_choosing_a_grade_says_the_grade_is_required(client, org,
         data={"csrf": csrf_of(client.get(link).text), "version": str(version), "comment": "还行"},
     )
     assert r.status_code == 422
-    assert "满意度: 必填" in r.text and "必须是整数" not in r.text
+    assert "满意度：必填" in r.text and "必须是整数" not in r.text

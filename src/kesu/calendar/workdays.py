@@ -243,6 +243,18 @@ def _days_from(
         day += _ONE_DAY
 
 
+def deadline_text(moment: datetime, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A deadline as people read it, in its calendar's zone. The end of a day (local midnight,
+    where deadlines counted in days fall) is written as that day's 24:00, as Chinese notices
+    write a deadline (截至…24时): "2026-11-27 24:00", where "2026-11-28 00:00" reads as a day
+    later than it is."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    if local.time() != time(0) or "%H" not in fmt:
+        return local.strftime(fmt)
+    late = fmt.replace("%H", "24").replace("%M", "00").replace("%S", "00")
+    return (local - _ONE_DAY).strftime(late)
+
+
 def _end_of_day(cal: WorkCalendar, day: date) -> datetime:
     return datetime.combine(day + _ONE_DAY, time(0), ZoneInfo(cal.timezone)).astimezone(UTC)
 

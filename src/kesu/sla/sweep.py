@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, and_, bindparam, column, func, insert, select, update, values
 from sqlalchemy.orm import Session, defer
@@ -39,6 +38,7 @@ from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from kesu.audit.chain import GENESIS
+from kesu.calendar.workdays import deadline_text
 from kesu.clock import Clock
 from kesu.complaint import lifecycle
 from kesu.complaint import service as complaint_service
@@ -362,10 +362,6 @@ def _timers_of(session: Session, complaint_ids) -> dict[int, list[Timer]]:
     return out
 
 
-def _local(pack: Pack, moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo(pack.timezone)).strftime("%Y-%m-%d %H:%M")
-
-
 def _payload(timer: Timer) -> dict[str, Any]:
     return {"timer": timer.key, "due_at": timer.due_at.isoformat(), "round": timer.round}
 
@@ -421,7 +417,7 @@ def _consequences(
     session, now = work.session, work.now
     name = rule.name["zh_Hans"]
     params = escalation_service.params_of(
-        pack, complaint, timer=name, due_at=_local(pack, timer.due_at)
+        pack, complaint, timer=name, due_at=deadline_text(timer.due_at, pack.timezone)
     )
     # told as things stand at the breach: the handler then and the tier above them
     told = escalation_service.recipients(session, pack, complaint, rule.on_breach.notify)
@@ -498,7 +494,10 @@ def _warn_each(work: _Pass, timers: list[Timer]) -> None:
         if rule is None:
             continue
         params = escalation_service.params_of(
-            pack, complaint, timer=rule.name["zh_Hans"], due_at=_local(pack, timer.due_at)
+            pack,
+            complaint,
+            timer=rule.name["zh_Hans"],
+            due_at=deadline_text(timer.due_at, pack.timezone),
         )
         work.record(complaint, "sla_warning", _payload(timer))
         work.send(

@@ -70,8 +70,13 @@ def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str
     return {
         "field": field,
         "rule": rule,
-        "message": f"{field_label(field, locale)}: {text}",
+        "message": field_label(field, locale) + translate("web.sep.colon", locale) + text,
     }
+
+
+def joined(problems: list[dict[str, Any]], locale: str) -> str:
+    """The problems' messages in one line: "手机号：…；描述：…", "phone: …; description: …"."""
+    return translate("web.sep.items", locale).join(p["message"] for p in problems)
 
 
 def _in_language(value: Any, locale: str) -> Any:
@@ -109,7 +114,7 @@ def render(exc: KesuError, locale: str) -> dict[str, Any]:
     problems = exc.params.get("problems")
     if problems:
         body["problems"] = [problem(p["field"], p["rule"], p["ctx"], locale) for p in problems]
-        body["message"] = "; ".join(p["message"] for p in body["problems"])
+        body["message"] = joined(body["problems"], locale)
     return {"error": body}
 
 
@@ -133,7 +138,7 @@ def install(app: FastAPI) -> None:
         body = {
             "code": "kesu.invalid",
             "key": "invalid.fields",
-            "message": "; ".join(p["message"] for p in problems),
+            "message": joined(problems, locale),
             "field": problems[0]["field"] if problems else None,
             "problems": problems,
         }

@@ -26,6 +26,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kesu.calendar.workdays import deadline_text
 from kesu.errors import Forbidden, KesuError
 from kesu.i18n import LOCALES, normalise, pick, translate
 from kesu.web import errors as api_errors
@@ -141,6 +142,11 @@ def local_time(value: datetime | None, tz: str = "Asia/Shanghai", fmt: str = "%Y
     return value.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
+def local_deadline(value: datetime | None, tz: str = "Asia/Shanghai") -> str:
+    """A deadline: the end of a day is that day's 24:00 (`deadline_text`)."""
+    return "" if value is None else deadline_text(value, tz)
+
+
 def render(
     request: Request,
     name: str,
@@ -163,6 +169,7 @@ def render(
         "t": lambda key, **params: translate(key, locale, **params),
         "pick": lambda label: pick(label, locale),
         "local_time": local_time,
+        "local_deadline": local_deadline,
         "vendor": vendor_present(),
         "here": request.url.path + (("?" + request.url.query) if request.url.query else ""),
         "now": request.app.state.clock.now(),
@@ -208,8 +215,8 @@ def install(app: FastAPI) -> None:
         if request.url.path.startswith("/api/"):
             return await json_invalid(request, exc)
         locale = page_locale(request)
-        problems = [p["message"] for p in api_errors.problems_of(exc, locale)]
-        message = "; ".join(problems) or translate("web.bad_request", locale)
+        problems = api_errors.problems_of(exc, locale)
+        message = api_errors.joined(problems, locale) or translate("web.bad_request", locale)
         return render(request, "error.html", {"message": message}, status=422)
 
     app.add_exception_handler(KesuError, kesu_error)

@@ -14,7 +14,7 @@ from typing import Any
 from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
 from kesu.i18n import pick, translate
 from kesu.policy.schema import Pack
-from kesu.web.pages import local_time
+from kesu.web.pages import local_deadline, local_time
 
 HIDDEN = frozenset(
     {"complainant_id", "evidence_id", "sha256", "subject", "of", "outcome", "approved", "size"}
@@ -121,9 +121,12 @@ def value_text(pack: Pack, key: str, value: Any, names: Names, locale: str) -> s
         return pick(timer.name, locale) if timer else value
     if key in ("until", "requested_at", "due_at") and isinstance(value, str):
         try:
-            return local_time(datetime.fromisoformat(value), pack.timezone)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             return value
+        if key == "requested_at":
+            return local_time(moment, pack.timezone)
+        return local_deadline(moment, pack.timezone)
     if key == "sla" and isinstance(value, dict):
         names_ = {tm.key: pick(tm.name, locale) for tm in pack.timers}
         return labelled(
