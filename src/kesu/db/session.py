@@ -5,23 +5,29 @@ On a SQLite file, write transactions also queue in front of SQLite's own lock: a
 process (threads) and an `flock` on `<database>.writelock` (processes), taken before
 `BEGIN IMMEDIATE` and released once the commit or rollback is done. A waiting writer then
 sleeps until the lock is free instead of polling in SQLite's busy handler (1, 2, 5 … 100 ms
-naps, which lets late arrivals overtake and gives seconds of tail latency under load)."""
+naps, which lets late arrivals overtake and gives seconds of tail latency under load).
+
+The WAL is copied back into the database file by a thread of its own (`Checkpointer`), not by
+the commit that happens to cross SQLite's threshold."""
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("kesu.db")
 
 READ_ONLY = "kesu_read_only"
 """Execution option: a read-only unit of work (SQLite then takes no write lock)."""
@@ -31,6 +37,91 @@ WAIT_SECONDS = 60
 """How long a writer waits for the lock in this process (SQLite's busy timeout too)."""
 
 
+CHECKPOINT_BYTES = 4 * 1024 * 1024
+"""WAL size from which a commit wakes the checkpointer (SQLite's own default: 1,000 pages);
+after the WAL starts over, its file is cut back to this size."""
+
+RESTART_BYTES = 64 * 1024 * 1024
+"""WAL size at which the next writer makes the WAL start over itself (see Checkpointer)."""
+
+
+class Checkpointer:
+    """Copies a SQLite file's WAL back into the database (`PRAGMA wal_checkpoint(PASSIVE)`),
+    in a thread of its own, once commits have grown the WAL past `CHECKPOINT_BYTES`.
+
+    SQLite does it inside the commit that crosses its threshold (`wal_autocheckpoint`): that
+    writer, and every writer queued behind it, waited for the copy (a sweep pass at 100k: 70
+    of its 80 ms of commit). Engines on a file switch that off; this thread does the work
+    beside them: a PASSIVE checkpoint blocks neither readers nor writers, and one another
+    process is running is left to it. Each process that writes has one per file, started by
+    the commits and ended after `IDLE_SECONDS` without any.
+
+    The WAL starts over only at a write that begins after everything in it was copied, which
+    back-to-back writers may never leave room for; so a writer that finds the WAL past
+    `RESTART_BYTES` copies the rest itself before it begins (`WriteQueue.acquire`)."""
+
+    IDLE_SECONDS = 10.0
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.wal = f"{database}-wal"
+        self._fresh()
+
+    def _fresh(self) -> None:
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.running = False
+
+    def wal_bytes(self) -> int:
+        try:
+            return os.stat(self.wal).st_size
+        except OSError:
+            return 0
+
+    def committed(self) -> None:
+        """After a commit: wake the thread (start it) if the WAL is past the threshold."""
+        if self.wal_bytes() < CHECKPOINT_BYTES:
+            return
+        if self.pid != os.getpid():  # a forked child: the parent's thread is not here
+            self._fresh()
+        with self.lock:
+            self.wake.set()
+            if not self.running:
+                self.running = True
+                threading.Thread(target=self._run, name="kesu-checkpoint", daemon=True).start()
+
+    def _run(self) -> None:
+        conn = None
+        try:
+            while True:
+                if not self.wake.wait(self.IDLE_SECONDS):
+                    with self.lock:
+                        if not self.wake.is_set():
+                            self.running = False
+                            return
+                self.wake.clear()
+                if conn is None:  # mode=rw: never create a file that has gone
+                    conn = sqlite3.connect(
+                        f"file:{self.database}?mode=rw", uri=True, isolation_level=None
+                    )
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                checkpoint(conn)
+        except Exception:
+            log.exception("WAL checkpoint of %s", self.database)
+            with self.lock:
+                self.running = False
+        finally:
+            if conn is not None:
+                conn.close()
+
+
+def checkpoint(dbapi_conn) -> None:
+    """A PASSIVE checkpoint; busy (another connection is running one) is left to that one."""
+    with suppress(sqlite3.OperationalError):
+        dbapi_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
 class WriteQueue:
     """The write lock of one SQLite file for this process and, through `flock`, for every
     process on the machine. Held by one DBAPI connection from its `BEGIN IMMEDIATE` until its
@@ -38,6 +129,7 @@ class WriteQueue:
 
     def __init__(self, database: str) -> None:
         self.path = f"{Path(database).resolve()}.writelock"
+        self.checkpointer = Checkpointer(str(Path(database).resolve()))
         self.lock = threading.Lock()
         self.holder: object | None = None
         self.thread: int | None = None  # the holder's thread
@@ -58,6 +150,8 @@ class WriteQueue:
             self.lock.release()
             raise
         self.fd, self.holder, self.thread = fd, dbapi_conn, threading.get_ident()
+        if self.checkpointer.wal_bytes() >= RESTART_BYTES:  # nobody commits until we begin
+            checkpoint(dbapi_conn)
 
     def release(self, dbapi_conn: object) -> None:
         dbapi_conn = getattr(dbapi_conn, "dbapi_connection", dbapi_conn)
@@ -86,16 +180,19 @@ def write_queue(database: str) -> WriteQueue:
 
 def _queue_writers(engine: Engine, queue: WriteQueue) -> None:
     """Release the queue after the DBAPI commit/rollback/close itself (the engine's `commit`
-    and `rollback` events fire before it), including when that raises."""
+    and `rollback` events fire before it), including when that raises; after a commit, the
+    checkpointer may have work."""
     dialect = engine.dialect
     for name in ("do_commit", "do_rollback", "do_close", "do_terminate"):
         done = getattr(dialect, name)
 
-        def finish(dbapi_conn, _done=done):
+        def finish(dbapi_conn, _done=done, _commit=name == "do_commit"):
             try:
                 _done(dbapi_conn)
             finally:
                 queue.release(dbapi_conn)
+            if _commit:
+                queue.checkpointer.committed()
 
         setattr(dialect, name, finish)
 
@@ -128,6 +225,9 @@ def make_engine(url: str, **kw) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
             cur.execute("PRAGMA synchronous=NORMAL")
+            if queue is not None:  # the checkpointer's thread does it (see Checkpointer)
+                cur.execute("PRAGMA wal_autocheckpoint=0")
+                cur.execute(f"PRAGMA journal_size_limit={CHECKPOINT_BYTES}")
             cur.close()
 
         @event.listens_for(engine, "begin")
