@@ -18,9 +18,10 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -116,10 +117,18 @@ class Checkpointer:
                 conn.close()
 
 
-def checkpoint(dbapi_conn) -> None:
-    """A PASSIVE checkpoint; busy (another connection is running one) is left to that one."""
-    with suppress(sqlite3.OperationalError):
-        dbapi_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+def checkpoint(dbapi_conn, wait: float = 0.0) -> None:
+    """A PASSIVE checkpoint. While another connection runs one (SQLite answers busy), leave
+    the work to it, or wait up to `wait` seconds for it to end and then copy what is left."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            busy, _, _ = dbapi_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.OperationalError:
+            busy = 1
+        if not busy or time.monotonic() >= deadline:
+            return
+        time.sleep(0.002)
 
 
 class WriteQueue:
@@ -151,7 +160,7 @@ class WriteQueue:
             raise
         self.fd, self.holder, self.thread = fd, dbapi_conn, threading.get_ident()
         if self.checkpointer.wal_bytes() >= RESTART_BYTES:  # nobody commits until we begin
-            checkpoint(dbapi_conn)
+            checkpoint(dbapi_conn, wait=1.0)
 
     def release(self, dbapi_conn: object) -> None:
         dbapi_conn = getattr(dbapi_conn, "dbapi_connection", dbapi_conn)
