@@ -94,3 +94,17 @@ def test_bank_the_decision_deadline_is_met_by_the_decision(world):
     world.run("officer", cid, "propose_solution", solution("refund", 80))
     assert world.timers(cid)["decision"].state == "met"
     assert world.messages(cid, "customer_update") == ["customer"]
+
+
+def test_bank_the_extension_approval_form_is_the_request_and_its_decision(world):
+    """延长处理期限审批单: the extension asked and its decision, in the 核准 box even when the
+    head refuses it (the form records the decision), not the rest of the case."""
+    cid = complaint(world)
+    world.run("officer", cid, "request_delay", delay(local(2026, 12, 2, 18, 0)))
+    world.run("head", cid, "reject_delay", {"reason": "理由不足，按期处理"})
+    view = world.form(cid, "extension_approval", "head")
+    titles = [title for title, _ in view.sections]
+    assert "延期申请" in titles and "处理方案与实施" not in titles
+    [prepared, approved] = view.signs
+    assert prepared.who == "officer" and approved.label.startswith("核准")
+    assert (approved.who, approved.note) == ("head", "理由不足，按期处理")

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from scenarios.world import REACHED, VALID, World, investigation, local, solution
+from scenarios.world import REACHED, VALID, World, delay, investigation, local, solution
 
 STAFF = [
     ("receiver", "receiver", "CS"),
@@ -54,3 +54,13 @@ def test_iso_the_follow_up_visit_falls_3_to_5_working_days_after_closing(world):
     world.run("archivist", cid, "close", {})
     visit = world.timers(cid)["follow_up_visit"]
     assert (visit.opens_at, visit.due_at) == (local(2026, 12, 2), local(2026, 12, 5))
+
+
+def test_default_a_delay_approval_is_not_the_managers_approval_of_the_complaint_record(world):
+    """The 核准 box of the complaint record is the manager's approval of the handling; a
+    delay the manager approved on the way is a different decision (its own form)."""
+    cid = world.receive("receiver", level="normal", category="product")
+    world.run("receiver", cid, "request_delay", delay(local(2026, 12, 4, 18, 0)))
+    world.run("manager", cid, "approve_delay", {"comment": "同意延期"})
+    approved = world.form(cid, "complaint_record", "manager").signs[2]
+    assert approved.label.startswith("核准") and (approved.who, approved.note) == ("", "")

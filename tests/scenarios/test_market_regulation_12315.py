@@ -70,3 +70,13 @@ def test_12315_testing_time_is_not_counted_in_the_mediation_period(world):
     assert after.due_at > before  # two weeks of testing: ten working days not counted
     assert after.due_at == local(2026, 12, 19)
     assert world.timers(cid)["acceptance_decision"].state == "met"
+
+
+def test_12315_the_acceptance_notice_is_the_complaint_and_the_decision_to_accept_it(world):
+    """受理/不予受理告知书: the decision (classify) is what the chief's 核准 box holds."""
+    cid = complaint(world)
+    world.run("chief", cid, "classify", {"classification": "invalid", "reason": "不属于本部门管辖"})
+    view = world.form(cid, "acceptance_notice", "chief")
+    sections = dict(view.sections)
+    assert any("不属于本部门管辖" in text for _, text in sections["受理决定"])
+    assert (view.signs[-1].who, view.signs[-1].note) == ("chief", "不属于本部门管辖")

@@ -25,6 +25,7 @@ from kesu.notify.models import Outbox
 from kesu.org import service as org_service
 from kesu.sla import sweep as sla_sweep
 from kesu.sla.models import Penalty, Timer
+from kesu.web.console.printing import FormView, complaint_form
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -159,6 +160,12 @@ class World:
                     .order_by(ComplaintEvent.seq)
                 )
             )
+
+    def form(self, cid: int, key: str, username: str) -> FormView:
+        """The printed form `key` of the complaint, as `username` sees it in Chinese."""
+        with self.sessions() as session:
+            user = session.get(User, self.ids[username])
+            return complaint_form(session, user, cid, key, "zh_Hans", self.clock.now())
 
     def messages(self, cid: int, template: str) -> list[str]:
         """Who got a message of this template about the complaint (usernames or 'customer')."""

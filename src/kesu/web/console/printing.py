@@ -59,6 +59,10 @@ class Layout:
     """Also one box per step of the level's review chain (when the pack names no duties)."""
     closing: tuple[Sign, ...] = ()
     """Boxes after the duties (e.g. the archivist filing it)."""
+    approved_by: tuple[str, ...] = ("approve_solution", "sign_off", "close")
+    """The events that fill the 核准 box when the pack names who approves the form: what the
+    form is the approval of (a rejected solution is not approved; a delay form's box is the
+    delay's decision, either way)."""
 
 
 RECEIVED = Sign("received", ("receive",))
@@ -67,6 +71,12 @@ ARCHIVED = Sign("archived", ("close",))
 FOLLOWED = Sign("followed_up", ("follow_up",))
 FULL = ("header", "complainant", "subject", "content", "contacts", "investigation", "solution")
 REPORT = Layout((*FULL, "response"), (RECEIVED, HANDLED), True, (ARCHIVED,))
+DECIDED = ("approve_delay", "reject_delay")
+DELAY = Layout(
+    ("header", "complainant", "contacts", "delay"),
+    (Sign("requested", ("request_delay",)), Sign("decided", DECIDED)),
+    approved_by=DECIDED,
+)
 
 LAYOUTS: dict[str, Layout] = {
     # seed 002 附件三 投诉处理单: T1 fills it, the chain reviews, the archivist files it
@@ -78,9 +88,14 @@ LAYOUTS: dict[str, Layout] = {
         True,
         (ARCHIVED,),
     ),
-    "delay_request": Layout(
-        ("header", "complainant", "contacts", "delay"),
-        (Sign("requested", ("request_delay",)), Sign("decided", ("approve_delay", "reject_delay"))),
+    "delay_request": DELAY,
+    # bank-insurance 延长处理期限审批单 (Art. 18's extension): the same request and decision
+    "extension_approval": DELAY,
+    # 12315 受理/不予受理告知书: the complaint and the decision to accept it or not (classify)
+    "acceptance_notice": Layout(
+        ("header", "complainant", "subject", "content", "acceptance"),
+        (RECEIVED,),
+        approved_by=("classify",),
     ),
     "transfer_slip": Layout(
         ("header", "complainant", "content", "transfer"),
@@ -214,13 +229,10 @@ def _last(
     return found[-1] if found else None
 
 
-SIGNING = ("approve_solution", "reject_solution", "sign_off", "approve_delay", "close")
-"""Events that count as a signature (核准) by a role named on a form."""
-
-
 def _duty_boxes(
     pack: Pack,
     duties: Form,
+    form: Layout,
     c: Complaint,
     events: list[ComplaintEvent],
     roles: dict[int, str],
@@ -252,7 +264,7 @@ def _duty_boxes(
             signed = _last(events, ("sign_off",), by=who([role]))
             boxes.append(_box(label("review", [role]), signed, tz))
     if duties.approve:
-        signed = _last(events, SIGNING, by=who(duties.approve))
+        signed = _last(events, form.approved_by, by=who(duties.approve))
         boxes.append(_box(label("approve", duties.approve), signed, tz))
     return boxes
 
@@ -345,13 +357,14 @@ def build(
         ],
         "response": lambda: rows_of(("record_response",)),
         "transfer": lambda: rows_of(("transfer", "accept_transfer", "decline_transfer")),
-        "delay": lambda: rows_of(("request_delay", "approve_delay", "reject_delay")),
+        "delay": lambda: rows_of(("request_delay", *DECIDED)),
+        "acceptance": lambda: rows_of(("classify",)),
         "follow_up": lambda: rows_of(("follow_up",)),
     }
     for block in form.blocks:
         view.sections.append((t(f"web.block.{block}"), blocks[block]()))
     if duties and (duties.prepare or duties.review or duties.approve):
-        view.signs += _duty_boxes(pack, duties, c, events, roles, locale)
+        view.signs += _duty_boxes(pack, duties, form, c, events, roles, locale)
         names_ = record.listed(
             (pick(pack.role(r).name, locale) for r in duties.informed if pack.role(r)), locale
         )
@@ -475,10 +488,12 @@ def _pdf_response(view: FormView, locale: str, filename: str) -> Response:
 # --- routes ------------------------------------------------------------------------------------
 
 
-def _complaint_view(request, db: Session, user, complaint_id: int, key: str, now) -> FormView:
+def complaint_form(
+    db: Session, user, complaint_id: int, key: str, locale: str, now: datetime
+) -> FormView:
+    """The printed form `key` of a complaint as `user` may see it."""
     c = visible_complaint(db, user, complaint_id)
     pack = complaint_service.pack_of(db, c)
-    locale = page_locale(request)
     if key not in {k for k, _ in forms_for(pack, c, locale)}:
         raise NotFound("not_found.form", key=key)
     # printed forms carry the complainant masked: the full number is revealed (and logged) on
@@ -506,7 +521,7 @@ def _complaint_view(request, db: Session, user, complaint_id: int, key: str, now
 def print_form(
     request: Request, complaint_id: int, key: str, db: ReadDb, clock: ClockDep, user: ConsoleUser
 ) -> Response:
-    view = _complaint_view(request, db, user, complaint_id, key, clock.now())
+    view = complaint_form(db, user, complaint_id, key, page_locale(request), clock.now())
     pdf_url = f"/complaints/{complaint_id}/forms/{key}/pdf"
     return page(request, db, user, "forms/form.html", {"view": view, "pdf_url": pdf_url})
 
@@ -515,7 +530,7 @@ def print_form(
 def print_form_pdf(
     request: Request, complaint_id: int, key: str, db: ReadDb, clock: ClockDep, user: ConsoleUser
 ) -> Response:
-    view = _complaint_view(request, db, user, complaint_id, key, clock.now())
+    view = complaint_form(db, user, complaint_id, key, page_locale(request), clock.now())
     return _pdf_response(view, page_locale(request), f"{view.number}-{key}")
 
 
