@@ -119,12 +119,13 @@ class Checkpointer:
 
 def checkpoint(dbapi_conn, wait: float = 0.0) -> None:
     """A PASSIVE checkpoint. While another connection runs one (SQLite answers busy), leave
-    the work to it, or wait up to `wait` seconds for it to end and then copy what is left."""
+    the work to it, or wait up to `wait` seconds for it to end and then copy what is left.
+    Never raises: a database that cannot be checkpointed says so to its next statement."""
     deadline = time.monotonic() + wait
     while True:
         try:
             busy, _, _ = dbapi_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.OperationalError:
+        except sqlite3.Error:
             busy = 1
         if not busy or time.monotonic() >= deadline:
             return
