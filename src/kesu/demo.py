@@ -1,13 +1,15 @@
 """Demo data for the one-command start: an organisation under the franchise-sales-center pack
 (seed 002), staff for every role, and realistic complaints driven through the real lifecycle
-(so every timeline and hash chain is genuine). Idempotent: a second run adds nothing."""
+in time order, with the worker's sweep between (so every timeline, breach and hash chain is
+genuine). Idempotent: a second run adds nothing."""
 
 from __future__ import annotations
 
+import heapq
 import random
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kesu.access import service as access_service
@@ -16,8 +18,11 @@ from kesu.clock import FrozenClock, SystemClock
 from kesu.complaint import service as complaint_service
 from kesu.complaint.schemas import ComplainantIn, ComplaintCreate, SubjectIn
 from kesu.db.session import transaction
+from kesu.errors import KesuError
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
+from kesu.sla.models import Timer
+from kesu.sla.sweep import sweep
 
 PASSWORD = "kesu-demo-2026"
 GROUP_CODE = "HX"
@@ -177,13 +182,42 @@ def _users(session: Session) -> dict[str, User]:
     return {u.username: u for u in session.scalars(select(User))}
 
 
-def _drive(session, clock, cid: int, steps: list[tuple[str, str, dict]], users) -> None:
-    """Run commands in order, each a few minutes to hours after the previous one."""
-    for username, command, payload in steps:
-        complaint = complaint_service.get(session, cid)
-        actor = complaint_service.actor_of(users[username])
-        complaint_service.execute(session, clock, cid, actor, command, payload, complaint.version)
-        clock.advance(minutes=random.Random(cid).randint(20, 600))
+def _step(session, clock, cid: int, step: tuple[str, str, dict], users) -> bool:
+    """Run one scripted command; if a breach's escalation has moved the case to someone else
+    meanwhile, the handler of the moment runs it instead. False when neither may: the case
+    stays where it is (as a real one waits for whoever now holds it)."""
+    username, command, payload = step
+    complaint = complaint_service.get(session, cid)
+    holder = next((u for u, user in users.items() if user.id == complaint.assignee_id), None)
+    for who in dict.fromkeys([username, holder]):
+        if who is None:
+            continue
+        try:
+            with session.begin_nested():
+                actor = complaint_service.actor_of(users[who])
+                version = complaint_service.get(session, cid).version
+                complaint_service.execute(session, clock, cid, actor, command, payload, version)
+            return True
+        except KesuError:
+            continue
+    return False
+
+
+def _sweep_until(sessions: sessionmaker[Session], moment: datetime) -> None:
+    """What the worker would have done by `moment`: each warning and breach at its own time."""
+    running = (Timer.state == "running", Timer.breached_at.is_(None))
+    while True:
+        with sessions() as session:
+            due = session.scalar(select(func.min(Timer.due_at)).where(*running))
+            warn = session.scalar(
+                select(func.min(Timer.warn_at)).where(*running, Timer.warned_at.is_(None))
+            )
+        at = min((t for t in (due, warn) if t is not None), default=None)
+        if at is None or at > moment:
+            return
+        with transaction(sessions) as session:
+            if not sweep(session, FrozenClock(at)):
+                return  # nothing it could take (cannot happen here: nobody else writes)
 
 
 def _path(level: str, amount: int, dissatisfied: bool) -> list[tuple[str, str, dict]]:
@@ -233,48 +267,77 @@ def _path(level: str, amount: int, dissatisfied: bool) -> list[tuple[str, str, d
     return steps
 
 
-def load(sessions: sessionmaker[Session], *, complaints: int = 300, seed: int = 7) -> str:
+def load(
+    sessions: sessionmaker[Session],
+    *,
+    complaints: int = 300,
+    seed: int = 7,
+    now: datetime | None = None,
+) -> str:
+    """Complaints received over the 90 days before `now`, each taken along its path a few
+    minutes to hours a step. Every step of every complaint runs in time order, with the
+    worker's sweep run up to its moment first, so a deadline missed on the way is breached when
+    it fell due (its penalty, escalation and messages then), as in a real history, and nothing
+    is left overdue for the first sweep after loading. Steps that would fall after `now` have
+    not happened yet."""
     with transaction(sessions) as session:
         if session.scalar(select(Organisation.id).where(Organisation.code == GROUP_CODE)):
             return "demo data already loaded (nothing added)"
         ids = build_org(session, SystemClock())
+        clerk = _users(session)["clerk"].id
     rng = random.Random(seed)
-    now = datetime.now(UTC)
-    made = 0
+    now = now or datetime.now(UTC)
     site_codes = [s for _, _, sites in SITES for s, _ in sites]
-    for _ in range(complaints):
+    queue: list[tuple[datetime, int, tuple]] = []
+    for n in range(complaints):
         received = now - timedelta(days=rng.uniform(0, 90), minutes=rng.randint(0, 600))
-        clock = FrozenClock(received)
         category, level, text, demand_text, demands = rng.choice(STORIES)
         product, sku = rng.choice(PRODUCTS)
+        data = ComplaintCreate(
+            site_id=ids[rng.choice(site_codes)],
+            channel=rng.choice(["phone", "phone", "onsite", "wechat", "web", "letter", "sms"]),
+            complainant=ComplainantIn(name=_name(rng), phone=_phone(rng)),
+            complainant_type=rng.choice(["consumer", "consumer", "consumer", "franchisee"]),
+            title=f"{product}：{text[:18]}",
+            description=f"{text}。{demand_text}。",
+            demands=demands,
+            category=category,
+            level=level,
+            subject=SubjectIn(
+                product=product, sku=sku, order_no=f"SO{rng.randint(100000, 999999)}"
+            ),
+            staff_complained_id=clerk if category == "store_attitude" else None,
+            department_id=ids["CS"],
+        )
+        receiver = rng.choice(["receiver1", "receiver2"])
+        # how far along: older complaints are further; some stay open
+        path = _path(level, rng.choice([0, 100, 150, 500, 3000]), rng.random() < 0.08)
+        depth = len(path) if (now - received).days > 14 else rng.randint(0, len(path))
+        first = timedelta(minutes=rng.randint(5, 120))
+        heapq.heappush(queue, (received, n, ("receive", data, receiver, path[:depth], first)))
+    made = 0
+    while queue:
+        at, n, item = heapq.heappop(queue)
+        if at > now:
+            continue  # not happened yet
+        _sweep_until(sessions, at)
+        clock = FrozenClock(at)
         with transaction(sessions) as session:
             users = _users(session)
-            about_clerk = category == "store_attitude"
-            data = ComplaintCreate(
-                site_id=ids[rng.choice(site_codes)],
-                channel=rng.choice(["phone", "phone", "onsite", "wechat", "web", "letter", "sms"]),
-                complainant=ComplainantIn(name=_name(rng), phone=_phone(rng)),
-                complainant_type=rng.choice(["consumer", "consumer", "consumer", "franchisee"]),
-                title=f"{product}：{text[:18]}",
-                description=f"{text}。{demand_text}。",
-                demands=demands,
-                category=category,
-                level=level,
-                subject=SubjectIn(
-                    product=product, sku=sku, order_no=f"SO{rng.randint(100000, 999999)}"
-                ),
-                staff_complained_id=users["clerk"].id if about_clerk else None,
-                department_id=ids["CS"],
-            )
-            actor = complaint_service.actor_of(users[rng.choice(["receiver1", "receiver2"])])
-            complaint = complaint_service.receive(session, clock, actor, data)
-            made += 1
-            # how far along: older complaints are further; some stay open
-            age_days = (now - received).days
-            path = _path(complaint.level, rng.choice([0, 100, 150, 500, 3000]), rng.random() < 0.08)
-            depth = len(path) if age_days > 14 else rng.randint(0, len(path))
-            clock.advance(minutes=rng.randint(5, 120))
-            _drive(session, clock, complaint.id, path[:depth], users)
+            if item[0] == "receive":
+                _, data, receiver, steps, wait = item
+                actor = complaint_service.actor_of(users[receiver])
+                cid = complaint_service.receive(session, clock, actor, data).id
+                made += 1
+            else:
+                _, cid, steps = item
+                if not _step(session, clock, cid, steps[0], users):
+                    continue
+                steps = steps[1:]
+                wait = timedelta(minutes=random.Random(cid).randint(20, 600))
+        if steps:
+            heapq.heappush(queue, (at + wait, n, ("step", cid, steps)))
+    _sweep_until(sessions, now)
     return (
         f"demo loaded: {made} complaints; staff password {PASSWORD!r} (users: "
         + ", ".join(u for u, *_ in STAFF)
