@@ -137,3 +137,48 @@ def test_the_mail_links_to_the_file_where_kesu_public_url_says_kesu_is(
         }
         ids = [d.id for d in session.scalars(select(ReportDelivery).order_by(ReportDelivery.id))]
     assert links == {f"https://kesu.example.cn/api/v1/reports/deliveries/{i}/file" for i in ids}
+
+
+def test_the_reports_sent_are_listed_for_those_whose_scope_covers_them(
+    client, sessions, org, clock
+):
+    """The scheduled reports were only reachable from the e-mail: now the API and the reports
+    page list them, newest first, with the file as sent; a regional manager sees the region's
+    report and not head office's."""
+    from helpers import login
+    from kesu.access import service as access_service
+    from kesu.demo import PASSWORD
+    from web.console_helpers import sign_in
+
+    extra = "    - {key: east, kind: weekly, org: EAST, to_roles: [director], format: csv}\n"
+    _with_schedules(sessions, clock, SCHEDULES + extra)
+    with transaction(sessions) as session:
+        access_service.add_user(
+            session,
+            clock,
+            username="east_mgr",
+            display_name="华东经理",
+            role="supervisor",
+            org_id=org["EAST"],
+            password=PASSWORD,
+        )
+    worker.run_pass(sessions, clock)
+
+    listed = client.get("/api/v1/reports/deliveries", headers=login(client, "director")).json()
+    assert {d["schedule_key"] for d in listed} == {"weekly-hq", "staff-review", "east"}
+    hq = next(d for d in listed if d["schedule_key"] == "weekly-hq")
+    assert (hq["period"], hq["recipients"]) == ("2026-W47", 1)
+    file = client.get(hq["file_url"], headers=login(client, "director"))
+    assert file.status_code == 200 and file.content.startswith(b"%PDF")
+    east = client.get("/api/v1/reports/deliveries", headers=login(client, "east_mgr")).json()
+    assert [d["schedule_key"] for d in east] == ["east"]
+
+    client.headers.pop("Authorization", None)
+    sign_in(client, "director")
+    page = client.get("/reports").text
+    assert "已发送的定时报表" in page and hq["filename"] in page
+    assert f'href="{hq["file_url"]}"' in page
+    client.post("/logout", data={"csrf": re.search(r'name="csrf" value="([^"]+)"', page)[1]})
+    sign_in(client, "east_mgr", PASSWORD)
+    page = client.get("/reports").text
+    assert hq["filename"] not in page and east[0]["filename"] in page

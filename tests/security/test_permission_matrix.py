@@ -100,6 +100,7 @@ ROUTES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/complaints/{complaint_id}/timers"): VIEWERS,
     ("GET", "/api/v1/sla/overdue"): EVERYONE,  # rows filtered by scope
     ("GET", "/api/v1/sla/penalties"): EVERYONE,
+    ("GET", "/api/v1/reports/deliveries"): EVERYONE,  # rows filtered by scope
     ("GET", "/api/v1/sla/calendar-check"): ADMINS,
     # capabilities with rules of their own on top of can() (managers of corrective actions,
     # the report's organisation, a ledger's site): their folders' tests check who may; here

@@ -13,9 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from kesu.access.models import User
+from kesu.access.rules import Principal, in_scope
 from kesu.db.session import make_sessionmaker, reading
 from kesu.errors import InvalidInput, NotFound
 from kesu.i18n import label, pick, translate
@@ -1089,6 +1090,19 @@ def send_scheduled(session: Session, clock) -> int:
         sent += 1
     session.flush()
     return sent
+
+
+def deliveries(session: Session, principal: Principal, limit: int = 20) -> list[ReportDelivery]:
+    """The scheduled reports sent in the viewer's group that the viewer may see (their scope
+    covers the report's organisation), newest first; the files themselves are not read."""
+    rows = session.scalars(
+        select(ReportDelivery)
+        .options(defer(ReportDelivery.content))
+        .where(ReportDelivery.org_id == principal.group_id)
+        .order_by(ReportDelivery.created_at.desc(), ReportDelivery.id.desc())
+        .limit(limit * 10)
+    )
+    return [r for r in rows if in_scope(principal, r.org_id, r.scope_org_id)][:limit]
 
 
 def _insert(session: Session):

@@ -66,6 +66,42 @@ def register(
     return attachment(content, media, name)
 
 
+class DeliveryOut(BaseModel):
+    id: int
+    schedule_key: str
+    kind: str
+    period: str
+    scope_org_id: int
+    filename: str
+    recipients: int
+    created_at: datetime
+    file_url: str
+
+
+@router.get("/reports/deliveries", tags=["reports"])
+def delivery_list(
+    db: ReadDb,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[DeliveryOut]:
+    """The scheduled reports sent (newest first) that the caller's scope covers, each with the
+    link to the file as it was sent."""
+    return [
+        DeliveryOut(
+            id=d.id,
+            schedule_key=d.schedule_key,
+            kind=d.kind,
+            period=d.period,
+            scope_org_id=d.scope_org_id,
+            filename=d.filename,
+            recipients=d.recipients,
+            created_at=d.created_at,
+            file_url=f"/api/v1/reports/deliveries/{d.id}/file",
+        )
+        for d in report_service.deliveries(db, principal, limit)
+    ]
+
+
 @router.get("/reports/{kind}", tags=["reports"], response_model=None)
 def report(
     kind: Kind,

@@ -142,12 +142,20 @@ def _page(request, db, user, kind, org, period, first, last, shown) -> Response:
     if shown:
         zone = ZoneInfo(report.timezone)
         built_at = shown.built_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    pack = access_service.pack_for_user(db, user)
+    names = {o.id: o.name for o in org_service.all_orgs(db)}
+    sent = [
+        (d, names.get(d.scope_org_id, ""))
+        for d in report_service.deliveries(db, access_service.principal(db, user))
+    ]
     return page(
         request,
         db,
         user,
         "console/reports.html",
         {
+            "sent": sent,
+            "tz": pack.timezone,
             "kinds": KINDS,
             "kind": kind,
             "orgs": _orgs(db, user),
@@ -160,8 +168,7 @@ def _page(request, db, user, kind, org, period, first, last, shown) -> Response:
             "charts": report.model_dump(mode="json")["sections"] if report else [],
             "query": request.url.query,
             # a Pareto bar opens a corrective action: offered to those who may open one
-            "improvement_manager": user.role
-            in improvement_rules.managers(access_service.pack_for_user(db, user)),
+            "improvement_manager": user.role in improvement_rules.managers(pack),
         },
     )
 
