@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, computed_field
 
 from kesu.access import rules
 from kesu.access import service as access_service
@@ -75,7 +75,10 @@ class DeliveryOut(BaseModel):
     filename: str
     recipients: int
     created_at: datetime
-    file_url: str
+
+    @computed_field
+    def file_url(self) -> str:
+        return f"/api/v1/reports/deliveries/{self.id}/file"
 
 
 @router.get("/reports/deliveries", tags=["reports"])
@@ -87,17 +90,7 @@ def delivery_list(
     """The scheduled reports sent (newest first) that the caller's scope covers, each with the
     link to the file as it was sent."""
     return [
-        DeliveryOut(
-            id=d.id,
-            schedule_key=d.schedule_key,
-            kind=d.kind,
-            period=d.period,
-            scope_org_id=d.scope_org_id,
-            filename=d.filename,
-            recipients=d.recipients,
-            created_at=d.created_at,
-            file_url=f"/api/v1/reports/deliveries/{d.id}/file",
-        )
+        DeliveryOut.model_validate(d, from_attributes=True)
         for d in report_service.deliveries(db, principal, limit)
     ]
 
