@@ -205,3 +205,34 @@ def test_a_role_change_is_on_the_configuration_trail_with_before_and_after(clien
     assert trail[0]["actor_label"] == "系统管理员"
     r = client.patch(f"/api/v1/users/{users['receiver2']}", json={"role": "boss"}, headers=admin)
     assert r.status_code == 422 and r.json()["error"]["field"] == "role"
+
+
+def test_a_user_cannot_be_put_in_a_department_of_another_group(client, org, sessions, clock):
+    from kesu.db.session import transaction
+    from kesu.org import service as org_service
+
+    with transaction(sessions) as s:
+        other = org_service.create(
+            s, clock, kind="group", code="HY", name="华裕", pack_key="franchise-sales-center"
+        )
+        dept = org_service.create(
+            s, clock, kind="department", code="HY-CS", name="客服部", parent_id=other.id
+        )
+        dept_id = dept.id
+    admin = login(client, "admin")
+    users = {u["username"]: u["id"] for u in client.get("/api/v1/users", headers=admin).json()}
+    moved = client.patch(
+        f"/api/v1/users/{users['receiver2']}", json={"department_id": dept_id}, headers=admin
+    )
+    assert moved.status_code == 422 and moved.json()["error"]["field"] == "department_id"
+    body = {
+        "username": "newbie",
+        "display_name": "新人",
+        "role": "receiver",
+        "org_id": org["HX"],
+        "department_id": dept_id,
+    }
+    added = client.post("/api/v1/users", json=body, headers=admin)
+    assert added.status_code == 422 and added.json()["error"]["field"] == "department_id"
+    after = {u["username"]: u for u in client.get("/api/v1/users", headers=admin).json()}
+    assert "newbie" not in after and after["receiver2"]["department_id"] != dept_id

@@ -180,3 +180,14 @@ def test_the_review_counts_each_cause_over_the_quarter_and_the_months_it_appeare
     with transaction(world.sessions) as session:  # a write session reads in itself
         whole = causes(session)
     assert split == whole == {"material": [3, 2, 0], "people": [2, 2, 1]}
+
+
+def test_a_review_to_a_folder_that_does_not_exist_fails_in_one_line(loop, settings, tmp_path):
+    result = CliRunner().invoke(
+        app,
+        ["improvement", "review", "--quarter", "2026-Q4", "--output", str(tmp_path / "no/r.pdf")],
+        env={"KESU_DATABASE_URL": settings.db_url, "KESU_DATA_DIR": str(settings.data_dir)},
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("error: 无法写入文件“"), result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1

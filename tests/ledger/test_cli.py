@@ -62,3 +62,32 @@ def test_a_mapping_file_is_saved_under_its_name(sessions, org, settings, tmp_pat
         app, ["import", "mapping", "门店台账", "--org", "HX", "--file", str(spec)], env=env
     )
     assert wrong.exit_code == 1 and "when" in wrong.output
+
+
+def test_a_broken_mapping_file_is_refused_in_one_line_and_nothing_is_saved(
+    sessions, org, settings, tmp_path
+):
+    from kesu.ledger.models import LedgerMapping
+
+    runner, env = CliRunner(), _env(settings)
+    spec = tmp_path / "mapping.json"
+    for text, message in [
+        ('{"columns": {"来电日期": "received_at",}}', "第 1 行第 36 列：不是有效的 JSON"),
+        ('["received_at"]', '的格式应为 {"columns": {表头: 字段}'),
+        ('{"columns": ["来电日期"]}', '的格式应为 {"columns": {表头: 字段}'),
+    ]:
+        spec.write_text(text, encoding="utf-8")
+        result = runner.invoke(
+            app, ["import", "mapping", "门店台账", "--org", "HX", "--file", str(spec)], env=env
+        )
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("error: 列映射文件“mapping.json”"), result.output
+        assert message in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    spec.write_bytes('{"columns": {"来电日期": "received_at"}}'.encode("gbk"))
+    result = runner.invoke(
+        app, ["import", "mapping", "门店台账", "--org", "HX", "--file", str(spec)], env=env
+    )
+    assert result.exit_code == 1 and "不是 UTF-8 编码的文本" in result.output
+    with reading(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(LedgerMapping)) == 0

@@ -30,10 +30,23 @@ def test_an_unknown_tier_on_a_level_is_named_with_its_line(tmp_path):
     with pytest.raises(PackInvalid) as err:
         parse_pack(text, str(path))
     problem = err.value.problems[0]
-    assert "unknown tier 'T9'" in problem.rule and problem.path == ""
+    line = text.splitlines().index("    handler_tier: T9") + 1
+    assert problem.rule == "unknown tier 'T9'" and problem.path == "levels.L1.handler_tier"
+    assert problem.line == line  # the level's line, not the pack's first
     result = runner.invoke(app, ["policy", "validate", str(path)])
     assert result.exit_code == 1
-    assert "T9" in result.output
+    assert f"broken.yaml:{line}: levels.L1.handler_tier: unknown tier 'T9'" in result.output
+
+
+def test_a_check_across_the_pack_names_the_line_of_the_item_it_is_about(tmp_path):
+    text = builtin_source("billiards-club").replace(
+        "manager_roles: [", "manager_roles: [nobody, ", 1
+    )
+    with pytest.raises(PackInvalid) as err:
+        parse_pack(text, "club.yaml")
+    problem = err.value.problems[0]
+    assert problem.path == "improvement.manager_roles"
+    assert text.splitlines()[problem.line - 1].strip().startswith("manager_roles: [nobody")
 
 
 def test_a_wrong_value_type_names_the_file_line_and_path(tmp_path):

@@ -107,6 +107,8 @@ def _check_placement(
         dept = org_service.get(session, department_id)
         if dept.kind != "department":
             raise InvalidInput("invalid.not_a_department", field="department_id")
+        if org_service.group_of(session, dept.id).id != org_service.group_of(session, org_id).id:
+            raise InvalidInput("invalid.department_other_group", field="department_id")
 
 
 def add_user(

@@ -64,5 +64,11 @@ def review(
         typer.echo(f"error: {translate(exc.key, locale, **params)}", err=True)
         raise typer.Exit(1) from exc
     path = output or Path(name)
-    path.write_bytes(content)
+    try:
+        path.write_bytes(content)
+    except OSError as exc:  # a folder that does not exist, no permission: one line, not a trace
+        reason = exc.strerror or str(exc)
+        message = translate("file.cannot_write", locale, path=path, reason=reason)
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"{path}: {report.title}")

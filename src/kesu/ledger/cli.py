@@ -102,11 +102,18 @@ def save_mapping(
     """Save how an organisation's ledger columns and words map to complaint fields."""
     from kesu.cli import _fail, _sessions
     from kesu.db.session import transaction
+    from kesu.i18n import translate
     from kesu.ledger import service
     from kesu.report.service import org_by_code
 
+    settings = Settings()
+    problem = _mapping_problem(file)
+    if problem is not None:  # one line, nothing saved (not a traceback)
+        key, params = problem
+        typer.echo(f"error: {translate(key, settings.default_locale, **params)}", err=True)
+        raise typer.Exit(1)
     spec = json.loads(file.read_text(encoding="utf-8"))
-    _engine, sessions = _sessions(Settings())
+    _engine, sessions = _sessions(settings)
     try:
         with transaction(sessions) as session:
             scope = org_by_code(session, org)
@@ -122,3 +129,21 @@ def save_mapping(
     except KesuError as exc:
         _fail(exc)
     typer.echo(f"mapping {name!r} saved for {org}")
+
+
+def _mapping_problem(file: Path) -> tuple[str, dict] | None:
+    """Why this file is not a mapping (an i18n key and its parameters), or None."""
+    try:
+        spec = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        return "ledger.mapping_not_utf8", {"file": file.name}
+    except json.JSONDecodeError as exc:
+        return "ledger.mapping_not_json", {"file": file.name, "line": exc.lineno, "col": exc.colno}
+    shapes = {"columns": str, "values": dict, "defaults": str}
+    if not isinstance(spec, dict) or any(
+        not isinstance(spec.get(part, {}), dict)
+        or not all(isinstance(v, inner) for v in spec.get(part, {}).values())
+        for part, inner in shapes.items()
+    ):
+        return "ledger.mapping_shape", {"file": file.name}
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -42,12 +43,36 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
             match = next((v for k, v in node.value if k.value == part), None)
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             match = node.value[part] if part < len(node.value) else None
+        elif isinstance(node, yaml.SequenceNode):  # an item named by its key: levels.L2
+            match = next((item for item in node.value if _key_of(item) == str(part)), None)
+            if match is None and str(part).isdigit() and int(part) < len(node.value):
+                match = node.value[int(part)]
         else:
             match = None
         if match is None:
             break
         node, line = match, match.start_mark.line + 1
     return line
+
+
+def _key_of(node: yaml.Node) -> str | None:
+    if isinstance(node, yaml.MappingNode):
+        return next((v.value for k, v in node.value if k.value == "key"), None)
+    return None
+
+
+_PLACE = re.compile(r"^([A-Za-z_][\w\-]*(?:\.[\w\-]+)*): (.+)$", re.DOTALL)
+
+
+def _place(data: dict, loc: tuple[Any, ...], message: str) -> tuple[tuple[Any, ...], str]:
+    """The location and rule of one error. A check across the whole pack (an unknown tier, a
+    duplicate key) has no location of its own but names its place at the start of the message
+    ("levels.L1.handler_tier: unknown tier 'T9'"): that place becomes the location, so the
+    line is the item's, not the pack's first."""
+    match = _PLACE.match(message) if not loc else None
+    if match and match.group(1).split(".")[0] in data:
+        return tuple(match.group(1).split(".")), match.group(2)
+    return loc, message
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -67,15 +92,13 @@ def parse_pack(text: str, filename: str = "<pack>") -> Pack:
         return Pack.model_validate(data)
     except ValidationError as exc:
         node = yaml.compose(text, Loader=_LOADER)  # only now: the lines of the problems
-        problems = [
-            Problem(
-                filename,
-                _line_of(node, err["loc"]),
-                ".".join(str(p) for p in err["loc"]),
-                err["msg"].removeprefix("Value error, "),  # Pydantic's prefix says nothing
+        problems = []
+        for err in exc.errors():
+            # Pydantic's "Value error, " prefix says nothing
+            loc, rule = _place(data, err["loc"], err["msg"].removeprefix("Value error, "))
+            problems.append(
+                Problem(filename, _line_of(node, loc), ".".join(str(p) for p in loc), rule)
             )
-            for err in exc.errors()
-        ]
         raise PackInvalid(problems) from exc
 
 
