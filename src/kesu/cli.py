@@ -121,14 +121,10 @@ def _sessions(settings: Settings, *, schema: bool = True):
 
 def prepare(settings: Settings) -> None:
     """Migrate to head and register the built-in packs (idempotent)."""
-    from sqlalchemy import select
-
-    from kesu.audit import service as audit_service
     from kesu.db import migrate
     from kesu.db.session import transaction
     from kesu.policy import loader
     from kesu.policy import service as policy_service
-    from kesu.policy.models import PolicyVersion
 
     engine, sessions = _sessions(settings, schema=False)
     was = migrate.current(engine)
@@ -136,15 +132,7 @@ def prepare(settings: Settings) -> None:
     clock = SystemClock()
     with transaction(sessions) as session:
         for key in loader.builtin_keys():
-            text = loader.builtin_source(key)
-            digest = loader.digest(text)
-            known = session.scalar(select(PolicyVersion.id).where(PolicyVersion.digest == digest))
-            row = policy_service.register(session, clock, text, key)
-            if known is None:
-                details = {"key": row.key, "version": row.version, "digest": row.digest}
-                audit_service.record_config(
-                    session, clock, None, "pack.register", "pack", row.id, details
-                )
+            policy_service.install(session, clock, loader.builtin_source(key), key)
     if engine.dialect.name == "sqlite":
         # SQLite plans without statistics until ANALYZE: per-person queues then scan a whole
         # organisation's history (docs/performance.md measured 285 ms → 1 ms)
@@ -452,6 +440,45 @@ def policy_validate(path: Path) -> None:
         f"{path}: valid pack {pack.key} v{pack.version} — {len(pack.levels)} levels, "
         f"{len(pack.roles)} roles, {len(pack.category_list())} categories"
     )
+
+
+@policy_app.command("load")
+def policy_load(path: Path) -> None:
+    """Put a pack file into use: checked, stored as a new version; the groups under its key
+    open new complaints under it (those already open keep theirs). Exit 1 on any problem."""
+    from sqlalchemy import select
+
+    from kesu.db.session import transaction
+    from kesu.org.models import Organisation
+    from kesu.policy import service as policy_service
+    from kesu.policy.loader import PackInvalid
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(f"error: {path}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    settings = Settings()
+    _engine, sessions = _sessions(settings)
+    try:
+        with transaction(sessions) as session:
+            row, new = policy_service.install(session, SystemClock(), text, str(path))
+            now = policy_service.current(session, row.key)
+            groups = session.scalars(
+                select(Organisation.code).where(
+                    Organisation.kind == "group", Organisation.pack_key == row.key
+                )
+            ).all()
+    except PackInvalid as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from None
+    said = "stored" if new else "already stored"
+    typer.echo(f"{path}: pack {row.key} v{row.version} {said} ({row.digest[:12]})")
+    if now.id != row.id:
+        typer.echo(f"note: v{now.version} ({now.digest[:12]}) is newer and stays in use")
+    else:
+        typer.echo(f"in use for new complaints of: {', '.join(groups) or '(no group yet)'}")
 
 
 @policy_app.command("show")

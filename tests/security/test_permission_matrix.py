@@ -105,6 +105,7 @@ ROUTES: dict[tuple[str, str], set[str] | str] = {
     # capabilities with rules of their own on top of can() (managers of corrective actions,
     # the report's organisation, a ledger's site): their folders' tests check who may; here
     # each must at least refuse a caller without a token
+    ("POST", "/api/v1/packs"): "own",  # an administrator of every group running the key
     ("GET", "/api/v1/reports/{kind}"): "own",
     ("PUT", "/api/v1/reports/volume"): "own",
     ("GET", "/api/v1/reports/deliveries/{delivery_id}/file"): "own",

@@ -11,6 +11,8 @@ import weakref
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
+from kesu.access.models import User
+from kesu.audit import service as audit_service
 from kesu.clock import Clock
 from kesu.db.session import database_key
 from kesu.errors import NotFound
@@ -40,6 +42,23 @@ def register(session: Session, clock: Clock, text: str, filename: str = "<pack>"
         session.info[_REGISTERED] = True  # an id that a rollback could hand out again
         session.info.pop(_CURRENT, None)
     return row
+
+
+def install(
+    session: Session, clock: Clock, text: str, filename: str, by: User | None = None
+) -> tuple[PolicyVersion, bool]:
+    """Store a pack (validated) and, when it is new, record that in the configuration trail:
+    `kesu db upgrade` does it for the built-in packs, `kesu policy load` and `POST /packs` for
+    an organisation's own. (The row, whether it was new.) New complaints of the groups under
+    its key open under the current version (`current`): the highest version, the latest
+    stored among equals; complaints already open keep theirs."""
+    dig = loader.digest(text)
+    known = session.scalar(select(PolicyVersion.id).where(PolicyVersion.digest == dig))
+    row = register(session, clock, text, filename)
+    if known is None:
+        details = {"key": row.key, "version": row.version, "digest": row.digest}
+        audit_service.record_config(session, clock, by, "pack.register", "pack", row.id, details)
+    return row, known is None
 
 
 def current(session: Session, key: str) -> PolicyVersion:

@@ -418,6 +418,39 @@ def packs(user: CurrentUser) -> list[dict[str, Any]]:
     return out
 
 
+class PackIn(BaseModel):
+    source: str = Field(min_length=1, max_length=1_000_000, description="the pack file (YAML)")
+
+
+class PackLoaded(BaseModel):
+    key: str
+    version: int
+    digest: str
+    new: bool = Field(description="false: this very text was stored before")
+    in_use: bool = Field(description="new complaints open under it (no higher version stored)")
+
+
+@router.post("/packs", status_code=201, tags=["policy"])
+def load_pack(
+    body: PackIn, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
+) -> PackLoaded:
+    """Put a pack into use (`kesu policy load`): checked (422 naming line, path and rule of
+    each problem), stored as a new version; the groups under its key open new complaints
+    under it. Only an administrator of every group that runs the key may change it."""
+    pack = loader.parse_pack(body.source, "pack.yaml")
+    groups = db.scalars(
+        select(Organisation.id).where(
+            Organisation.kind == "group", Organisation.pack_key == pack.key
+        )
+    )
+    if not all(rules.can(p, "admin", g) for g in groups):
+        raise Forbidden("policy.other_groups")
+    row, new = policy_service.install(db, clock, body.source, "pack.yaml", admin)
+    db.commit()
+    in_use = policy_service.current(db, row.key).id == row.id
+    return PackLoaded(key=row.key, version=row.version, digest=row.digest, new=new, in_use=in_use)
+
+
 @router.get("/packs/{key}", tags=["policy"])
 def pack(key: Annotated[str, Path(max_length=60)], db: ReadDb, user: CurrentUser) -> dict[str, Any]:
     """The pack version new complaints open under (as stored), in full."""

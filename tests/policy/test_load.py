@@ -1,0 +1,122 @@
+"""Putting an organisation's own pack into use: `kesu policy load FILE` and `POST /api/v1/packs`.
+Before, only the built-in packs could be run: a pack an administrator wrote or changed could be
+validated, but no organisation could open a complaint under it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from helpers import complaint_body, login
+from kesu.access import service as access_service
+from kesu.audit.models import ConfigAudit
+from kesu.cli import app as cli_app
+from kesu.complaint.models import Complaint
+from kesu.db.session import reading, transaction
+from kesu.demo import PASSWORD
+from kesu.policy import loader
+from kesu.policy.models import PolicyVersion
+
+
+def _changed(version_step: int = 1, days: int = 2) -> str:
+    """The demo's pack with its version raised and the first contact due in `days` days."""
+    text = loader.builtin_source("franchise-sales-center")
+    version = int(re.search(r"^version: (\d+)", text, re.M).group(1))
+    text = re.sub(r"^version: \d+", f"version: {version + version_step}", text, count=1, flags=re.M)
+    return text.replace(
+        "    met_by: [{event: record_contact, when: {reached: true}}]\n"
+        "    within: {working_days: 1}",
+        f"    met_by: [{{event: record_contact, when: {{reached: true}}}}]\n"
+        f"    within: {{working_days: {days}}}",
+        1,
+    )
+
+
+@pytest.fixture
+def kesu(settings, monkeypatch, org):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    return lambda *args: CliRunner().invoke(cli_app, list(args))
+
+
+def _versions(sessions) -> int:
+    with reading(sessions) as s:
+        return s.scalar(select(func.count()).select_from(PolicyVersion))
+
+
+def test_a_changed_pack_loaded_from_the_cli_is_what_new_complaints_open_under(
+    kesu, client, sessions, tmp_path, org
+):
+    assert "within: {working_days: 2}" in _changed()
+    path = tmp_path / "ours.yaml"
+    path.write_text(_changed(), encoding="utf-8")
+    result = kesu("policy", "load", str(path))
+    assert result.exit_code == 0, result.output
+    assert "stored" in result.output and "in use for new complaints of: HX" in result.output
+    assert "already stored" in kesu("policy", "load", str(path)).output  # no second version
+
+    headers = login(client, "receiver1")
+    c = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers)
+    assert c.status_code == 201, c.text
+    assert c.json()["next_due_at"] == "2026-11-30T16:00:00Z"  # two working days: Monday's end
+    with reading(sessions) as s:
+        used = s.get(Complaint, c.json()["id"]).policy_version_id
+        assert s.get(PolicyVersion, used).source == path.read_text(encoding="utf-8")
+        assert s.scalar(select(func.count()).where(ConfigAudit.action == "pack.register")) >= 1
+
+
+def test_a_broken_pack_file_is_refused_with_its_lines_and_nothing_is_stored(
+    kesu, sessions, tmp_path
+):
+    before = _versions(sessions)
+    path = tmp_path / "broken.yaml"
+    path.write_text(_changed().replace("handler_tier: T1", "handler_tier: T9", 1), "utf-8")
+    result = kesu("policy", "load", str(path))
+    assert result.exit_code == 1
+    assert re.search(
+        r"broken\.yaml:\d+: levels\.\w+\.handler_tier: unknown tier 'T9'", result.output
+    )
+    assert _versions(sessions) == before
+
+
+def test_an_older_version_is_stored_but_the_newer_one_stays_in_use(kesu, tmp_path):
+    newer, older = tmp_path / "v3.yaml", tmp_path / "v2.yaml"
+    newer.write_text(_changed(version_step=2), "utf-8")
+    older.write_text(_changed(version_step=1, days=3), "utf-8")
+    assert kesu("policy", "load", str(newer)).exit_code == 0
+    result = kesu("policy", "load", str(older))
+    assert result.exit_code == 0 and "is newer and stays in use" in result.output
+
+
+def test_the_api_loads_a_pack_for_an_administrator_of_every_group_that_runs_it(
+    client, sessions, clock, org
+):
+    body = {"source": _changed()}
+    assert (
+        client.post("/api/v1/packs", json=body, headers=login(client, "director")).status_code
+        == 403
+    )
+    r = client.post("/api/v1/packs", json=body, headers=login(client, "admin"))
+    assert r.status_code == 201, r.text
+    assert (r.json()["new"], r.json()["in_use"]) == (True, True)
+    broken = {"source": _changed().replace("handler_tier: T1", "handler_tier: T9", 1)}
+    r = client.post("/api/v1/packs", json=broken, headers=login(client, "admin"))
+    assert r.status_code == 422 and "T9" in r.json()["error"]["message"]
+    # a region's administrator does not administer the group that runs the pack
+    with transaction(sessions) as session:
+        access_service.add_user(
+            session,
+            clock,
+            username="east_admin",
+            display_name="华东管理员",
+            role="admin",
+            org_id=org["EAST"],
+            password=PASSWORD,
+        )
+    r = client.post(
+        "/api/v1/packs", json={"source": _changed(2)}, headers=login(client, "east_admin")
+    )
+    assert r.status_code == 403 and r.json()["error"]["key"] == "policy.other_groups"
