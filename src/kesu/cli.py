@@ -343,6 +343,33 @@ def org_add(
         _fail(exc)
 
 
+@org_app.command("set-pack")
+def org_set_pack(
+    code: Annotated[str, typer.Argument(help="the group's code")],
+    pack: Annotated[str, typer.Argument(help="a stored pack's key (`kesu policy load`)")],
+) -> None:
+    """Run a group under another pack: its new complaints open under it, complaints already
+    open keep the version they were opened under. Refused while its staff hold roles the pack
+    does not have."""
+    from sqlalchemy import select
+
+    from kesu.db.session import transaction
+    from kesu.org.models import Organisation
+    from kesu.policy import service as policy_service
+
+    _engine, sessions = _sessions(Settings())
+    try:
+        with transaction(sessions) as session:
+            group = session.scalar(select(Organisation).where(Organisation.code == code))
+            if group is None:
+                typer.echo(f"error: no organisation with code {code!r}", err=True)
+                raise typer.Exit(1)
+            policy_service.adopt(session, SystemClock(), group, pack)
+    except KesuError as exc:
+        _fail(exc)
+    typer.echo(f"{code}: new complaints open under pack {pack}")
+
+
 @org_app.command("list")
 def org_list() -> None:
     """Every organisation: code, kind, name, parent and pack."""

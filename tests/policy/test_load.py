@@ -120,3 +120,47 @@ def test_the_api_loads_a_pack_for_an_administrator_of_every_group_that_runs_it(
         "/api/v1/packs", json={"source": _changed(2)}, headers=login(client, "east_admin")
     )
     assert r.status_code == 403 and r.json()["error"]["key"] == "policy.other_groups"
+
+
+def test_a_group_is_moved_to_its_own_pack_and_open_complaints_keep_theirs(
+    kesu, client, sessions, tmp_path, org
+):
+    """Its own procedure under a key of its own (a release's built-in pack then never takes
+    its place): `kesu policy load`, then `kesu org set-pack`."""
+    headers = login(client, "receiver1")
+    before = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()
+    own = _changed().replace("key: franchise-sales-center", "key: hx-procedure", 1)
+    path = tmp_path / "hx.yaml"
+    path.write_text(own, "utf-8")
+    assert kesu("policy", "load", str(path)).exit_code == 0
+    result = kesu("org", "set-pack", "HX", "hx-procedure")
+    assert result.exit_code == 0, result.output
+    after = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()
+    with reading(sessions) as s:
+        keys = {
+            c.id: s.get(PolicyVersion, c.policy_version_id).key
+            for c in s.scalars(
+                select(Complaint).where(Complaint.id.in_([before["id"], after["id"]]))
+            )
+        }
+        assert keys == {before["id"]: "franchise-sales-center", after["id"]: "hx-procedure"}
+        trail = s.scalars(select(ConfigAudit).where(ConfigAudit.action == "org.pack")).one()
+        assert (trail.details["from"], trail.details["to"]) == (
+            "franchise-sales-center",
+            "hx-procedure",
+        )
+
+
+def test_a_pack_without_the_roles_the_staff_hold_is_refused_and_nothing_changes(kesu, sessions):
+    result = kesu("org", "set-pack", "HX", "default")  # no 'director', 'admin_center' …
+    assert result.exit_code == 1
+    assert "no role admin_center、director," in result.output  # the roles HX's staff hold
+    with reading(sessions) as s:
+        assert org_pack(s, "HX") == "franchise-sales-center"
+    assert kesu("org", "set-pack", "SH-NJ", "default").exit_code == 1  # a store runs no pack
+
+
+def org_pack(session, code: str) -> str | None:
+    from kesu.org.models import Organisation
+
+    return session.scalar(select(Organisation.pack_key).where(Organisation.code == code))

@@ -15,7 +15,9 @@ from kesu.access.models import User
 from kesu.audit import service as audit_service
 from kesu.clock import Clock
 from kesu.db.session import database_key
-from kesu.errors import NotFound
+from kesu.errors import InvalidInput, NotFound
+from kesu.org import service as org_service
+from kesu.org.models import Organisation
 from kesu.policy import loader
 from kesu.policy.models import PolicyVersion
 from kesu.policy.schema import Pack
@@ -59,6 +61,26 @@ def install(
         details = {"key": row.key, "version": row.version, "digest": row.digest}
         audit_service.record_config(session, clock, by, "pack.register", "pack", row.id, details)
     return row, known is None
+
+
+def adopt(session: Session, clock: Clock, group: Organisation, key: str) -> None:
+    """Run a group under another stored pack (`kesu org set-pack`): its new complaints open
+    under the pack's current version, complaints already open keep theirs. Refused while the
+    group's active staff hold a role the pack does not have (they could no longer act)."""
+    if group.kind != "group":
+        raise InvalidInput("org.not_a_group", field="code", code=group.code)
+    pack = pack_of(session, current(session, key).id)
+    roles = session.scalars(
+        select(User.role)
+        .where(User.org_id.in_(org_service.subtree_ids(session, group.id)), User.active)
+        .distinct()
+    )
+    missing = sorted(r for r in roles if pack.role(r) is None)
+    if missing:
+        raise InvalidInput("policy.roles_missing", field="pack", key=key, roles="、".join(missing))
+    before, group.pack_key = group.pack_key, key
+    details = {"code": group.code, "from": before, "to": key}
+    audit_service.record_config(session, clock, None, "org.pack", "organisation", group.id, details)
 
 
 def current(session: Session, key: str) -> PolicyVersion:
