@@ -178,3 +178,15 @@ def test_rating_without_choosing_a_grade_says_the_grade_is_required(client, org,
     )
     assert r.status_code == 422
     assert "满意度：必填" in r.text and "必须是整数" not in r.text
+
+
+def test_a_blank_title_or_name_is_reported_as_required_in_the_readers_language(client, org):
+    r = _submit(client, org, title="   ", phone="137 0000 2001")
+    assert r.status_code == 422
+    assert "标题：必填" in r.text and "必须是文本" not in r.text
+    r = _submit(client, org, name=" ", phone="137 0000 2002")
+    assert r.status_code == 422 and "姓名：必填" in r.text and "必须是文本" not in r.text
+    client.get("/lang/en")
+    r = _submit(client, org, title="", phone="137 0000 2003")
+    assert r.status_code == 422
+    assert "Title: required" in r.text and "must be text" not in r.text

@@ -171,7 +171,7 @@ def _create_from(form: FormData, pack: Pack, group: Organisation, db: Session) -
         "complainant": {
             "name": _text(form, "name"),
             "phone": _text(form, "phone"),
-            **({"other_contact": contact} if contact else {}),
+            "other_contact": contact or None,
         },
         "complainant_type": "consumer" if "consumer" in types else pack.complainant_types[0].key,
         "title": _text(form, "title"),
@@ -179,6 +179,9 @@ def _create_from(form: FormData, pack: Pack, group: Organisation, db: Session) -
         "demands": [d for d in form.getlist("demands") if isinstance(d, str) and d],
         "category": _text(form, "category"),
     }
+    # a blank field is a missing one: "required", not "must be text"
+    data["complainant"] = {k: v for k, v in data["complainant"].items() if v is not None}
+    data = {k: v for k, v in data.items() if v is not None}
     try:
         return ComplaintCreate.model_validate(data)
     except ValidationError as exc:
