@@ -312,7 +312,13 @@ def _who(pack: Pack, event: ComplaintEvent, roles: dict[int, str], locale: str) 
 def _status_page(request, db, settings, token, complaint, *, error=None, status=200) -> Response:
     locale = page_locale(request)
     pack = complaint_service.pack_of(db, complaint)
-    events = [e for e in queries.timeline(db, complaint.id) if e.command in CUSTOMER_EVENTS]
+    events = [
+        e
+        for e in queries.timeline(db, complaint.id)
+        if e.command in CUSTOMER_EVENTS
+        # the customer's own files; staff's (CCTV, statements) are internal evidence
+        and (e.command != "attach_evidence" or e.actor_kind == "customer")
+    ]
     staff_ids = {e.actor_id for e in events if e.actor_kind == "staff" and e.actor_id}
     roles = (
         dict(db.execute(select(User.id, User.role).where(User.id.in_(staff_ids))).all())
