@@ -489,3 +489,17 @@ def test_a_claimed_message_is_not_sent_once_its_lease_is_nearly_over_but_retried
     clock.set(rows[2].next_attempt_at)
     assert deliver.deliver_due(sessions, clock, settings) == 1
     assert outbox(sessions)[2].state == "sent" and len(webhook_server.received) == 3
+
+
+def test_a_staff_alert_names_the_level_and_the_event_in_the_readers_language(
+    sessions, clock, org, smtp_settings, smtp_server, give_email
+):
+    from helpers import receive
+
+    give_email("supervisor", "zhang@hx.example", locale="en")
+    receive(sessions, clock, org, level="L2")  # seed 002 5.1: an L2 form goes to T2 at once
+    deliver.deliver_due(sessions, clock, smtp_settings)
+    (mail,) = smtp_server.mailbox.to("zhang@hx.example")
+    body = mail.get_content()
+    assert '"沙发坐垫塌陷" (L2 (serious)): Receive.' in body
+    assert "二级" not in body and "受理" not in body

@@ -76,3 +76,14 @@ def test_an_email_address_is_found_in_a_free_text_contact():
     assert rules.email_in("微信 lin88，邮箱 lin.x@example.cn") == "lin.x@example.cn"
     assert rules.email_in("微信 lin88") is None
     assert rules.email_in(None) is None
+
+
+def test_a_label_param_is_given_in_the_recipients_language_and_other_params_as_stored():
+    level = {"zh_Hans": "二级（较严重投诉）", "zh_Hant": "二級（較嚴重投訴）", "en": "L2 (serious)"}
+    params = {"number": "FS2026110001", "level": level, "extra": {"a": 1}}
+    assert rules.localised(params, "zh_Hant") == {
+        "number": "FS2026110001",
+        "level": "二級（較嚴重投訴）",
+        "extra": {"a": 1},
+    }
+    assert rules.localised(params, "en")["level"] == "L2 (serious)"

@@ -108,3 +108,20 @@ def test_bank_the_extension_approval_form_is_the_request_and_its_decision(world)
     [prepared, approved] = view.signs
     assert prepared.who == "officer" and approved.label.startswith("核准")
     assert (approved.who, approved.note) == ("head", "理由不足，按期处理")
+
+
+def test_bank_the_complainant_is_told_an_end_of_day_extension_as_that_days_24_00(world):
+    from sqlalchemy import select
+
+    from kesu.notify.models import Outbox
+
+    cid = complaint(world)
+    world.run("officer", cid, "request_delay", delay(local(2026, 12, 2, 18, 0)))
+    world.run("head", cid, "approve_delay", {})
+    world.run("officer", cid, "request_delay", delay(local(2026, 12, 31, 0, 0)))
+    world.run("senior", cid, "approve_delay", {})
+    with world.sessions() as session:
+        sms = session.scalars(
+            select(Outbox).where(Outbox.template == "delay_extended", Outbox.channel == "sms-log")
+        ).one()
+    assert sms.params["until"] == "2026-12-30 24:00"  # not "2026-12-31 00:00", a day later

@@ -566,3 +566,28 @@ def test_a_deadline_at_the_end_of_a_day_reads_as_that_days_24_00(client, org):
         html = client.get(path).text
         assert "2026-11-27 24:00" in html, path
         assert "2026-11-28 00:00" not in html, path
+
+
+def test_the_result_reply_asks_for_the_grades_of_the_complaints_own_pack():
+    from kesu.complaint.models import Complainant
+    from kesu.policy.loader import builtin_source, parse_pack
+    from kesu.web.console.record import replies
+
+    person = Complainant(name="林女士")
+    complaint = Complaint(number="RS2026110001")
+    texts = {}
+    for key in ("retail-store", "franchise-sales-center"):
+        pack = parse_pack(builtin_source(key))
+        texts[key] = {
+            locale: dict(replies(pack, complaint, person, "王晓丽", locale))
+            for locale in ("zh_Hans", "zh_Hant", "en")
+        }
+    retail = texts["retail-store"]
+    assert retail["zh_Hans"]["结果反馈与满意度"].endswith("？1 满意，2 可以接受，3 不满意。")
+    assert retail["zh_Hant"]["結果回饋與滿意度"].endswith("？1 滿意，2 可以接受，3 不滿意。")
+    assert retail["en"]["Result and satisfaction"].endswith(
+        "? 1 Satisfied, 2 Acceptable, 3 Not satisfied."
+    )
+    assert "5" not in retail["zh_Hans"]["结果反馈与满意度"].replace("RS2026110001", "")
+    franchise = texts["franchise-sales-center"]["zh_Hans"]["结果反馈与满意度"]
+    assert "1 非常满意，2 满意，3 可理解/接受，4 不满意，5 很不满意。" in franchise

@@ -29,6 +29,17 @@ def test_a_too_long_title_is_explained_in_english(client, org):
     assert r.json()["error"]["message"] == "Title: at most 200 characters"
 
 
+def test_an_empty_title_asks_for_at_least_one_character_in_good_english(client, org):
+    headers = login(client, "receiver1")
+    body = complaint_body(org, title="")
+    r = client.post("/api/v1/complaints", json=body, headers={**headers, "Accept-Language": "en"})
+    assert r.status_code == 422
+    assert r.json()["error"]["message"] == "Title: at least 1 character"
+    hant = {**headers, "Accept-Language": "zh-TW"}
+    r = client.post("/api/v1/complaints", json=body, headers=hant)
+    assert r.json()["error"]["message"] == "標題：至少 1 個字元"
+
+
 def test_a_channel_the_pack_does_not_know_is_refused_naming_the_field(client, org):
     headers = login(client, "receiver1")
     r = client.post(

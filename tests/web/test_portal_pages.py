@@ -178,3 +178,36 @@ def test_rating_without_choosing_a_grade_says_the_grade_is_required(client, org,
     )
     assert r.status_code == 422
     assert "满意度：必填" in r.text and "必须是整数" not in r.text
+
+
+def test_a_blank_title_or_name_is_reported_as_required_in_the_readers_language(client, org):
+    r = _submit(client, org, title="   ", phone="137 0000 2001")
+    assert r.status_code == 422
+    assert "标题：必填" in r.text and "必须是文本" not in r.text
+    r = _submit(client, org, name=" ", phone="137 0000 2002")
+    assert r.status_code == 422 and "姓名：必填" in r.text and "必须是文本" not in r.text
+    client.get("/lang/en")
+    r = _submit(client, org, title="", phone="137 0000 2003")
+    assert r.status_code == 422
+    assert "Title: required" in r.text and "must be text" not in r.text
+
+
+def test_files_staff_attach_are_not_listed_on_the_customers_page(
+    client, org, settings, sessions, clock
+):
+    from kesu.access import service as access_service
+    from kesu.complaint import evidence
+    from kesu.complaint import service as complaint_service
+
+    location = _submit(client, org, files=[("files", ("crack.png", PNG, "image/png"))]).headers[
+        "location"
+    ]
+    with transaction(sessions) as session:
+        c = session.query(Complaint).one()
+        actor = complaint_service.actor_of(access_service.by_username(session, "receiver1"))
+        evidence.attach(
+            session, clock, settings.evidence_dir, c, actor, "王晓丽询问店员记录.png", PNG, 10**6
+        )
+    page = client.get(location).text
+    assert "crack.png" in page  # the customer's own file
+    assert "王晓丽询问店员记录" not in page

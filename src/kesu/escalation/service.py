@@ -20,7 +20,7 @@ from kesu.complaint import lifecycle
 from kesu.complaint.commands import Categorize
 from kesu.complaint.models import Complainant, Complaint
 from kesu.escalation import rules
-from kesu.i18n import translate
+from kesu.i18n import LOCALES, label, pick, translate
 from kesu.notify import service as notify_service
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
@@ -48,7 +48,7 @@ def params_of(pack: Pack, complaint: Complaint, **more: Any) -> dict[str, Any]:
     return {
         "number": complaint.number,
         "title": complaint.title,
-        "level": level.name["zh_Hans"] if level else complaint.level,
+        "level": {loc: pick(level.name, loc) for loc in LOCALES} if level else complaint.level,
         **more,
     }
 
@@ -394,7 +394,7 @@ def on_event(
     facts = sla_rules.facts_of(complaint, payload)
     for i, (rule, trigger) in enumerate(_notification_triggers(pack)):
         if sla_rules.matches(trigger, command, facts, actor_role=None, actor_rank=0, pack=pack):
-            params = params_of(pack, complaint, event=translate(f"command.{command}"))
+            params = params_of(pack, complaint, event=label(f"command.{command}"))
             alerts.append(
                 Alert(f"rule{i}", rule.template, params, to=rule.notify, customer=rule.customer)
             )

@@ -207,7 +207,7 @@ def _claim(row: Outbox, config: NotificationChannel | None, now: datetime) -> Cl
         address=row.address,
         recipient_kind=row.recipient_kind,
         template=row.template,
-        params=dict(row.params),
+        params=rules.localised(row.params, row.locale),
         locale=row.locale,
         complaint_id=row.complaint_id,
         created_at=row.created_at,

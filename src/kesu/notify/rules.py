@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from string import Formatter
 from typing import Any
 
+from kesu.i18n import LOCALES, pick
+
 BACKOFF = (
     timedelta(minutes=1),
     timedelta(minutes=5),
@@ -61,6 +63,17 @@ def params_for(recipient_kind: str, params: Mapping[str, Any]) -> dict[str, Any]
     return {
         name: mask_phone(value)
         if not reveal and is_phone_param(name) and isinstance(value, str)
+        else value
+        for name, value in params.items()
+    }
+
+
+def localised(params: Mapping[str, Any], locale: str) -> dict[str, Any]:
+    """Params as the recipient reads them: a label ({zh_Hans: …, zh_Hant: …, en: …}, e.g. a
+    level's name) in the recipient's language, everything else as stored."""
+    return {
+        name: pick(value, locale)
+        if isinstance(value, dict) and value and set(value) <= set(LOCALES)
         else value
         for name, value in params.items()
     }

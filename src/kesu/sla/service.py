@@ -12,12 +12,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kesu.calendar import WorkCalendar, YearSchedule
+from kesu.calendar.workdays import deadline_text
 from kesu.clock import Clock
 from kesu.complaint import lifecycle
 from kesu.complaint.models import Complaint
@@ -397,7 +397,7 @@ def _delays(
             _retime(cal(), pack.timer(timer.key), timer)
             report["extended"].append(timer.key)
             if step.notify_customer:
-                local = until.astimezone(ZoneInfo(pack.timezone)).strftime("%Y-%m-%d %H:%M")
+                local = deadline_text(until, pack.timezone)  # an end of day reads 24:00
                 alerts.append(
                     Alert(
                         f"extended:{timer.key}",

@@ -61,6 +61,8 @@ def field_label(field: str, locale: str) -> str:
 
 def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str, Any]:
     named = f"rule.{rule}.{field.rsplit('.', 1)[-1]}"  # a rule said for one field (a phone)
+    if ctx.get("min_length", ctx.get("max_length")) == "1":  # "1 character", not "1 characters"
+        named = f"rule.{rule}.one" if translate(named, locale) == named else named
     key = named if translate(named, locale) != named else f"rule.{rule}"
     if "expected" in ctx and locale != "en":  # Pydantic's "'a', 'b' or 'c'" in Chinese: a、b、c
         ctx = {**ctx, "expected": ctx["expected"].replace(" or ", ", ").replace(", ", "、")}

@@ -244,7 +244,13 @@ def replies(
 ) -> list[tuple[str, str]]:
     """(title, text) of each reply template, filled in for this complaint."""
     keys = REPLIES.get(pack.key, DEFAULT_REPLIES)
-    params = {"name": person.name, "number": complaint.number, "agent": agent}
+    grades = ", " if locale == "en" else "，"  # the pack's own scale, not seed 002's five grades
+    params = {
+        "name": person.name,
+        "number": complaint.number,
+        "agent": agent,
+        "grades": grades.join(f"{g.value} {pick(g.name, locale)}" for g in pack.satisfaction),
+    }
     return [
         (translate(f"web.reply.{k}.title", locale), translate(f"web.reply.{k}", locale, **params))
         for k in keys

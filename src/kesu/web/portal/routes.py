@@ -171,7 +171,7 @@ def _create_from(form: FormData, pack: Pack, group: Organisation, db: Session) -
         "complainant": {
             "name": _text(form, "name"),
             "phone": _text(form, "phone"),
-            **({"other_contact": contact} if contact else {}),
+            "other_contact": contact or None,
         },
         "complainant_type": "consumer" if "consumer" in types else pack.complainant_types[0].key,
         "title": _text(form, "title"),
@@ -179,6 +179,9 @@ def _create_from(form: FormData, pack: Pack, group: Organisation, db: Session) -
         "demands": [d for d in form.getlist("demands") if isinstance(d, str) and d],
         "category": _text(form, "category"),
     }
+    # a blank field is a missing one: "required", not "must be text"
+    data["complainant"] = {k: v for k, v in data["complainant"].items() if v is not None}
+    data = {k: v for k, v in data.items() if v is not None}
     try:
         return ComplaintCreate.model_validate(data)
     except ValidationError as exc:
@@ -309,7 +312,13 @@ def _who(pack: Pack, event: ComplaintEvent, roles: dict[int, str], locale: str) 
 def _status_page(request, db, settings, token, complaint, *, error=None, status=200) -> Response:
     locale = page_locale(request)
     pack = complaint_service.pack_of(db, complaint)
-    events = [e for e in queries.timeline(db, complaint.id) if e.command in CUSTOMER_EVENTS]
+    events = [
+        e
+        for e in queries.timeline(db, complaint.id)
+        if e.command in CUSTOMER_EVENTS
+        # the customer's own files; staff's (CCTV, statements) are internal evidence
+        and (e.command != "attach_evidence" or e.actor_kind == "customer")
+    ]
     staff_ids = {e.actor_id for e in events if e.actor_kind == "staff" and e.actor_id}
     roles = (
         dict(db.execute(select(User.id, User.role).where(User.id.in_(staff_ids))).all())
