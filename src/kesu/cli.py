@@ -586,8 +586,30 @@ def audit_anchor() -> None:
 
 @user_app.command("deactivate")
 def user_deactivate(username: str) -> None:
-    """Stop a user signing in (every token revoked); their history stays."""
-    _set_active(username, False)
+    """Stop a user signing in (every token revoked); their history stays. The open complaints
+    they handled go to whoever the pack's auto-assignment picks now."""
+    from sqlalchemy import select
+
+    from kesu.access import service as access_service
+    from kesu.access.models import User
+    from kesu.complaint import service as complaint_service
+    from kesu.db.session import transaction
+
+    _engine, sessions = _sessions(Settings())
+    try:
+        with transaction(sessions) as session:
+            user = access_service.by_username(session, username)
+            moved, left = complaint_service.deactivate(session, SystemClock(), None, user)
+            names = dict(session.execute(select(User.id, User.username)).all())
+            handed = [f"{c.number}→{names.get(c.assignee_id)}" for c in moved]
+            kept = [c.number for c in left]
+    except KesuError as exc:
+        _fail(exc)
+    typer.echo(f"user {username} deactivated")
+    if handed:
+        typer.echo(f"open complaints handed over: {', '.join(handed)}")
+    if kept:
+        typer.echo(f"still naming {username} (reassign them): {', '.join(kept)}")
 
 
 @user_app.command("activate")

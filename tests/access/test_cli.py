@@ -281,3 +281,51 @@ def test_db_upgrade_does_not_print_the_database_password(monkeypatch, tmp_path):
     result = CliRunner().invoke(cli_app, ["db", "upgrade"])
     assert result.exit_code == 0
     assert result.output == "database ready: postgresql+psycopg://kesu:***@db.example/kesu\n"
+
+
+def test_a_deactivated_handlers_open_complaints_go_to_someone_who_can_work_them(
+    kesu, client, org, sessions
+):
+    """The closed loop: before, a person who left kept their open complaints (nobody was
+    working them, and nothing said so); now they go to whoever auto-assignment picks, on the
+    complaint's timeline, from the CLI and the API alike."""
+    from sqlalchemy import select
+
+    from helpers import complaint_body
+    from kesu.access.models import User
+    from kesu.complaint.models import Complaint, ComplaintEvent
+    from kesu.db.session import reading
+
+    receiver1 = login(client, "receiver1")
+    made = [
+        client.post("/api/v1/complaints", json=complaint_body(org), headers=receiver1).json()
+        for _ in range(2)
+    ]
+    with reading(sessions) as s:
+        mine = s.scalar(select(User.id).where(User.username == "receiver1"))
+    theirs = [c for c in made if c["assignee_id"] == mine]  # the receiver keeps what they took
+    assert theirs
+    out = kesu("user", "deactivate", "receiver1")
+    assert all(c["number"] in out for c in theirs) and "handed over" in out
+    with reading(sessions) as s:
+        for c in s.scalars(select(Complaint).where(Complaint.id.in_([c["id"] for c in theirs]))):
+            owner = s.get(User, c.assignee_id)
+            assert owner.username != "receiver1" and owner.active
+            last = s.scalars(
+                select(ComplaintEvent)
+                .where(ComplaintEvent.complaint_id == c.id)
+                .order_by(ComplaintEvent.seq.desc())
+            ).first()
+            assert (last.command, last.actor_kind) == ("assign", "system")
+            now_owner = owner.username
+
+    third = client.post(
+        "/api/v1/complaints", json=complaint_body(org), headers=login(client, now_owner)
+    ).json()
+    admin = login(client, "admin")
+    with reading(sessions) as s:
+        owner_id = s.scalar(select(User.id).where(User.username == now_owner))
+    r = client.post(f"/api/v1/users/{owner_id}/deactivate", headers=admin)
+    assert r.status_code == 200, r.text
+    after = client.get(f"/api/v1/complaints/{third['id']}", headers=admin).json()
+    assert after["assignee_id"] not in (None, owner_id)

@@ -276,6 +276,35 @@ def get(session: Session, complaint_id: int) -> Complaint:
     return complaint
 
 
+def deactivate(
+    session: Session, clock: Clock, by: User | None, user: User
+) -> tuple[list[Complaint], list[Complaint]]:
+    """A person leaves (`kesu user deactivate`, the API): they can no longer sign in, and the
+    open complaints they handled go to whoever the pack's auto-assignment picks now, each as
+    the system's `assign` (on its timeline, with the new handler told as for any
+    assignment), so none is left with an owner nobody works for. Returns (handed over, still
+    naming them: the pack assigns nobody by itself, or nobody fits; someone must take them)."""
+    from kesu.access import service as access_service
+    from kesu.escalation import service as escalation_service
+
+    access_service.set_active(session, clock, by, user, False)
+    moved, left = [], []
+    for complaint in session.scalars(
+        select(Complaint)
+        .where(Complaint.assignee_id == user.id, Complaint.state.in_(lifecycle.OPEN))
+        .order_by(Complaint.id)
+    ).all():
+        pack = pack_of(session, complaint)
+        chosen = escalation_service.pick_owner(session, pack, complaint, lifecycle.SYSTEM)
+        if chosen is None or chosen == user.id:
+            left.append(complaint)
+            continue
+        version, payload = complaint.version, {"assignee_id": chosen}
+        execute(session, clock, complaint.id, lifecycle.SYSTEM, "assign", payload, version)
+        moved.append(complaint)
+    return moved, left
+
+
 def pack_of(session: Session, complaint: Complaint) -> Pack:
     return policy_service.pack_of(session, complaint.policy_version_id)
 

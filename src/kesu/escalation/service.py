@@ -462,9 +462,25 @@ def ensure_owner(
     """Give an open, unowned complaint a handler of its tier; return who, or None.
     `open_cases`: how many open complaints each of these users handles, when the caller keeps
     that itself (the sweep, for a pass's changes not flushed yet)."""
-    if not pack.escalation.auto_assign or complaint.assignee_id is not None:
+    if complaint.assignee_id is not None:
         return None
-    if complaint.state == "closed":
+    chosen = pick_owner(session, pack, complaint, actor, open_cases)
+    if chosen is not None:
+        complaint.assignee_id = chosen
+    return chosen
+
+
+def pick_owner(
+    session: Session,
+    pack: Pack,
+    complaint: Complaint,
+    actor: lifecycle.Actor,
+    open_cases: Callable[[list[int]], dict[int, int]] | None = None,
+) -> int | None:
+    """Who the pack's auto-assignment would give this open complaint to now (active staff of
+    its tier, the least loaded, never the person complained about); None when the pack does
+    not assign by itself or nobody fits."""
+    if not pack.escalation.auto_assign or complaint.state == "closed":
         return None
     roles = _roles(pack)
     staff = [
@@ -481,16 +497,13 @@ def ensure_owner(
         )
         for uid, rank, dept in staff
     ]
-    chosen = rules.pick_handler(
+    return rules.pick_handler(
         candidates,
         needed_rank=pack.tier_rank(complaint.current_tier),
         department_id=complaint.department_id,
         recused_id=complaint.staff_complained_id,
         preferred_id=actor.user_id if actor.kind == "staff" else None,
     )
-    if chosen is not None:
-        complaint.assignee_id = chosen
-    return chosen
 
 
 def open_cases_of(

@@ -298,11 +298,12 @@ def update_user(
 def deactivate_user(
     user_id: int, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
 ) -> UserOut:
-    """The user can no longer sign in and every token of theirs stops; history keeps them."""
+    """The user can no longer sign in and every token of theirs stops; history keeps them.
+    The open complaints they handled go to whoever the pack's auto-assignment picks now."""
     target = _managed_user(db, p, user_id)
     if target.id == admin.id:
         raise Forbidden("forbidden.own_account")
-    access_service.set_active(db, clock, admin, target, False)
+    complaint_service.deactivate(db, clock, admin, target)
     db.commit()
     return _user_out(target)
 
