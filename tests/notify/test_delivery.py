@@ -503,3 +503,26 @@ def test_a_staff_alert_names_the_level_and_the_event_in_the_readers_language(
     body = mail.get_content()
     assert '"沙发坐垫塌陷" (L2 (serious)): Receive.' in body
     assert "二级" not in body and "受理" not in body
+
+
+def test_a_breach_alert_names_the_time_limit_in_the_readers_language(
+    sessions, clock, org, smtp_settings, smtp_server, give_email
+):
+    """The sweep's breach message named the pack's time limit in Simplified Chinese for every
+    reader; an English reader now reads its English name."""
+    from helpers import receive
+    from kesu.sla import sweep
+
+    give_email("receiver1", "wang@hx.example", locale="en")
+    receive(sessions, clock, org)  # the receiver keeps it: the first contact is theirs
+    clock.advance(days=3)
+    with transaction(sessions) as session:
+        assert sweep.sweep(session, clock) >= 1
+    deliver.deliver_due(sessions, clock, smtp_settings)
+    breach = [m for m in smtp_server.mailbox.to("wang@hx.example") if "[Overdue]" in m["Subject"]]
+    assert breach, [m["Subject"] for m in smtp_server.mailbox.to("wang@hx.example")]
+    body = breach[0].get_content()
+    assert '"Contact the complainant within 1 working day"' in body
+    assert (
+        "一个工作日内联系投诉人" not in body and "Contact the complainant" in breach[0]["Subject"]
+    )

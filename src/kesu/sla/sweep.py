@@ -417,7 +417,7 @@ def _consequences(
     session, now = work.session, work.now
     name = rule.name["zh_Hans"]
     params = escalation_service.params_of(
-        pack, complaint, timer=name, due_at=deadline_text(timer.due_at, pack.timezone)
+        pack, complaint, timer=rule.name, due_at=deadline_text(timer.due_at, pack.timezone)
     )
     # told as things stand at the breach: the handler then and the tier above them
     told = escalation_service.recipients(session, pack, complaint, rule.on_breach.notify)
@@ -447,7 +447,9 @@ def _consequences(
                 Alert(
                     "penalty",
                     "sla_penalty",
-                    escalation_service.params_of(pack, complaint, timer=name, amount=str(amount)),
+                    escalation_service.params_of(
+                        pack, complaint, timer=rule.name, amount=str(amount)
+                    ),
                     user_ids=[person],
                 )
             )
@@ -496,7 +498,7 @@ def _warn_each(work: _Pass, timers: list[Timer]) -> None:
         params = escalation_service.params_of(
             pack,
             complaint,
-            timer=rule.name["zh_Hans"],
+            timer=rule.name,
             due_at=deadline_text(timer.due_at, pack.timezone),
         )
         work.record(complaint, "sla_warning", _payload(timer))
