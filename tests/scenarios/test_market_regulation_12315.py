@@ -80,3 +80,29 @@ def test_12315_the_acceptance_notice_is_the_complaint_and_the_decision_to_accept
     sections = dict(view.sections)
     assert any("不属于本部门管辖" in text for _, text in sections["受理决定"])
     assert (view.signs[-1].who, view.signs[-1].note) == ("chief", "不属于本部门管辖")
+
+
+def test_12315_the_complainant_hears_the_decision_in_plain_words_not_the_staff_command(world):
+    """The customer's update said "有新进展：判定性质" (the staff command's name); it now says
+    what the step means for them: accepted, or not."""
+    from sqlalchemy import select
+
+    from kesu.notify.models import Outbox
+
+    accepted, refused = complaint(world), complaint(world)
+    world.run("officer", accepted, "classify", VALID)
+    world.run(
+        "chief", refused, "classify", {"classification": "invalid", "reason": "不属于本部门管辖"}
+    )
+    with world.sessions() as session:
+        told = {
+            row.complaint_id: row.params["event"]["zh_Hans"]
+            for row in session.scalars(
+                select(Outbox).where(
+                    Outbox.template == "customer_update", Outbox.recipient_kind == "customer"
+                )
+            )
+        }
+    assert told[accepted].startswith("您的投诉已受理")
+    assert told[refused] == "经审查，您的投诉不予受理"
+    assert "判定性质" not in told.values()

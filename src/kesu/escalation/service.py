@@ -394,11 +394,24 @@ def on_event(
     facts = sla_rules.facts_of(complaint, payload)
     for i, (rule, trigger) in enumerate(_notification_triggers(pack)):
         if sla_rules.matches(trigger, command, facts, actor_role=None, actor_rank=0, pack=pack):
-            params = params_of(pack, complaint, event=label(f"command.{command}"))
+            event = _customer_event(command, payload) if rule.customer else None
+            params = params_of(pack, complaint, event=event or label(f"command.{command}"))
             alerts.append(
                 Alert(f"rule{i}", rule.template, params, to=rule.notify, customer=rule.customer)
             )
     return alerts
+
+
+def _customer_event(command: str, payload: dict[str, Any]) -> dict[str, str] | None:
+    """What a step means to the complainant ("您的投诉已受理"), where staff read the command's
+    name ("判定性质"); None where the catalogues say nothing more than the command."""
+    for key in (
+        f"notify.customer_event.{command}.{payload.get('classification')}",
+        f"notify.customer_event.{command}",
+    ):
+        if translate(key, "zh_Hans") != key:
+            return label(key)
+    return None
 
 
 def _acknowledgement(session: Session, pack: Pack, complaint: Complaint) -> Alert:
