@@ -591,3 +591,12 @@ def test_the_result_reply_asks_for_the_grades_of_the_complaints_own_pack():
     assert "5" not in retail["zh_Hans"]["结果反馈与满意度"].replace("RS2026110001", "")
     franchise = texts["franchise-sales-center"]["zh_Hans"]["结果反馈与满意度"]
     assert "1 非常满意，2 满意，3 可理解/接受，4 不满意，5 很不满意。" in franchise
+
+
+def test_the_handler_and_tier_use_the_readers_brackets(client, org):
+    """ "王晓丽 (主要受理人)" mixed ASCII brackets into Chinese text; Chinese pages use （）."""
+    cid = _complaint(client, org)
+    sign_in(client, "receiver1")
+    assert re.search(r"王晓丽（[^）<]+）</dd>", client.get(f"/complaints/{cid}").text)
+    client.get("/lang/en")
+    assert re.search(r"王晓丽 \([^)<]+\)</dd>", client.get(f"/complaints/{cid}").text)
