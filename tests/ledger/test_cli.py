@@ -39,14 +39,38 @@ def test_the_dry_run_names_bad_rows_and_the_import_adds_the_rest_once(
     runner, env = CliRunner(), _env(settings)
     args = ["import", "ledger", str(path), "--org", "SH-NJ"]
     dry = runner.invoke(app, [*args, "--dry-run"], env=env)
-    assert dry.exit_code == 0, dry.output
+    assert dry.exit_code == 2, dry.output  # a script can tell: rows with problems
     assert "第 5 行 B 投诉日期：无法识别的日期“2025-02-30”" in dry.output
     assert "共 3 行，可导入 2 行，已导入过 0 行，有问题 1 行" in dry.output
     assert _complaints(sessions) == 0
     done = runner.invoke(app, args, env=env)
+    assert done.exit_code == 2  # the good rows are in; one row still needs fixing
     assert "已导入 2 行" in done.output and _complaints(sessions) == 2
     again = runner.invoke(app, args, env=env)
     assert "已导入 0 行，跳过 2 行" in again.output and _complaints(sessions) == 2
+    path.write_bytes(LEDGER.replace("2025-02-30", "2025-02-28").encode("utf-8-sig"))
+    fixed = runner.invoke(app, args, env=env)
+    assert fixed.exit_code == 0 and _complaints(sessions) == 3  # every row in: exit 0
+
+
+def test_a_row_whose_number_a_bad_row_already_has_is_a_duplicate_not_imported(
+    sessions, org, settings, tmp_path
+):
+    """The ledger's first A-2 has a wrong date; the second A-2 is the same ledger entry typed
+    again. It was imported, and once the first was corrected it was skipped as 'already': the
+    corrected row never came in. The first occurrence holds the number."""
+    path = tmp_path / "登记表.csv"
+    text = LEDGER + "A-2,2025-03-01,王先生,139 0000 1111,桌面划痕（重复登记）\r\n"
+    path.write_bytes(text.encode("utf-8-sig"))
+    runner, env = CliRunner(), _env(settings)
+    args = ["import", "ledger", str(path), "--org", "SH-NJ"]
+    first = runner.invoke(app, args, env=env)
+    assert first.exit_code == 2 and _complaints(sessions) == 2  # A-1 and A-3
+    path.write_bytes(text.replace("2025-02-30", "2025-02-28").encode("utf-8-sig"))
+    runner.invoke(app, args, env=env)
+    with reading(sessions) as session:
+        texts = set(session.scalars(select(Complaint.description)))
+    assert "桌面划痕" in texts and "桌面划痕（重复登记）" not in texts
 
 
 def test_a_mapping_file_is_saved_under_its_name(sessions, org, settings, tmp_path):

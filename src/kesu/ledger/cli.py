@@ -25,7 +25,9 @@ def ledger(
     ] = False,
     lang: Annotated[str | None, typer.Option("--lang", help="zh_Hans | zh_Hant | en")] = None,
 ) -> None:
-    """Import a ledger; every bad row is named by row and column. Importing again adds nothing."""
+    """Import a ledger; every bad row is named by row and column. Importing again adds nothing.
+    Exit 0: every row imported (or imported before); 2: rows with problems, the rest imported
+    (with --dry-run: would be); 1: nothing done (no such organisation, unreadable file …)."""
     from kesu.cli import _fail, _sessions, cli_locale
     from kesu.complaint import lifecycle
     from kesu.db.session import reading, transaction
@@ -83,6 +85,8 @@ def ledger(
             bad=result.count("bad"),
         )
     )
+    if result.count("bad") or result.count("duplicate"):
+        raise typer.Exit(2)  # rows with problems: the rest were (or would be) imported
 
 
 @import_app.command("mapping")

@@ -294,6 +294,8 @@ def plan(
         planned = Planned(row, data=_prepare(ctx, header, row, now))
         if row.problems:
             planned.status = "bad"
+            if row.values.get("original_number"):  # its number is taken: a later row with the
+                seen.setdefault(rules.identity(row), i)  # same one is a duplicate of this one
         else:
             planned.key = rules.identity(row)
             if planned.key in seen:
