@@ -20,7 +20,7 @@ from kesu.complaint import lifecycle
 from kesu.complaint.commands import Categorize
 from kesu.complaint.models import Complainant, Complaint
 from kesu.escalation import rules
-from kesu.i18n import LOCALES, label, pick, translate
+from kesu.i18n import label, translate
 from kesu.notify import service as notify_service
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
@@ -48,7 +48,7 @@ def params_of(pack: Pack, complaint: Complaint, **more: Any) -> dict[str, Any]:
     return {
         "number": complaint.number,
         "title": complaint.title,
-        "level": {loc: pick(level.name, loc) for loc in LOCALES} if level else complaint.level,
+        "level": level.name if level else complaint.level,  # a label: picked at sending
         **more,
     }
 

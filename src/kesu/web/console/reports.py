@@ -143,7 +143,8 @@ def _page(request, db, user, kind, org, period, first, last, shown) -> Response:
         zone = ZoneInfo(report.timezone)
         built_at = shown.built_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     pack = access_service.pack_for_user(db, user)
-    names = {o.id: o.name for o in org_service.all_orgs(db)}
+    orgs = _orgs(db, user)
+    names = {o.id: o.name for o in orgs}  # a delivery the viewer sees is of their subtree
     sent = [
         (d, names.get(d.scope_org_id, ""))
         for d in report_service.deliveries(db, access_service.principal(db, user))
@@ -158,7 +159,7 @@ def _page(request, db, user, kind, org, period, first, last, shown) -> Response:
             "tz": pack.timezone,
             "kinds": KINDS,
             "kind": kind,
-            "orgs": _orgs(db, user),
+            "orgs": orgs,
             "org": org or "",
             "period": period or "",
             "first": first,
