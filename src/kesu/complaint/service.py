@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.audit.chain import GENESIS, event_hash, hashed_fields
 from kesu.clock import Clock
@@ -27,6 +28,7 @@ from kesu.complaint.models import Complainant, Complaint, ComplaintEvent, Number
 from kesu.complaint.numbering import format_number, period_key
 from kesu.complaint.schemas import ComplaintCreate
 from kesu.errors import Forbidden, InvalidInput, NotFound, StaleVersion
+from kesu.escalation import service as escalation_service
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy import service as policy_service
@@ -284,9 +286,6 @@ def deactivate(
     the system's `assign` (on its timeline, with the new handler told as for any
     assignment), so none is left with an owner nobody works for. Returns (handed over, still
     naming them: the pack assigns nobody by itself, or nobody fits; someone must take them)."""
-    from kesu.access import service as access_service
-    from kesu.escalation import service as escalation_service
-
     access_service.set_active(session, clock, by, user, False)
     moved, left = [], []
     for complaint in session.scalars(
