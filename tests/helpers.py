@@ -10,6 +10,14 @@ from kesu.complaint.schemas import ComplaintCreate
 from kesu.db.session import transaction
 from kesu.demo import PASSWORD
 
+INVESTIGATION = {
+    "findings": "坐垫海绵密度不达标",
+    "root_causes": ["material"],
+    "responsibility": [{"party": "质量管理部", "share": 100}],
+    "founded": True,
+}
+"""A record_investigation payload for the demo's sofa complaint (founded, one cause)."""
+
 
 def login(client, username: str, password: str = PASSWORD) -> dict[str, str]:
     r = client.post("/api/v1/auth/login", json={"username": username, "password": password})

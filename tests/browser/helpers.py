@@ -6,6 +6,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from helpers import INVESTIGATION
 from kesu.access.models import User
 from kesu.complaint import service as complaint_service
 from kesu.complaint.schemas import ComplaintCreate
@@ -75,12 +76,7 @@ def handled_steps(handler: str = "receiver1") -> list[tuple[str, str, dict[str, 
         (
             handler,
             "record_investigation",
-            {
-                "findings": "坐垫海绵密度不达标",
-                "root_causes": ["material"],
-                "responsibility": [{"party": "质量管理部", "share": 100}],
-                "founded": True,
-            },
+            INVESTIGATION,
         ),
         (
             handler,

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from helpers import complaint_body, login, run
+from helpers import INVESTIGATION, complaint_body, login, run
 from kesu.complaint.commands import COMMANDS
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.db.session import transaction
@@ -200,12 +200,7 @@ def test_the_printed_form_names_whoever_a_dissatisfied_answer_handed_the_case_to
         ("classify", {"classification": "valid", "reason": "情况属实"}),
         (
             "record_investigation",
-            {
-                "findings": "坐垫海绵密度不达标",
-                "root_causes": ["material"],
-                "responsibility": [{"party": "质量管理部", "share": 100}],
-                "founded": True,
-            },
+            INVESTIGATION,
         ),
         ("propose_solution", {"solution_type": "exchange", "amount": 150, "description": "换"}),
         ("implement", {"notes": "已上门更换"}),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from helpers import complaint_body, login, run
+from helpers import INVESTIGATION, complaint_body, login, run
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.complaint.tracking import path as track_path
 from kesu.db.session import transaction
@@ -158,12 +158,7 @@ def test_rating_without_choosing_a_grade_says_the_grade_is_required(client, org,
         ("classify", {"classification": "valid", "reason": "情况属实"}),
         (
             "record_investigation",
-            {
-                "findings": "坐垫海绵密度不达标",
-                "root_causes": ["material"],
-                "responsibility": [{"party": "质量管理部", "share": 100}],
-                "founded": True,
-            },
+            INVESTIGATION,
         ),
         ("propose_solution", {"solution_type": "exchange", "amount": 150, "description": "换"}),
         ("implement", {}),
