@@ -413,3 +413,22 @@ def test_a_complaint_taken_by_phone_tells_the_customer_it_is_accepted_and_its_nu
 def test_a_customer_who_left_no_phone_or_address_is_sent_nothing(sessions, clock, org):
     receive(sessions, clock, org, complainant={"name": "匿名顾客", "phone": None})
     assert [r for r in rows(sessions) if r.recipient_kind == "customer"] == []
+
+
+def test_a_customer_is_written_to_in_the_language_their_complaint_was_taken_in(
+    sessions, clock, org
+):
+    c = receive(
+        sessions,
+        clock,
+        org,
+        complainant={"name": "Ms Lam", "phone": "138 1234 5678"},
+        locale="en",
+    )
+    told = [r for r in rows(sessions) if r.recipient_kind == "customer"]
+    assert [(r.template, r.locale) for r in told] == [("customer_complaint_received", "en")]
+    message = rules.render(catalogue(told[0].locale), told[0].template, told[0].params)
+    assert c.number in message.subject and "Ms Lam" in message.body
+    assert "已受理" not in message.body
+    staff = {r.locale for r in rows(sessions) if r.recipient_kind == "user"}
+    assert staff <= {"zh_Hans"}  # staff keep their own language

@@ -352,6 +352,7 @@ def test_intake_registers_through_the_same_service_and_reports_missing_fields(
             "site_id": str(org["SH-NJ"]),
             "level": "L1",
             "demands": "repair",
+            "locale": "zh_Hant",
         },
     )
     assert r.status_code == 303
@@ -359,6 +360,9 @@ def test_intake_registers_through_the_same_service_and_reports_missing_fields(
     with transaction(sessions) as session:
         c = session.get(Complaint, cid)
         assert (c.title, c.channel, c.demands, c.state) == ("床垫异响", "phone", ["repair"], "new")
+        assert c.locale == "zh_Hant"  # the receiver noted the customer reads traditional
+    facts = client.get(f"/complaints/{cid}").text.split("客户语言")[1][:60]
+    assert "繁體中文" in facts
 
 
 def test_intake_calls_a_field_left_blank_or_only_spaces_required(client, org, sessions):

@@ -204,3 +204,20 @@ def test_a_filter_time_without_a_time_zone_is_a_422_naming_the_field_not_a_500(c
             assert "must include a time zone" in problem["message"]
         ok = client.get(path, params={name: "2026-11-01T00:00:00+08:00"}, headers=headers)
         assert ok.status_code == 200, (path, ok.text)
+
+
+def test_a_customer_language_kesu_does_not_speak_is_refused_naming_the_field(
+    client, org, sessions
+):
+    headers = {**login(client, "receiver1"), "Accept-Language": "zh-CN"}
+    r = client.post("/api/v1/complaints", json=complaint_body(org, locale="fr"), headers=headers)
+    assert r.status_code == 422
+    problem = r.json()["error"]["problems"][0]
+    assert problem["field"] == "body.locale" and problem["message"].startswith("客户语言：必须是")
+    assert "zh_Hant" in problem["message"]
+    with sessions() as s:
+        assert s.query(Complaint).count() == 0
+    r = client.post(
+        "/api/v1/complaints", json=complaint_body(org, locale="zh_Hant"), headers=headers
+    )
+    assert r.status_code == 201 and r.json()["locale"] == "zh_Hant"

@@ -8,6 +8,7 @@ from helpers import INVESTIGATION, complaint_body, login, run
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.complaint.tracking import path as track_path
 from kesu.db.session import transaction
+from kesu.notify.models import Outbox
 from web.console_helpers import csrf_of, post_form
 
 PNG = (
@@ -185,6 +186,21 @@ def test_a_blank_title_or_name_is_reported_as_required_in_the_readers_language(c
     r = _submit(client, org, title="", phone="137 0000 2003")
     assert r.status_code == 422
     assert "Title: required" in r.text and "must be text" not in r.text
+
+
+def test_a_customer_who_files_in_english_is_answered_in_english(client, org, sessions):
+    assert _submit(client, org, phone="137 0000 3001").status_code == 303
+    client.get("/lang/en")
+    assert _submit(client, org, phone="137 0000 3002").status_code == 303
+    with transaction(sessions) as session:
+        filed = {c.id: c.locale for c in session.query(Complaint)}
+        told = [
+            (r.complaint_id, r.locale)
+            for r in session.query(Outbox).filter_by(recipient_kind="customer")
+        ]
+    assert sorted(filed.values()) == ["en", "zh_Hans"]
+    assert sorted({loc for _, loc in told}) == ["en", "zh_Hans"]
+    assert all(loc == filed[cid] for cid, loc in told)
 
 
 def test_files_staff_attach_are_not_listed_on_the_customers_page(

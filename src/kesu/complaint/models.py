@@ -81,6 +81,9 @@ class Complaint(Base):
     channel: Mapped[str] = mapped_column(String(40))
     complainant_id: Mapped[int] = mapped_column(ForeignKey("complainant.id"), index=True)
     complainant_type: Mapped[str] = mapped_column(String(40))
+    locale: Mapped[str | None] = mapped_column(
+        String(10), doc="the language the complainant reads: messages to them are written in it"
+    )
     # what is complained about
     subject: Mapped[dict[str, Any]] = mapped_column(default=dict)
     staff_complained_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -69,6 +69,9 @@ class ComplaintCreate(BaseModel):
     occurred_at: datetime | None = None
     occurred_place: ShortText | None = None
     department_id: int | None = None
+    locale: Literal["zh_Hans", "zh_Hant", "en"] | None = Field(
+        None, description="the language the complainant reads (default: Simplified Chinese)"
+    )
 
 
 class EventOut(BaseModel):
@@ -110,6 +113,7 @@ class ComplaintOut(BaseModel):
     channel: str
     complainant_id: int
     complainant_type: str
+    locale: str | None
     title: str
     description: str
     demands: list[str]

@@ -238,6 +238,7 @@ def receive(
         channel=data.channel,
         complainant_id=person.id,
         complainant_type=data.complainant_type,
+        locale=data.locale,
         subject=data.subject.model_dump(exclude_none=True),
         staff_complained_id=data.staff_complained_id,
         occurred_at=data.occurred_at,

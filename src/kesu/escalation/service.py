@@ -220,6 +220,7 @@ def send(
                 params=alert.params,
                 dedupe_key=key,
                 complaint_id=complaint.id,
+                locale=complaint.locale,
             )
     return 0 if batch is not None else into.flush()
 

@@ -34,7 +34,7 @@ SUBJECT_FIELDS = ("product", "sku", "order_no", "invoice_no", "delivery_no")
 PERSON_FIELDS = ("name", "phone", "other_contact", "address", "member_id")
 DETAIL_FIELDS = (
     *(f"subject.{f}" for f in SUBJECT_FIELDS),
-    *("occurred_at", "occurred_place", "staff_complained_id"),
+    *("occurred_at", "occurred_place", "staff_complained_id", "locale"),
     *("complainant.other_contact", "complainant.address", "complainant.member_id"),
 )
 """The fields under 更多信息: the section opens when any holds something (after an error too)."""
@@ -107,6 +107,7 @@ def _create_from(form: FormData, tz: str) -> ComplaintCreate:
         "occurred_at": local_datetime(occurred, tz) if occurred else None,
         "occurred_place": _text(form, "occurred_place"),
         "department_id": _text(form, "department_id"),
+        "locale": _text(form, "locale"),
     }
     # a blank field is a missing one: "required", not "must be text"
     data = {k: v for k, v in data.items() if v is not None}

@@ -144,7 +144,10 @@ def _text(form: FormData, name: str, limit: int = 4000) -> str | None:
     return value or None
 
 
-def _create_from(form: FormData, pack: Pack, group: Organisation, db: Session) -> ComplaintCreate:
+def _create_from(
+    form: FormData, pack: Pack, group: Organisation, db: Session, locale: str
+) -> ComplaintCreate:
+    """The complaint as filed; `locale`, the page's language, is the one its messages use."""
     if form.get("consent") != "yes":
         raise InvalidInput("portal.consent_required", field="consent")
     if not _text(form, "phone"):
@@ -178,6 +181,7 @@ def _create_from(form: FormData, pack: Pack, group: Organisation, db: Session) -
         "description": _text(form, "description"),
         "demands": [d for d in form.getlist("demands") if isinstance(d, str) and d],
         "category": _text(form, "category"),
+        "locale": locale,
     }
     # a blank field is a missing one: "required", not "must be text"
     data["complainant"] = {k: v for k, v in data["complainant"].items() if v is not None}
@@ -207,7 +211,7 @@ def submit(
             raise InvalidInput("portal.disabled", field="channel")
         per_phone = [(f"portal-phone:{complaint_service.phone_digest(phone)}", SUBMIT_PER_PHONE)]
         _count(db, clock, request, *(per_phone if phone else []))
-        data = _create_from(form, pack, group, db)
+        data = _create_from(form, pack, group, db, page_locale(request))
         files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
         if len(files) > MAX_FILES:
             raise InvalidInput("portal.too_many_files", field="file", max=MAX_FILES)
