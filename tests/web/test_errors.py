@@ -206,9 +206,7 @@ def test_a_filter_time_without_a_time_zone_is_a_422_naming_the_field_not_a_500(c
         assert ok.status_code == 200, (path, ok.text)
 
 
-def test_a_customer_language_kesu_does_not_speak_is_refused_naming_the_field(
-    client, org, sessions
-):
+def test_a_customer_language_kesu_does_not_speak_is_refused_naming_the_field(client, org, sessions):
     headers = {**login(client, "receiver1"), "Accept-Language": "zh-CN"}
     r = client.post("/api/v1/complaints", json=complaint_body(org, locale="fr"), headers=headers)
     assert r.status_code == 422
