@@ -39,6 +39,15 @@ def test_iso_a_complaint_not_resolved_in_3_working_days_goes_up_a_level(world):
     c = world.complaint(cid)
     assert (c.level, c.assignee_id) == ("serious", world.ids["supervisor"])
     assert world.messages(cid, "complaint_escalated") == ["receiver", "supervisor"]
+    said = {
+        loc: world.said(cid, "complaint_escalated", loc)[0] for loc in ("zh_Hans", "zh_Hant", "en")
+    }
+    assert "原因：“3个工作日内处理完毕”超时" in said["zh_Hans"]
+    assert "原因：「3個工作日內處理完畢」逾時" in said["zh_Hant"]
+    assert (
+        "Reason: “Resolve within 3 working days” overdue." in said["en"]
+        and "超时" not in said["en"]
+    )
 
 
 def test_iso_the_follow_up_visit_falls_3_to_5_working_days_after_closing(world):

@@ -81,6 +81,9 @@ def test_000_the_duty_manager_checks_every_open_complaint_each_week(world):
 def test_000_a_safety_complaint_reaches_the_duty_manager_at_once(world):
     cid = complaint(world, category="safety", title="货架松动砸到脚")
     assert world.messages(cid, "complaint_top_level") == ["duty"]
+    assert "紧急类别：安全" in world.said(cid, "complaint_top_level", "zh_Hans")[0]
+    english = world.said(cid, "complaint_top_level", "en")[0]
+    assert "(emergency category: Safety" in english and "类别" not in english
 
 
 def test_000_the_weekly_statistics_report_reaches_head_office_operations_every_monday(

@@ -21,6 +21,8 @@ from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.complaint.schemas import ComplainantIn, ComplaintCreate
 from kesu.db.session import transaction
+from kesu.i18n import catalogue
+from kesu.notify import rules as notify_rules
 from kesu.notify.models import Outbox
 from kesu.org import service as org_service
 from kesu.sla import sweep as sla_sweep
@@ -179,6 +181,21 @@ class World:
                 for r in rows
                 if r.channel in ("email", "sms-log")
             )
+
+    def said(self, cid: int, template: str, locale: str) -> list[str]:
+        """The bodies of this template's messages about the complaint, as a reader in `locale`
+        gets them (each row's labels rendered in that language, as delivery does)."""
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(Outbox)
+                .where(Outbox.complaint_id == cid, Outbox.template == template)
+                .order_by(Outbox.id)
+            ).all()
+        texts = catalogue(locale)
+        return [
+            notify_rules.render(texts, r.template, notify_rules.localised(r.params, locale)).body
+            for r in rows
+        ]
 
 
 # --- command payloads with fixed, readable defaults -------------------------------------------

@@ -20,7 +20,7 @@ from kesu.complaint import lifecycle
 from kesu.complaint.commands import Categorize
 from kesu.complaint.models import Complainant, Complaint
 from kesu.escalation import rules
-from kesu.i18n import label, translate
+from kesu.i18n import LOCALES, label, pick, translate
 from kesu.notify import service as notify_service
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
@@ -51,6 +51,28 @@ def params_of(pack: Pack, complaint: Complaint, **more: Any) -> dict[str, Any]:
         "level": level.name if level else complaint.level,  # a label: picked at sending
         **more,
     }
+
+
+def reason_label(key: str, **params: Any) -> dict[str, str]:
+    """Why a level was raised (`escalation.reason.<key>`), as a label a message renders in its
+    reader's language: a pack label among `params` is picked per language, a list of words
+    joined with that language's separator. Its Simplified Chinese is what the event records."""
+    return {
+        loc: translate(
+            f"escalation.reason.{key}",
+            loc,
+            **{name: _in_language(value, loc) for name, value in params.items()},
+        )
+        for loc in LOCALES
+    }
+
+
+def _in_language(value: Any, locale: str) -> Any:
+    if isinstance(value, dict):
+        return pick(value, locale)
+    if isinstance(value, list | tuple):
+        return translate("web.sep.list", locale).join(value)
+    return value
 
 
 # --- who -------------------------------------------------------------------------------------
@@ -315,9 +337,9 @@ def raised_to(command: str, payload: dict[str, Any], auto: dict[str, Any]) -> st
     return payload.get("level") if command == "categorize" else None
 
 
-def _category_name(pack: Pack, key: str) -> str:
+def _category_label(pack: Pack, key: str) -> dict[str, str] | str:
     found = next((c for c in pack.category_list() if c.key == key), None)
-    return found.name["zh_Hans"] if found else key
+    return found.name if found else key
 
 
 def on_event(
@@ -341,13 +363,13 @@ def on_event(
     reasons: list[str] = []
     if command == "receive":
         if complaint.urgent_keywords:  # the lifecycle already opened it at the top
-            reasons.append("关键词：" + "、".join(complaint.urgent_keywords))
+            reasons.append(reason_label("keywords", words=complaint.urgent_keywords))
         repeat = _repeat_of(session, pack, complaint, now)
         if repeat:
             auto["repeat_of"] = repeat
-            reason = f"重复投诉（前次 {repeat}）"
+            reason = reason_label("repeat", number=repeat)
             if esc.repeat and raise_level(
-                session, pack, complaint, esc.repeat.min_level, reason, now
+                session, pack, complaint, esc.repeat.min_level, reason["zh_Hans"], now
             ):
                 auto["level"] = complaint.level
                 reasons.append(reason)
@@ -361,16 +383,19 @@ def on_event(
                 )
     category = payload.get("category") if command in ("receive", "categorize") else None
     if category and category in rules.emergency_categories(pack):
-        reason = "紧急类别：" + _category_name(pack, category)
-        if raise_level(session, pack, complaint, top, reason, now) or command == "receive":
+        reason = reason_label("emergency", category=_category_label(pack, category))
+        if (
+            raise_level(session, pack, complaint, top, reason["zh_Hans"], now)
+            or command == "receive"
+        ):
             auto.update(level=top, emergency_category=category)
             reasons.append(reason)
     text_field = TEXT_FIELDS.get(command)
     hits = rules.keyword_hits(pack, [payload.get(text_field)]) if text_field else []
     if esc.keywords_in_text and hits:
         complaint.urgent_keywords = sorted({*complaint.urgent_keywords, *hits})
-        reason = "关键词：" + "、".join(hits)
-        if raise_level(session, pack, complaint, top, reason, now):
+        reason = reason_label("keywords", words=hits)
+        if raise_level(session, pack, complaint, top, reason["zh_Hans"], now):
             auto.update(level=top, urgent_keywords=hits)
             reasons.append(reason)
     if command == "receive":
@@ -379,7 +404,11 @@ def on_event(
         command == "receive" or raised_to(command, payload, auto) == top
     )
     if reached_top and esc.top_level_notify:
-        reason = "；".join(reasons) or translate(f"command.{command}")
+        reason = (
+            {loc: translate("web.sep.items", loc).join(r[loc] for r in reasons) for loc in LOCALES}
+            if reasons
+            else label(f"command.{command}")
+        )
         alerts.append(
             Alert(
                 "top_level",

@@ -415,7 +415,6 @@ def _consequences(
 ) -> list[Alert]:
     """What the pack says a breach costs: a penalty, a level raise, messages to whom."""
     session, now = work.session, work.now
-    name = rule.name["zh_Hans"]
     params = escalation_service.params_of(
         pack, complaint, timer=rule.name, due_at=deadline_text(timer.due_at, pack.timezone)
     )
@@ -464,7 +463,11 @@ def _consequences(
                 Alert(
                     "escalated",
                     "complaint_escalated",
-                    escalation_service.params_of(pack, complaint, reason=f"“{name}”超时"),
+                    escalation_service.params_of(
+                        pack,
+                        complaint,
+                        reason=escalation_service.reason_label("overdue", timer=rule.name),
+                    ),
                     user_ids=[handler] if handler else [],
                     to=["assignee"],  # the new handler of the higher level
                 )
