@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib.resources import files
+from string import Formatter
 from typing import Any
 
 LOCALES = ("zh_Hans", "zh_Hant", "en")
@@ -26,12 +27,28 @@ def catalogue(locale: str) -> dict[str, str]:
 
 
 def translate(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
-    """Render `key` in `locale`, falling back to zh_Hans, then to the key itself."""
-    template = catalogue(normalise(locale)).get(key) or catalogue(DEFAULT_LOCALE).get(key) or key
+    """Render `key` in `locale`, falling back to zh_Hans, then to the key itself. Where the
+    language has `key.one` (English: "1 minute", not "1 minutes"), it is used when every number
+    the text shows is 1; Chinese needs no such variant."""
+    texts = catalogue(normalise(locale))
+    template = texts.get(key) or catalogue(DEFAULT_LOCALE).get(key) or key
+    one = texts.get(f"{key}.one")
+    if one and _counts(template, params) and all(n == 1 for n in _counts(template, params)):
+        template = one
     try:
         return template.format(**params)
     except (KeyError, IndexError, ValueError):
         return template
+
+
+def _counts(template: str, params: dict[str, Any]) -> list[int]:
+    """The whole numbers among `params` that `template` shows."""
+    shown = {name for _, name, _, _ in Formatter().parse(template) if name}
+    return [
+        v
+        for k, v in params.items()
+        if k in shown and isinstance(v, int) and not isinstance(v, bool)
+    ]
 
 
 def normalise(locale: str | None) -> str:
