@@ -139,6 +139,7 @@ def test_rating_happens_only_when_the_result_is_given(client, org, settings, ses
     link = track_path(settings, cid)
     page = client.get(link).text
     assert 'name="satisfaction"' not in page
+    assert "我们承诺在此之前答复" in page  # while it is handled, the next promised time
     r = client.post(
         f"{link}/rate",
         data={
@@ -168,9 +169,12 @@ def test_rating_without_choosing_a_grade_says_the_grade_is_required(client, org,
     version = client.get(f"/api/v1/complaints/{cid}", headers=headers).json()["version"]
     client.headers.pop("Authorization", None)
     link = track_path(settings, cid)
+    page = client.get(link).text
+    assert 'name="satisfaction"' in page
+    assert "我们承诺在此之前答复" not in page  # the answer is given: it waits for the customer
     r = client.post(
         f"{link}/rate",
-        data={"csrf": csrf_of(client.get(link).text), "version": str(version), "comment": "还行"},
+        data={"csrf": csrf_of(page), "version": str(version), "comment": "还行"},
     )
     assert r.status_code == 422
     assert "满意度：必填" in r.text and "必须是整数" not in r.text
