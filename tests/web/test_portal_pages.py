@@ -149,6 +149,7 @@ def test_rating_happens_only_when_the_result_is_given(client, org, settings, ses
         },
     )
     assert r.status_code == 409
+    assert "这件投诉的状态已有变化，现在不能评价" in r.text and "版本" not in r.text
     with transaction(sessions) as session:
         assert session.get(Complaint, cid).satisfaction is None
 
@@ -178,6 +179,12 @@ def test_rating_without_choosing_a_grade_says_the_grade_is_required(client, org,
     )
     assert r.status_code == 422
     assert "满意度：必填" in r.text and "必须是整数" not in r.text
+    r = client.post(
+        f"{link}/rate",
+        data={"csrf": csrf_of(page), "version": str(version), "satisfaction": "9"},
+    )
+    assert r.status_code == 422
+    assert "满意度：请选择列出的一项" in r.text and "制度" not in r.text
 
 
 def test_a_blank_title_or_name_is_reported_as_required_in_the_readers_language(client, org):

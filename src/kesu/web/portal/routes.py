@@ -27,7 +27,7 @@ from kesu.complaint import lifecycle, queries, tracking
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
 from kesu.complaint.schemas import ComplaintCreate
-from kesu.errors import InvalidInput, KesuError, NotFound
+from kesu.errors import IllegalTransition, InvalidInput, KesuError, NotFound, StaleVersion
 from kesu.i18n import pick, translate
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
@@ -375,6 +375,16 @@ def status(request: Request, token: str, db: ReadDb, settings: SettingsDep) -> R
     return _status_page(request, db, settings, token, complaint)
 
 
+def _for_customer(exc: KesuError) -> KesuError:
+    """A refused rating in the customer's terms, not the staff's (versions, the pack's grades):
+    a page staff have moved on since, or a second click, is "its status has changed"."""
+    if isinstance(exc, StaleVersion | IllegalTransition):
+        return IllegalTransition("portal.rate.moved_on")
+    if exc.key == "invalid.satisfaction":
+        return InvalidInput("portal.rate.pick_grade", field="satisfaction")
+    return exc
+
+
 @router.post("/t/{token}/rate")
 def rate(
     request: Request, token: str, db: Db, clock: ClockDep, settings: SettingsDep, form: Form
@@ -404,7 +414,7 @@ def rate(
         )
     except KesuError as exc:
         db.rollback()
-        message = error_message(exc, page_locale(request))
+        message = error_message(_for_customer(exc), page_locale(request))
         complaint = _tracked(db, settings, token)
         return _status_page(
             request, db, settings, token, complaint, error=message, status=exc.status
