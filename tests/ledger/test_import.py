@@ -13,7 +13,8 @@ from kesu.clock import FrozenClock
 from kesu.complaint import lifecycle
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.db.session import reading, transaction
-from kesu.errors import InvalidInput
+from kesu.errors import InvalidInput, NotFound
+from kesu.i18n import translate
 from kesu.ledger import rules
 from kesu.ledger import service as ledger
 from ledger import messy
@@ -140,6 +141,40 @@ def test_a_saved_mapping_reads_another_shops_own_headers_and_words(sessions, org
     assert lin.state == "closed" and lin.received_at == datetime(2025, 3, 5, 6, 30, tzinfo=UTC)
     assert wang.state == "new" and wang.site_id == org["HZ-XH"]
     assert wang.received_at == datetime(2025, 3, 8, 16, 0, tzinfo=UTC)  # serial 45725, local
+
+
+def test_a_mapping_naming_a_choice_or_shop_the_group_lacks_is_refused_when_saved(
+    sessions, org, clock
+):
+    def save(**mapping):
+        with transaction(sessions) as session:
+            return ledger.save_mapping(
+                session, clock, org_id=org["HX"], name="门店台账", columns=COLUMNS, **mapping
+            ).values
+
+    refused = [
+        ({"values": {"category": {"外观": "looks"}}}, "values.category", "“外观”对应为“looks”"),
+        ({"values": {"site": {"南京路": "SH-XX"}}}, "values.site", "“SH-XX”"),
+        ({"defaults": {"level": "特急"}}, "defaults.level", "默认值“特急”"),
+        ({"defaults": {"department": "财务部"}}, "defaults.department", "“财务部”"),
+    ]
+    for mapping, where, said in refused:
+        with pytest.raises(InvalidInput) as caught:
+            save(**mapping)
+        assert caught.value.field == where
+        assert said in rules_text(caught.value)
+    with reading(sessions) as session, pytest.raises(NotFound):  # nothing was saved
+        ledger.get_mapping(session, org["HX"], "门店台账")
+    # a name in any language stands for its key, and a default may use a saved translation
+    saved = save(
+        values={"category": {"质量问题": "Product quality"}, "level": {"急": "L3"}},
+        defaults={"level": "急", "site": "上海南京路店"},
+    )
+    assert saved["category"] == {"质量问题": "product_quality"}
+
+
+def rules_text(exc: InvalidInput) -> str:
+    return translate(exc.key, "zh_Hans", field=exc.field, **exc.params)
 
 
 def test_old_complaints_come_in_without_alerts_and_open_ones_are_timed_from_the_import(

@@ -100,6 +100,7 @@ def save_mapping(
     for target in [*(values or {}), *(defaults or {})]:
         if target not in rules.FIELDS:
             raise InvalidInput("ledger.unknown_field", field="values", value=target)
+    values = _checked_values(_Context(session, org_id, None), values or {}, defaults or {})
     group = org_service.group_of(session, org_id)
     row = session.scalar(
         select(LedgerMapping).where(LedgerMapping.org_id == group.id, LedgerMapping.name == name)
@@ -111,6 +112,64 @@ def save_mapping(
     row.updated_at = clock.now()
     session.flush()
     return row
+
+
+_CHOICES = {
+    "channel": "channels",
+    "category": "categories",
+    "level": "levels",
+    "complainant_type": "complainant_types",
+}
+"""Fields whose ledger words become one of the pack's keys."""
+_PLACES = {"site": ("site", "region", "group"), "department": ("department",)}
+"""Fields whose ledger words name an organisation of the group, and of which kinds."""
+
+
+def _checked_values(
+    ctx: _Context, values: dict[str, dict[str, str]], defaults: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """A mapping's translations and defaults, checked when it is saved rather than row by row
+    at the next import: each must name one of the pack's choices (its key or a name in any
+    language; stored as the key) or an organisation of the group (its code or name)."""
+    checked: dict[str, dict[str, str]] = {}
+    for name, words in values.items():
+        checked[name] = {}
+        for text, target in words.items():
+            found = _choice(ctx, name, target, {})
+            if found is None:
+                raise InvalidInput(
+                    "ledger.mapped_unknown",
+                    field=f"values.{name}",
+                    text=text,
+                    value=target,
+                    allowed=_allowed(ctx, name),
+                )
+            checked[name][text] = found
+    for name, text in defaults.items():
+        if _choice(ctx, name, text, checked.get(name, {})) is None:
+            raise InvalidInput(
+                "ledger.default_unknown",
+                field=f"defaults.{name}",
+                value=text,
+                allowed=_allowed(ctx, name),
+            )
+    return checked
+
+
+def _choice(ctx: _Context, name: str, text: str, words: dict[str, str]) -> str | None:
+    """What `text` stands for in field `name` (a pack key, an organisation's code, or the text
+    itself for a free field); None when it stands for nothing the group has."""
+    if name in _CHOICES:
+        return rules.match_key(text, ctx.options(_CHOICES[name]), words)
+    if name in _PLACES:
+        return text if ctx.org_named(words.get(text, text), _PLACES[name]) else None
+    return text
+
+
+def _allowed(ctx: _Context, name: str) -> str:
+    if name in _CHOICES:
+        return ", ".join(ctx.options(_CHOICES[name]))
+    return ", ".join(o.code for o in ctx.orgs if o.kind in _PLACES[name] and o.code)
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -178,20 +237,17 @@ def _prepare(
 ) -> ComplaintCreate | None:
     v = row.values
     keys: dict[str, str | None] = {}
-    for name, kind in (
-        ("channel", "channels"),
-        ("category", "categories"),
-        ("level", "levels"),
-        ("complainant_type", "complainant_types"),
-    ):
+    for name, kind in _CHOICES.items():
         text = v.get(name) or ctx.defaults.get(name)
         keys[name] = rules.match_key(text, ctx.options(kind), ctx.values.get(name, {}))
         if text is not None and keys[name] is None:
             _unknown(row, header, name)
-    site = ctx.org_named(v.get("site") or ctx.defaults.get("site"), ("site", "region", "group"))
+    site = ctx.org_named(v.get("site") or ctx.defaults.get("site"), _PLACES["site"])
     if site is None and (v.get("site") or ctx.defaults.get("site")):
         _unknown(row, header, "site")
-    dept = ctx.org_named(v.get("department") or ctx.defaults.get("department"), ("department",))
+    dept = ctx.org_named(
+        v.get("department") or ctx.defaults.get("department"), _PLACES["department"]
+    )
     if dept is None and (v.get("department") or ctx.defaults.get("department")):
         _unknown(row, header, "department")
     received = v.get("received_at")
