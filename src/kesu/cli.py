@@ -449,16 +449,20 @@ def token_create(
     typer.echo(raw)
 
 
+PACK_LANG = typer.Option(help="the language of the problems: zh_Hans | zh_Hant | en")
+
+
 @policy_app.command("validate")
-def policy_validate(path: Path) -> None:
+def policy_validate(path: Path, lang: Annotated[str, PACK_LANG] = "zh_Hans") -> None:
     """Check a pack file; exit 1 and name file:line, path and rule for each problem."""
     from kesu.policy.loader import PackInvalid, load_file
 
+    locale = cli_locale(lang, "zh_Hans")
     try:
         pack = load_file(path)
     except PackInvalid as exc:
         for problem in exc.problems:
-            typer.echo(str(problem), err=True)
+            typer.echo(problem.line_in(locale), err=True)
         raise typer.Exit(1) from None
     except OSError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -470,7 +474,7 @@ def policy_validate(path: Path) -> None:
 
 
 @policy_app.command("load")
-def policy_load(path: Path) -> None:
+def policy_load(path: Path, lang: Annotated[str, PACK_LANG] = "zh_Hans") -> None:
     """Put a pack file into use: checked, stored as a new version; the groups under its key
     open new complaints under it (those already open keep theirs). Exit 1 on any problem."""
     from sqlalchemy import select
@@ -480,6 +484,7 @@ def policy_load(path: Path) -> None:
     from kesu.policy import service as policy_service
     from kesu.policy.loader import PackInvalid
 
+    locale = cli_locale(lang, "zh_Hans")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -498,7 +503,7 @@ def policy_load(path: Path) -> None:
             ).all()
     except PackInvalid as exc:
         for problem in exc.problems:
-            typer.echo(str(problem), err=True)
+            typer.echo(problem.line_in(locale), err=True)
         raise typer.Exit(1) from None
     said = "stored" if new else "already stored"
     typer.echo(f"{path}: pack {row.key} v{row.version} {said} ({row.digest[:12]})")

@@ -77,7 +77,7 @@ def test_a_broken_pack_file_is_refused_with_its_lines_and_nothing_is_stored(
     result = kesu("policy", "load", str(path))
     assert result.exit_code == 1
     assert re.search(
-        r"broken\.yaml:\d+: levels\.\w+\.handler_tier: unknown tier 'T9'", result.output
+        r"broken\.yaml:\d+: levels\.\w+\.handler_tier: 未知的层级：'T9'", result.output
     )
     assert _versions(sessions) == before
 
@@ -103,8 +103,13 @@ def test_the_api_loads_a_pack_for_an_administrator_of_every_group_that_runs_it(
     assert r.status_code == 201, r.text
     assert (r.json()["new"], r.json()["in_use"]) == (True, True)
     broken = {"source": _changed().replace("handler_tier: T1", "handler_tier: T9", 1)}
-    r = client.post("/api/v1/packs", json=broken, headers=login(client, "admin"))
-    assert r.status_code == 422 and "T9" in r.json()["error"]["message"]
+    admin = login(client, "admin")
+    r = client.post("/api/v1/packs", json=broken, headers=admin)
+    assert r.status_code == 422
+    assert "levels.L1.handler_tier: 未知的层级：'T9'" in r.json()["error"]["message"]
+    english = {**admin, "Accept-Language": "en"}
+    r = client.post("/api/v1/packs", json=broken, headers=english)
+    assert "levels.L1.handler_tier: unknown tier: 'T9'" in r.json()["error"]["message"]
     # a region's administrator does not administer the group that runs the pack
     with transaction(sessions) as session:
         access_service.add_user(

@@ -31,11 +31,24 @@ def test_an_unknown_tier_on_a_level_is_named_with_its_line(tmp_path):
         parse_pack(text, str(path))
     problem = err.value.problems[0]
     line = text.splitlines().index("    handler_tier: T9") + 1
-    assert problem.rule == "unknown tier 'T9'" and problem.path == "levels.L1.handler_tier"
+    assert problem.rule == "unknown tier: 'T9'" and problem.path == "levels.L1.handler_tier"
     assert problem.line == line  # the level's line, not the pack's first
     result = runner.invoke(app, ["policy", "validate", str(path)])
     assert result.exit_code == 1
-    assert f"broken.yaml:{line}: levels.L1.handler_tier: unknown tier 'T9'" in result.output
+    assert f"broken.yaml:{line}: levels.L1.handler_tier: 未知的层级：'T9'" in result.output
+    result = runner.invoke(app, ["policy", "validate", str(path), "--lang", "en"])
+    assert f"broken.yaml:{line}: levels.L1.handler_tier: unknown tier: 'T9'" in result.output
+
+
+def test_a_check_across_the_pack_reports_every_problem_it_finds(tmp_path):
+    path, text = _broken(tmp_path, "handler_tier: T1", "handler_tier: T9")
+    text = text.replace("handler_tier: T2", "handler_tier: T8", 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PackInvalid) as err:
+        parse_pack(text, str(path))
+    found = [(p.path, p.said("zh_Hant")) for p in err.value.problems]
+    assert ("levels.L1.handler_tier", "未知的層級：'T9'") in found
+    assert ("levels.L2.handler_tier", "未知的層級：'T8'") in found
 
 
 def test_a_check_across_the_pack_names_the_line_of_the_item_it_is_about(tmp_path):
@@ -59,7 +72,8 @@ def test_a_wrong_value_type_names_the_file_line_and_path(tmp_path):
     problem = err.value.problems[0]
     line = text.splitlines().index("version: one") + 1
     assert (problem.file, problem.line, problem.path) == (str(path), line, "version")
-    assert f"{path}:{line}: version:" in str(problem)
+    assert f"{path}:{line}: version: must be a whole number" == str(problem)
+    assert problem.said("zh_Hans") == "必须是整数"
 
 
 def test_a_role_with_an_unknown_command_is_refused(tmp_path):
@@ -67,7 +81,8 @@ def test_a_role_with_an_unknown_command_is_refused(tmp_path):
     with pytest.raises(PackInvalid) as err:
         parse_pack(text, str(path))
     assert "shred" in str(err.value.problems[0])
-    assert err.value.problems[0].rule.startswith("unknown command(s) ['shred']")
+    assert err.value.problems[0].rule.startswith("unknown command: 'shred' (known: receive, ")
+    assert err.value.problems[0].said("zh_Hans").startswith("未知的命令：'shred'（可用：receive")
     assert err.value.problems[0].path.startswith("roles.")
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -14,24 +13,40 @@ import yaml
 from pydantic import ValidationError
 
 from kesu.errors import NotFound, PolicyError
-from kesu.policy.schema import Pack
+from kesu.i18n import LOCALES, catalogue, pick, translate
+from kesu.policy.schema import Pack, PackRule, PackRules
 
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing wrong with a pack file: where (file, line, path in the pack) and the rule,
+    a catalogue key with its parameters where Kesu has one (`said` in any language), else
+    as the YAML parser or Pydantic wrote it (`rule`)."""
+
     file: str
     line: int | None
     path: str
     rule: str
+    key: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def said(self, locale: str) -> str:
+        if self.key is None:
+            return self.rule
+        return translate(self.key, locale, **{k: pick(v, locale) for k, v in self.params.items()})
+
+    def line_in(self, locale: str) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path or '(pack)'}: {self.said(locale)}"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path or '(pack)'}: {self.rule}"
+        return self.line_in("en")
 
 
 class PackInvalid(PolicyError):
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("policy.invalid", details="; ".join(map(str, problems)))
+        details = {loc: "; ".join(p.line_in(loc) for p in problems) for loc in LOCALES}
+        super().__init__("policy.invalid", details=details)
         self.problems = problems
 
 
@@ -61,18 +76,32 @@ def _key_of(node: yaml.Node) -> str | None:
     return None
 
 
-_PLACE = re.compile(r"^([A-Za-z_][\w\-]*(?:\.[\w\-]+)*): (.+)$", re.DOTALL)
-
-
-def _place(data: dict, loc: tuple[Any, ...], message: str) -> tuple[tuple[Any, ...], str]:
-    """The location and rule of one error. A check across the whole pack (an unknown tier, a
-    duplicate key) has no location of its own but names its place at the start of the message
-    ("levels.L1.handler_tier: unknown tier 'T9'"): that place becomes the location, so the
-    line is the item's, not the pack's first."""
-    match = _PLACE.match(message) if not loc else None
-    if match and match.group(1).split(".")[0] in data:
-        return tuple(match.group(1).split(".")), match.group(2)
-    return loc, message
+def _problems(filename: str, node: yaml.Node, err: dict[str, Any]) -> list[Problem]:
+    """The problems of one Pydantic error. A check across the whole pack (an unknown tier, a
+    duplicate key) has no location of its own but names the place it is about
+    ("levels.L1.handler_tier"): that place becomes the path, so the line is the item's, not the
+    pack's first; such a check reports every problem it found."""
+    raised = (err.get("ctx") or {}).get("error")
+    if isinstance(raised, PackRules | PackRule):
+        found = raised.rules if isinstance(raised, PackRules) else [raised]
+        out = []
+        for rule in found:
+            loc = tuple(rule.at.split(".")) if rule.at else err["loc"]
+            path = ".".join(str(p) for p in loc)
+            out.append(
+                Problem(filename, _line_of(node, loc), path, str(rule), rule.key, rule.params)
+            )
+        return out
+    loc, path = err["loc"], ".".join(str(p) for p in err["loc"])
+    key = f"rule.{err['type']}"
+    if key not in catalogue("en"):  # Pydantic's own words; its "Value error, " says nothing
+        return [
+            Problem(filename, _line_of(node, loc), path, err["msg"].removeprefix("Value error, "))
+        ]
+    params = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+    return [
+        Problem(filename, _line_of(node, loc), path, translate(key, "en", **params), key, params)
+    ]
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -92,13 +121,7 @@ def parse_pack(text: str, filename: str = "<pack>") -> Pack:
         return Pack.model_validate(data)
     except ValidationError as exc:
         node = yaml.compose(text, Loader=_LOADER)  # only now: the lines of the problems
-        problems = []
-        for err in exc.errors():
-            # Pydantic's "Value error, " prefix says nothing
-            loc, rule = _place(data, err["loc"], err["msg"].removeprefix("Value error, "))
-            problems.append(
-                Problem(filename, _line_of(node, loc), ".".join(str(p) for p in loc), rule)
-            )
+        problems = [p for err in exc.errors() for p in _problems(filename, node, err)]
         raise PackInvalid(problems) from exc
 
 

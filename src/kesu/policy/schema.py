@@ -23,12 +23,60 @@ from pydantic import (
 
 from kesu.calendar import BusinessHours
 from kesu.complaint.commands import COMMANDS
-from kesu.i18n import DEFAULT_LOCALE, catalogue
+from kesu.i18n import DEFAULT_LOCALE, catalogue, label, translate
 
 T = TypeVar("T")
 
 Key = str
 Label = dict[Literal["zh_Hans", "zh_Hant", "en"], str]
+
+
+class PackRule(ValueError):
+    """A pack check that failed, said in every language: `policy.rule.<name>` with `params`
+    (a label among them, such as the kind of thing unknown, is read in the reader's language).
+    `at`: the place in the pack a check across the whole pack is about
+    ("levels.L1.handler_tier"), which becomes the problem's path and line."""
+
+    def __init__(self, name: str, *, at: str | None = None, **params: Any) -> None:
+        self.key, self.at, self.params = f"policy.rule.{name}", at, params
+        english = {k: v["en"] if isinstance(v, dict) else v for k, v in params.items()}
+        super().__init__(translate(self.key, "en", **english))
+
+
+class PackRules(ValueError):
+    """Every problem a check across the whole pack found, not only the first."""
+
+    def __init__(self, rules: list[PackRule]) -> None:
+        self.rules = rules
+        super().__init__("; ".join(f"{r.at}: {r}" for r in rules))
+
+
+class _Found:
+    """The problems of one check across the pack, raised together at its end."""
+
+    def __init__(self) -> None:
+        self.rules: list[PackRule] = []
+
+    def add(self, name: str, at: str, **params: Any) -> None:
+        self.rules.append(PackRule(name, at=at, **params))
+
+    def unknown(self, at: str, names: list[str] | None, known: set[str], what: str) -> None:
+        missing = sorted(set(names or []) - known)
+        if missing:
+            self.add("unknown", at, what=label(f"policy.what.{what}"), names=_quoted(missing))
+
+    def duplicates(self, at: str, keys: list[Any]) -> None:
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            self.add("duplicate_keys", at, keys=_quoted(dupes))
+
+    def done(self) -> None:
+        if self.rules:
+            raise PackRules(self.rules)
+
+
+def _quoted(names: list[Any]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
 
 
 class _Strict(BaseModel):
@@ -43,7 +91,7 @@ class Named(_Strict):
     @classmethod
     def _has_chinese_name(cls, v: Label) -> Label:
         if "zh_Hans" not in v:
-            raise ValueError("name needs at least a zh_Hans text")
+            raise PackRule("name_zh")
         return v
 
 
@@ -66,8 +114,12 @@ class Role(Named):
     def _known_commands(cls, v: list[str]) -> list[str]:
         unknown = [c for c in v if c not in ("*", "receive") and c not in COMMANDS]
         if unknown:
-            known = ["receive", *sorted(COMMANDS)]
-            raise ValueError(f"unknown command(s) {unknown}; known: {known}")
+            raise PackRule(
+                "unknown_of",
+                what=label("policy.what.command"),
+                names=_quoted(unknown),
+                known=", ".join(["receive", *sorted(COMMANDS)]),
+            )
         return v
 
     def may(self, command: str) -> bool:
@@ -84,7 +136,7 @@ class ReviewStep(_Strict):
     @model_validator(mode="after")
     def _one_of(self) -> ReviewStep:
         if (self.role is None) == (self.tier is None):
-            raise ValueError("a review step names exactly one of role or tier")
+            raise PackRule("review_step_one")
         return self
 
 
@@ -146,7 +198,12 @@ Matchable = Literal["category", "site_id", "product", "sku", "order_no", "staff_
 
 def _check_event(v: str) -> str:
     if v != "receive" and v not in COMMANDS:
-        raise ValueError(f"unknown command {v!r}; known: {['receive', *sorted(COMMANDS)]}")
+        raise PackRule(
+            "unknown_of",
+            what=label("policy.what.command"),
+            names=_quoted([v]),
+            known=", ".join(["receive", *sorted(COMMANDS)]),
+        )
     return v
 
 
@@ -170,7 +227,7 @@ class Duration(_Strict):
     def _exactly_one_unit(self) -> Duration:
         given = [u for u in DURATION_UNITS if getattr(self, u) is not None]
         if len(given) != 1:
-            raise ValueError(f"a duration names exactly one of {', '.join(DURATION_UNITS)}")
+            raise PackRule("duration_one", units=", ".join(DURATION_UNITS))
         return self
 
     @property
@@ -290,9 +347,9 @@ class DelayPolicy(_Strict):
     @model_validator(mode="after")
     def _steps_for_extend(self) -> DelayPolicy:
         if self.effect == "extend" and not self.steps:
-            raise ValueError("an extending delay needs at least one step")
+            raise PackRule("delay_steps")
         if self.effect == "pause" and self.steps:
-            raise ValueError("steps apply only to effect: extend")
+            raise PackRule("delay_pause_steps")
         return self
 
 
@@ -307,7 +364,7 @@ class RepeatRule(_Strict):
     @classmethod
     def _elapsed_time(cls, v: Duration) -> Duration:
         if v.unit not in ("minutes", "hours", "calendar_days"):
-            raise ValueError("a repeat window is in minutes, hours or calendar_days")
+            raise PackRule("elapsed_window")
         return v
 
 
@@ -358,7 +415,7 @@ class NotifyRule(_Strict):
     def _known_template(cls, v: str) -> str:
         texts = catalogue(DEFAULT_LOCALE)
         if f"notify.{v}.subject" not in texts or f"notify.{v}.body" not in texts:
-            raise ValueError(f"unknown message template {v!r}")
+            raise PackRule("unknown", what=label("policy.what.template"), names=_quoted([v]))
         return v
 
 
@@ -407,7 +464,7 @@ class RepeatCause(_Strict):
     @classmethod
     def _elapsed_time(cls, v: Duration) -> Duration:
         if v.unit not in ("minutes", "hours", "calendar_days"):
-            raise ValueError("a repeat-cause window is in minutes, hours or calendar_days")
+            raise PackRule("elapsed_window")
         return v
 
 
@@ -430,9 +487,9 @@ class Schedule(_Strict):
     @model_validator(mode="after")
     def _day_fits_period(self) -> Schedule:
         if (self.every == "week") != (self.weekday is not None):
-            raise ValueError("weekday is given exactly for a weekly schedule")
+            raise PackRule("weekday_weekly")
         if (self.every == "month") != (self.day is not None):
-            raise ValueError("day is given exactly for a monthly schedule")
+            raise PackRule("day_monthly")
         return self
 
 
@@ -503,15 +560,18 @@ class Reports(_Strict):
         keys = [s.key for s in v]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
-            raise ValueError(f"duplicate schedule key(s) {dupes}")
+            raise PackRule("duplicate_keys", keys=_quoted(dupes))
         return v
 
 
 def _window(text: str) -> tuple[time, time]:
     opens, sep, closes = text.partition("-")
-    if not sep:
-        raise ValueError(f"a business-hours window reads like 09:00-18:00, not {text!r}")
-    return time.fromisoformat(opens.strip()), time.fromisoformat(closes.strip())
+    try:
+        if not sep:
+            raise ValueError(text)
+        return time.fromisoformat(opens.strip()), time.fromisoformat(closes.strip())
+    except ValueError:
+        raise PackRule("hours_window", text=text) from None
 
 
 class Pack(_Strict):
@@ -552,18 +612,18 @@ class Pack(_Strict):
     @model_validator(mode="after")
     def _report_roles(self) -> Pack:
         roles = {r.key for r in self.roles}
+        found = _Found()
         for schedule in self.reports.schedules:
-            unknown = [r for r in schedule.to_roles if r not in roles]
-            if unknown:
-                raise ValueError(
-                    f"reports.schedules.{schedule.key}.to_roles: unknown role(s) {unknown}"
-                )
+            at = f"reports.schedules.{schedule.key}.to_roles"
+            found.unknown(at, schedule.to_roles, roles, "role")
+        found.done()
         return self
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Pack:
         tiers = {t.key for t in self.tiers}
         roles = {r.key for r in self.roles}
+        found = _Found()
         for name, items in (
             ("tiers", self.tiers),
             ("roles", self.roles),
@@ -574,52 +634,42 @@ class Pack(_Strict):
             ("solution_types", self.solution_types),
             ("root_cause_dimensions", self.root_cause_dimensions),
         ):
-            keys = [i.key for i in items]
-            dupes = sorted({k for k in keys if keys.count(k) > 1})
-            if dupes:
-                raise ValueError(f"{name}: duplicate key(s) {dupes}")
-        cat_keys = [c.key for c in self.category_list()]
-        if len(cat_keys) != len(set(cat_keys)):
-            raise ValueError("categories: duplicate key(s)")
+            found.duplicates(name, [i.key for i in items])
+        found.duplicates("categories", [c.key for c in self.category_list()])
         for r in self.roles:
-            if r.tier is not None and r.tier not in tiers:
-                raise ValueError(f"roles.{r.key}.tier: unknown tier {r.tier!r}")
+            found.unknown(f"roles.{r.key}.tier", [r.tier] if r.tier else [], tiers, "tier")
         for lv in self.levels:
-            if lv.handler_tier not in tiers:
-                raise ValueError(f"levels.{lv.key}.handler_tier: unknown tier {lv.handler_tier!r}")
+            found.unknown(f"levels.{lv.key}.handler_tier", [lv.handler_tier], tiers, "tier")
             for step in lv.review_chain:
-                if step.role and step.role not in roles:
-                    raise ValueError(f"levels.{lv.key}.review_chain: unknown role {step.role!r}")
-                if step.tier and step.tier not in tiers:
-                    raise ValueError(f"levels.{lv.key}.review_chain: unknown tier {step.tier!r}")
-            for closer in lv.closer_roles:
-                if closer not in roles:
-                    raise ValueError(f"levels.{lv.key}.closer_roles: unknown role {closer!r}")
-        values = [g.value for g in self.satisfaction]
-        if len(values) != len(set(values)):
-            raise ValueError("satisfaction: duplicate value")
+                at = f"levels.{lv.key}.review_chain"
+                found.unknown(at, [step.role] if step.role else [], roles, "role")
+                found.unknown(at, [step.tier] if step.tier else [], tiers, "tier")
+            found.unknown(f"levels.{lv.key}.closer_roles", lv.closer_roles, roles, "role")
+        found.duplicates("satisfaction", [g.value for g in self.satisfaction])
         if not any(g.outcome == "accept" for g in self.satisfaction):
-            raise ValueError("satisfaction: at least one grade must accept (close) the case")
+            found.add("satisfaction_accept", "satisfaction")
         for band in self.authority:
-            if band.tier not in tiers:
-                raise ValueError(f"authority: unknown tier {band.tier!r}")
+            found.unknown("authority", [band.tier], tiers, "tier")
         if self.authority[-1].up_to is not None:
-            raise ValueError("authority: the last band must have up_to: null (no limit)")
+            found.add("authority_last", "authority")
+        found.done()
         return self
 
     @model_validator(mode="after")
     def _sla_references_resolve(self) -> Pack:
         """The SLA sections name only tiers, roles, levels and categories the pack declares."""
-        self.hours()
         tiers = {t.key for t in self.tiers}
         roles = {r.key for r in self.roles}
         levels = {lv.key for lv in self.levels}
         recipients = roles | set(RECIPIENTS)
-
-        def check(where: str, names: list[str] | None, known: set[str], what: str) -> None:
-            unknown = sorted(set(names or []) - known)
-            if unknown:
-                raise ValueError(f"{where}: unknown {what} {unknown}")
+        found = _Found()
+        check = found.unknown
+        for i, window in enumerate(self.business_hours):
+            try:
+                _window(window)
+            except PackRule as rule:
+                rule.at = f"business_hours.{i}"
+                found.rules.append(rule)
 
         def check_triggers(where: str, triggers: list[Trigger]) -> None:
             for i, trig in enumerate(triggers):
@@ -628,8 +678,7 @@ class Pack(_Strict):
                 check(f"{where}.{i}.roles", trig.roles, roles, "role")
 
         timer_keys = [t.key for t in self.timers]
-        if len(timer_keys) != len(set(timer_keys)):
-            raise ValueError("timers: duplicate key(s)")
+        found.duplicates("timers", timer_keys)
         for t in self.timers:
             where = f"timers.{t.key}"
             check(f"{where}.levels", t.levels, levels, "level")
@@ -659,6 +708,7 @@ class Pack(_Strict):
             for duty in ("prepare", "review", "approve", "informed"):
                 check(f"forms.{form.key}.{duty}", getattr(form, duty), roles, "role")
             check(f"forms.{form.key}.levels", form.levels, levels, "level")
+        found.done()
         return self
 
     @model_validator(mode="after")
@@ -669,29 +719,24 @@ class Pack(_Strict):
         recipients = roles | set(IMPROVEMENT_RECIPIENTS)
         dims = self.keys("root_cause_dimensions")
         categories = self.keys("categories")
+        found = _Found()
 
         def check(where: str, names: list[str], known: set[str], what: str) -> None:
-            unknown = sorted(set(names) - known)
-            if unknown:
-                raise ValueError(f"improvement.{where}: unknown {what} {unknown}")
+            found.unknown(f"improvement.{where}", names, known, what)
 
         check("manager_roles", imp.manager_roles, roles, "role")
         check("verifier_roles", imp.verifier_roles, roles, "role")
         check("deadline.warn", imp.deadline.warn, recipients, "recipient")
         check("deadline.on_breach", imp.deadline.on_breach, recipients, "recipient")
-        check("cause_owners", list(imp.cause_owners), dims, "root-cause dimension")
+        check("cause_owners", list(imp.cause_owners), dims, "dimension")
         for dim, owners in imp.cause_owners.items():
             check(f"cause_owners.{dim}", owners, roles, "role")
         if imp.repeat_cause:
             check("repeat_cause.notify", imp.repeat_cause.notify, roles, "role")
-        keys = [c.key for c in imp.checklists]
-        if len(keys) != len(set(keys)):
-            raise ValueError("improvement.checklists: duplicate key(s)")
+        found.duplicates("improvement.checklists", [c.key for c in imp.checklists])
         for cl in imp.checklists:
             where = f"checklists.{cl.key}"
-            items = [i.key for i in cl.items]
-            if len(items) != len(set(items)):
-                raise ValueError(f"improvement.{where}.items: duplicate key(s)")
+            found.duplicates(f"improvement.{where}.items", [i.key for i in cl.items])
             for duty in ("roles", "on_missed", "on_failed"):
                 check(f"{where}.{duty}", getattr(cl, duty), roles, "role")
             for item in cl.items:
@@ -699,7 +744,7 @@ class Pack(_Strict):
                     f"{where}.items.{item.key}.cause_dimension",
                     [item.cause_dimension] if item.cause_dimension else [],
                     dims,
-                    "root-cause dimension",
+                    "dimension",
                 )
                 check(
                     f"{where}.items.{item.key}.category",
@@ -707,6 +752,7 @@ class Pack(_Strict):
                     categories,
                     "category",
                 )
+        found.done()
         return self
 
     # --- lookups used by the engine -------------------------------------------------
