@@ -139,6 +139,9 @@ def test_a_new_deployment_adds_its_group_and_sites_from_the_command_line(kesu, s
             ["S", "--name", "x", "--kind", "site", "--parent", "HX", "--pack", "retail-store"],
             "pack_key: only a group names its pack",
         ),
+        (["S 1", "--name", "x", "--kind", "site", "--parent", "HX"], "code: 'S 1' may hold only"),
+        (["S1", "--name", "  ", "--kind", "site", "--parent", "HX"], "name: required"),
+        (["S1", "--name", "店" * 201, "--kind", "site", "--parent", "HX"], "at most 200 characters"),
     ],
 )
 def test_org_add_refuses_a_bad_organisation_and_adds_nothing(

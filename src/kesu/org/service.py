@@ -9,6 +9,8 @@ one indexed query and re-reads the shape when another process (or this one) adde
 
 from __future__ import annotations
 
+import re
+
 import threading
 import weakref
 from dataclasses import dataclass
@@ -68,6 +70,10 @@ def shape(session: Session) -> Shape:
     return found
 
 
+CODE = re.compile(r"[A-Za-z0-9_\-]{1,40}")
+"""An organisation's code: what the CLI, ledgers and mappings name it by (HX, SH-NJ)."""
+
+
 def create(
     session: Session,
     clock: Clock,
@@ -81,6 +87,13 @@ def create(
 ) -> Organisation:
     if kind not in KINDS:
         raise InvalidInput("invalid.not_one_of", field="kind", value=kind, allowed=", ".join(KINDS))
+    if not CODE.fullmatch(code):
+        raise InvalidInput("invalid.org_code", field="code", value=code)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("invalid.required", field="name")
+    if len(name) > 200:
+        raise InvalidInput("invalid.text_too_long", field="name", max=200)
     if kind == "group":
         if parent_id is not None:
             raise InvalidInput("invalid.group_has_no_parent", field="parent_id")
