@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from helpers import login
+from kesu.access.models import User
 from kesu.cli import app as cli_app
+from kesu.db.session import transaction
 from kesu.demo import PASSWORD
 
 
@@ -141,7 +144,10 @@ def test_a_new_deployment_adds_its_group_and_sites_from_the_command_line(kesu, s
         ),
         (["S 1", "--name", "x", "--kind", "site", "--parent", "HX"], "code: 'S 1' may hold only"),
         (["S1", "--name", "  ", "--kind", "site", "--parent", "HX"], "name: required"),
-        (["S1", "--name", "店" * 201, "--kind", "site", "--parent", "HX"], "at most 200 characters"),
+        (
+            ["S1", "--name", "店" * 201, "--kind", "site", "--parent", "HX"],
+            "at most 200 characters",
+        ),
     ],
 )
 def test_org_add_refuses_a_bad_organisation_and_adds_nothing(
@@ -154,6 +160,25 @@ def test_org_add_refuses_a_bad_organisation_and_adds_nothing(
     assert result.exit_code == 1 and result.output.startswith("error: ")
     assert named in result.output
     assert CliRunner().invoke(cli_app, ["org", "list"]).output == before
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["wang xl", "--name", "王小丽"], "username: 'wang xl' must be 2–60 letters, digits or"),
+        (["wangxl", "--name", "   "], "display_name: required"),
+    ],
+)
+def test_user_add_refuses_a_name_the_api_would_refuse_and_adds_no_one(
+    settings, monkeypatch, org, sessions, args, named
+):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    options = ["--role", "receiver", "--org", "SH-NJ", "--password", "a-fresh-secret-1"]
+    result = CliRunner().invoke(cli_app, ["user", "add", *args, *options])
+    assert result.exit_code == 1 and named in result.output
+    with transaction(sessions) as session:
+        assert session.scalar(select(func.count()).where(User.username.like("wang%"))) == 0
 
 
 @pytest.mark.parametrize(

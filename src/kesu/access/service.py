@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -111,6 +112,19 @@ def _check_placement(
             raise InvalidInput("invalid.department_other_group", field="department_id")
 
 
+USERNAME = re.compile(r"[A-Za-z0-9_.\-]{2,60}")
+"""A sign-in name: what people type and the record shows (wangxl, store.01)."""
+
+
+def _display_name(text: str) -> str:
+    name = text.strip()
+    if not name:
+        raise InvalidInput("invalid.required", field="display_name")
+    if len(name) > 100:
+        raise InvalidInput("invalid.text_too_long", field="display_name", max=100)
+    return name
+
+
 def add_user(
     session: Session,
     clock: Clock,
@@ -125,6 +139,9 @@ def add_user(
     by: User | None = None,
 ) -> User:
     """A staff member; `org_id` is their scope node (group = head office, region, site)."""
+    if not USERNAME.fullmatch(username):
+        raise InvalidInput("invalid.username", field="username", value=username)
+    display_name = _display_name(display_name)
     if session.scalar(select(User.id).where(User.username == username)):
         raise InvalidInput("invalid.duplicate", field="username", value=username)
     _check_placement(session, pack_for_org(session, org_id), role, org_id, department_id)
@@ -159,6 +176,8 @@ EDITABLE = ("display_name", "role", "org_id", "department_id")
 
 def update_user(session: Session, clock: Clock, by: User | None, user: User, **changes) -> User:
     """Change a user's name, role, scope node or department (the trail keeps before/after)."""
+    if changes.get("display_name") is not None:
+        changes["display_name"] = _display_name(changes["display_name"])
     changes = {k: v for k, v in changes.items() if k in EDITABLE and v != getattr(user, k)}
     if not changes:
         return user

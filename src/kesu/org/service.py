@@ -10,7 +10,6 @@ one indexed query and re-reads the shape when another process (or this one) adde
 from __future__ import annotations
 
 import re
-
 import threading
 import weakref
 from dataclasses import dataclass
