@@ -35,6 +35,14 @@ def test_an_operator_issues_a_scoped_token_and_revokes_everything_of_a_user(kesu
     assert client.get("/api/v1/me", headers=api).status_code == 401
 
 
+@pytest.mark.parametrize(("name", "said"), [("  ", "name: required"), ("x" * 101, "at most 100")])
+def test_a_token_needs_a_name_that_fits(settings, monkeypatch, org, name, said):
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    result = CliRunner().invoke(cli_app, ["token", "create", "director", "--name", name])
+    assert result.exit_code == 1 and said in result.output and "ks_" not in result.output
+
+
 def test_an_operator_deactivates_resets_and_unlocks_a_user(kesu, client):
     kesu("user", "deactivate", "receiver2")
     r = client.post("/api/v1/auth/login", json={"username": "receiver2", "password": PASSWORD})

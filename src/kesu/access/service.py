@@ -335,12 +335,17 @@ def issue_token(
         raise InvalidInput(
             "invalid.not_one_of", field="scope", value=scope, allowed=", ".join(rules.SCOPES)
         )
+    name = name.strip()
+    if kind == "api" and not name:  # the list of tokens, and the trail, tell them apart by it
+        raise InvalidInput("invalid.required", field="name")
+    if len(name) > 100:
+        raise InvalidInput("invalid.text_too_long", field="name", max=100)
     raw = ("ks_" if kind == "api" else "kss_") + secrets.token_urlsafe(32)
     now = clock.now()
     token = Token(
         user_id=user.id,
         kind=kind,
-        name=name[:100],
+        name=name,
         token_hash=_hash(raw),
         scope=scope if kind == "api" else "full",
         created_at=now,
