@@ -53,6 +53,8 @@ def test_closing_a_store_for_a_day_moves_its_open_deadlines(kesu, client, org):
 def test_a_bad_date_or_organisation_is_named(kesu, org):
     assert "not a date" in kesu("calendar", "close-day", "HX", "27/11/2026").output
     assert "no organisation" in kesu("calendar", "close-day", "NOPE", "2026-11-27").output
+    result = kesu("calendar", "close-day", "HX", "2026-11-27", "--note", "盘" * 201)
+    assert result.exit_code == 1 and "note: at most 200 characters" in result.output
 
 
 def test_the_check_warns_until_the_missing_year_is_entered(kesu, org, tmp_path):

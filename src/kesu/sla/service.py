@@ -106,6 +106,9 @@ def set_day(
     """Mark a day closed (or an extra working day) for an organisation; re-time open clocks.
     Returns how many running timers got a new due time."""
     org_service.get(session, org_id)
+    note = (note or "").strip() or None
+    if note is not None and len(note) > 200:
+        raise InvalidInput("invalid.text_too_long", field="note", max=200)
     row = session.scalar(
         select(CalendarDay).where(CalendarDay.org_id == org_id, CalendarDay.day == day)
     )
