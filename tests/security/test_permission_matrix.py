@@ -102,6 +102,7 @@ ROUTES: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/api/v1/sla/penalties"): EVERYONE,
     ("GET", "/api/v1/reports/deliveries"): EVERYONE,  # rows filtered by scope
     ("GET", "/api/v1/sla/calendar-check"): ADMINS,
+    ("GET", "/api/v1/calendar/days"): ADMINS,
     # capabilities with rules of their own on top of can() (managers of corrective actions,
     # the report's organisation, a ledger's site): their folders' tests check who may; here
     # each must at least refuse a caller without a token
@@ -124,6 +125,8 @@ ROUTES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/api/v1/improvement/inspections/{inspection_id}/items/{item}/action"): "own",
     ("GET", "/api/v1/improvement/alerts"): "own",
     ("GET", "/api/v1/improvement/review"): "own",
+    ("PUT", "/api/v1/calendar/days/{org}/{day}"): "own",  # an administrator of that organisation
+    ("DELETE", "/api/v1/calendar/days/{org}/{day}"): "own",
 }
 MISSING = {
     "/api/v1/notify/outbox/{outbox_id}",
@@ -180,6 +183,8 @@ def _call(client, org, people, case, method, path, who, headers, n):
         "action_id": 999_999,
         "inspection_id": 999_999,
         "item": "x",
+        "org": "SH-NJ",
+        "day": "2026-11-27",
     }
     url = path.format(**{k: v for k, v in ids.items() if "{" + k + "}" in path})
     kw: dict = {"headers": headers}

@@ -84,7 +84,7 @@ def test_a_day_the_store_is_closed_moves_the_open_deadlines(world, sessions):
     assert world.timers(cid)["first_contact"].due_at == local(2026, 12, 1)  # Monday's end
     assert world.complaint(cid).next_due_at == local(2026, 12, 1)
     with transaction(sessions) as session:
-        sla_service.clear_day(session, world.ids["SITE"], date(2026, 11, 27))
+        sla_service.clear_day(session, world.clock, world.ids["SITE"], date(2026, 11, 27))
     assert world.timers(cid)["first_contact"].due_at == local(2026, 11, 28)
 
 

@@ -53,7 +53,7 @@ def _set_day(org: str, day: str, working: bool | None, note: str | None) -> None
         with transaction(sessions) as session:
             org_id = _org_id(session, org)
             if working is None:
-                moved = service.clear_day(session, org_id, when)
+                moved = service.clear_day(session, SystemClock(), org_id, when)
             else:
                 moved = service.set_day(
                     session, SystemClock(), org_id, when, working=working, note=note

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TimerOut(BaseModel):
@@ -69,3 +69,26 @@ class CalendarCheck(BaseModel):
 
     provisional_years: list[int]
     provisional_complaints: int
+
+
+class CalendarDayOut(BaseModel):
+    """A day an organisation keeps differently from the official calendar."""
+
+    org: str = Field(description="the organisation's code")
+    org_name: str
+    day: date
+    working: bool = Field(
+        description="false: closed (e.g. stocktaking); true: an extra working day"
+    )
+    note: str | None
+
+
+class CalendarDayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    working: bool
+    note: str | None = Field(None, max_length=200)
+
+
+class CalendarDayChanged(BaseModel):
+    moved: int = Field(description="running deadlines of the group that moved")

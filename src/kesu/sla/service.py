@@ -16,12 +16,14 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from kesu.access.models import User
+from kesu.audit import service as audit_service
 from kesu.calendar import WorkCalendar, YearSchedule
 from kesu.calendar.workdays import deadline_text
 from kesu.clock import Clock
 from kesu.complaint import lifecycle
 from kesu.complaint.models import Complaint
-from kesu.errors import Forbidden, InvalidInput
+from kesu.errors import Forbidden, InvalidInput, NotFound
 from kesu.escalation import service as escalation_service
 from kesu.escalation.service import Alert
 from kesu.org import service as org_service
@@ -101,10 +103,18 @@ def _forget_calendars(session: Session) -> None:
 
 
 def set_day(
-    session: Session, clock: Clock, org_id: int, day: date, *, working: bool, note: str | None
+    session: Session,
+    clock: Clock,
+    org_id: int,
+    day: date,
+    *,
+    working: bool,
+    note: str | None,
+    by: User | None = None,
 ) -> int:
-    """Mark a day closed (or an extra working day) for an organisation; re-time open clocks.
-    Returns how many running timers got a new due time."""
+    """Mark a day closed (or an extra working day) for an organisation; re-time open clocks
+    and put it on the configuration trail (`by` None: the CLI). Returns how many running
+    timers got a new due time."""
     org_service.get(session, org_id)
     note = (note or "").strip() or None
     if note is not None and len(note) > 200:
@@ -118,15 +128,38 @@ def set_day(
     row.working, row.note = working, note
     session.flush()
     _forget_calendars(session)
-    return retime_open(session, org_service.group_of(session, org_id).id)
+    moved = retime_open(session, org_service.group_of(session, org_id).id)
+    details = {"day": day.isoformat(), "working": working, "note": note, "moved": moved}
+    audit_service.record_config(session, clock, by, "calendar.day", "organisation", org_id, details)
+    return moved
 
 
-def clear_day(session: Session, org_id: int, day: date) -> int:
-    """Remove an organisation's override for a day; re-time open clocks."""
-    session.execute(delete(CalendarDay).where(CalendarDay.org_id == org_id, CalendarDay.day == day))
+def clear_day(
+    session: Session, clock: Clock, org_id: int, day: date, *, by: User | None = None
+) -> int:
+    """Remove an organisation's own setting for a day (NotFound when it has none); re-time
+    open clocks; on the configuration trail."""
+    gone = session.execute(
+        delete(CalendarDay).where(CalendarDay.org_id == org_id, CalendarDay.day == day)
+    ).rowcount
+    if not gone:
+        raise NotFound("calendar.no_day", day=day.isoformat())
     session.flush()
     _forget_calendars(session)
-    return retime_open(session, org_service.group_of(session, org_id).id)
+    moved = retime_open(session, org_service.group_of(session, org_id).id)
+    details = {"day": day.isoformat(), "moved": moved}
+    audit_service.record_config(
+        session, clock, by, "calendar.day_cleared", "organisation", org_id, details
+    )
+    return moved
+
+
+def days_of(session: Session, org_ids: list[int], year: int | None = None) -> list[CalendarDay]:
+    """The organisations' own closed and extra working days, by day."""
+    stmt = select(CalendarDay).where(CalendarDay.org_id.in_(org_ids))
+    if year is not None:
+        stmt = stmt.where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
+    return list(session.scalars(stmt.order_by(CalendarDay.day, CalendarDay.org_id)))
 
 
 def enter_year(session: Session, clock: Clock, org_id: int, schedule: YearSchedule) -> int:

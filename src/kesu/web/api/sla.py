@@ -1,19 +1,42 @@
-"""Time limits under /api/v1: a complaint's timers, the overdue list, penalties, and the
-provisional-calendar warning. Reads only; timers change through complaint commands."""
+"""Time limits under /api/v1: a complaint's timers, the overdue list, penalties, the
+provisional-calendar warning, and the days an organisation keeps differently from the official
+calendar (the only writes here: timers otherwise change through complaint commands)."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
+from kesu.access import rules
 from kesu.access import service as access_service
 from kesu.complaint import service as complaint_service
 from kesu.org import service as org_service
+from kesu.org.models import Organisation
+from kesu.report.service import org_by_code
 from kesu.sla import queries
-from kesu.sla.schemas import CalendarCheck, OverdueItem, PenaltyPage, TimerOut
-from kesu.web.deps import AdminUser, ClockDep, CurrentUser, ReadDb, visible_complaint
+from kesu.sla import service as sla_service
+from kesu.sla.schemas import (
+    CalendarCheck,
+    CalendarDayChanged,
+    CalendarDayIn,
+    CalendarDayOut,
+    OverdueItem,
+    PenaltyPage,
+    TimerOut,
+)
+from kesu.web.deps import (
+    AdminUser,
+    ClockDep,
+    CurrentUser,
+    Db,
+    PrincipalDep,
+    ReadDb,
+    visible_complaint,
+)
 
 router = APIRouter(tags=["time limits"])
 
@@ -55,3 +78,66 @@ def calendar_check(db: ReadDb, admin: AdminUser, clock: ClockDep) -> CalendarChe
         provisional_years=queries.provisional_years_ahead(db, pack, group.id, today),
         provisional_complaints=queries.provisional_complaints(db, group.id),
     )
+
+
+# --- the organisations' own calendar days ----------------------------------------------------
+
+
+def _administered(db, principal: rules.Principal, code: str) -> Organisation:
+    """The organisation named by `code`, which the caller administers (its group and node)."""
+    org = org_by_code(db, code)
+    rules.require(principal, "admin", org.id)
+    return org
+
+
+@router.get("/calendar/days")
+def calendar_days(
+    db: ReadDb,
+    admin: AdminUser,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> list[CalendarDayOut]:
+    """The closed days (stocktaking, renovation) and extra working days of the organisations
+    the caller administers, by day; a deadline counts them as the official calendar's own."""
+    orgs = {o.id: o for o in org_service.all_orgs(db)}
+    scope = org_service.subtree_ids(db, admin.org_id)
+    return [
+        CalendarDayOut(
+            org=orgs[d.org_id].code,
+            org_name=orgs[d.org_id].name,
+            day=d.day,
+            working=d.working,
+            note=d.note,
+        )
+        for d in sla_service.days_of(db, scope, year)
+    ]
+
+
+@router.put("/calendar/days/{org}/{day}")
+def set_calendar_day(
+    org: str,
+    day: date,
+    body: CalendarDayIn,
+    db: Db,
+    clock: ClockDep,
+    admin: AdminUser,
+    principal: PrincipalDep,
+) -> CalendarDayChanged:
+    """Close an organisation on a day, or make it an extra working day: the open complaints'
+    deadlines there move at once (and the trail records who did it)."""
+    target = _administered(db, principal, org)
+    moved = sla_service.set_day(
+        db, clock, target.id, day, working=body.working, note=body.note, by=admin
+    )
+    db.commit()
+    return CalendarDayChanged(moved=moved)
+
+
+@router.delete("/calendar/days/{org}/{day}")
+def clear_calendar_day(
+    org: str, day: date, db: Db, clock: ClockDep, admin: AdminUser, principal: PrincipalDep
+) -> CalendarDayChanged:
+    """Give a day back to the official calendar."""
+    target = _administered(db, principal, org)
+    moved = sla_service.clear_day(db, clock, target.id, day, by=admin)
+    db.commit()
+    return CalendarDayChanged(moved=moved)
