@@ -298,6 +298,21 @@ def test_a_breached_time_limit_reads_in_words_on_the_timeline(client, org, clock
         assert raw not in timeline, raw
 
 
+def test_a_contact_may_note_the_language_the_customer_wants_to_be_written_to_in(
+    client, org, sessions
+):
+    cid = _complaint(client, org)
+    sign_in(client, "receiver1")
+    html = client.get(f"/complaints/{cid}").text
+    form = html.split('id="action-record_contact"')[1].split("</details>")[0]
+    assert 'name="locale"' in form and "繁體中文" in form and "English" in form
+    fields = {"version": "1", "reached": "yes", "method": "phone", "locale": "en"}
+    r = post_form(client, "/", f"/complaints/{cid}/commands/record_contact", fields)
+    assert r.status_code == 303, r.text
+    with transaction(sessions) as session:
+        assert session.get(Complaint, cid).locale == "en"
+
+
 def test_a_transfer_offers_only_receivers_who_may_handle_the_complaint_at_its_level(client, org):
     cid = _complaint(client, org)
     supervisor = login(client, "supervisor")

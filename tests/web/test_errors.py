@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import complaint_body, login
+from helpers import complaint_body, login, run
 from kesu.complaint.models import Complaint
 
 
@@ -219,3 +219,10 @@ def test_a_customer_language_kesu_does_not_speak_is_refused_naming_the_field(cli
         "/api/v1/complaints", json=complaint_body(org, locale="zh_Hant"), headers=headers
     )
     assert r.status_code == 201 and r.json()["locale"] == "zh_Hant"
+    cid = r.json()["id"]
+    # on the first call the customer asks for English: messages from now on are in English
+    contact = {"reached": True, "method": "phone", "locale": "fr"}
+    r = run(client, headers, cid, "record_contact", contact)
+    assert r.status_code == 422 and r.json()["error"]["problems"][0]["field"] == "payload.locale"
+    r = run(client, headers, cid, "record_contact", {**contact, "locale": "en"})
+    assert r.status_code == 200 and r.json()["locale"] == "en"

@@ -31,6 +31,8 @@ class RecordContact(Payload):
     reached: bool
     method: Key = "phone"
     summary: LongText | None = None
+    locale: Literal["zh_Hans", "zh_Hant", "en"] | None = None
+    """The language the customer asked to be written to in (messages from now on use it)."""
 
 
 class Classify(Payload):

@@ -225,6 +225,8 @@ def _acknowledge(pack, case, actor, p: c.Acknowledge, now):
 def _record_contact(pack, case, actor, p: c.RecordContact, now):
     # the service keeps the first contact time and adds up unreachable attempts
     f: dict[str, Any] = {"first_contact_at": now} if p.reached else {"unreachable_attempts": 1}
+    if p.locale:
+        f["locale"] = p.locale
     return Change(f, p.model_dump())
 
 

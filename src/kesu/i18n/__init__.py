@@ -14,6 +14,8 @@ from typing import Any
 
 LOCALES = ("zh_Hans", "zh_Hant", "en")
 DEFAULT_LOCALE = "zh_Hans"
+LANGUAGES = (("zh_Hans", "简体中文"), ("zh_Hant", "繁體中文"), ("en", "English"))
+"""Each language by its own name (the language switch, a customer's language)."""
 
 
 @cache

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kesu.calendar.workdays import deadline_text
 from kesu.errors import Forbidden, KesuError
-from kesu.i18n import LOCALES, normalise, pick, translate
+from kesu.i18n import LANGUAGES, LOCALES, normalise, pick, translate
 from kesu.web import errors as api_errors
 
 SESSION_COOKIE = "kesu_session"
@@ -36,7 +36,6 @@ ANON_COOKIE = "kesu_anon"
 LANG_COOKIE = "kesu_lang"
 STATIC_DIR = Path(__file__).parent / "static"
 VENDOR = {"htmx": "vendor/htmx.min.js", "echarts": "vendor/echarts.min.js"}
-LANGUAGES = (("zh_Hans", "简体中文"), ("zh_Hant", "繁體中文"), ("en", "English"))
 
 
 def _environment() -> Environment:

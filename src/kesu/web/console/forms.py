@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 
 from kesu.complaint.commands import CLASSIFICATIONS
 from kesu.complaint.models import Complaint
-from kesu.i18n import pick, translate
+from kesu.i18n import LANGUAGES, pick, translate
 from kesu.policy.schema import Pack
 
 CONTACT_METHODS = ("phone", "sms", "wechat", "email", "visit")
@@ -30,6 +30,7 @@ FIELDS: dict[str, list[tuple[str, str, bool, str | None]]] = {
         ("reached", "yesno", True, None),
         ("method", "select", True, "methods"),
         ("summary", "textarea", False, None),
+        ("locale", "select", False, "languages"),
     ],
     "classify": [
         ("classification", "select", True, "classifications"),
@@ -132,6 +133,7 @@ def options(
     ]
     return {
         "methods": [(m, translate(f"web.method.{m}", locale)) for m in CONTACT_METHODS],
+        "languages": list(LANGUAGES),
         "classifications": [(k, translate(f"classification.{k}", locale)) for k in CLASSIFICATIONS],
         "categories": category_options(pack, locale),
         "levels": [(lv.key, pick(lv.name, locale)) for lv in pack.levels],
