@@ -311,6 +311,8 @@ def test_a_contact_may_note_the_language_the_customer_wants_to_be_written_to_in(
     assert r.status_code == 303, r.text
     with transaction(sessions) as session:
         assert session.get(Complaint, cid).locale == "en"
+    timeline = client.get(f"/complaints/{cid}").text.split('<ol class="timeline">')[1]
+    assert "<dt>客户语言</dt><dd>English</dd>" in timeline.split("</ol>")[0]
 
 
 def test_a_transfer_offers_only_receivers_who_may_handle_the_complaint_at_its_level(client, org):

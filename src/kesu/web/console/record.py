@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
-from kesu.i18n import pick, translate
+from kesu.i18n import LANGUAGES, pick, translate
 from kesu.policy.schema import Pack
 from kesu.web.pages import local_deadline, local_time
 
@@ -112,6 +112,8 @@ def value_text(pack: Pack, key: str, value: Any, names: Names, locale: str) -> s
         return f"{value} {pick(grade.name, locale)}" if grade else str(value)
     if key == "method":
         return translate(f"web.method.{value}", locale)
+    if key == "locale":
+        return dict(LANGUAGES).get(value, str(value))
     if key in USER_KEYS:
         return names.users.get(value, str(value))
     if key in ("department_id", "to_department_id", "from_department_id"):
