@@ -86,6 +86,16 @@ def test_a_role_with_an_unknown_command_is_refused(tmp_path):
     assert err.value.problems[0].path.startswith("roles.")
 
 
+def test_a_value_outside_its_choices_lists_them_as_the_reader_writes_a_list(tmp_path):
+    path, text = _broken(tmp_path, "effect: pause", "effect: freeze")
+    with pytest.raises(PackInvalid) as err:
+        parse_pack(text, str(path))
+    problem = err.value.problems[0]
+    assert problem.path == "delays.effect"
+    assert problem.said("zh_Hans") == "必须是以下之一：'pause'、'extend'"
+    assert problem.said("en") == "must be one of 'pause' or 'extend'"
+
+
 def test_yaml_that_does_not_parse_is_reported_with_its_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("key: x\nlevels: [\n", encoding="utf-8")

@@ -85,6 +85,14 @@ def negotiate(accept_language: str | None) -> str:
     return normalise(min(ranked)[2])
 
 
+def rule_params(ctx: dict[str, Any], locale: str) -> dict[str, Any]:
+    """A Pydantic rule's parameters (`rule.<type>`) as the reader's language writes them: its
+    list of choices "'a', 'b' or 'c'" reads 'a'、'b'、'c' in Chinese."""
+    if "expected" in ctx and locale != "en":
+        return {**ctx, "expected": str(ctx["expected"]).replace(" or ", ", ").replace(", ", "、")}
+    return ctx
+
+
 def label(key: str, /, **params: Any) -> dict[str, str]:
     """`key` in every language, as a pack label: an error parameter the edge renders (`pick`)
     in its reader's language."""

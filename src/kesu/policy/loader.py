@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from kesu.errors import NotFound, PolicyError
-from kesu.i18n import LOCALES, catalogue, pick, translate
+from kesu.i18n import LOCALES, catalogue, pick, rule_params, translate
 from kesu.policy.schema import Pack, PackRule, PackRules
 
 
@@ -33,7 +33,8 @@ class Problem:
     def said(self, locale: str) -> str:
         if self.key is None:
             return self.rule
-        return translate(self.key, locale, **{k: pick(v, locale) for k, v in self.params.items()})
+        params = rule_params({k: pick(v, locale) for k, v in self.params.items()}, locale)
+        return translate(self.key, locale, **params)
 
     def line_in(self, locale: str) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file

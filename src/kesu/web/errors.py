@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 
 from kesu.errors import InvalidInput, KesuError
-from kesu.i18n import LOCALES, negotiate, pick, translate
+from kesu.i18n import LOCALES, negotiate, pick, rule_params, translate
 
 
 class Problem(BaseModel):
@@ -64,9 +64,7 @@ def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str
     if ctx.get("min_length", ctx.get("max_length")) == "1":  # "1 character", not "1 characters"
         named = f"rule.{rule}.one" if translate(named, locale) == named else named
     key = named if translate(named, locale) != named else f"rule.{rule}"
-    if "expected" in ctx and locale != "en":  # Pydantic's "'a', 'b' or 'c'" in Chinese: a、b、c
-        ctx = {**ctx, "expected": ctx["expected"].replace(" or ", ", ").replace(", ", "、")}
-    text = translate(key, locale, **ctx)
+    text = translate(key, locale, **rule_params(ctx, locale))
     if text == key:
         text = translate("rule.other", locale, rule=rule)
     return {
