@@ -81,6 +81,11 @@ def cli_locale(lang: str | None, default: str) -> str:
     return normalise(lang)
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 token', '3 tokens': the CLI's English, without "(s)"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _fail(exc: KesuError) -> None:
     typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(1)
@@ -683,7 +688,7 @@ def token_revoke_all(username: str) -> None:
             count = access_service.revoke_all(session, SystemClock(), None, user, api_tokens=True)
     except KesuError as exc:
         _fail(exc)
-    typer.echo(f"{count} token(s) of {username} revoked")
+    typer.echo(f"{counted(count, 'token')} of {username} revoked")
 
 
 @app.command("keygen")

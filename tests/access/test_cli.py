@@ -31,7 +31,7 @@ def test_an_operator_issues_a_scoped_token_and_revokes_everything_of_a_user(kesu
     api = {"Authorization": f"Bearer {raw}"}
     assert client.get("/api/v1/complaints", headers=api).status_code == 200
     assert client.post("/api/v1/tokens", json={"name": "x"}, headers=api).status_code == 403
-    assert "1 token(s) of director revoked" in kesu("token", "revoke-all", "director")
+    assert "1 token of director revoked" in kesu("token", "revoke-all", "director")
     assert client.get("/api/v1/me", headers=api).status_code == 401
 
 

@@ -42,7 +42,7 @@ def test_closing_a_store_for_a_day_moves_its_open_deadlines(kesu, client, org):
     cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
     result = kesu("calendar", "close-day", "SH-NJ", "2026-11-27", "--note", "盘点")
     assert result.exit_code == 0, result.output
-    assert "1 running deadline(s) moved" in result.output
+    assert "1 running deadline moved" in result.output
     detail = client.get(f"/api/v1/complaints/{cid}", headers=headers).json()
     assert detail["next_due_at"] == "2026-11-30T16:00:00Z"  # the end of Monday
     assert kesu("calendar", "clear-day", "SH-NJ", "2026-11-27").exit_code == 0

@@ -43,7 +43,7 @@ def _org_id(session, code: str) -> int:
 
 
 def _set_day(org: str, day: str, working: bool | None, note: str | None) -> None:
-    from kesu.cli import _fail, _sessions
+    from kesu.cli import _fail, _sessions, counted
     from kesu.db.session import transaction
     from kesu.sla import service
 
@@ -61,7 +61,7 @@ def _set_day(org: str, day: str, working: bool | None, note: str | None) -> None
     except KesuError as exc:
         _fail(exc)
     what = {None: "back to the official calendar", True: "a working day", False: "closed"}
-    typer.echo(f"{org} {when}: {what[working]}; {moved} running deadline(s) moved")
+    typer.echo(f"{org} {when}: {what[working]}; {counted(moved, 'running deadline')} moved")
 
 
 @calendar_app.command("close-day")
@@ -87,7 +87,7 @@ def enter_year(org: Org, path: Path) -> None:
     """Enter a year's official schedule from a YAML file:
     `year: 2027`, `holidays: [2027-01-01, …]`, `makeup_workdays: [2027-02-07, …]` (调休)."""
     from kesu.calendar import YearSchedule
-    from kesu.cli import _fail, _sessions
+    from kesu.cli import _fail, _sessions, counted
     from kesu.db.session import transaction
     from kesu.sla import service
 
@@ -108,8 +108,10 @@ def enter_year(org: Org, path: Path) -> None:
     except KesuError as exc:
         _fail(exc)
     typer.echo(
-        f"{org}: official schedule for {schedule.year} entered ({len(schedule.holidays)} "
-        f"holidays, {len(schedule.makeup_workdays)} make-up days); {moved} deadline(s) moved"
+        f"{org}: official schedule for {schedule.year} entered "
+        f"({counted(len(schedule.holidays), 'holiday')}, "
+        f"{counted(len(schedule.makeup_workdays), 'make-up day')}); "
+        f"{counted(moved, 'deadline')} moved"
     )
 
 
@@ -125,7 +127,7 @@ def check() -> None:
 
     from sqlalchemy import select
 
-    from kesu.cli import _sessions
+    from kesu.cli import _sessions, counted
     from kesu.db.session import reading
     from kesu.org.models import Organisation
     from kesu.policy import service as policy_service
@@ -146,7 +148,8 @@ def check() -> None:
                 problems += 1
                 typer.echo(
                     f"warning: {group.code}: no official holiday data for "
-                    f"{', '.join(map(str, years)) or '-'}; {count} open complaint(s) have a "
+                    f"{', '.join(map(str, years)) or '-'}; {counted(count, 'open complaint')} "
+                    f"{'has' if count == 1 else 'have'} a "
                     f"provisional deadline. Enter the year with `kesu calendar year "
                     f"{group.code} FILE` once the State Council publishes it.",
                     err=True,
