@@ -68,7 +68,7 @@ def test_the_check_warns_until_the_missing_year_is_entered(kesu, org, tmp_path):
     )
     entered = kesu("calendar", "year", "HX", str(schedule))
     assert entered.exit_code == 0, entered.output
-    assert "2 holidays, 1 make-up days" in entered.output
+    assert "2 holidays, 1 make-up day)" in entered.output
     result = kesu("calendar", "check")
     assert "2027" not in result.output.split("for ")[1].split(";")[0]
 
