@@ -378,8 +378,13 @@ def test_intake_registers_through_the_same_service_and_reports_missing_fields(
         c = session.get(Complaint, cid)
         assert (c.title, c.channel, c.demands, c.state) == ("床垫异响", "phone", ["repair"], "new")
         assert c.locale == "zh_Hant"  # the receiver noted the customer reads traditional
-    facts = client.get(f"/complaints/{cid}").text.split("客户语言")[1][:60]
-    assert "繁體中文" in facts
+    page = client.get(f"/complaints/{cid}").text
+    assert "繁體中文" in page.split("客户语言")[1][:60]
+    # what is read back and the reply templates are in the customer's language, the rest not
+    received = client.get(f"/complaints/{cid}/received").text
+    assert "跟您確認一下：您是王先生" in received and "请把记录读给" not in received
+    assert "<h2>复述确认</h2>" in page and "跟您確認一下" in page
+    assert "我是客服" in page and "很高興為您服務" in page  # the reply templates too
 
 
 def test_intake_calls_a_field_left_blank_or_only_spaces_required(client, org, sessions):

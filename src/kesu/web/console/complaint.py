@@ -88,8 +88,9 @@ def _show(
             "timers": console_queries.timers(db, c.id),
             "timer_names": {tm.key: pick(tm.name, locale) for tm in pack.timers},
             "warn": console_queries.warnings(db, {c.id}).get(c.id),
-            "replies": record.replies(pack, c, person, user.display_name, locale),
-            "restate": record.restatement(pack, c, person, locale),
+            # said or written to the customer: in their language where it is noted
+            "replies": record.replies(pack, c, person, user.display_name, c.locale or locale),
+            "restate": record.restatement(pack, c, person, c.locale or locale),
             "print_forms": printing.forms_for(pack, c, locale),
             "improvement": improvement.for_complaint(db, user, c, pack),
             "value": lambda key, v: record.value_text(pack, key, v, names, locale),

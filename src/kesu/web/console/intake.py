@@ -163,7 +163,8 @@ def received(request: Request, complaint_id: int, db: ReadDb, user: ConsoleUser)
         {
             "c": c,
             "spaced": spaced(c.number, pack.numbering.pattern),
-            "restate": restatement(pack, c, person, page_locale(request)),
+            # read back to the caller: in their language where the receiver noted it
+            "restate": restatement(pack, c, person, c.locale or page_locale(request)),
         },
         pack=pack,
     )
