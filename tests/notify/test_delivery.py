@@ -387,6 +387,19 @@ def test_with_a_public_address_a_customer_message_ends_with_the_complaints_own_l
     assert "link" not in sms.params  # made when sent, never stored with the message
 
 
+def test_a_customer_who_reads_english_gets_a_link_that_opens_the_portal_in_english(
+    sessions, clock, settings, complaint, client
+):
+    public = settings.model_copy(update={"public_url": "https://kesu.example.cn"})
+    _sms, _mail, response = _acknowledged(sessions, clock, public, complaint, locale="en")
+    link = response.rsplit(" ", 1)[1]
+    assert link.startswith("https://kesu.example.cn/lang/en?next=%2Fportal%2Ft%2F")
+    opened = client.get(link.removeprefix("https://kesu.example.cn"))
+    assert opened.status_code == 200 and opened.url.path.startswith("/portal/t/")
+    assert '<html lang="en">' in opened.text and "What has happened" in opened.text
+    assert client.cookies.get("kesu_lang") == "en"
+
+
 def test_without_a_public_address_no_link_is_added(sessions, clock, settings, complaint):
     _sms, _mail, response = _acknowledged(sessions, clock, settings, complaint)
     assert "投诉编号 FS20261126001" in response

@@ -3,8 +3,11 @@ customer messages carry it when the deployment says where it is reachable (KESU_
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from kesu.i18n import normalise
 from kesu.settings import Settings
 
 LINK_DAYS = 365
@@ -19,11 +22,16 @@ def path(settings: Settings, complaint_id: int) -> str:
     return f"/portal/t/{_signer(settings).dumps(complaint_id)}"
 
 
-def link(settings: Settings, complaint_id: int) -> str | None:
-    """The whole link, or None where no public address is set."""
+def link(settings: Settings, complaint_id: int, locale: str | None = None) -> str | None:
+    """The whole link, or None where no public address is set. For a reader of another
+    language than the deployment's default, it passes the language switch first, so the
+    portal opens (and stays) in their language."""
     if not settings.public_url:
         return None
-    return settings.public_url.rstrip("/") + path(settings, complaint_id)
+    base, own = settings.public_url.rstrip("/"), path(settings, complaint_id)
+    if locale is None or normalise(locale) == normalise(settings.default_locale):
+        return base + own
+    return f"{base}/lang/{normalise(locale)}?next={quote(own, safe='')}"
 
 
 def complaint_id(settings: Settings, token: str) -> int | None:

@@ -239,7 +239,11 @@ def send(claim: Claim, settings: Settings, now: datetime) -> str:
         message = rules.render(catalogue(claim.locale), claim.template, claim.params)
     except KeyError as exc:
         raise senders.SendFailed(f"template cannot be rendered: {exc}", permanent=True) from exc
-    link = tracking.link(settings, claim.complaint_id) if _about_their_complaint(claim) else None
+    link = (
+        tracking.link(settings, claim.complaint_id, claim.locale)
+        if _about_their_complaint(claim)
+        else None
+    )
     if link:
         more = translate("notify.customer_link", claim.locale, link=link)
         message = replace(message, body=f"{message.body}{more}")
