@@ -59,6 +59,7 @@ ROUTES: dict[tuple[str, str], set[str] | str] = {
     ("POST", "/api/v1/auth/password"): EVERYONE,
     ("POST", "/api/v1/auth/sessions/revoke"): EVERYONE,
     ("GET", "/api/v1/me"): EVERYONE,
+    ("PUT", "/api/v1/me/locale"): EVERYONE,
     ("GET", "/api/v1/organisations"): EVERYONE,
     ("POST", "/api/v1/organisations"): ADMINS,
     ("GET", "/api/v1/users"): EVERYONE,
@@ -190,6 +191,7 @@ def _call(client, org, people, case, method, path, who, headers, n):
     kw: dict = {"headers": headers}
     bodies = {
         "/api/v1/auth/login": {"username": who, "password": "kesu-demo-2026"},
+        "/api/v1/me/locale": {"locale": "en"},
         "/api/v1/auth/password": {
             "current_password": "kesu-demo-2026",
             "new_password": f"new-secret-{n}-x",

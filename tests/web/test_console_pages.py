@@ -6,11 +6,14 @@ import json
 import re
 
 import pytest
+from sqlalchemy import select
 
 from helpers import INVESTIGATION, complaint_body, login, run
+from kesu.access.models import User
 from kesu.complaint.commands import COMMANDS
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.db.session import transaction
+from kesu.notify.models import Outbox
 from kesu.web.console.forms import FIELDS
 from kesu.web.console.record import spaced
 from web.console_helpers import VERSION, csrf_of, post_form, sign_in
@@ -315,6 +318,29 @@ def test_a_contact_may_note_the_language_the_customer_wants_to_be_written_to_in(
     assert "<dt>客户语言</dt><dd>English</dd>" in timeline.split("</ol>")[0]
 
 
+def test_a_staff_member_who_switches_language_gets_their_messages_in_it(client, org, sessions):
+    with transaction(sessions) as session:
+        session.query(User).filter_by(username="supervisor").one().email = "zhang@hx.example"
+    sign_in(client, "supervisor")
+    assert client.get("/lang/en?next=/", follow_redirects=False).status_code == 303
+    cid = _complaint(client, org, level="L2")  # an L2 complaint alerts the supervisor
+    with transaction(sessions) as session:
+        told = session.scalars(
+            select(Outbox).where(
+                Outbox.complaint_id == cid,
+                Outbox.recipient_kind == "user",
+                Outbox.template == "complaint_alert",
+            )
+        ).all()
+    assert [r.locale for r in told] == ["en"]
+    headers = login(client, "supervisor")
+    r = client.put("/api/v1/me/locale", json={"locale": "fr"}, headers=headers)
+    assert r.status_code == 422 and r.json()["error"]["problems"][0]["field"] == "body.locale"
+    r = client.put("/api/v1/me/locale", json={"locale": "zh_Hant"}, headers=headers)
+    assert r.status_code == 200 and r.json()["locale"] == "zh_Hant"
+    assert client.get("/api/v1/me", headers=headers).json()["locale"] == "zh_Hant"
+
+
 def test_a_transfer_offers_only_receivers_who_may_handle_the_complaint_at_its_level(client, org):
     cid = _complaint(client, org)
     supervisor = login(client, "supervisor")
@@ -331,8 +357,6 @@ def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidenc
     client, org, sessions
 ):
     with transaction(sessions) as session:
-        from kesu.access.models import User
-
         clerk = session.query(User).filter_by(username="clerk").one().id
     cid = _complaint(client, org, staff_complained_id=clerk)
     sign_in(client, "clerk")
@@ -424,8 +448,6 @@ def test_intake_opens_the_more_section_when_the_error_is_in_it(client, org):
 
 def test_the_repeat_complainant_lookup_lists_only_what_the_viewer_may_see(client, org, sessions):
     with transaction(sessions) as session:
-        from kesu.access.models import User
-
         clerk = session.query(User).filter_by(username="clerk").one().id
     _complaint(client, org, title="第一次投诉")
     _complaint(client, org, title="关于店员", staff_complained_id=clerk)
@@ -558,8 +580,6 @@ def test_the_hand_over_lists_the_most_urgent_per_desk_and_links_the_rest(client,
 
 def test_the_dashboard_does_not_count_complaints_about_the_viewer(client, org, sessions):
     with transaction(sessions) as session:
-        from kesu.access.models import User
-
         clerk = session.query(User).filter_by(username="clerk").one().id
     _complaint(client, org, title="第一次投诉")
     _complaint(client, org, title="关于店员", staff_complained_id=clerk)

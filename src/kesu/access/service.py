@@ -23,6 +23,7 @@ from kesu.audit import service as audit
 from kesu.clock import Clock
 from kesu.complaint.models import Complaint
 from kesu.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from kesu.i18n import LOCALES
 from kesu.org import service as org_service
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
@@ -211,6 +212,17 @@ def set_active(session: Session, clock: Clock, by: User | None, user: User, acti
     audit.record_config(
         session, clock, by, "user.activate" if active else "user.deactivate", "user", user.id
     )
+    return user
+
+
+def set_locale(session: Session, user: User, locale: str) -> User:
+    """The language a staff member reads: their messages (e-mail, notifications) use it."""
+    if locale not in LOCALES:
+        raise InvalidInput(
+            "invalid.not_one_of", field="locale", value=locale, allowed=", ".join(LOCALES)
+        )
+    user.locale = locale
+    session.flush()
     return user
 
 

@@ -156,6 +156,7 @@ class UserOut(BaseModel):
     org_id: int
     department_id: int | None
     active: bool
+    locale: str = Field(description="the language the user's messages are written in")
 
 
 def _user_out(u: User) -> UserOut:
@@ -167,11 +168,25 @@ def _user_out(u: User) -> UserOut:
         org_id=u.org_id,
         department_id=u.department_id,
         active=u.active,
+        locale=u.locale,
     )
 
 
 @router.get("/me", tags=["auth"])
 def me(user: CurrentUser) -> UserOut:
+    return _user_out(user)
+
+
+class LocaleIn(BaseModel):
+    locale: Literal["zh_Hans", "zh_Hant", "en"]
+
+
+@router.put("/me/locale", tags=["auth"])
+def set_my_locale(body: LocaleIn, db: Db, user: AccountUser) -> UserOut:
+    """The language the caller's messages are written in (the console's language switch sets
+    it too)."""
+    access_service.set_locale(db, user, body.locale)
+    db.commit()
     return _user_out(user)
 
 

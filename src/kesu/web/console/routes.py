@@ -80,13 +80,27 @@ def logout(request: Request, db: Db, clock: ClockDep, form: Form) -> Response:
 
 @router.get("/lang/{code}")
 def switch_language(
-    request: Request, code: str, next: Annotated[str, Query(max_length=300)] = "/"
+    request: Request,
+    code: str,
+    db: Db,
+    clock: ClockDep,
+    next: Annotated[str, Query(max_length=300)] = "/",
 ) -> Response:
-    """The language switch: remembered in a cookie for every screen, console and portal."""
+    """The language switch: remembered in a cookie for every screen, console and portal; for a
+    signed-in staff member also as the language of their messages."""
     response = RedirectResponse(local_path(next), status_code=303)
     locale = normalise(code)
     if locale in LOCALES:
         set_cookie(request, response, LANG_COOKIE, locale, 60 * 60 * 24 * 365)
+        raw = request.cookies.get(SESSION_COOKIE)
+        if raw:
+            try:
+                user = access_service.authenticate(db, clock, raw)
+            except KesuError:
+                return response  # signed out meanwhile: the cookie is enough
+            if user.locale != locale:
+                access_service.set_locale(db, user, locale)
+                db.commit()
     return response
 
 
