@@ -37,7 +37,7 @@ def _body(org, **over):
 @pytest.fixture
 def case(client, org):
     """A complaint registered by the supervisor; nobody is assigned yet."""
-    headers = login(client, "supervisor")
+    headers = {**login(client, "supervisor"), "Idempotency-Key": "case-1"}
     r = client.post("/api/v1/complaints", json=_body(org), headers=headers)
     assert r.status_code == 201, r.text
     return r.json()["id"]
@@ -212,6 +212,8 @@ def test_erasure_waits_for_open_complaints_then_anonymises_and_keeps_the_record(
     assert detail["state"] == "closed" and len(detail["timeline"]) == 3
     r = client.post("/api/v1/privacy/subject-export", json=body, headers=admin)
     assert r.status_code == 404  # nothing about the person is left to find
+    with reading(sessions) as s:  # nor the digest of what they submitted
+        assert s.execute(text("SELECT count(*) FROM intake_key")).scalar() == 0
     kinds = [q["kind"] for q in client.get("/api/v1/privacy/requests", headers=admin).json()]
     assert kinds == ["erasure"]
     from typer.testing import CliRunner

@@ -183,6 +183,22 @@ class Evidence(Base):
     uploaded_at: Mapped[datetime]
 
 
+class IntakeKey(Base):
+    """One submission of a complaint under its submitter's key (the API's `Idempotency-Key`,
+    the intake and portal forms' hidden submission id): sent again, after a lost answer or a
+    second click, it answers with the complaint it made instead of registering another."""
+
+    __tablename__ = "intake_key"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(60), doc="whose keys: user:<id>, or customer")
+    key: Mapped[str] = mapped_column(String(100))
+    digest: Mapped[str] = mapped_column(String(64), doc="SHA-256 of what was submitted")
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))
+    created_at: Mapped[datetime]
+
+
 class NumberCounter(Base):
     """The running count behind complaint numbers, one row per organisation and period."""
 

@@ -5,6 +5,7 @@ Services flush, never commit: the entry point that called them owns the transact
 
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
 from datetime import datetime
@@ -12,9 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,7 +26,13 @@ from kesu.audit.chain import GENESIS, event_hash, hashed_fields
 from kesu.clock import Clock
 from kesu.complaint import lifecycle
 from kesu.complaint.commands import COMMANDS
-from kesu.complaint.models import Complainant, Complaint, ComplaintEvent, NumberCounter
+from kesu.complaint.models import (
+    Complainant,
+    Complaint,
+    ComplaintEvent,
+    IntakeKey,
+    NumberCounter,
+)
 from kesu.complaint.numbering import format_number, period_key
 from kesu.complaint.schemas import ComplaintCreate
 from kesu.errors import Forbidden, InvalidInput, NotFound, StaleVersion
@@ -182,10 +190,20 @@ def receive(
     data: ComplaintCreate,
     *,
     announce: bool = True,
+    key: str | None = None,
 ) -> Complaint:
     """受理/登记: register a complaint under its organisation's current pack and number it.
-    `announce=False` (a ledger import of old complaints): no alert to staff or customer."""
+    `announce=False` (a ledger import of old complaints): no alert to staff or customer.
+    `key`: the submission's own key (see `IntakeKey`); the same key and content again return
+    the complaint it made, unchanged (`replayed` in `session.info` is then true)."""
     now = clock.now()
+    session.info[REPLAYED] = False
+    claimed = None
+    if key is not None:
+        claimed, earlier = _claim_key(session, now, actor, data, key)
+        if earlier is not None:
+            session.info[REPLAYED] = True
+            return earlier
     site = session.get(Organisation, data.site_id)
     if site is None:
         raise InvalidInput("invalid.unknown_id", field="site_id", value=data.site_id)
@@ -266,7 +284,49 @@ def receive(
     session.flush()
     first = event_row(complaint, actor, "receive", payload, now, 1, GENESIS)  # a new chain
     session.execute(insert(ComplaintEvent), [first])
+    if claimed is not None:
+        claimed.complaint_id = complaint.id
+        session.flush()
     return complaint
+
+
+def forget_submissions(session: Session, complaint_ids: list[int]) -> None:
+    """Drop the submission keys of these complaints (their digests derive from what the
+    complainant gave): an anonymised complaint keeps nothing of it."""
+    if complaint_ids:
+        session.execute(delete(IntakeKey).where(IntakeKey.complaint_id.in_(complaint_ids)))
+
+
+REPLAYED = "kesu.complaint.replayed"
+"""session.info key: whether the last `receive` answered a submission it had already taken."""
+
+
+def _claim_key(
+    session: Session, now: datetime, actor: lifecycle.Actor, data: ComplaintCreate, key: str
+) -> tuple[IntakeKey | None, Complaint | None]:
+    """Take `key` for this submission (the row, None) or find the complaint it already made
+    (None, the complaint). Two submissions with one key at once: the second waits on the
+    unique index until the first commits, then finds its complaint (on SQLite writers queue
+    anyway). The same key with other content is refused: a client's mistake, not a retry."""
+    if not 1 <= len(key) <= 100:
+        raise InvalidInput("intake.key_length", field="Idempotency-Key", max=100)
+    scope = f"user:{actor.user_id}" if actor.user_id is not None else actor.kind
+    digest = hashlib.sha256(data.model_dump_json().encode()).hexdigest()
+    find = select(IntakeKey).where(IntakeKey.scope == scope, IntakeKey.key == key)
+    row = session.scalar(find)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = IntakeKey(scope=scope, key=key, digest=digest, created_at=now)
+                session.add(row)
+            return row, None
+        except IntegrityError:
+            row = session.scalar(find)
+    if row is None or row.complaint_id is None:  # cannot be: it is committed with its complaint
+        raise StaleVersion("intake.key_in_flight")
+    if row.digest != digest:
+        raise InvalidInput("intake.key_reused", field="Idempotency-Key")
+    return None, session.get(Complaint, row.complaint_id)
 
 
 # --- commands ------------------------------------------------------------------------------

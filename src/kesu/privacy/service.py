@@ -20,7 +20,7 @@ from kesu.access.service import view_of
 from kesu.audit import service as audit
 from kesu.clock import Clock
 from kesu.complaint.models import Complainant, Complaint
-from kesu.complaint.service import phone_digest
+from kesu.complaint.service import forget_submissions, phone_digest
 from kesu.errors import IllegalTransition, InvalidInput, NotFound
 from kesu.notify import service as notify_service
 from kesu.org.models import Organisation
@@ -185,6 +185,7 @@ def _anonymise(
     notify_service.forget_complainant(
         session, complainant_id=person.id, complaint_ids=complaint_ids
     )
+    forget_submissions(session, complaint_ids)
 
 
 def _request(

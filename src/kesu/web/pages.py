@@ -60,6 +60,12 @@ def vendor_present() -> dict[str, bool]:
 # --- language -------------------------------------------------------------------------------
 
 
+def new_submission() -> str:
+    """A form's own submission id (`complaint.service.receive`'s key): the same form sent
+    twice, by a second click or a browser's resend, registers one complaint."""
+    return secrets.token_urlsafe(16)
+
+
 def page_locale(request: Request) -> str:
     """The language switch's choice (a cookie), else the deployment's default (zh-CN)."""
     chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Header, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select, text
@@ -500,11 +500,20 @@ MASKED_TEXT = (
 @router.post("/complaints", status_code=201, tags=["complaints"])
 def create_complaint(
     body: ComplaintCreate,
+    response: Response,
     db: Db,
     clock: ClockDep,
     user: CurrentUser,
     actor: ActorDep,
     p: PrincipalDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=100,
+            description="your own id for this submission: sent again (a retry after a lost "
+            "answer), it returns the complaint it made instead of registering another",
+        ),
+    ] = None,
 ) -> ComplaintOut:
     site = db.get(Organisation, body.site_id)
     if site is None or org_service.group_of(db, site.id).id != p.group_id:
@@ -517,7 +526,9 @@ def create_complaint(
         received_by_id=user.id,
     )
     rules.require(p, "receive", target)
-    complaint = complaint_service.receive(db, clock, actor, body)
+    complaint = complaint_service.receive(db, clock, actor, body, key=idempotency_key)
+    if db.info.get(complaint_service.REPLAYED):
+        response.headers["Idempotent-Replayed"] = "true"
     db.commit()
     return _out(p, complaint)
 

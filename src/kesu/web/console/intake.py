@@ -26,7 +26,7 @@ from kesu.web.console.forms import category_options, local_datetime
 from kesu.web.console.record import restatement, spaced
 from kesu.web.console.staff import ConsoleUser, page, require_command
 from kesu.web.deps import ClockDep, Db, ReadDb, visible_complaint
-from kesu.web.pages import checked_form, error_message, page_locale
+from kesu.web.pages import checked_form, error_message, new_submission, page_locale
 
 router = APIRouter()
 
@@ -48,6 +48,7 @@ def _defaults(pack, user, sites) -> dict[str, Any]:
         "level": pack.levels[0].key,
         "site_id": str(user.org_id if user.org_id in site_ids else (site_ids or [user.org_id])[0]),
         "department_id": str(user.department_id or ""),
+        "submission": new_submission(),
     }
 
 
@@ -138,7 +139,8 @@ def receive(
             staff_complained_id=data.staff_complained_id,
         )
         access_service.require(db, user, "receive", target)  # the site is in the user's scope
-        created = complaint_service.receive(db, clock, complaint_service.actor_of(user), data)
+        actor = complaint_service.actor_of(user)
+        created = complaint_service.receive(db, clock, actor, data, key=_text(form, "submission"))
     except KesuError as exc:
         db.rollback()
         values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf"}

@@ -37,7 +37,7 @@ from kesu.settings import Settings
 from kesu.web.console import record
 from kesu.web.console.forms import category_options
 from kesu.web.deps import ClockDep, Db, ReadDb, SettingsDep
-from kesu.web.pages import checked_form, error_message, page_locale, render
+from kesu.web.pages import checked_form, error_message, new_submission, page_locale, render
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -117,7 +117,7 @@ def _submit_page(request, db, group, values, *, error=None, status=200) -> Respo
             "sites": _sites(db, group),
             "categories": category_options(pack, locale),
             "preferences": CONTACT_PREFERENCES,
-            "values": values,
+            "values": {"submission": new_submission(), **values},
             "error": error,
             "max_files": MAX_FILES,
         },
@@ -216,7 +216,11 @@ def submit(
         if len(files) > MAX_FILES:
             raise InvalidInput("portal.too_many_files", field="file", max=MAX_FILES)
         customer = lifecycle.Actor(kind="customer", label=data.complainant.name[:100])
-        created = complaint_service.receive(db, clock, customer, data)
+        created = complaint_service.receive(
+            db, clock, customer, data, key=_text(form, "submission", 100)
+        )
+        if db.info.get(complaint_service.REPLAYED):  # sent twice: the first made it whole
+            return RedirectResponse(tracking.path(settings, created.id) + "?new=1", 303)
         complaint_service.execute(
             db,
             clock,
