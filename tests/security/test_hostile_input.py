@@ -52,6 +52,23 @@ def test_evidence_is_stored_under_its_digest_and_served_only_as_an_attachment(
     assert got.headers["x-content-type-options"] == "nosniff"
 
 
+def test_the_same_file_sent_twice_is_on_record_once(client, cid):
+    headers = login(client, "receiver1")
+    sent = [
+        client.post(
+            f"/api/v1/complaints/{cid}/evidence",
+            files={"file": ("photo.jpg", JPEG, "image/jpeg")},
+            headers=headers,
+        )
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in sent] == [201, 201]
+    assert sent[0].json()["id"] == sent[1].json()["id"]
+    detail = client.get(f"/api/v1/complaints/{cid}", headers=headers).json()
+    assert len(detail["evidence"]) == 1
+    assert [e["command"] for e in detail["timeline"]].count("attach_evidence") == 1
+
+
 def test_an_upload_over_the_limit_is_refused(settings, clock, org):
     from fastapi.testclient import TestClient
 

@@ -6,6 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kesu.clock import Clock
@@ -62,6 +63,11 @@ def attach(
     if ctype is None:
         raise InvalidInput("invalid.file_type", field="file")
     digest = hashlib.sha256(data).hexdigest()
+    same = session.scalar(
+        select(Evidence).where(Evidence.complaint_id == complaint.id, Evidence.sha256 == digest)
+    )
+    if same is not None:  # the same file again (a second click, a resent form): on record once
+        return same
     path = blob_path(evidence_dir, digest)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
