@@ -154,7 +154,9 @@ def test_rating_happens_only_when_the_result_is_given(client, org, settings, ses
         assert session.get(Complaint, cid).satisfaction is None
 
 
-def test_rating_without_choosing_a_grade_says_the_grade_is_required(client, org, settings):
+def test_rating_without_choosing_a_grade_says_the_grade_is_required(
+    client, org, settings, sessions
+):
     headers = login(client, "receiver1")
     cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
     for command, payload in [
@@ -185,6 +187,14 @@ def test_rating_without_choosing_a_grade_says_the_grade_is_required(client, org,
     )
     assert r.status_code == 422
     assert "满意度：请选择列出的一项" in r.text and "制度" not in r.text
+    # a grade sent twice (a second click) is taken once and thanked twice
+    rating = {"csrf": csrf_of(page), "version": str(version), "satisfaction": "2"}
+    for _ in range(2):
+        r = client.post(f"{link}/rate", data=rating, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].endswith("?rated=1")
+    with transaction(sessions) as session:
+        rated = session.query(ComplaintEvent).filter_by(complaint_id=cid, command="record_response")
+        assert rated.count() == 1
 
 
 def test_a_blank_title_or_name_is_reported_as_required_in_the_readers_language(client, org):
