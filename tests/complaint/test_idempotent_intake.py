@@ -135,3 +135,21 @@ def test_an_intake_form_sent_twice_registers_one_complaint(client, org, sessions
     # a form that failed keeps its id, so the corrected one sent twice is still one complaint
     r = post_form(client, "/intake", "/intake", {**form, "title": "", "submission": "s-2"})
     assert r.status_code == 422 and _submission(r.text) == "s-2"
+
+
+def test_a_command_sent_twice_is_done_once_and_a_different_one_is_still_stale(client, org):
+    headers = login(client, "receiver1")
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
+    body = {"version": 1, "payload": {"reached": True, "method": "phone", "summary": "已联系"}}
+    url = f"/api/v1/complaints/{cid}/commands/record_contact"
+    first = client.post(url, json=body, headers=headers)
+    again = client.post(url, json=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["version"] == first.json()["version"]
+    contacts = [e for e in again.json()["timeline"] if e["command"] == "record_contact"]
+    assert len(contacts) == 1
+    other = {**body, "payload": {**body["payload"], "summary": "另一次联系"}}
+    assert client.post(url, json=other, headers=headers).status_code == 409
+    someone_else = login(client, "supervisor")
+    assert client.post(url, json=body, headers=someone_else).status_code == 409

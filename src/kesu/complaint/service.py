@@ -298,7 +298,8 @@ def forget_submissions(session: Session, complaint_ids: list[int]) -> None:
 
 
 REPLAYED = "kesu.complaint.replayed"
-"""session.info key: whether the last `receive` answered a submission it had already taken."""
+"""session.info key: whether the last `receive` or `execute` answered a submission it had
+already carried out (and so changed nothing)."""
 
 
 def _claim_key(
@@ -444,7 +445,11 @@ def execute(
     except ValidationError as exc:
         raise invalid_from(exc, "payload.") from exc
     complaint = get(session, complaint_id)
+    session.info[REPLAYED] = False
     if complaint.version != version:
+        if _repeated(session, complaint, actor, command, parsed, version):
+            session.info[REPLAYED] = True  # the same command sent twice: done once already
+            return complaint
         raise StaleVersion("conflict.stale", current=complaint.version, given=version)
     pack = pack_of(session, complaint)
     case = case_of(session, pack, complaint)
@@ -457,6 +462,31 @@ def execute(
     _record(session, complaint, actor, command, change.event, now)
     session.flush()
     return complaint
+
+
+def _repeated(
+    session: Session,
+    complaint: Complaint,
+    actor: lifecycle.Actor,
+    command: str,
+    parsed: Any,
+    version: int,
+) -> bool:
+    """Whether the event that took the complaint past `version` is this very command, by this
+    actor, with this payload: the same form or request sent twice (a second click, a retry
+    after a lost answer), which finds the version moved on by its own first copy."""
+    made = session.scalar(
+        select(ComplaintEvent).where(
+            ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.seq == version + 1
+        )
+    )
+    if made is None or (made.command, made.actor_kind, made.actor_id) != (
+        command,
+        actor.kind,
+        actor.user_id,
+    ):
+        return False
+    return all(made.payload.get(k) == v for k, v in _jsonable(parsed.model_dump()).items())
 
 
 def _apply(complaint: Complaint, fields: dict[str, Any]) -> None:

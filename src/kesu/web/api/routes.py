@@ -611,18 +611,24 @@ def run_command(
     complaint_id: int,
     command: Annotated[str, Path(max_length=40)],
     body: CommandIn,
+    response: Response,
     db: Db,
     clock: ClockDep,
     user: CurrentUser,
     actor: ActorDep,
     p: PrincipalDep,
 ) -> ComplaintDetail:
-    """Every lifecycle command: `{"version": <the version you saw>, "payload": {...}}`."""
+    """Every lifecycle command: `{"version": <the version you saw>, "payload": {...}}`. The
+    same command sent again by the same caller with the same version and payload (a retry
+    after a lost answer) is done once: the retry answers with the complaint as it is now,
+    marked `Idempotent-Replayed: true`; anything else on a stale version is 409."""
     target = visible_complaint(db, user, complaint_id)
     rules.require(p, "command", access_service.view_of(target))
     complaint = complaint_service.execute(
         db, clock, complaint_id, actor, command, body.payload, body.version
     )
+    if db.info.get(complaint_service.REPLAYED):
+        response.headers["Idempotent-Replayed"] = "true"
     db.commit()
     return _detail(db, user, p, complaint)
 

@@ -379,22 +379,6 @@ def status(request: Request, token: str, db: ReadDb, settings: SettingsDep) -> R
     return _status_page(request, db, settings, token, complaint)
 
 
-def _just_rated(db: Session, complaint: Complaint, payload: dict[str, Any]) -> bool:
-    """Whether the complaint's last event is this very rating by the customer (the form sent
-    twice: the second finds the version moved on by the first)."""
-    last = db.scalar(
-        select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id == complaint.id)
-        .order_by(ComplaintEvent.seq.desc())
-        .limit(1)
-    )
-    return (
-        last is not None
-        and (last.command, last.actor_kind) == ("record_response", "customer")
-        and all(last.payload.get(k) == v for k, v in payload.items())
-    )
-
-
 def _for_customer(exc: KesuError) -> KesuError:
     """A refused rating in the customer's terms, not the staff's (versions, the pack's grades):
     a page staff have moved on since, or a second click, is "its status has changed"."""
@@ -435,10 +419,6 @@ def rate(
     except KesuError as exc:
         db.rollback()
         complaint = _tracked(db, settings, token)
-        if isinstance(exc, StaleVersion | IllegalTransition) and _just_rated(
-            db, complaint, payload
-        ):
-            return RedirectResponse(f"/portal/t/{token}?rated=1", status_code=303)  # clicked twice
         message = error_message(_for_customer(exc), page_locale(request))
         return _status_page(
             request, db, settings, token, complaint, error=message, status=exc.status
