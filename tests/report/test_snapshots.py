@@ -110,6 +110,23 @@ def test_the_worker_builds_the_defaults_in_the_deployments_default_language(
     assert len(found) == 4
 
 
+def test_the_worker_also_builds_the_defaults_in_a_language_the_staff_use(
+    client, sessions, org, clock
+):
+    sign_in(client, "director")
+    client.get("/lang/en")  # the director reads the console in English
+    assert worker.run_pass(sessions, clock)["report.snapshots"] == 4  # the default first
+    assert worker.run_pass(sessions, clock)["report.snapshots"] == 4  # then English
+    with reading(sessions) as session:
+        found = session.execute(
+            select(ReportSnapshot.period, ReportSnapshot.locale).where(
+                ReportSnapshot.org_id == org["HX"]
+            )
+        ).all()
+    assert sorted({locale for _, locale in found}) == ["en", "zh_Hans"] and len(found) == 8
+    assert worker.run_pass(sessions, clock)["report.snapshots"] == 0
+
+
 def test_a_running_period_is_built_once_more_after_it_ends(sessions, org, clock):
     with transaction(sessions) as session:
         key = snapshots.Key("weekly", org["HX"], snapshots.period_of("weekly", "2026-W48"), "en")

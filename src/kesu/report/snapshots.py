@@ -4,7 +4,8 @@ A report over a group's week, month or year reads every complaint of the period:
 build on each page view. The page shows the report as last built (`ReportSnapshot`, with the
 time it was built); "重新生成" builds and stores it now; a period nobody has looked at yet is
 built once on the spot. The worker (`refresh`) keeps what people look at current: the default
-periods of every group (last complete week and month, last complete and this year) and every
+periods of every group (last complete week and month, last complete and this year, in the
+default language and in each other one the group's staff use) and every
 stored snapshot of a period that had not ended when it was built — every `REFRESH` while the
 period runs, and once more after it has ended; a snapshot built after its period ended is final.
 
@@ -20,8 +21,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from kesu.access.models import User
 from kesu.db.session import make_sessionmaker, reading
 from kesu.i18n import DEFAULT_LOCALE, normalise
+from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.report import rules
 from kesu.report import service as report_service
@@ -139,14 +142,20 @@ def refresh(session: Session, clock) -> int:
 
 
 def _due(session: Session, now: datetime, locale: str) -> list[Key]:
-    """The snapshots to build this pass: missing defaults first, then the stalest."""
-    due: list[Key] = []
+    """The snapshots to build this pass: missing defaults first (in the deployment's default
+    language for every group, then in the other languages a group's staff read), then the
+    stalest."""
+    wanted: list[tuple[int, Key]] = []
     for group in list(session.scalars(select(Organisation).where(Organisation.kind == "group"))):
         today = report_service.today_of(report_service.target(session, group.id).pack, now)
-        for period in defaults(today):
-            key = Key(period.kind, group.id, period, locale)
-            if len(due) < PER_PASS and stored(session, key) is None:
-                due.append(key)
+        for rank, language in enumerate(_languages(session, group.id, locale)):
+            wanted += [(rank, Key(p.kind, group.id, p, language)) for p in defaults(today)]
+    due: list[Key] = []
+    for _, key in sorted(wanted, key=lambda w: w[0]):
+        if len(due) == PER_PASS:
+            break
+        if stored(session, key) is None:
+            due.append(key)
     stale = session.execute(
         select(ReportSnapshot.org_id, ReportSnapshot.kind, ReportSnapshot.period)
         .add_columns(ReportSnapshot.locale)
@@ -159,6 +168,17 @@ def _due(session: Session, now: datetime, locale: str) -> list[Key]:
     ).all()
     due.extend(Key(kind, org_id, period_of(kind, label), loc) for org_id, kind, label, loc in stale)
     return due
+
+
+def _languages(session: Session, group_id: int, default: str) -> list[str]:
+    """The languages a group's reports are read in: the default, then each other one its
+    active staff use (the console's language switch keeps a staff member's)."""
+    used = session.scalars(
+        select(User.locale)
+        .where(User.active.is_(True), User.org_id.in_(org_service.subtree_ids(session, group_id)))
+        .distinct()
+    )
+    return [default, *sorted({normalise(u) for u in used} - {default})]
 
 
 def _default_locale(session: Session) -> str:
