@@ -399,6 +399,9 @@ def user_add(
     name: Annotated[str | None, typer.Option(help="display name")] = None,
     department: Annotated[str | None, typer.Option(help="department code")] = None,
     password: Annotated[str | None, typer.Option(prompt=True, hide_input=True)] = None,
+    lang: Annotated[
+        str | None, typer.Option(help="the language of their messages: zh_Hans | zh_Hant | en")
+    ] = None,
 ) -> None:
     """Add a staff user."""
     from sqlalchemy import select
@@ -426,6 +429,7 @@ def user_add(
                 org_id=by_code[org],
                 department_id=by_code.get(department) if department else None,
                 password=password or None,
+                locale=cli_locale(lang, "zh_Hans") if lang else None,
             )
             typer.echo(f"user {user.username} (id {user.id}, role {user.role}) added")
     except KesuError as exc:

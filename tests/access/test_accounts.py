@@ -236,3 +236,18 @@ def test_a_user_cannot_be_put_in_a_department_of_another_group(client, org, sess
     assert added.status_code == 422 and added.json()["error"]["field"] == "department_id"
     after = {u["username"]: u for u in client.get("/api/v1/users", headers=admin).json()}
     assert "newbie" not in after and after["receiver2"]["department_id"] != dept_id
+
+
+def test_an_administrator_adds_a_user_who_reads_traditional_chinese(client, org):
+    admin = login(client, "admin")
+    body = {
+        "username": "chan.hk",
+        "display_name": "陳先生",
+        "role": "receiver",
+        "org_id": org["HX"],
+        "locale": "zh_Hant",
+    }
+    r = client.post("/api/v1/users", json={**body, "locale": "fr"}, headers=admin)
+    assert r.status_code == 422 and r.json()["error"]["problems"][0]["field"] == "body.locale"
+    r = client.post("/api/v1/users", json=body, headers=admin)
+    assert r.status_code == 201 and r.json()["locale"] == "zh_Hant"

@@ -129,12 +129,14 @@ def test_a_new_deployment_adds_its_group_and_sites_from_the_command_line(kesu, s
         "ACME",
         "--password",
         "Kesu-boss-2026!",
+        "--lang",
+        "en-GB",
     )
     listed = kesu("org", "list")
     assert "ACME\tgroup\t艾克美\t-\tretail-store" in listed
     assert "ACME-1\tsite\t一号店\tACME\t-" in listed
     me = client.get("/api/v1/me", headers=login(client, "boss", "Kesu-boss-2026!")).json()
-    assert me["username"] == "boss"
+    assert (me["username"], me["locale"]) == ("boss", "en")  # their e-mails are in English
     trail = client.get("/api/v1/audit/config", headers=login(client, "admin")).json()
     assert {"org.create"} <= {e["action"] for e in trail}
 

@@ -137,9 +137,11 @@ def add_user(
     department_id: int | None = None,
     password: str | None = None,
     phone: str | None = None,
+    locale: str | None = None,
     by: User | None = None,
 ) -> User:
-    """A staff member; `org_id` is their scope node (group = head office, region, site)."""
+    """A staff member; `org_id` is their scope node (group = head office, region, site);
+    `locale`: the language of their messages (until they switch the console's)."""
     if not USERNAME.fullmatch(username):
         raise InvalidInput("invalid.username", field="username", value=username)
     display_name = _display_name(display_name)
@@ -158,6 +160,8 @@ def add_user(
         phone=phone,
         created_at=clock.now(),
     )
+    if locale is not None:
+        set_locale(session, user, locale)
     session.add(user)
     session.flush()
     audit.record_config(

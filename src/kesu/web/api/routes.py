@@ -253,6 +253,9 @@ class UserIn(BaseModel):
     org_id: int = Field(description="the user's scope: the group (head office), a region or a site")
     department_id: int | None = None
     password: str | None = Field(None, min_length=8, max_length=200)
+    locale: Literal["zh_Hans", "zh_Hant", "en"] | None = Field(
+        None, description="the language of their messages (default: Simplified Chinese)"
+    )
 
 
 class UserPatch(BaseModel):
