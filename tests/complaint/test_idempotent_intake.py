@@ -14,7 +14,7 @@ from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.complaint.schemas import ComplaintCreate
 from kesu.db.session import reading, transaction
 from kesu.notify.models import Outbox
-from web.console_helpers import post_form, sign_in
+from web.console_helpers import intake_form, post_form, sign_in
 
 
 def _counts(sessions) -> tuple[int, int, int]:
@@ -116,17 +116,7 @@ def test_a_portal_form_sent_twice_files_one_complaint(client, org, sessions):
 
 def test_an_intake_form_sent_twice_registers_one_complaint(client, org, sessions):
     sign_in(client, "receiver1")
-    form = {
-        "complainant.phone": "13800001111",
-        "complainant.name": "王先生",
-        "title": "床垫异响",
-        "description": "保修期内异响",
-        "channel": "phone",
-        "complainant_type": "consumer",
-        "site_id": str(org["SH-NJ"]),
-        "level": "L1",
-        "submission": _submission(client.get("/intake").text),
-    }
+    form = intake_form(org, submission=_submission(client.get("/intake").text))
     first = post_form(client, "/intake", "/intake", form)
     again = post_form(client, "/intake", "/intake", form)
     assert first.status_code == again.status_code == 303

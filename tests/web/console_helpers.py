@@ -32,3 +32,18 @@ def post_form(client, page_url: str, action: str, data: dict, files=None, **kw):
     page = client.get(page_url)
     body = {"csrf": csrf_of(page.text), **data}
     return client.post(action, data=body, files=files, follow_redirects=False, **kw)
+
+
+def intake_form(org: dict[str, int], **over: str) -> dict[str, str]:
+    """The intake form as a receiver fills it in for a caller's mattress complaint."""
+    return {
+        "complainant.phone": "13800001111",
+        "complainant.name": "王先生",
+        "title": "床垫异响",
+        "description": "保修期内异响",
+        "channel": "phone",
+        "complainant_type": "consumer",
+        "site_id": str(org["SH-NJ"]),
+        "level": "L1",
+        **over,
+    }

@@ -16,7 +16,7 @@ from kesu.db.session import transaction
 from kesu.notify.models import Outbox
 from kesu.web.console.forms import FIELDS
 from kesu.web.console.record import spaced
-from web.console_helpers import VERSION, csrf_of, post_form, sign_in
+from web.console_helpers import VERSION, csrf_of, intake_form, post_form, sign_in
 
 
 def _complaint(client, org, **over) -> int:
@@ -381,23 +381,8 @@ def test_intake_registers_through_the_same_service_and_reports_missing_fields(
     r = post_form(client, "/intake", "/intake", {"complainant.name": "王先生", "title": "无内容"})
     assert r.status_code == 422
     assert "投诉内容" in r.text and "王先生" in r.text
-    r = post_form(
-        client,
-        "/intake",
-        "/intake",
-        {
-            "complainant.phone": "13800001111",
-            "complainant.name": "王先生",
-            "title": "床垫异响",
-            "description": "保修期内异响",
-            "channel": "phone",
-            "complainant_type": "consumer",
-            "site_id": str(org["SH-NJ"]),
-            "level": "L1",
-            "demands": "repair",
-            "locale": "zh_Hant",
-        },
-    )
+    form = intake_form(org, demands="repair", locale="zh_Hant")
+    r = post_form(client, "/intake", "/intake", form)
     assert r.status_code == 303
     cid = int(r.headers["location"].split("/")[2])
     with transaction(sessions) as session:
