@@ -414,20 +414,7 @@ def test_intake_calls_a_field_left_blank_or_only_spaces_required(client, org, se
 
 def test_intake_opens_the_more_section_when_the_error_is_in_it(client, org):
     sign_in(client, "receiver1")
-    r = post_form(
-        client,
-        "/intake",
-        "/intake",
-        {
-            "complainant.name": "王先生",
-            "title": "床垫异响",
-            "description": "保修期内异响",
-            "channel": "phone",
-            "complainant_type": "consumer",
-            "site_id": str(org["SH-NJ"]),
-            "occurred_at": "2030-01-01T10:00",
-        },
-    )
+    r = post_form(client, "/intake", "/intake", intake_form(org, occurred_at="2030-01-01T10:00"))
     assert r.status_code == 422 and "发生时间" in r.text
     assert '<details class="wide" open>' in r.text
     assert 'value="2030-01-01T10:00"' in r.text
