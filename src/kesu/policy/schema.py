@@ -79,6 +79,13 @@ def _quoted(names: list[Any]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
 
+def _unknown_commands(names: list[str]) -> PackRule:
+    known = ", ".join(["receive", *sorted(COMMANDS)])
+    return PackRule(
+        "unknown_of", what=label("policy.what.command"), names=_quoted(names), known=known
+    )
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -114,12 +121,7 @@ class Role(Named):
     def _known_commands(cls, v: list[str]) -> list[str]:
         unknown = [c for c in v if c not in ("*", "receive") and c not in COMMANDS]
         if unknown:
-            raise PackRule(
-                "unknown_of",
-                what=label("policy.what.command"),
-                names=_quoted(unknown),
-                known=", ".join(["receive", *sorted(COMMANDS)]),
-            )
+            raise _unknown_commands(unknown)
         return v
 
     def may(self, command: str) -> bool:
@@ -198,12 +200,7 @@ Matchable = Literal["category", "site_id", "product", "sku", "order_no", "staff_
 
 def _check_event(v: str) -> str:
     if v != "receive" and v not in COMMANDS:
-        raise PackRule(
-            "unknown_of",
-            what=label("policy.what.command"),
-            names=_quoted([v]),
-            known=", ".join(["receive", *sorted(COMMANDS)]),
-        )
+        raise _unknown_commands([v])
     return v
 
 
