@@ -381,7 +381,8 @@ def status(request: Request, token: str, db: ReadDb, settings: SettingsDep) -> R
 
 def _for_customer(exc: KesuError) -> KesuError:
     """A refused rating in the customer's terms, not the staff's (versions, the pack's grades):
-    a page staff have moved on since, or a second click, is "its status has changed"."""
+    a page staff have moved on since is "its status has changed" (a second click of the same
+    rating is no error: the command service takes it as done)."""
     if isinstance(exc, StaleVersion | IllegalTransition):
         return IllegalTransition("portal.rate.moved_on")
     if exc.key == "invalid.satisfaction":
