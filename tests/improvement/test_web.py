@@ -214,6 +214,20 @@ def test_a_stale_page_gets_a_conflict_and_changes_nothing(loop, client):
     assert loop.action(aid).state == "open"
 
 
+def test_a_command_sent_twice_is_done_once(loop, client):
+    aid = loop.open("eq_head")
+    sign_in(client, "eq_head", PASSWORD)
+    page = client.get(f"/improvement/actions/{aid}")
+    for _ in range(2):  # a second click finds the version moved on by the first
+        r = client.post(
+            f"/improvement/actions/{aid}/commands/start",
+            data={"csrf": csrf_of(page.text), "version": "1"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+    assert loop.action(aid).state == "in_progress" and loop.action(aid).version == 2
+
+
 def test_the_api_opens_an_action_lists_it_by_complaint_and_refuses_a_handler(loop, client):
     cid = table_complaint(loop.world)
     investigated(loop.world, cid)

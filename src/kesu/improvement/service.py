@@ -481,6 +481,8 @@ def execute(
     parsed = _parsed(model, payload)
     action = visible_action(session, user, action_id)
     if action.version != version:
+        if _repeated(session, action, user, command, parsed, version):
+            return action  # the same command sent twice (a second click): done once already
         raise StaleVersion("conflict.stale", current=action.version, given=version)
     pack = pack_of(session, action)
     rules.check(pack, view_of(action), who_of(user), command)
@@ -494,6 +496,27 @@ def execute(
     for names, template, params in messages:
         tell(session, pack, action, names, template, f"{command}:{action.version}", now, **params)
     return action
+
+
+def _repeated(
+    session: Session, action: CorrectiveAction, user: User, command: str, parsed: Any, version: int
+) -> bool:
+    """Whether the action's last step is this very command by this user with this payload,
+    taken from `version` (the same form sent twice finds the version moved on by its first)."""
+    last = session.scalar(
+        select(ActionEvent)
+        .where(ActionEvent.action_id == action.id)
+        .order_by(ActionEvent.seq.desc())
+        .limit(1)
+    )
+    if last is None or action.version != version + 1:
+        return False
+    if (last.command, last.actor_id) != (command, user.id):
+        return False
+    sent = json.loads(
+        json.dumps(parsed.model_dump(mode="json", exclude_none=True), default=_json_value)
+    )
+    return all(last.payload.get(k) == v for k, v in sent.items())
 
 
 Message = tuple[list[str], str, dict[str, Any]]
