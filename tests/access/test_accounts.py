@@ -251,3 +251,10 @@ def test_an_administrator_adds_a_user_who_reads_traditional_chinese(client, org)
     assert r.status_code == 422 and r.json()["error"]["problems"][0]["field"] == "body.locale"
     r = client.post("/api/v1/users", json=body, headers=admin)
     assert r.status_code == 201 and r.json()["locale"] == "zh_Hant"
+    uid = r.json()["id"]
+    r = client.patch(f"/api/v1/users/{uid}", json={"locale": None}, headers=admin)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "locale"
+    r = client.patch(f"/api/v1/users/{uid}", json={"locale": "en"}, headers=admin)
+    assert r.status_code == 200 and r.json()["locale"] == "en"
+    trail = client.get("/api/v1/audit/config", headers=admin).json()
+    assert trail[0]["action"] == "user.update"

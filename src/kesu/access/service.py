@@ -176,13 +176,21 @@ def add_user(
     return user
 
 
-EDITABLE = ("display_name", "role", "org_id", "department_id")
+EDITABLE = ("display_name", "role", "org_id", "department_id", "locale")
 
 
 def update_user(session: Session, clock: Clock, by: User | None, user: User, **changes) -> User:
-    """Change a user's name, role, scope node or department (the trail keeps before/after)."""
+    """Change a user's name, role, scope node, department or message language (the trail keeps
+    before/after)."""
     if changes.get("display_name") is not None:
         changes["display_name"] = _display_name(changes["display_name"])
+    if "locale" in changes and changes["locale"] not in LOCALES:
+        raise InvalidInput(
+            "invalid.not_one_of",
+            field="locale",
+            value=changes["locale"],
+            allowed=", ".join(LOCALES),
+        )
     changes = {k: v for k, v in changes.items() if k in EDITABLE and v != getattr(user, k)}
     if not changes:
         return user

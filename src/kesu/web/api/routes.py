@@ -263,6 +263,9 @@ class UserPatch(BaseModel):
     role: str | None = Field(None, min_length=1, max_length=40)
     org_id: int | None = None
     department_id: int | None = None
+    locale: Literal["zh_Hans", "zh_Hant", "en"] | None = Field(
+        None, description="the language of their messages"
+    )
 
 
 class NewPasswordIn(BaseModel):
@@ -300,7 +303,8 @@ def create_user(
 def update_user(
     user_id: int, body: UserPatch, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
 ) -> UserOut:
-    """Change a user's name, role, scope node or department (on the configuration trail)."""
+    """Change a user's name, role, scope node, department or message language (on the
+    configuration trail)."""
     target = _managed_user(db, p, user_id)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("org_id") is not None and not rules.can(p, "admin", changes["org_id"]):
