@@ -20,7 +20,7 @@ from kesu.complaint import lifecycle
 from kesu.complaint.commands import Categorize
 from kesu.complaint.models import Complainant, Complaint
 from kesu.escalation import rules
-from kesu.i18n import LOCALES, label, pick, translate
+from kesu.i18n import LOCALES, in_language, label, translate
 from kesu.notify import service as notify_service
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
@@ -61,18 +61,10 @@ def reason_label(key: str, **params: Any) -> dict[str, str]:
         loc: translate(
             f"escalation.reason.{key}",
             loc,
-            **{name: _in_language(value, loc) for name, value in params.items()},
+            **{name: in_language(value, loc) for name, value in params.items()},
         )
         for loc in LOCALES
     }
-
-
-def _in_language(value: Any, locale: str) -> Any:
-    if isinstance(value, dict):
-        return pick(value, locale)
-    if isinstance(value, list | tuple):
-        return translate("web.sep.list", locale).join(value)
-    return value
 
 
 # --- who -------------------------------------------------------------------------------------
@@ -360,7 +352,7 @@ def on_event(
     esc = pack.escalation
     top = rules.top_level(pack)
     alerts: list[Alert] = []
-    reasons: list[str] = []
+    reasons: list[dict[str, str]] = []
     if command == "receive":
         if complaint.urgent_keywords:  # the lifecycle already opened it at the top
             reasons.append(reason_label("keywords", words=complaint.urgent_keywords))

@@ -85,6 +85,17 @@ def negotiate(accept_language: str | None) -> str:
     return normalise(min(ranked)[2])
 
 
+def in_language(value: Any, locale: str) -> Any:
+    """A message parameter as the reader reads it: a pack label ({zh_Hans: …, en: …}) in their
+    language, a list of labels or words as their language runs a list (a、b or a, b), anything
+    else as it is."""
+    if isinstance(value, dict) and value and set(value) <= set(LOCALES):
+        return pick(value, locale)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, dict | str) for v in value):
+        return translate("web.sep.list", locale).join(str(in_language(v, locale)) for v in value)
+    return value
+
+
 def rule_params(ctx: dict[str, Any], locale: str) -> dict[str, Any]:
     """A Pydantic rule's parameters (`rule.<type>`) as the reader's language writes them: its
     list of choices "'a', 'b' or 'c'" reads 'a'、'b'、'c' in Chinese."""

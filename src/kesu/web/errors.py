@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 
 from kesu.errors import InvalidInput, KesuError
-from kesu.i18n import LOCALES, negotiate, pick, rule_params, translate
+from kesu.i18n import in_language, negotiate, rule_params, translate
 
 
 class Problem(BaseModel):
@@ -79,15 +79,6 @@ def joined(problems: list[dict[str, Any]], locale: str) -> str:
     return translate("web.sep.items", locale).join(p["message"] for p in problems)
 
 
-def _in_language(value: Any, locale: str) -> Any:
-    """A pack label ({zh_Hans: …, en: …}) in the reader's language; a list of them as a run."""
-    if isinstance(value, dict) and value and set(value) <= set(LOCALES):
-        return pick(value, locale)
-    if isinstance(value, list | tuple) and value and all(isinstance(v, dict) for v in value):
-        return translate("web.sep.list", locale).join(pick(v, locale) for v in value)
-    return value
-
-
 def problems_of(exc: RequestValidationError, locale: str) -> list[dict[str, Any]]:
     """Each field the request got wrong, with its rule, in the reader's language."""
     return [
@@ -102,7 +93,7 @@ def problems_of(exc: RequestValidationError, locale: str) -> list[dict[str, Any]
 
 
 def render(exc: KesuError, locale: str) -> dict[str, Any]:
-    params = {k: _in_language(v, locale) for k, v in exc.params.items() if k != "problems"}
+    params = {k: in_language(v, locale) for k, v in exc.params.items() if k != "problems"}
     if exc.field and "field" not in params:
         params["field"] = field_label(exc.field, locale)
     body: dict[str, Any] = {
