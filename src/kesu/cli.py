@@ -356,19 +356,14 @@ def org_set_pack(
     """Run a group under another pack: its new complaints open under it, complaints already
     open keep the version they were opened under. Refused while its staff hold roles the pack
     does not have."""
-    from sqlalchemy import select
-
     from kesu.db.session import transaction
-    from kesu.org.models import Organisation
+    from kesu.org import service as org_service
     from kesu.policy import service as policy_service
 
     _engine, sessions = _sessions(Settings())
     try:
         with transaction(sessions) as session:
-            group = session.scalar(select(Organisation).where(Organisation.code == code))
-            if group is None:
-                typer.echo(f"error: no organisation with code {code!r}", err=True)
-                raise typer.Exit(1)
+            group = org_service.by_code(session, code)
             policy_service.adopt(session, SystemClock(), group, pack)
     except KesuError as exc:
         _fail(exc)

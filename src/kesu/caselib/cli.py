@@ -46,9 +46,7 @@ def search(
     try:
         with reading(sessions) as session:
             found = (
-                report_service.org_by_code(session, org)
-                if org
-                else report_service.default_org(session)
+                org_service.by_code(session, org) if org else report_service.default_org(session)
             )
             group = org_service.group_of(session, found.id)
             scope = queries.of_group(group.id)

@@ -37,6 +37,7 @@ def review(
     from kesu.db.session import reading
     from kesu.i18n import translate
     from kesu.improvement import review as review_service
+    from kesu.org import service as org_service
     from kesu.report import service as report_service
 
     settings = Settings()
@@ -46,9 +47,7 @@ def review(
     try:
         with reading(sessions) as session:
             scope = (
-                report_service.org_by_code(session, org)
-                if org
-                else report_service.default_org(session)
+                org_service.by_code(session, org) if org else report_service.default_org(session)
             )
             report = review_service.build(
                 session,

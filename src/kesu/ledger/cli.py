@@ -33,7 +33,7 @@ def ledger(
     from kesu.db.session import reading, transaction
     from kesu.i18n import translate
     from kesu.ledger import service
-    from kesu.report.service import org_by_code
+    from kesu.org import service as org_service
 
     settings = Settings()
     locale = cli_locale(lang, settings.default_locale)
@@ -43,7 +43,7 @@ def ledger(
     try:
         if dry_run:
             with reading(sessions) as session:
-                scope = org_by_code(session, org)
+                scope = org_service.by_code(session, org)
                 result = service.plan(
                     session,
                     org_id=scope.id,
@@ -54,7 +54,7 @@ def ledger(
                 )
         else:
             with transaction(sessions) as session:
-                scope = org_by_code(session, org)
+                scope = org_service.by_code(session, org)
                 result, _batch = service.run(
                     session,
                     clock,
@@ -108,7 +108,7 @@ def save_mapping(
     from kesu.db.session import transaction
     from kesu.i18n import translate
     from kesu.ledger import service
-    from kesu.report.service import org_by_code
+    from kesu.org import service as org_service
 
     settings = Settings()
     problem = _mapping_problem(file)
@@ -120,7 +120,7 @@ def save_mapping(
     _engine, sessions = _sessions(settings)
     try:
         with transaction(sessions) as session:
-            scope = org_by_code(session, org)
+            scope = org_service.by_code(session, org)
             service.save_mapping(
                 session,
                 SystemClock(),

@@ -137,6 +137,14 @@ def get(session: Session, org_id: int) -> Organisation:
     return org
 
 
+def by_code(session: Session, code: str) -> Organisation:
+    """The organisation with this code (HX, SH-NJ), as the CLI, reports and ledgers name it."""
+    org = session.scalar(select(Organisation).where(Organisation.code == code))
+    if org is None:
+        raise NotFound("not_found.organisation", id=code)
+    return org
+
+
 def group_of(session: Session, org_id: int) -> Organisation:
     """Walk up to the group that owns the pack."""
     parent = shape(session).parent

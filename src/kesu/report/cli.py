@@ -39,6 +39,7 @@ def _write(
 ) -> None:
     from kesu.cli import _fail, _sessions, cli_locale
     from kesu.db.session import reading
+    from kesu.org import service as org_service
     from kesu.report import service
 
     settings = Settings()
@@ -48,7 +49,7 @@ def _write(
     now = SystemClock().now()
     try:
         with reading(sessions) as session:
-            scope = service.org_by_code(session, org) if org else service.default_org(session)
+            scope = org_service.by_code(session, org) if org else service.default_org(session)
             pack = service.target(session, scope.id).pack
             today = service.today_of(pack, now)
             if kind == "staff_review":
@@ -141,12 +142,13 @@ def volume(
     """Record business volume, for complaints per 10,000 orders or visits."""
     from kesu.cli import _fail, _sessions
     from kesu.db.session import transaction
+    from kesu.org import service as org_service
     from kesu.report import service
 
     _engine, sessions = _sessions(Settings())
     try:
         with transaction(sessions) as session:
-            scope = service.org_by_code(session, org)
+            scope = org_service.by_code(session, org)
             service.record_volume(
                 session,
                 SystemClock(),

@@ -55,13 +55,6 @@ def target(session: Session, org_id: int) -> Target:
     return Target(org, group, pack, scope, ids)
 
 
-def org_by_code(session: Session, code: str) -> Organisation:
-    org = session.scalar(select(Organisation).where(Organisation.code == code))
-    if org is None:
-        raise NotFound("not_found.organisation", id=code)
-    return org
-
-
 def period_for(kind: str, text: str | None, today, first=None, last=None) -> rules.Period:
     """The period a request names, or the last complete one of its kind; one that has not
     begun by `today` is refused (it would be a report of zeros that reads like a quiet week)."""

@@ -45,7 +45,7 @@ def _scope_org(db, user, principal: rules.Principal, org: str | None) -> int:
     it, else the caller's own node."""
     if org is None:
         return user.org_id
-    found = report_service.org_by_code(db, org)
+    found = org_service.by_code(db, org)
     if not rules.in_scope(principal, org_service.group_of(db, found.id).id, found.id):
         raise Forbidden("report.out_of_scope")
     return found.id

@@ -16,7 +16,6 @@ from kesu.access import service as access_service
 from kesu.complaint import service as complaint_service
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
-from kesu.report.service import org_by_code
 from kesu.sla import queries
 from kesu.sla import service as sla_service
 from kesu.sla.schemas import (
@@ -85,7 +84,7 @@ def calendar_check(db: ReadDb, admin: AdminUser, clock: ClockDep) -> CalendarChe
 
 def _administered(db, principal: rules.Principal, code: str) -> Organisation:
     """The organisation named by `code`, which the caller administers (its group and node)."""
-    org = org_by_code(db, code)
+    org = org_service.by_code(db, code)
     rules.require(principal, "admin", org.id)
     return org
 
