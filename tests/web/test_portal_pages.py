@@ -105,6 +105,13 @@ def test_one_phone_may_file_three_complaints_an_hour(client, org):
     assert r.status_code == 429
 
 
+def test_a_form_sent_back_for_a_correction_does_not_use_up_the_phones_complaints(client, org):
+    for _ in range(4):  # the consent box forgotten, again and again
+        assert _submit(client, org, consent="").status_code == 422
+    for _ in range(3):
+        assert _submit(client, org).status_code == 303
+
+
 def test_the_status_page_names_roles_not_staff_and_hides_other_people(client, app, org, settings):
     headers = login(client, "receiver1")
     cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]

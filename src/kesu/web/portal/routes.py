@@ -209,8 +209,9 @@ def submit(
     try:
         if CHANNEL not in pack.keys("channels"):
             raise InvalidInput("portal.disabled", field="channel")
-        per_phone = [(f"portal-phone:{complaint_service.phone_digest(phone)}", SUBMIT_PER_PHONE)]
-        _count(db, clock, request, *(per_phone if phone else []))
+        per_phone = f"portal-phone:{complaint_service.phone_digest(phone or '')}"
+        _count(db, clock, request)
+        throttle.refuse_if_spent(db, clock, per_phone, SUBMIT_PER_PHONE)
         data = _create_from(form, pack, group, db, page_locale(request))
         files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
         if len(files) > MAX_FILES:
@@ -221,6 +222,8 @@ def submit(
         )
         if db.info.get(complaint_service.REPLAYED):  # sent twice: the first made it whole
             return RedirectResponse(tracking.path(settings, created.id) + "?new=1", 303)
+        # a complaint filed counts against its phone, not a form sent back for a correction
+        throttle.hit(db, clock, per_phone, SUBMIT_PER_PHONE)
         complaint_service.execute(
             db,
             clock,
