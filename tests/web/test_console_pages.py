@@ -355,6 +355,32 @@ def test_a_transfer_offers_only_receivers_who_may_handle_the_complaint_at_its_le
     assert "陈静" not in people and "王晓丽" not in people  # tier 1 receivers
 
 
+def test_a_transfer_waits_in_the_receiving_sides_review_queue_until_it_is_answered(client, org):
+    to_desk = _complaint(client, org, title="转物流部")
+    to_person = _complaint(client, org, title="转给刘洋")
+    headers = login(client, "receiver1")
+    payload = {"to_department_id": org["LOG"], "reason": "属物流问题"}
+    assert run(client, headers, to_desk, "transfer", payload).status_code == 200
+    with_person = {**payload, "to_user_id": _user_id(client, "supervisor2")}
+    assert run(client, headers, to_person, "transfer", with_person).status_code == 200
+    sign_in(client, "receiver3")  # a tier-1 receiver of the logistics desk
+    queue = client.get("/?queue=review").text
+    assert "转物流部" in queue and "转给刘洋" not in queue
+    sign_in(client, "supervisor2")  # the logistics manager
+    queue = client.get("/?queue=review").text
+    assert "转物流部" in queue and "转给刘洋" in queue
+    sign_in(client, "supervisor")  # the sending desk's manager has nothing to answer
+    queue = client.get("/?queue=review").text
+    assert "转物流部" not in queue and "转给刘洋" not in queue
+    assert run(client, login(client, "receiver3"), to_desk, "accept_transfer").status_code == 200
+    sign_in(client, "receiver3")
+    assert "转物流部" not in client.get("/?queue=review").text
+
+
+def _user_id(client, username: str) -> int:
+    return client.get("/api/v1/me", headers=login(client, username)).json()["id"]
+
+
 def test_the_person_complained_about_gets_404_for_the_page_its_forms_and_evidence(
     client, org, sessions
 ):

@@ -74,7 +74,8 @@ def _approval_limit(pack: Pack, user: User) -> ColumnElement[bool]:
 
 def awaiting(pack: Pack, user: User) -> ColumnElement[bool]:
     """Complaints waiting for this person's signature: approval, a review step, closing (after
-    the review chain, or at once for what was classified as not a valid complaint)."""
+    the review chain, or at once for what was classified as not a valid complaint), a transfer
+    to them or to their desk to accept or decline."""
     role = pack.role(user.role)
     if role is None:
         return false()
@@ -84,6 +85,19 @@ def awaiting(pack: Pack, user: User) -> ColumnElement[bool]:
         conds.append(and_(Complaint.state == "awaiting_approval", _approval_limit(pack, user)))
     if role.may("approve_delay"):
         conds.append(and_(Complaint.state != "closed", Complaint.delay_status == "requested"))
+    if role.may("accept_transfer"):  # the receiving side's half of the hand-over (转交联系单)
+        to_user = Complaint.pending_transfer["to_user_id"].as_integer()
+        conds.append(to_user == user.id)
+        if user.department_id is not None:
+            tiers = [t.key for t in pack.tiers if pack.tier_rank(t.key) <= rank]
+            conds.append(
+                and_(
+                    to_user.is_(None),
+                    Complaint.pending_transfer["to_department_id"].as_integer()
+                    == user.department_id,
+                    Complaint.current_tier.in_(tiers),
+                )
+            )
     for lv in pack.levels:
         if role.may("sign_off"):
             for i, step in enumerate(lv.review_chain):
