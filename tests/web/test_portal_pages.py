@@ -188,6 +188,7 @@ def test_rating_without_choosing_a_grade_says_the_grade_is_required(
     )
     assert r.status_code == 422
     assert "满意度：必填" in r.text and "必须是整数" not in r.text
+    assert ">还行</textarea>" in r.text  # what the customer wrote is still there to send
     r = client.post(
         f"{link}/rate",
         data={"csrf": csrf_of(page), "version": str(version), "satisfaction": "9"},

@@ -320,7 +320,9 @@ def _who(pack: Pack, event: ComplaintEvent, roles: dict[int, str], locale: str) 
     return pick(role.name, locale) if role else translate("portal.staff", locale)
 
 
-def _status_page(request, db, settings, token, complaint, *, error=None, status=200) -> Response:
+def _status_page(
+    request, db, settings, token, complaint, *, error=None, values=None, status=200
+) -> Response:
     locale = page_locale(request)
     pack = complaint_service.pack_of(db, complaint)
     events = [
@@ -371,6 +373,7 @@ def _status_page(request, db, settings, token, complaint, *, error=None, status=
             "rated": request.query_params.get("rated") == "1",
             "spaced": record.spaced(complaint.number, pack.numbering.pattern),
             "error": error,
+            "values": values or {},
         },
         status=status,
     )
@@ -424,8 +427,9 @@ def rate(
         db.rollback()
         complaint = _tracked(db, settings, token)
         message = error_message(_for_customer(exc), page_locale(request))
+        typed = {"satisfaction": raw if isinstance(raw, str) else "", "comment": comment or ""}
         return _status_page(
-            request, db, settings, token, complaint, error=message, status=exc.status
+            request, db, settings, token, complaint, error=message, values=typed, status=exc.status
         )
     db.commit()
     return RedirectResponse(f"/portal/t/{token}?rated=1", status_code=303)
