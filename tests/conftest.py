@@ -174,3 +174,12 @@ def client(app):
 
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request, tmp_path):
+    """A database with nothing in it, for one test (a migration's own)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        yield request.getfixturevalue("empty_pg_database")

@@ -127,6 +127,18 @@ def test_an_intake_form_sent_twice_registers_one_complaint(client, org, sessions
     assert r.status_code == 422 and _submission(r.text) == "s-2"
 
 
+def test_an_intake_form_changed_after_going_back_registers_a_new_complaint(client, org, sessions):
+    """The browser's Back brings the sent form up again, submission id and all: what the
+    receiver then changes and sends is another complaint, not a refused reuse of the id."""
+    sign_in(client, "receiver1")
+    form = intake_form(org, submission=_submission(client.get("/intake").text))
+    first = post_form(client, "/intake", "/intake", form)
+    other = post_form(client, "/intake", "/intake", {**form, "title": "另一件事：送货迟到"})
+    assert first.status_code == other.status_code == 303
+    assert first.headers["location"] != other.headers["location"]
+    assert _counts(sessions)[:2] == (2, 2)
+
+
 def test_a_command_sent_twice_is_done_once_and_a_different_one_is_still_stale(client, org):
     headers = login(client, "receiver1")
     cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]

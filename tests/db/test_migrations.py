@@ -56,3 +56,32 @@ def test_an_upgrade_on_postgresql_leaves_the_tables_it_filled_vacuumed(empty_pg_
         time.sleep(0.1)
     engine.dispose()
     assert vacuumed == 1
+
+
+def test_submission_keys_held_before_0019_are_still_honoured(empty_db_url):
+    """0019 moves the complaint keys to `submission_key`: a client retrying across the upgrade
+    still gets its first complaint, and new keys take new ids after the copied ones."""
+    engine = make_engine(empty_db_url)
+    migrate.upgrade(engine, "0018")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO intake_key (id, scope, key, digest, created_at) "
+                "VALUES (7, 'user:1', 'k-1', :d, '2026-11-27 08:00:00+00:00')"
+            ),
+            {"d": "a" * 64},
+        )
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        kept = conn.execute(text("SELECT id, scope, key, digest FROM submission_key")).all()
+        conn.execute(
+            text(
+                "INSERT INTO submission_key (scope, key, digest, created_at) "
+                "VALUES ('user:1', 'k-2', :d, '2026-11-27 08:00:00+00:00')"
+            ),
+            {"d": "b" * 64},
+        )
+        after = conn.scalar(text("SELECT id FROM submission_key WHERE key = 'k-2'"))
+    engine.dispose()
+    assert kept == [(7, "user:1", "k-1", "a" * 64)]
+    assert after > 7

@@ -213,7 +213,7 @@ def test_erasure_waits_for_open_complaints_then_anonymises_and_keeps_the_record(
     r = client.post("/api/v1/privacy/subject-export", json=body, headers=admin)
     assert r.status_code == 404  # nothing about the person is left to find
     with reading(sessions) as s:  # nor the digest of what they submitted
-        assert s.execute(text("SELECT count(*) FROM intake_key")).scalar() == 0
+        assert s.execute(text("SELECT count(*) FROM submission_key")).scalar() == 0
     kinds = [q["kind"] for q in client.get("/api/v1/privacy/requests", headers=admin).json()]
     assert kinds == ["erasure"]
     from typer.testing import CliRunner

@@ -183,19 +183,26 @@ class Evidence(Base):
     uploaded_at: Mapped[datetime]
 
 
-class IntakeKey(Base):
-    """One submission of a complaint under its submitter's key (the API's `Idempotency-Key`,
-    the intake and portal forms' hidden submission id): sent again, after a lost answer or a
-    second click, it answers with the complaint it made instead of registering another."""
+class SubmissionKey(Base):
+    """One submission under its submitter's key (the API's `Idempotency-Key`, a console or
+    portal form's hidden submission id): sent again, after a lost answer or a second click,
+    it answers with what it made (a complaint, a corrective action, accountability records)
+    instead of making it again. The digest covers what was submitted and what it makes, so
+    one key given to two different things is refused."""
 
-    __tablename__ = "intake_key"
+    __tablename__ = "submission_key"
     __table_args__ = (UniqueConstraint("scope", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scope: Mapped[str] = mapped_column(String(60), doc="whose keys: user:<id>, or customer")
     key: Mapped[str] = mapped_column(String(100))
     digest: Mapped[str] = mapped_column(String(64), doc="SHA-256 of what was submitted")
-    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))
+    complaint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaint.id"), doc="the complaint it registered (erasure drops the key)"
+    )
+    made: Mapped[list[Any] | None] = mapped_column(
+        doc="the ids of anything else it made (an action, accountability records)"
+    )
     created_at: Mapped[datetime]
 
 

@@ -30,8 +30,8 @@ from kesu.complaint.models import (
     Complainant,
     Complaint,
     ComplaintEvent,
-    IntakeKey,
     NumberCounter,
+    SubmissionKey,
 )
 from kesu.complaint.numbering import format_number, period_key
 from kesu.complaint.schemas import ComplaintCreate
@@ -194,16 +194,16 @@ def receive(
 ) -> Complaint:
     """受理/登记: register a complaint under its organisation's current pack and number it.
     `announce=False` (a ledger import of old complaints): no alert to staff or customer.
-    `key`: the submission's own key (see `IntakeKey`); the same key and content again return
-    the complaint it made, unchanged (`replayed` in `session.info` is then true)."""
+    `key`: the submission's own key (see `SubmissionKey`); the same key and content again
+    return the complaint it made, unchanged (`REPLAYED` in `session.info` is then true)."""
     now = clock.now()
     session.info[REPLAYED] = False
     claimed = None
     if key is not None:
-        claimed, earlier = _claim_key(session, now, actor, data, key)
+        claimed, earlier = claim_submission(session, now, actor, key, data.model_dump_json())
         if earlier is not None:
             session.info[REPLAYED] = True
-            return earlier
+            return session.get(Complaint, earlier.complaint_id)
     site = session.get(Organisation, data.site_id)
     if site is None:
         raise InvalidInput("invalid.unknown_id", field="site_id", value=data.site_id)
@@ -294,7 +294,9 @@ def forget_submissions(session: Session, complaint_ids: list[int]) -> None:
     """Drop the submission keys of these complaints (their digests derive from what the
     complainant gave): an anonymised complaint keeps nothing of it."""
     if complaint_ids:
-        session.execute(delete(IntakeKey).where(IntakeKey.complaint_id.in_(complaint_ids)))
+        session.execute(
+            delete(SubmissionKey).where(SubmissionKey.complaint_id.in_(complaint_ids))
+        )
 
 
 REPLAYED = "kesu.complaint.replayed"
@@ -302,32 +304,35 @@ REPLAYED = "kesu.complaint.replayed"
 already carried out (and so changed nothing)."""
 
 
-def _claim_key(
-    session: Session, now: datetime, actor: lifecycle.Actor, data: ComplaintCreate, key: str
-) -> tuple[IntakeKey | None, Complaint | None]:
-    """Take `key` for this submission (the row, None) or find the complaint it already made
-    (None, the complaint). Two submissions with one key at once: the second waits on the
-    unique index until the first commits, then finds its complaint (on SQLite writers queue
-    anyway). The same key with other content is refused: a client's mistake, not a retry."""
+def claim_submission(
+    session: Session, now: datetime, actor: lifecycle.Actor, key: str, content: str
+) -> tuple[SubmissionKey | None, SubmissionKey | None]:
+    """Take `key` for this submission (the new row, None: make the thing, then note on the
+    row what was made) or find the earlier submission that made it (None, its row: answer
+    with what it made). `content`: what was submitted, as JSON (different kinds of things
+    never share a shape). Two submissions with one key at once: the second waits on the
+    unique index until the first commits, then finds its row (on SQLite writers queue
+    anyway). The same key for other content, or for another kind of thing, is refused: a
+    client's mistake, not a retry."""
     if not 1 <= len(key) <= 100:
         raise InvalidInput("intake.key_length", field="Idempotency-Key", max=100)
     scope = f"user:{actor.user_id}" if actor.user_id is not None else actor.kind
-    digest = hashlib.sha256(data.model_dump_json().encode()).hexdigest()
-    find = select(IntakeKey).where(IntakeKey.scope == scope, IntakeKey.key == key)
+    digest = hashlib.sha256(content.encode()).hexdigest()
+    find = select(SubmissionKey).where(SubmissionKey.scope == scope, SubmissionKey.key == key)
     row = session.scalar(find)
     if row is None:
         try:
             with session.begin_nested():
-                row = IntakeKey(scope=scope, key=key, digest=digest, created_at=now)
+                row = SubmissionKey(scope=scope, key=key, digest=digest, created_at=now)
                 session.add(row)
             return row, None
         except IntegrityError:
             row = session.scalar(find)
-    if row is None or row.complaint_id is None:  # cannot be: it is committed with its complaint
-        raise StaleVersion("intake.key_in_flight")
+    if row is None or (row.complaint_id is None and row.made is None):
+        raise StaleVersion("intake.key_in_flight")  # cannot be: committed with what it made
     if row.digest != digest:
         raise InvalidInput("intake.key_reused", field="Idempotency-Key")
-    return None, session.get(Complaint, row.complaint_id)
+    return None, row
 
 
 # --- commands ------------------------------------------------------------------------------

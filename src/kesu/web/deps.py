@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
@@ -197,3 +197,23 @@ def list_filters(
 
 
 ListFilters = Annotated[queries.Filters, Depends(list_filters)]
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=100,
+        description="your own id for this submission: sent again (a retry after a lost answer) "
+        "it answers with what it made instead of making it again, marked "
+        "`Idempotent-Replayed: true`; the same key with other content is refused",
+    ),
+]
+"""The `Idempotency-Key` header of a POST that makes something (name the parameter
+`idempotency_key`)."""
+
+
+def mark_replayed(db: Session, response: Response) -> None:
+    """`Idempotent-Replayed: true` on the answer to a submission or command that had already
+    been carried out (the service noted it in `session.info`)."""
+    if db.info.get(complaint_service.REPLAYED):
+        response.headers["Idempotent-Replayed"] = "true"

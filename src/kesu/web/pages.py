@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -61,9 +62,26 @@ def vendor_present() -> dict[str, bool]:
 
 
 def new_submission() -> str:
-    """A form's own submission id (`complaint.service.receive`'s key): the same form sent
-    twice, by a second click or a browser's resend, registers one complaint."""
+    """A form's own submission id (hidden in forms that make something: a complaint, a
+    corrective action, accountability records; see `form_key`)."""
     return secrets.token_urlsafe(16)
+
+
+def form_key(form: FormData) -> str | None:
+    """The key of a form's submission (`complaint.service.claim_submission`): its hidden
+    submission id and what was typed. Sent again unchanged, by a second click or a browser's
+    resend, it is the same submission and makes nothing more; changed after going back to
+    the form, it is a new submission, not a reused key to refuse."""
+    given = form.get("submission")
+    if not isinstance(given, str) or not given.strip():
+        return None
+    typed = sorted(
+        (k, v)
+        for k, v in form.multi_items()
+        if isinstance(v, str) and k not in ("csrf", "submission")
+    )
+    digest = hashlib.sha256(json.dumps(typed, ensure_ascii=False).encode()).hexdigest()
+    return f"{given.strip()[:60]}:{digest[:32]}"
 
 
 def page_locale(request: Request) -> str:
@@ -175,6 +193,7 @@ def render(
         "pick": lambda label: pick(label, locale),
         "local_time": local_time,
         "local_deadline": local_deadline,
+        "new_submission": new_submission,
         "vendor": vendor_present(),
         "here": request.url.path + (("?" + request.url.query) if request.url.query else ""),
         "now": request.app.state.clock.now(),

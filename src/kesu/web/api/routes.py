@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Header, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select, text
@@ -46,11 +46,13 @@ from kesu.web.deps import (
     ClockDep,
     CurrentUser,
     Db,
+    IdempotencyKey,
     ListFilters,
     PrincipalDep,
     ReadDb,
     SettingsDep,
     bearer,
+    mark_replayed,
     visible_complaint,
 )
 
@@ -513,14 +515,7 @@ def create_complaint(
     user: CurrentUser,
     actor: ActorDep,
     p: PrincipalDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            max_length=100,
-            description="your own id for this submission: sent again (a retry after a lost "
-            "answer), it returns the complaint it made instead of registering another",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> ComplaintOut:
     site = db.get(Organisation, body.site_id)
     if site is None or org_service.group_of(db, site.id).id != p.group_id:
@@ -534,8 +529,7 @@ def create_complaint(
     )
     rules.require(p, "receive", target)
     complaint = complaint_service.receive(db, clock, actor, body, key=idempotency_key)
-    if db.info.get(complaint_service.REPLAYED):
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(db, response)
     db.commit()
     return _out(p, complaint)
 
@@ -634,8 +628,7 @@ def run_command(
     complaint = complaint_service.execute(
         db, clock, complaint_id, actor, command, body.payload, body.version
     )
-    if db.info.get(complaint_service.REPLAYED):
-        response.headers["Idempotent-Replayed"] = "true"
+    mark_replayed(db, response)
     db.commit()
     return _detail(db, user, p, complaint)
 

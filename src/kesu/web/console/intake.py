@@ -26,7 +26,7 @@ from kesu.web.console.forms import category_options, local_datetime
 from kesu.web.console.record import restatement, spaced
 from kesu.web.console.staff import ConsoleUser, page, require_command
 from kesu.web.deps import ClockDep, Db, ReadDb, visible_complaint
-from kesu.web.pages import checked_form, error_message, new_submission, page_locale
+from kesu.web.pages import checked_form, error_message, form_key, new_submission, page_locale
 
 router = APIRouter()
 
@@ -140,7 +140,7 @@ def receive(
         )
         access_service.require(db, user, "receive", target)  # the site is in the user's scope
         actor = complaint_service.actor_of(user)
-        created = complaint_service.receive(db, clock, actor, data, key=_text(form, "submission"))
+        created = complaint_service.receive(db, clock, actor, data, key=form_key(form))
     except KesuError as exc:
         db.rollback()
         values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf"}

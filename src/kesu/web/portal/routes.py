@@ -37,7 +37,14 @@ from kesu.settings import Settings
 from kesu.web.console import record
 from kesu.web.console.forms import category_options
 from kesu.web.deps import ClockDep, Db, ReadDb, SettingsDep
-from kesu.web.pages import checked_form, error_message, new_submission, page_locale, render
+from kesu.web.pages import (
+    checked_form,
+    error_message,
+    form_key,
+    new_submission,
+    page_locale,
+    render,
+)
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -217,9 +224,7 @@ def submit(
         if len(files) > MAX_FILES:
             raise InvalidInput("portal.too_many_files", field="file", max=MAX_FILES)
         customer = lifecycle.Actor(kind="customer", label=data.complainant.name[:100])
-        created = complaint_service.receive(
-            db, clock, customer, data, key=_text(form, "submission", 100)
-        )
+        created = complaint_service.receive(db, clock, customer, data, key=form_key(form))
         if db.info.get(complaint_service.REPLAYED):  # sent twice: the first made it whole
             return RedirectResponse(tracking.path(settings, created.id) + "?new=1", 303)
         # a complaint filed counts against its phone, not a form sent back for a correction
