@@ -383,3 +383,142 @@ def test_the_reports_pareto_offers_opening_an_action_only_to_those_who_may(loop,
     pareto = reports.text.split('id="section-pareto_causes"')[1].split("</section>")[0]
     assert "物" in pareto and "/improvement/new" not in pareto
     assert client.get("/improvement/new?cause=material&period=2026-11").status_code == 403
+
+
+def _submission(html: str, action: str) -> str:
+    """The hidden submission id of the form posting to `action` on a page."""
+    form = html.split(f'action="{action}"')[1].split("</form>")[0]
+    return form.split('name="submission" value="')[1].split('"')[0]
+
+
+def test_an_action_or_accountability_form_sent_twice_makes_one(loop, client):
+    """A second click (or a browser's resend) on 整改立项 or on a training record used to
+    open a second action or write every record twice; the same form changed after going back
+    to it is a new submission."""
+    from kesu.improvement.models import Accountability, CorrectiveAction
+
+    cid = table_complaint(loop.world)
+    investigated(loop.world, cid)
+    sign_in(client, "club_mgr", PASSWORD)
+    page = client.get(f"/improvement/new?complaint={cid}").text
+    form = {
+        "csrf": csrf_of(page),
+        "submission": _submission(page, "/improvement/new"),
+        "complaint_ids": str(cid),
+        "action_kind": "corrective",
+        "cause_dimension": "material",
+        "title": "球桌故障整改",
+        "problem": "8号台台面不平。",
+        "planned": "厂家校平。",
+        "owner_id": str(loop.world.ids["eq_head"]),
+    }
+    first, again = (
+        client.post("/improvement/new", data=form, follow_redirects=False) for _ in range(2)
+    )
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    with loop.world.sessions() as session:
+        assert session.query(CorrectiveAction).count() == 1
+    changed = client.post(
+        "/improvement/new", data={**form, "title": "照明整改"}, follow_redirects=False
+    )
+    assert changed.status_code == 303 and changed.headers["location"] != first.headers["location"]
+
+    action_url = first.headers["location"].split("?")[0]
+    page = client.get(action_url).text
+    record = {
+        "csrf": csrf_of(page),
+        "submission": _submission(page, "/improvement/accountability"),
+        "record_kind": "training",
+        "user_ids": [str(loop.world.ids["desk"]), str(loop.world.ids["eq_head"])],
+        "action_id": action_url.rsplit("/", 1)[1],
+        "occurred_on": "2026-11-25",
+        "measure": "球台日检培训",
+        "back": action_url,
+    }
+    for _ in range(2):
+        r = client.post("/improvement/accountability", data=record, follow_redirects=False)
+        assert r.status_code == 303
+    with loop.world.sessions() as session:
+        assert session.query(Accountability).count() == 2  # one per person, once
+    assert client.get(action_url).text.count("球台日检培训") >= 1
+
+
+def test_an_inspection_or_its_preventive_action_sent_twice_is_kept_once(loop, client):
+    from kesu.improvement.models import CorrectiveAction
+
+    loop.sweep()
+    loop.at(local(2026, 11, 27, 10, 0))
+    issued = next(i for i in loop.inspections() if i.checklist == "tables_daily")
+    page = f"/improvement/inspections/{issued.id}"
+    sign_in(client, "desk", PASSWORD)
+    results = {f"item.{k}": "ok" for k in ("table_level", "cushions", "pockets", "cues", "balls")}
+    results |= {"item.cloth": "failed", "finding.cloth": "6号台台呢有破洞"}
+    token = csrf_of(client.get(page).text)
+    for _ in range(2):  # was "already recorded" on the second click
+        r = client.post(page, data={"csrf": token, **results}, follow_redirects=False)
+        assert r.status_code == 303
+    assert loop.messages("improvement_inspection_failed") == ["eq_head", "floor_head"]
+    other = client.post(
+        page, data={"csrf": token, **results, "finding.cloth": "台呢起球"}, follow_redirects=False
+    )
+    assert other.status_code == 422 and "此项检查已经记录过" in other.text  # another record
+
+    sign_in(client, "eq_head", PASSWORD)
+    html = client.get(page).text
+    target = f"{page}/items/cloth/action"
+    form = {
+        "csrf": csrf_of(html),
+        "submission": _submission(html, target),
+        "owner_id": str(loop.world.ids["eq_head"]),
+        "planned": "更换6号台台呢。",
+    }
+    first, again = (client.post(target, data=form, follow_redirects=False) for _ in range(2))
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    with loop.world.sessions() as session:
+        assert session.query(CorrectiveAction).count() == 1
+
+
+def test_the_api_answers_a_retried_action_or_record_with_what_it_made(loop, client):
+    login = client.post(
+        "/api/v1/auth/login", json={"username": "club_mgr", "password": PASSWORD}
+    ).json()
+    head = {"Authorization": f"Bearer {login['token']}", "Accept-Language": "en"}
+    body = {
+        "title": "Table levelling",
+        "problem": "Table 8 is not level.",
+        "cause_dimension": "material",
+        "planned": "Level it; check levels every morning.",
+        "owner_id": loop.world.ids["eq_head"],
+    }
+    keyed = {**head, "Idempotency-Key": "erp-action-1"}
+    first = client.post("/api/v1/improvement/actions", json=body, headers=keyed)
+    again = client.post("/api/v1/improvement/actions", json=body, headers=keyed)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert (
+        again.headers["Idempotent-Replayed"] == "true"
+        and "Idempotent-Replayed" not in first.headers
+    )
+    reused = client.post(
+        "/api/v1/improvement/actions", json={**body, "title": "Lights"}, headers=keyed
+    )
+    assert reused.status_code == 422 and "Idempotency-Key" in reused.json()["error"]["message"]
+    assert len(client.get("/api/v1/improvement/actions?tab=all", headers=head).json()) == 1
+
+    record = {
+        "record_kind": "training",
+        "user_ids": [loop.world.ids["desk"]],
+        "occurred_on": "2026-11-25",
+        "measure": "Table checks",
+    }
+    keyed = {**head, "Idempotency-Key": "erp-training-1"}
+    rows = [
+        client.post("/api/v1/improvement/accountability", json=record, headers=keyed)
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in rows] == [201, 201]
+    assert rows[0].json() == rows[1].json()
+    listed = client.get("/api/v1/improvement/accountability", headers=head).json()
+    assert len(listed) == 1

@@ -24,7 +24,7 @@ from kesu.clock import Clock
 from kesu.complaint import lifecycle
 from kesu.complaint import queries as complaint_queries
 from kesu.complaint import service as complaint_service
-from kesu.complaint.models import Complaint
+from kesu.complaint.models import Complaint, SubmissionKey
 from kesu.errors import Forbidden, InvalidInput, NotFound, StaleVersion
 from kesu.escalation import service as escalation_service
 from kesu.i18n import pick
@@ -343,10 +343,38 @@ def later(
 # --- opening an action --------------------------------------------------------------------------
 
 
-def open_action(session: Session, clock: Clock, user: User, data: ActionCreate) -> CorrectiveAction:
+def _submitted(
+    session: Session, now: datetime, user: User, key: str | None, content: str
+) -> tuple[SubmissionKey | None, list[int] | None]:
+    """The submission's key taken (its row, None) or the ids its earlier copy made (None, the
+    ids): see `complaint.service.claim_submission`. No key: (None, None)."""
+    session.info[complaint_service.REPLAYED] = False
+    if key is None:
+        return None, None
+    actor = complaint_service.actor_of(user)
+    claimed, earlier = complaint_service.claim_submission(session, now, actor, key, content)
+    if earlier is not None:
+        session.info[complaint_service.REPLAYED] = True
+        return None, earlier.made
+    return claimed, None
+
+
+def _note_made(session: Session, claimed: SubmissionKey | None, ids: list[int]) -> None:
+    if claimed is not None:
+        claimed.made = ids
+        session.flush()
+
+
+def open_action(
+    session: Session, clock: Clock, user: User, data: ActionCreate, *, key: str | None = None
+) -> CorrectiveAction:
     """整改立项: a corrective or preventive action with its cause, owner, deadline and target,
-    linked to the complaints it answers. Only the pack's managers open actions."""
+    linked to the complaints it answers. Only the pack's managers open actions. `key`: the
+    submission's own key; sent again, it answers with the action it opened."""
     now = clock.now()
+    claimed, made = _submitted(session, now, user, key, data.model_dump_json())
+    if made is not None:
+        return get(session, made[0])
     group, version_id, pack = _group_pack(session, user.org_id)
     require_manager(pack, user)
     _check_key(pack, "root_cause_dimensions", data.cause_dimension, "cause_dimension")
@@ -372,7 +400,7 @@ def open_action(session: Session, clock: Clock, user: User, data: ActionCreate) 
         dept = session.get(Organisation, department_id)
         if dept is None or dept.kind != "department":
             raise InvalidInput("invalid.not_a_department", field="department_id")
-    return _create(
+    action = _create(
         session,
         now,
         user,
@@ -385,6 +413,8 @@ def open_action(session: Session, clock: Clock, user: User, data: ActionCreate) 
         department_id,
         inspection_id=None,
     )
+    _note_made(session, claimed, [action.id])
+    return action
 
 
 def _source(data: ActionCreate, complaints: list[Complaint], inspection_id: int | None) -> str:
@@ -480,8 +510,10 @@ def execute(
         raise NotFound("not_found.command", command=command)
     parsed = _parsed(model, payload)
     action = visible_action(session, user, action_id)
+    session.info[complaint_service.REPLAYED] = False
     if action.version != version:
         if _repeated(session, action, user, command, parsed, version):
+            session.info[complaint_service.REPLAYED] = True
             return action  # the same command sent twice (a second click): done once already
         raise StaleVersion("conflict.stale", current=action.version, given=version)
     pack = pack_of(session, action)
@@ -658,10 +690,25 @@ def reopen(
 
 
 def record_accountability(
-    session: Session, clock: Clock, user: User, data: AccountabilityCreate
+    session: Session,
+    clock: Clock,
+    user: User,
+    data: AccountabilityCreate,
+    *,
+    key: str | None = None,
 ) -> list[Accountability]:
     """培训 / 处分 / 奖励 of one or more staff members after a complaint or an action (one row
-    per person). Only the pack's managers record them."""
+    per person). Only the pack's managers record them. `key`: the submission's own key; sent
+    again, it answers with the records it made."""
+    claimed, made = _submitted(session, clock.now(), user, key, data.model_dump_json())
+    if made is not None:
+        return list(
+            session.scalars(
+                select(Accountability)
+                .where(Accountability.id.in_(made))
+                .order_by(Accountability.id)
+            )
+        )
     group, _, pack = _group_pack(session, user.org_id)
     require_manager(pack, user)
     people = [
@@ -707,6 +754,7 @@ def record_accountability(
             now,
         )
         _flush(session, version)
+    _note_made(session, claimed, [r.id for r in rows])
     return rows
 
 
@@ -765,7 +813,17 @@ def record_inspection(
         )
         .execution_options(synchronize_session=False)
     ).rowcount
+    session.info[complaint_service.REPLAYED] = False
     if claimed != 1:
+        session.refresh(inspection)
+        recorded = [{"item": r.item, "ok": r.ok, "finding": r.finding} for r in results]
+        if (inspection.inspector_id, inspection.results, inspection.note) == (
+            user.id,
+            recorded,
+            data.note,
+        ):  # the same record sent twice (a second click): made once already
+            session.info[complaint_service.REPLAYED] = True
+            return inspection
         raise InvalidInput("improvement.inspection_recorded", field="inspection")
     session.refresh(inspection)
     if failed and checklist.on_failed:
@@ -834,9 +892,20 @@ def open_from_finding(
     inspection_id: int,
     item_key: str,
     data: FromFinding,
+    *,
+    key: str | None = None,
 ) -> CorrectiveAction:
     """A preventive action from a failed checklist item: its cause and category come from the
-    item, its problem from the finding, its site from the inspection."""
+    item, its problem from the finding, its site from the inspection. `key`: as for
+    `open_action`."""
+    content = json.dumps(
+        {"inspection": inspection_id, "item": item_key, **data.model_dump(mode="json")},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    claimed, made = _submitted(session, clock.now(), user, key, content)
+    if made is not None:
+        return get(session, made[0])
     inspection = get_inspection(session, user, inspection_id)
     checklist = checklist_of(session, inspection)
     item = next((i for i in checklist.items if i.key == item_key), None)
@@ -860,7 +929,7 @@ def open_from_finding(
         due_at=data.due_at,
         target_per_month=data.target_per_month,
     )
-    return _create(
+    action = _create(
         session,
         clock.now(),
         user,
@@ -873,3 +942,5 @@ def open_from_finding(
         None,
         inspection_id=inspection.id,
     )
+    _note_made(session, claimed, [action.id])
+    return action

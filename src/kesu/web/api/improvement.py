@@ -34,7 +34,16 @@ from kesu.improvement.schemas import (
     InspectionIn,
     InspectionOut,
 )
-from kesu.web.deps import ClockDep, CurrentUser, Db, Locale, PrincipalDep, ReadDb
+from kesu.web.deps import (
+    ClockDep,
+    CurrentUser,
+    Db,
+    IdempotencyKey,
+    Locale,
+    PrincipalDep,
+    ReadDb,
+    mark_replayed,
+)
 
 router = APIRouter(prefix="/improvement", tags=["improvement"])
 
@@ -94,11 +103,18 @@ def list_actions(
 
 @router.post("/actions", status_code=201)
 def open_action(
-    body: ActionCreate, db: Db, clock: ClockDep, user: CurrentUser, p: PrincipalDep
+    body: ActionCreate,
+    response: Response,
+    db: Db,
+    clock: ClockDep,
+    user: CurrentUser,
+    p: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> ActionDetail:
     """整改立项 from complaints (`complaint_ids`), a Pareto bar (`period`), or on its own."""
     _may_write(p, user)
-    action = improvement_service.open_action(db, clock, user, body)
+    action = improvement_service.open_action(db, clock, user, body, key=idempotency_key)
+    mark_replayed(db, response)
     db.commit()
     return _detail(db, user, action)
 
@@ -113,17 +129,21 @@ def run_command(
     action_id: int,
     command: Annotated[str, Path(max_length=40)],
     body: CommandIn,
+    response: Response,
     db: Db,
     clock: ClockDep,
     user: CurrentUser,
     p: PrincipalDep,
 ) -> ActionDetail:
     """start, progress, add_evidence, implement, link_complaints, reassign, confirm, reopen,
-    cancel: `{"version": <the version you saw>, "payload": {...}}`."""
+    cancel: `{"version": <the version you saw>, "payload": {...}}`. The same command sent
+    again by the same caller from the same version (a retry) is done once, marked
+    `Idempotent-Replayed: true`."""
     _may_write(p, user, improvement_service.visible_action(db, user, action_id))
     action = improvement_service.execute(
         db, clock, action_id, user, command, body.payload, body.version
     )
+    mark_replayed(db, response)
     db.commit()
     return _detail(db, user, action)
 
@@ -133,11 +153,18 @@ def run_command(
 
 @router.post("/accountability", status_code=201)
 def record_accountability(
-    body: AccountabilityCreate, db: Db, clock: ClockDep, user: CurrentUser, p: PrincipalDep
+    body: AccountabilityCreate,
+    response: Response,
+    db: Db,
+    clock: ClockDep,
+    user: CurrentUser,
+    p: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> list[AccountabilityOut]:
     """培训 / 处分 / 奖励 after a complaint or an action, one record per person."""
     _may_write(p, user)
-    rows = improvement_service.record_accountability(db, clock, user, body)
+    rows = improvement_service.record_accountability(db, clock, user, body, key=idempotency_key)
+    mark_replayed(db, response)
     db.commit()
     return [AccountabilityOut.model_validate(r) for r in rows]
 
@@ -179,14 +206,17 @@ def list_inspections(
 def record_inspection(
     inspection_id: int,
     body: InspectionIn,
+    response: Response,
     db: Db,
     clock: ClockDep,
     user: CurrentUser,
     p: PrincipalDep,
 ) -> InspectionOut:
-    """检查记录: each item ok or not, with a finding for each failed one."""
+    """检查记录: each item ok or not, with a finding for each failed one. The same record sent
+    again by its inspector is kept once, marked `Idempotent-Replayed: true`."""
     _may_write(p, user)
     row = improvement_service.record_inspection(db, clock, user, inspection_id, body)
+    mark_replayed(db, response)
     db.commit()
     return InspectionOut.model_validate(row)
 
@@ -196,14 +226,19 @@ def action_from_finding(
     inspection_id: int,
     item: Annotated[str, Path(max_length=40)],
     body: FromFinding,
+    response: Response,
     db: Db,
     clock: ClockDep,
     user: CurrentUser,
     p: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> ActionDetail:
     """A preventive action from a failed item."""
     _may_write(p, user)
-    action = improvement_service.open_from_finding(db, clock, user, inspection_id, item, body)
+    action = improvement_service.open_from_finding(
+        db, clock, user, inspection_id, item, body, key=idempotency_key
+    )
+    mark_replayed(db, response)
     db.commit()
     return _detail(db, user, action)
 

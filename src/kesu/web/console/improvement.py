@@ -42,7 +42,7 @@ from kesu.report import service as report_service
 from kesu.web.console import queries as console_queries
 from kesu.web.console.staff import NAV, ConsoleUser, page
 from kesu.web.deps import ClockDep, Db, ReadDb, visible_complaint
-from kesu.web.pages import checked_form, error_message, page_locale
+from kesu.web.pages import checked_form, error_message, form_key, page_locale
 
 router = APIRouter(include_in_schema=False)
 Form = Annotated[FormData, Depends(checked_form)]
@@ -306,7 +306,7 @@ def create_action(
             complaint_ids=complaint_ids,
             period=_text(form, "period"),
         )
-        action = improvement_service.open_action(db, clock, user, data)
+        action = improvement_service.open_action(db, clock, user, data, key=form_key(form))
     except KesuError as exc:
         db.rollback()
         return _failed(request, db, user, pack, values, complaint_ids, exc)
@@ -492,7 +492,7 @@ def record_accountability(
             amount=_text(form, "amount"),
             note=_text(form, "note"),
         )
-        improvement_service.record_accountability(db, clock, user, data)
+        improvement_service.record_accountability(db, clock, user, data, key=form_key(form))
     except (KesuError, ValidationError) as exc:  # each field named: not always "date required"
         db.rollback()
         err = exc if isinstance(exc, KesuError) else complaint_service.invalid_from(exc)
@@ -587,7 +587,9 @@ def action_from_finding(
             target_per_month=_count(form, "target_per_month"),
             due_at=_when(form, "due_at", pack),
         )
-        action = improvement_service.open_from_finding(db, clock, user, inspection_id, item, data)
+        action = improvement_service.open_from_finding(
+            db, clock, user, inspection_id, item, data, key=form_key(form)
+        )
     except (KesuError, ValidationError) as exc:
         db.rollback()
         exc = exc if isinstance(exc, KesuError) else complaint_service.invalid_from(exc)
