@@ -55,7 +55,7 @@ def test_a_customer_submits_on_a_phone_tracks_it_rates_it_4_and_sees_it_reopened
 
     drive(sessions, clock, cid, handled_steps())
     page.reload()
-    expect(page.locator("#portal-state")).to_have_text("待您确认")
+    expect(page.locator("#portal-state")).to_have_text("已答复结果")
     expect(page.locator("body")).not_to_contain_text("王晓丽")  # roles, never staff names
     expect(page.locator("ol.timeline")).to_contain_text("主要受理人")
     page.check("form.rate input[name=satisfaction][value='4']")

@@ -203,6 +203,8 @@ def test_rating_without_choosing_a_grade_says_the_grade_is_required(
     with transaction(sessions) as session:
         rated = session.query(ComplaintEvent).filter_by(complaint_id=cid, command="record_response")
         assert rated.count() == 1
+    # rated: nothing is asked of the customer any more while staff review and file it
+    assert "待您确认" not in client.get(link).text
 
 
 def test_a_blank_title_or_name_is_reported_as_required_in_the_readers_language(client, org):
