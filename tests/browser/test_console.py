@@ -189,6 +189,19 @@ def test_the_language_switch_changes_every_screen(page, live, sessions, clock, o
     expect(page.locator("h1")).to_have_text("提交投诉")
 
 
+def test_a_countdown_of_several_days_counts_them_in_the_pages_language(
+    page, live, sessions, clock, org
+):
+    cid = receive(sessions, clock, "receiver1", complaint_body(org))
+    drive(sessions, clock, cid, handled_steps()[:2])  # reached: a progress contact within 7 days
+    sign_in(page, live, "receiver1")
+    page.goto(f"{live}/complaints/{cid}")
+    left = page.locator(".case-head ~ .columns time.due .left").first
+    expect(left).to_have_text(re.compile(r"^7天 \d\d:\d\d:\d\d$"))
+    page.click(".lang a[lang=en]")
+    expect(left).to_have_text(re.compile(r"^7d \d\d:\d\d:\d\d$"))
+
+
 def test_a_printable_form_shows_the_record_and_who_signed_it(page, live, sessions, clock, org):
     cid = receive(sessions, clock, "receiver1", complaint_body(org))
     drive(

@@ -7,12 +7,13 @@
   // The server's clock is the reference (body[data-server-now]), not the browser's.
   var serverNow = Date.parse(document.body.getAttribute("data-server-now") || "");
   var skew = isNaN(serverNow) ? 0 : serverNow - Date.now();
+  var dayUnit = document.body.getAttribute("data-day-unit") || "d";  // 天 / d: the page's language
 
   function two(n) { return (n < 10 ? "0" : "") + n; }
   function span(ms) {
     var s = Math.floor(Math.abs(ms) / 1000), d = Math.floor(s / 86400);
     var h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-    return (d ? d + "d " : "") + two(h) + ":" + two(m) + ":" + two(s % 60);
+    return (d ? d + dayUnit + " " : "") + two(h) + ":" + two(m) + ":" + two(s % 60);
   }
   function tick() {
     var now = Date.now() + skew;
