@@ -641,3 +641,12 @@ def test_the_handler_and_tier_use_the_readers_brackets(client, org):
     assert re.search(r"王晓丽（[^）<]+）</dd>", client.get(f"/complaints/{cid}").text)
     client.get("/lang/en")
     assert re.search(r"王晓丽 \([^)<]+\)</dd>", client.get(f"/complaints/{cid}").text)
+
+
+def test_a_mistyped_report_period_is_shown_on_the_report_form_as_typed(client, org):
+    sign_in(client, "director")
+    r = client.get("/reports", params={"kind": "monthly", "period": "2026-13"})
+    assert r.status_code == 422
+    assert "“2026-13”不是有效的月报期间" in r.text
+    assert 'name="period" value="2026-13"' in r.text  # the form, to correct it
+    assert '<option value="monthly" selected>' in r.text

@@ -33,7 +33,7 @@ from kesu.report import snapshots
 from kesu.web.console.forms import category_options
 from kesu.web.console.staff import NAV, ConsoleUser, page
 from kesu.web.deps import ClockDep, Db, ReadDb
-from kesu.web.pages import attachment, checked_form, page_locale
+from kesu.web.pages import attachment, checked_form, error_message, page_locale
 
 router = APIRouter(include_in_schema=False)
 NAV.append(("/reports", "report.nav"))
@@ -92,7 +92,11 @@ def reports_page(
     kind = kind if kind in KINDS else "weekly"
     shown = None
     if not (kind == "range" and (first is None or last is None)):
-        org_id, chosen = _resolve(read, clock, user, kind, org, period, first, last)
+        try:
+            org_id, chosen = _resolve(read, clock, user, kind, org, period, first, last)
+        except InvalidInput as exc:  # a mistyped period: the form as typed, to correct
+            error = error_message(exc, locale)
+            return _page(request, read, user, kind, org, period, first, last, None, error, 422)
         key = snapshots.Key(kind, org_id, chosen, locale)
         shown, built = snapshots.shown(read, db, key, clock.now())
         if built:
@@ -136,7 +140,9 @@ def _date(value) -> date | None:
         raise InvalidInput("report.range_needs_dates", field="from") from exc
 
 
-def _page(request, db, user, kind, org, period, first, last, shown) -> Response:
+def _page(
+    request, db, user, kind, org, period, first, last, shown, error=None, status=200
+) -> Response:
     report = shown.report if shown else None
     built_at = None
     if shown:
@@ -170,7 +176,9 @@ def _page(request, db, user, kind, org, period, first, last, shown) -> Response:
             "query": request.url.query,
             # a Pareto bar opens a corrective action: offered to those who may open one
             "improvement_manager": user.role in improvement_rules.managers(pack),
+            "error": error,
         },
+        status=status,
     )
 
 
