@@ -13,6 +13,7 @@ from kesu.access.models import User
 from kesu.complaint.commands import COMMANDS
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.db.session import transaction
+from kesu.demo import PASSWORD
 from kesu.notify.models import Outbox
 from kesu.web.console.forms import FIELDS
 from kesu.web.console.record import spaced
@@ -35,6 +36,23 @@ def test_console_pages_send_a_visitor_to_the_sign_in_page(client):
     r = client.get("/handover", follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"] == "/login?next=/handover"
+
+
+def test_signing_in_returns_to_the_queue_or_report_asked_for_with_its_filters(client):
+    r = client.get("/reports?kind=monthly&period=2026-10", follow_redirects=False)
+    assert r.headers["location"] == "/login?next=/reports%3Fkind%3Dmonthly%26period%3D2026-10"
+    page = client.get(r.headers["location"])
+    assert 'name="next" value="/reports?kind=monthly&amp;period=2026-10"' in page.text
+    form = {
+        "username": "director",
+        "password": PASSWORD,
+        "next": "/reports?kind=monthly&period=2026-10",
+    }
+    r = post_form(client, "/login", "/login", form)
+    assert r.headers["location"] == "/reports?kind=monthly&period=2026-10"
+    client.cookies.clear()
+    long = "/?queue=all&q=" + "沙发" * 200  # too long to carry: the page itself
+    assert client.get(long, follow_redirects=False).headers["location"] == "/login?next=/"
 
 
 def test_the_session_cookie_is_httponly_and_samesite_lax(client):

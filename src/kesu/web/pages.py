@@ -92,6 +92,10 @@ def page_locale(request: Request) -> str:
     return normalise(request.app.state.settings.default_locale)
 
 
+NEXT_MAX = 300
+"""The longest `next` the sign-in page takes (the page to return to after signing in)."""
+
+
 def local_path(target: str | None, default: str = "/") -> str:
     """Only same-site paths may be redirected to (no `//host` or `https://…`)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -219,7 +223,12 @@ def install(app: FastAPI) -> None:
         if request.url.path.startswith("/api/"):
             return await json_kesu(request, exc)
         if exc.status == 401 and not request.url.path.startswith("/portal"):
-            target = quote(local_path(request.url.path), safe="/")
+            target = request.url.path
+            if request.method == "GET" and request.url.query:  # back to the same queue or report
+                target += "?" + request.url.query
+            if len(target) > NEXT_MAX:
+                target = request.url.path
+            target = quote(local_path(target), safe="/")
             return RedirectResponse(f"/login?next={target}", status_code=303)
         message = error_message(exc, page_locale(request))
         return render(request, "error.html", {"message": message}, status=exc.status)

@@ -21,6 +21,7 @@ from kesu.web.console.staff import ConsoleUser, page
 from kesu.web.deps import ClockDep, Db, ReadDb, SettingsDep
 from kesu.web.pages import (
     LANG_COOKIE,
+    NEXT_MAX,
     SESSION_COOKIE,
     checked_form,
     error_message,
@@ -42,7 +43,9 @@ Form = Annotated[FormData, Depends(checked_form)]
 
 
 @router.get("/login")
-def login_page(request: Request, next: Annotated[str, Query(max_length=300)] = "/") -> Response:
+def login_page(
+    request: Request, next: Annotated[str, Query(max_length=NEXT_MAX)] = "/"
+) -> Response:
     return render(request, "console/login.html", {"next": local_path(next)})
 
 
