@@ -668,3 +668,15 @@ def test_a_mistyped_report_period_is_shown_on_the_report_form_as_typed(client, o
     assert "“2026-13”不是有效的月报期间" in r.text
     assert 'name="period" value="2026-13"' in r.text  # the form, to correct it
     assert '<option value="monthly" selected>' in r.text
+
+
+def test_a_queue_cut_at_its_limit_does_not_call_what_it_shows_the_total(client, org, monkeypatch):
+    from kesu.web.console import queries as console_queries
+
+    _complaint(client, org, title="第一件")
+    _complaint(client, org, title="第二件")
+    monkeypatch.setattr(console_queries, "LIMIT", 1)
+    sign_in(client, "supervisor")
+    html = client.get("/?queue=all").text
+    assert "显示 1 条" in html and "共 1 条" not in html  # two complaints, one shown
+    assert "只显示前 1 条" in html
