@@ -258,3 +258,39 @@ def test_an_administrator_adds_a_user_who_reads_traditional_chinese(client, org)
     assert r.status_code == 200 and r.json()["locale"] == "en"
     trail = client.get("/api/v1/audit/config", headers=admin).json()
     assert trail[0]["action"] == "user.update"
+
+
+def test_head_office_administers_nothing_of_another_group(client, org, sessions, clock):
+    from kesu.db.session import transaction
+    from kesu.org import service as org_service
+
+    with transaction(sessions) as s:
+        other = org_service.create(
+            s, clock, kind="group", code="HY", name="华裕", pack_key="retail-store"
+        )
+        store = org_service.create(
+            s, clock, kind="site", code="HY-S1", name="华裕一店", parent_id=other.id
+        )
+        other_id, store_id = other.id, store.id
+    admin = login(client, "admin")
+    body = {
+        "username": "intruder",
+        "display_name": "外人",
+        "role": "admin",
+        "org_id": other_id,
+        "password": "Intruder-pass-2026",
+    }
+    assert client.post("/api/v1/users", json=body, headers=admin).status_code == 404
+    site = {"kind": "site", "parent_id": other_id, "code": "HY-X", "name": "x"}
+    assert client.post("/api/v1/organisations", json=site, headers=admin).status_code == 404
+    day = {"working": False, "note": "盘点"}
+    closed = client.put("/api/v1/calendar/days/HY-S1/2026-12-01", json=day, headers=admin)
+    assert closed.status_code == 403
+    kept = client.put(f"/api/v1/privacy/retention/{store_id}", json={"years": 1}, headers=admin)
+    assert kept.status_code == 404
+    with reading(sessions) as s:
+        from kesu.access.models import User
+        from kesu.org.models import Organisation
+
+        assert s.scalar(select(User).where(User.username == "intruder")) is None
+        assert s.scalar(select(Organisation).where(Organisation.code == "HY-X")) is None

@@ -12,6 +12,7 @@ from kesu.policy import loader
 PACK = loader.parse_cached(loader.builtin_source("franchise-sales-center"))
 GROUP, EAST, SHNJ, HZXH, SOUTH, GZTH, CS = 1, 10, 11, 12, 20, 21, 2
 EAST_SCOPE = frozenset({EAST, SHNJ, HZXH})
+GROUP_IDS = frozenset({GROUP, EAST, SHNJ, HZXH, SOUTH, GZTH, CS})
 CASE = ComplaintView(org_id=GROUP, site_id=SHNJ, department_id=CS, staff_complained_id=7)
 
 
@@ -23,6 +24,7 @@ def person(role="receiver", scope=None, user_id=1, token="full", active=True, gr
         scope_ids=scope,
         token_scope=token,
         active=active,
+        group_ids=GROUP_IDS if group == GROUP else frozenset({group}),
     )
 
 
@@ -90,6 +92,7 @@ def test_only_admin_roles_administer_and_only_within_their_node():
     assert not can(region_admin, "admin", GZTH)
     assert not can(region_admin, "admin", GROUP)
     assert can(person(role="admin"), "admin", GZTH)
+    assert not can(person(role="admin"), "admin", 99)  # another group's organisation
 
 
 def test_registering_needs_the_receive_command_and_a_store_in_scope():

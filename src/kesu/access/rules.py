@@ -45,6 +45,8 @@ class Principal:
     """organisation ids the user's node covers; None at head office (the whole group)"""
     token_scope: str = "full"
     active: bool = True
+    group_ids: frozenset[int] = frozenset()
+    """every organisation id of the user's group: what head office administers"""
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,10 @@ def _reason(p: Principal, action: str, target: ComplaintView | int | None) -> st
     if action == "admin":
         if role is None or not role.admin:
             return "forbidden.admin_only"
-        if isinstance(target, int) and not in_scope(p, p.group_id, target):
-            return "forbidden.scope"
+        if isinstance(target, int) and target not in (
+            p.group_ids if p.scope_ids is None else p.scope_ids
+        ):
+            return "forbidden.scope"  # an organisation outside the node, or of another group
         return None
     if not isinstance(target, ComplaintView):
         raise ValueError(f"{action!r} needs a ComplaintView")

@@ -61,6 +61,7 @@ def principal(session: Session, user: User, token_scope: str = "full") -> rules.
         scope_ids=scope,
         token_scope=token_scope,
         active=user.active,
+        group_ids=frozenset(org_service.subtree_ids(session, group.id)),
     )
 
 
