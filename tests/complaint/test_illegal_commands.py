@@ -129,6 +129,19 @@ def test_a_transfer_waits_for_the_receiving_department(client, case, org):
     assert r.json()["department_id"] == org["LOG"] and r.json()["pending_transfer"] is None
 
 
+def test_a_transfer_to_a_department_nobody_there_could_accept_is_refused(client, case, org):
+    """It used to wait for good: only the receiving side may accept or decline, and 质量管理部
+    has no staff to do either."""
+    cid, receiver = case
+    before = _snapshot(client, receiver, cid)
+    r = run(client, receiver, cid, "transfer", {"to_department_id": org["QA"], "reason": "质量"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "to_department_id"
+    assert r.json()["error"]["message"] == (
+        "接收部门：该部门没有可以接手的在职员工（本投诉须由一级受理人或以上处理）"
+    )
+    assert _snapshot(client, receiver, cid) == before
+
+
 def test_a_tier_refusal_names_the_tiers_in_words(client, case, org):
     cid, receiver = case
     supervisor = login(client, "supervisor")

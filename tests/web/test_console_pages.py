@@ -371,6 +371,8 @@ def test_a_transfer_offers_only_receivers_who_may_handle_the_complaint_at_its_le
     people = form.split('name="to_user_id"')[1].split("</select>")[0]
     assert "刘洋" in people  # the logistics manager (tier 2)
     assert "陈静" not in people and "王晓丽" not in people  # tier 1 receivers
+    desks = form.split('name="to_department_id"')[1].split("</select>")[0]
+    assert "物流部" in desks and "质量管理部" not in desks  # nobody there could accept it
 
 
 def test_a_transfer_waits_in_the_receiving_sides_review_queue_until_it_is_answered(client, org):

@@ -391,7 +391,9 @@ def _escalate(pack, case, actor, p: c.Escalate, now):
 
 
 def _request_delay(pack, case, actor, p: c.RequestDelay, now):
-    if p.until.tzinfo is None or p.until <= now:
+    if p.until.tzinfo is None:
+        raise InvalidInput("invalid.no_timezone", field="until")
+    if p.until <= now:
         raise InvalidInput("invalid.future_time", field="until")
     data = p.model_dump(mode="json")
     return Change({"delay_status": "requested", "delay_until": p.until}, data)

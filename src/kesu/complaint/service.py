@@ -215,7 +215,9 @@ def receive(
     _check_key(pack, "categories", data.category, "category")
     for i, demand in enumerate(data.demands):
         _check_key(pack, "demands", demand, f"demands.{i}")
-    if data.occurred_at is not None and (data.occurred_at.tzinfo is None or data.occurred_at > now):
+    if data.occurred_at is not None and data.occurred_at.tzinfo is None:
+        raise InvalidInput("invalid.no_timezone", field="occurred_at")
+    if data.occurred_at is not None and data.occurred_at > now:
         raise InvalidInput("invalid.past_time", field="occurred_at")
     if data.department_id is not None:
         dept = session.get(Organisation, data.department_id)
@@ -294,9 +296,7 @@ def forget_submissions(session: Session, complaint_ids: list[int]) -> None:
     """Drop the submission keys of these complaints (their digests derive from what the
     complainant gave): an anonymised complaint keeps nothing of it."""
     if complaint_ids:
-        session.execute(
-            delete(SubmissionKey).where(SubmissionKey.complaint_id.in_(complaint_ids))
-        )
+        session.execute(delete(SubmissionKey).where(SubmissionKey.complaint_id.in_(complaint_ids)))
 
 
 REPLAYED = "kesu.complaint.replayed"
@@ -403,9 +403,7 @@ def _check_people(session: Session, pack: Pack, case: lifecycle.Case, command: s
         user = session.get(User, p.assignee_id)
         if user is None or not user.active:
             raise InvalidInput("invalid.unknown_id", field="assignee_id", value=p.assignee_id)
-        role = pack.role(user.role)
-        tier = role.tier if role else None
-        if pack.tier_rank(tier) < pack.tier_rank(case.current_tier):
+        if pack.tier_rank(_tier_of(pack, user.role)) < pack.tier_rank(case.current_tier):
             raise InvalidInput(
                 "invalid.assignee_tier",
                 field="assignee_id",
@@ -418,18 +416,35 @@ def _check_people(session: Session, pack: Pack, case: lifecycle.Case, command: s
             dept = session.get(Organisation, value)
             if dept is None or dept.kind != "department":
                 raise InvalidInput("invalid.not_a_department", field=field)
+    if command == "transfer" and p.to_user_id is None:
+        # sent to a department: someone there must be able to accept it, or it waits for good
+        roles = session.scalars(
+            select(User.role).where(User.department_id == p.to_department_id, User.active)
+        )
+        need = pack.tier_rank(case.current_tier)
+        if not any(pack.tier_rank(_tier_of(pack, role)) >= need for role in roles):
+            raise InvalidInput(
+                "invalid.department_nobody",
+                field="to_department_id",
+                tier=case.current_tier,
+                tier_name=lifecycle.tier_name(pack, case.current_tier),
+            )
     if command == "transfer" and p.to_user_id is not None:
         user = session.get(User, p.to_user_id)
         if user is None or not user.active or user.department_id != p.to_department_id:
             raise InvalidInput("invalid.user_not_in_department", field="to_user_id")
-        role = pack.role(user.role)
-        if pack.tier_rank(role.tier if role else None) < pack.tier_rank(case.current_tier):
+        if pack.tier_rank(_tier_of(pack, user.role)) < pack.tier_rank(case.current_tier):
             raise InvalidInput(
                 "invalid.assignee_tier",
                 field="to_user_id",
                 tier=case.current_tier,
                 tier_name=lifecycle.tier_name(pack, case.current_tier),
             )
+
+
+def _tier_of(pack: Pack, role_key: str) -> str | None:
+    role = pack.role(role_key)
+    return role.tier if role else None
 
 
 def execute(

@@ -315,7 +315,9 @@ def _deadline(
     on the action's site calendar; warn at the pack's share of the way."""
     rule = pack.improvement.deadline
     if given is not None:
-        if given.tzinfo is None or given <= now:
+        if given.tzinfo is None:
+            raise InvalidInput("invalid.no_timezone", field=field)
+        if given <= now:
             raise InvalidInput("invalid.future_time", field=field)
         due, provisional = given, False
     else:

@@ -46,7 +46,7 @@ FIELDS: dict[str, list[tuple[str, str, bool, str | None]]] = {
         ("department_id", "select", False, "departments"),
     ],
     "transfer": [
-        ("to_department_id", "select", True, "departments"),
+        ("to_department_id", "select", True, "receiving"),
         ("to_user_id", "select", False, "assignees"),  # who may handle it at its tier
         ("reason", "textarea", True, None),
     ],
@@ -84,7 +84,7 @@ FIELDS: dict[str, list[tuple[str, str, bool, str | None]]] = {
     "note": [("text", "textarea", True, None)],
 }
 
-INT_SOURCES = frozenset({"assignees", "departments", "staff", "grades"})
+INT_SOURCES = frozenset({"assignees", "departments", "receiving", "staff", "grades"})
 MESSAGE_FIELDS = frozenset({"message", "summary", "comment", "text", "result"})
 """Fields a reply template (话术) may be inserted into."""
 
@@ -140,6 +140,10 @@ def options(
         "assignees": [(str(u.id), role_name(u)) for u in handlers],
         "staff": [(str(u.id), role_name(u)) for u in eligible],
         "departments": [(str(d.id), d.name) for d in departments],
+        # a transfer goes only where someone could accept it (the service refuses the rest)
+        "receiving": [
+            (str(d.id), d.name) for d in departments if d.id in {u.department_id for u in handlers}
+        ],
         "root_causes": [(d.key, pick(d.name, locale)) for d in pack.root_cause_dimensions],
         "solution_types": [(s.key, pick(s.name, locale)) for s in pack.solution_types],
         "grades": [(str(g.value), f"{g.value} {pick(g.name, locale)}") for g in pack.satisfaction],
