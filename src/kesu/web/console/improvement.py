@@ -10,12 +10,12 @@ Thin entry points: parse the form, call one `kesu.improvement` service, commit, 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Row
 from starlette.datastructures import FormData
 
@@ -49,11 +49,18 @@ Form = Annotated[FormData, Depends(checked_form)]
 NAV.append(("/improvement", "improvement.nav"))
 
 TABS = ("mine", "open", "overdue", "awaiting_verification", "all")
+M = TypeVar("M", bound=BaseModel)
 
 
 def _text(form: FormData, name: str) -> str | None:
     value = form.get(name)
     return value.strip() or None if isinstance(value, str) else None
+
+
+def _model(model: type[M], **values: Any) -> M:
+    """A form's fields as `model`, a blank field left out: "required", not "at least 1
+    character" or "not a number"."""
+    return model.model_validate({k: v for k, v in values.items() if v is not None})
 
 
 def _int(form: FormData, name: str) -> int | None:
@@ -291,14 +298,15 @@ def create_action(
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
     complaint_ids = [int(v) for v in form.getlist("complaint_ids") if str(v).isdigit()]
     try:
-        data = ActionCreate(
+        data = _model(
+            ActionCreate,
             action_kind=_text(form, "action_kind") or "corrective",
-            title=_text(form, "title") or "",
-            problem=_text(form, "problem") or "",
-            cause_dimension=_text(form, "cause_dimension") or "",
+            title=_text(form, "title"),
+            problem=_text(form, "problem"),
+            cause_dimension=_text(form, "cause_dimension"),
             category=_text(form, "category"),
-            planned=_text(form, "planned") or "",
-            owner_id=_int(form, "owner_id") or 0,
+            planned=_text(form, "planned"),
+            owner_id=_int(form, "owner_id"),
             verifier_id=_int(form, "verifier_id"),
             site_id=_int(form, "site_id"),
             due_at=_when(form, "due_at", pack),
@@ -414,24 +422,25 @@ def _by_numbers(db, user: User, text: str | None) -> list[int]:
 
 
 def _payload(command: str, form: FormData, pack: Pack) -> dict[str, Any]:
-    """The form's fields as the command's payload (the service validates them)."""
+    """The form's fields as the command's payload (the service validates them; a blank one,
+    None, is left out by the caller: "required")."""
     if command == "implement":
         evidence = [e.strip() for e in (_text(form, "evidence") or "").splitlines() if e.strip()]
-        return {"actions_taken": _text(form, "actions_taken") or "", "evidence": evidence}
+        return {"actions_taken": _text(form, "actions_taken"), "evidence": evidence}
     if command == "reassign":
         due = _when(form, "due_at", pack)
         return {
             "owner_id": _int(form, "owner_id"),
             "verifier_id": _int(form, "verifier_id"),
             "due_at": due.isoformat() if due else None,
-            "reason": _text(form, "reason") or "",
+            "reason": _text(form, "reason"),
         }
     if command == "reopen":
         due = _when(form, "due_at", pack)
-        return {"reason": _text(form, "reason") or "", "due_at": due.isoformat() if due else None}
+        return {"reason": _text(form, "reason"), "due_at": due.isoformat() if due else None}
     field = {"progress": "text", "add_evidence": "text", "cancel": "reason"}.get(command)
     if field:
-        return {field: _text(form, field) or ""}
+        return {field: _text(form, field)}
     key = {"start": "note", "confirm": "comment"}.get(command)
     return {key: _text(form, key)} if key and _text(form, key) else {}
 
@@ -482,13 +491,14 @@ def record_accountability(
             ) from exc
         if occurred_on is None:
             raise InvalidInput("invalid.required", field="occurred_on")
-        data = AccountabilityCreate(
-            record_kind=_text(form, "record_kind") or "",
+        data = _model(
+            AccountabilityCreate,
+            record_kind=_text(form, "record_kind"),
             user_ids=[int(v) for v in form.getlist("user_ids") if str(v).isdigit()],
             complaint_id=_int(form, "complaint_id"),
             action_id=_int(form, "action_id"),
             occurred_on=occurred_on,
-            measure=_text(form, "measure") or "",
+            measure=_text(form, "measure"),
             amount=_text(form, "amount"),
             note=_text(form, "note"),
         )
@@ -581,9 +591,10 @@ def action_from_finding(
     """A preventive action from a failed item."""
     pack = access_service.pack_for_user(db, user)
     try:
-        data = FromFinding(
-            owner_id=_int(form, "owner_id") or 0,
-            planned=_text(form, "planned") or "",
+        data = _model(
+            FromFinding,
+            owner_id=_int(form, "owner_id"),
+            planned=_text(form, "planned"),
             target_per_month=_count(form, "target_per_month"),
             due_at=_when(form, "due_at", pack),
         )
