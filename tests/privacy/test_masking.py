@@ -25,6 +25,9 @@ def test_an_id_number_and_an_e_mail_are_masked():
     assert rules.mask_id("310101199001011234") == "310****1234"
     assert rules.mask_contact("linxiaojie@example.com") == "l****@example.com"
     assert rules.mask_contact("wx_lin88") == "w****8"
+    # the portal's preferred way ahead of the address: the label stays, the address is masked
+    assert rules.mask_contact("电子邮件 · lam@example.com") == "电子邮件 · l****@example.com"
+    assert rules.mask_contact("微信 · wx_lin88") == "微信 · w****8"
 
 
 def test_numbers_inside_free_text_are_masked_and_the_rest_is_left_alone():

@@ -40,6 +40,10 @@ def mask_phone(phone: str | None) -> str | None:
     return MASK
 
 
+CONTACT_SEPARATOR = " · "
+"""Between the portal's contact preference and the address the customer gave."""
+
+
 def mask_id(value: str | None) -> str | None:
     """Resident ID, member number, plate: the first 3 and last 4 characters of long values."""
     if not value:
@@ -59,9 +63,14 @@ def mask_address(address: str | None) -> str | None:
 
 
 def mask_contact(value: str | None) -> str | None:
-    """An e-mail keeps its first letter and domain; anything else is masked like an id."""
+    """An e-mail keeps its first letter and domain; anything else is masked like an id. The
+    portal writes the customer's preferred way ahead of the address ("电子邮件 · a@b.cn"):
+    that label is not personal and stays, the address after it is masked."""
     if not value:
         return value
+    label, sep, rest = value.partition(CONTACT_SEPARATOR)
+    if sep and rest:
+        return label + sep + (mask_contact(rest) or "")
     local, at, domain = value.partition("@")
     if at and domain:
         return local[:1] + MASK + "@" + domain

@@ -33,6 +33,7 @@ from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
+from kesu.privacy import rules as privacy_rules
 from kesu.settings import Settings
 from kesu.web.console import record
 from kesu.web.console.forms import category_options
@@ -164,7 +165,7 @@ def _create_from(
         raise InvalidInput("invalid.required", field="site_id")
     preference = _text(form, "preference")
     other = _text(form, "other_contact", 150)
-    contact = " · ".join(
+    contact = privacy_rules.CONTACT_SEPARATOR.join(
         part
         for part in (
             translate(f"web.method.{preference}", "zh_Hans")
