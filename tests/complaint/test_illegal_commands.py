@@ -129,6 +129,21 @@ def test_a_transfer_waits_for_the_receiving_department(client, case, org):
     assert r.json()["department_id"] == org["LOG"] and r.json()["pending_transfer"] is None
 
 
+def test_a_transfer_sent_to_the_wrong_desk_is_withdrawn_and_sent_again(client, case, org):
+    cid, receiver = case
+    wrong = {"to_department_id": org["LOG"], "reason": "选错部门"}
+    assert run(client, receiver, cid, "transfer", wrong).status_code == 200
+    r = run(client, login(client, "receiver3"), cid, "withdraw_transfer")
+    assert r.status_code == 403 and r.json()["error"]["message"] == (
+        "只有发起转交的人或本投诉的处理人可以撤回此转交"
+    )
+    r = run(client, receiver, cid, "withdraw_transfer", {"comment": "选错了"})
+    assert r.status_code == 200 and r.json()["pending_transfer"] is None
+    assert r.json()["department_id"] == org["CS"]
+    again = {"to_department_id": org["LOG"], "reason": "属物流问题", "to_user_id": None}
+    assert run(client, receiver, cid, "transfer", again).status_code == 200
+
+
 def test_a_transfer_to_a_department_nobody_there_could_accept_is_refused(client, case, org):
     """It used to wait for good: only the receiving side may accept or decline, and 质量管理部
     has no staff to do either."""

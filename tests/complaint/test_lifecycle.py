@@ -236,6 +236,30 @@ def test_a_transfer_completes_only_when_the_receiving_side_accepts():
     assert accepted.fields == {"pending_transfer": None, "department_id": 20, "assignee_id": 5}
 
 
+def test_a_transfer_sent_by_mistake_is_withdrawn_by_its_sender_not_by_the_receiving_side():
+    """Before, only the receiving side could end a transfer: one sent to the wrong desk
+    waited until that desk declined it, and could not be sent anywhere else meanwhile."""
+    sent = decide(
+        PACK,
+        case(department_id=10, assignee_id=1),
+        RECEIVER,
+        "transfer",
+        c.Transfer(to_department_id=20, reason="发错了"),
+        NOW,
+    ).fields["pending_transfer"]
+    pending = case(department_id=10, assignee_id=1, pending_transfer=sent)
+    logistics = Actor(kind="staff", user_id=5, role="supervisor", department_id=20, label="刘")
+    assert "withdraw_transfer" not in allowed_commands(PACK, pending, logistics)
+    with pytest.raises(Forbidden):
+        decide(PACK, pending, CLERK, "withdraw_transfer", c.AnswerTransfer(), NOW)
+    assert "withdraw_transfer" in allowed_commands(PACK, pending, RECEIVER)
+    back = decide(PACK, pending, RECEIVER, "withdraw_transfer", c.AnswerTransfer(), NOW)
+    assert back.fields == {"pending_transfer": None}
+    assert back.event["transfer"]["to_department_id"] == 20
+    with pytest.raises(IllegalTransition):  # nothing left to withdraw
+        decide(PACK, case(department_id=10), RECEIVER, "withdraw_transfer", c.AnswerTransfer(), NOW)
+
+
 def test_a_transfer_to_a_department_is_accepted_only_by_someone_of_the_complaints_tier():
     pending = case(
         level="L2",

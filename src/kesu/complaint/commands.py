@@ -135,6 +135,7 @@ COMMANDS: dict[str, type[Payload]] = {
     "transfer": Transfer,
     "accept_transfer": AnswerTransfer,
     "decline_transfer": AnswerTransfer,
+    "withdraw_transfer": AnswerTransfer,
     "record_investigation": RecordInvestigation,
     "propose_solution": ProposeSolution,
     "approve_solution": Decision,

@@ -170,6 +170,15 @@ def _receiving_side(pack: Pack, case: Case, actor: Actor) -> None:
         raise Forbidden("forbidden.not_receiving_side")
 
 
+def _sending_side(pack: Pack, case: Case, actor: Actor) -> None:
+    """Who may take a transfer back before it is answered: whoever sent it, or the handler."""
+    pending = case.pending_transfer
+    if not pending:
+        raise IllegalTransition("transition.no_transfer")
+    if actor.user_id not in (pending["from_user_id"], case.assignee_id):
+        raise Forbidden("forbidden.not_sending_side")
+
+
 def _receiving_handler(pack: Pack, case: Case, actor: Actor) -> None:
     """Whoever accepts a transfer to a department becomes its handler: of the complaint's tier."""
     _receiving_side(pack, case, actor)
@@ -295,7 +304,8 @@ def _accept_transfer(pack, case, actor, p: c.AnswerTransfer, now):
     return Change(f, {**p.model_dump(), "transfer": pending})
 
 
-def _decline_transfer(pack, case, actor, p: c.AnswerTransfer, now):
+def _drop_transfer(pack, case, actor, p: c.AnswerTransfer, now):
+    """Declined by the receiving side or withdrawn by the sending side: it stays where it was."""
     return Change({"pending_transfer": None}, {**p.model_dump(), "transfer": case.pending_transfer})
 
 
@@ -437,7 +447,8 @@ RULES: dict[str, Rule] = {
     "assign": Rule(OPEN, _assign),
     "transfer": Rule(OPEN, _transfer, (_no_pending_transfer,)),
     "accept_transfer": Rule(OPEN, _accept_transfer, (_receiving_handler,)),
-    "decline_transfer": Rule(OPEN, _decline_transfer, (_receiving_side,)),
+    "decline_transfer": Rule(OPEN, _drop_transfer, (_receiving_side,)),
+    "withdraw_transfer": Rule(OPEN, _drop_transfer, (_sending_side,)),
     "record_investigation": Rule(
         frozenset({"in_progress"}), _record_investigation, (_needs_valid,)
     ),

@@ -52,6 +52,7 @@ FIELDS: dict[str, list[tuple[str, str, bool, str | None]]] = {
     ],
     "accept_transfer": [("comment", "textarea", False, None)],
     "decline_transfer": [("comment", "textarea", False, None)],
+    "withdraw_transfer": [("comment", "textarea", False, None)],
     "record_investigation": [
         ("findings", "textarea", True, None),
         ("root_causes", "checks", True, "root_causes"),

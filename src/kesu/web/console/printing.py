@@ -356,7 +356,9 @@ def build(
             *rows_of(("approve_solution", "reject_solution", "implement")),
         ],
         "response": lambda: rows_of(("record_response",)),
-        "transfer": lambda: rows_of(("transfer", "accept_transfer", "decline_transfer")),
+        "transfer": lambda: rows_of(
+            ("transfer", "accept_transfer", "decline_transfer", "withdraw_transfer")
+        ),
         "delay": lambda: rows_of(("request_delay", *DECIDED)),
         "acceptance": lambda: rows_of(("classify",)),
         "follow_up": lambda: rows_of(("follow_up",)),
