@@ -64,6 +64,9 @@ def test_a_row_whose_number_a_bad_row_already_has_is_a_duplicate_not_imported(
     path.write_bytes(text.encode("utf-8-sig"))
     runner, env = CliRunner(), _env(settings)
     args = ["import", "ledger", str(path), "--org", "SH-NJ"]
+    dry = runner.invoke(app, [*args, "--dry-run"], env=env)
+    assert "第 7 行 A 编号：与第 5 行重复" in dry.output
+    assert "共 4 行，可导入 2 行，已导入过 0 行，有问题 2 行" in dry.output  # every row counted
     first = runner.invoke(app, args, env=env)
     assert first.exit_code == 2 and _complaints(sessions) == 2
     path.write_bytes(text.replace("2025-02-30", "2025-02-28").encode("utf-8-sig"))

@@ -72,6 +72,7 @@ def ledger(
         for problem in planned.row.problems:
             typer.echo(service.describe(problem, locale), err=True)
     key = "ledger.summary" if dry_run else "ledger.done"
+    repeated = result.count("duplicate")  # a problem of the dry run; skipped by the import
     typer.echo(
         translate(
             key,
@@ -81,11 +82,11 @@ def ledger(
             ready=result.count("ready"),
             already=result.count("already"),
             imported=result.count("imported"),
-            skipped=result.count("already") + result.count("duplicate"),
-            bad=result.count("bad"),
+            skipped=result.count("already") + repeated,
+            bad=result.count("bad") + (repeated if dry_run else 0),
         )
     )
-    if result.count("bad") or result.count("duplicate"):
+    if result.count("bad") or repeated:
         raise typer.Exit(2)  # rows with problems: the rest were (or would be) imported
 
 
