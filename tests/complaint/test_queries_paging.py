@@ -35,3 +35,14 @@ def test_paging_returns_each_complaint_once_newest_first_across_ties(client, org
             if not cursor:
                 break
         assert seen == expected
+
+
+def test_a_state_that_does_not_exist_is_refused_naming_the_states(client, org):
+    headers = {**login(client, "supervisor"), "Accept-Language": "en"}
+    client.post("/api/v1/complaints", json=complaint_body(org), headers=headers)
+    r = client.get("/api/v1/complaints", params={"state": "open"}, headers=headers)
+    assert r.status_code == 422, r.text  # not an empty page that looks like "nothing open"
+    error = r.json()["error"]
+    assert error["field"] == "query.state"
+    assert error["message"].startswith("State: must be one of 'new', 'acknowledged'")
+    assert len(client.get("/api/v1/complaints?state=new", headers=headers).json()["items"]) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Query, Request, Response
 from pydantic import AwareDatetime
@@ -167,7 +167,7 @@ def visible_complaint(db: Session, user: User, complaint_id: int) -> Complaint:
 
 
 def list_filters(
-    state: Annotated[str | None, Query(max_length=40)] = None,
+    state: Literal[lifecycle.STATES] | None = None,  # type: ignore[valid-type]
     level: Annotated[str | None, Query(max_length=40)] = None,
     category: Annotated[str | None, Query(max_length=40)] = None,
     site_id: int | None = None,
