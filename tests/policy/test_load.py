@@ -4,6 +4,7 @@ validated, but no organisation could open a complaint under it."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -125,6 +126,16 @@ def test_the_api_loads_a_pack_for_an_administrator_of_every_group_that_runs_it(
         "/api/v1/packs", json={"source": _changed(2)}, headers=login(client, "east_admin")
     )
     assert r.status_code == 403 and r.json()["error"]["key"] == "policy.other_groups"
+
+
+def test_the_stored_pack_from_the_api_is_a_pack_file_to_edit_and_load_again(client, org):
+    admin = {**login(client, "admin"), "Accept-Language": "en"}
+    r = client.get("/api/v1/packs/franchise-sales-center", headers=admin)
+    assert r.status_code == 200 and len(r.headers["ETag"]) == 66  # the digest, quoted
+    ours = {**r.json(), "key": "hx-own", "version": r.json()["version"] + 1}
+    loaded = client.post("/api/v1/packs", json={"source": json.dumps(ours)}, headers=admin)
+    assert loaded.status_code == 201, loaded.text
+    assert loaded.json()["key"] == "hx-own"
 
 
 def test_a_group_is_moved_to_its_own_pack_and_open_complaints_keep_theirs(

@@ -477,10 +477,14 @@ def load_pack(
 
 
 @router.get("/packs/{key}", tags=["policy"])
-def pack(key: Annotated[str, Path(max_length=60)], db: ReadDb, user: CurrentUser) -> dict[str, Any]:
-    """The pack version new complaints open under (as stored), in full."""
+def pack(
+    key: Annotated[str, Path(max_length=60)], db: ReadDb, user: CurrentUser, response: Response
+) -> dict[str, Any]:
+    """The pack version new complaints open under (as stored), in full: a pack file as it
+    is (JSON is YAML), to edit and load again. Its digest is the `ETag`."""
     row = policy_service.current(db, key)
-    return {"digest": row.digest, **policy_service.pack_of(db, row.id).model_dump(mode="json")}
+    response.headers["ETag"] = f'"{row.digest}"'
+    return policy_service.pack_of(db, row.id).model_dump(mode="json")
 
 
 # --- complaints ---------------------------------------------------------------------------------
