@@ -148,3 +148,34 @@ def test_each_person_gets_exactly_the_console_actions_the_matrix_says(
                 wrong.append(f"{method} {path} as {who}: {status}")
     client.cookies.clear()
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("scope", ["read", "intake", "full"])
+def test_an_api_token_is_no_console_session(client, settings, case, bearer, scope):
+    # the console's forms do not check a token's scope: a read token in the session cookie
+    # would add notes and reveal the complainant
+    from kesu.web.pages import SESSION_COOKIE
+
+    token = bearer("director", scope)["Authorization"].split()[1]
+    csrf = hmac.new(
+        settings.secret_key.encode(), b"csrf:" + token.encode(), hashlib.sha256
+    ).hexdigest()
+    cid = case["complaint_id"]
+    client.cookies.set(SESSION_COOKIE, token)
+    with reading(client.app.state.sessions) as s:
+        version = s.get(Complaint, cid).version
+    calls = [
+        client.get(f"/complaints/{cid}", follow_redirects=False),
+        client.post(
+            f"/complaints/{cid}/commands/note",
+            data={"csrf": csrf, "version": str(version), "text": "补充说明"},
+            follow_redirects=False,
+        ),
+        client.post(f"/complaints/{cid}/complainant", data={"csrf": csrf}, follow_redirects=False),
+    ]
+    client.cookies.clear()
+    assert [(r.status_code, r.headers["location"].split("?")[0]) for r in calls] == [
+        (303, "/login")
+    ] * 3
+    with reading(client.app.state.sessions) as s:
+        assert s.get(Complaint, cid).version == version
