@@ -122,6 +122,14 @@ def test_a_request_body_over_a_megabyte_never_reaches_the_application(client, or
     assert r.status_code == 413
 
 
+@pytest.mark.parametrize("body", [b"[]", b'"text"', b"42"])
+def test_a_body_that_is_not_a_json_object_is_refused_saying_so(client, org, body):
+    headers = {**login(client, "receiver1"), "Content-Type": "application/json"}
+    r = client.post("/api/v1/complaints", content=body, headers=headers)
+    assert r.status_code == 422
+    assert r.json()["error"]["message"] == "body：必须是对象", r.text  # not "不符合规则（…_type）"
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
