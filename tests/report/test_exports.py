@@ -86,6 +86,7 @@ def test_csv_and_json_hold_the_same_figures(sessions, org):
     report = _report(sessions, org, locale="en")
     rows = list(csv.reader(io.StringIO(service.render(report, "csv")[0].decode("utf-8-sig"))))
     assert rows[0] == ["华夏家居集团 monthly complaint report (2025-06)"]
+    assert rows[1] == ["2025-06", "2025-06-01", "2025-06-30"]  # June's last day, not 1 July
     received = report.section("summary").as_dicts()[0]["current"]
     start = rows.index(["Summary and previous period"])
     assert rows[start + 2][:4] == ["received", "Complaints received", "", str(received)]

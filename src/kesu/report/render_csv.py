@@ -25,7 +25,8 @@ def render(report: Report) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([cell(report.title)])
-    writer.writerow([report.period, report.start.isoformat(), report.end.isoformat()])
+    # the first and the last day of the period, both included (as the workbook and the PDF say)
+    writer.writerow([report.period, report.start.isoformat(), report.last_day.isoformat()])
     for section in report.sections:
         writer.writerow([])
         writer.writerow([cell(section.title)])
