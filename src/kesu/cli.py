@@ -86,8 +86,19 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _fail(exc: KesuError) -> None:
-    typer.echo(f"error: {exc}", err=True)
+def _fail(exc: KesuError, locale: str | None = None) -> None:
+    """One `error:` line and exit 1: in `locale` (a command's --lang), naming the field, or
+    in English."""
+    if locale is None:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1)
+    from kesu.i18n import in_language, translate
+
+    params = {k: in_language(v, locale) for k, v in exc.params.items()}
+    if exc.field and "field" not in params:
+        label = translate(f"field.{exc.field}", locale)
+        params["field"] = exc.field if label == f"field.{exc.field}" else label
+    typer.echo(f"error: {translate(exc.key, locale, **params)}", err=True)
     raise typer.Exit(1)
 
 

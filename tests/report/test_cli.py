@@ -67,6 +67,17 @@ def test_a_wrong_period_is_named_in_the_error(sessions, org, settings):
     assert "2026-13" in result.output
 
 
+def test_an_error_is_written_in_the_language_asked_for(sessions, org, settings):
+    runner, env = CliRunner(), _env(settings)
+    args = ["report", "monthly", "--period", "2026-13", "--format", "json"]
+    result = runner.invoke(app, args, env=env)
+    assert result.output == "error: “2026-13”不是有效的月报期间，应写作 2026-11 这样的格式\n"
+    result = runner.invoke(app, [*args, "--lang", "zh_Hant"], env=env)
+    assert result.exit_code == 1 and "不是有效的月報期間" in result.output
+    result = runner.invoke(app, ["report", "weekly", "--org", "NOPE", "--lang", "en"], env=env)
+    assert result.output == "error: Organisation NOPE not found\n"
+
+
 def test_a_negative_volume_is_refused_naming_the_figure(org, settings):
     days = ["--org", "SH-NJ", "--from", "2026-11-01", "--to", "2026-11-30"]
     result = CliRunner().invoke(

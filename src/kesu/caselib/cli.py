@@ -67,7 +67,7 @@ def search(
             names = queries.complainant_names(session, cases)
             shown = [queries.as_case(c, names) for c in cases]
     except KesuError as exc:
-        _fail(exc)
+        _fail(exc, locale)
     for case in shown:
         typer.echo(f"{case['number']}  {case['closed_at']:%Y-%m-%d}  {case['title']}")
         typer.echo(f"    {case['description'][:120]}")

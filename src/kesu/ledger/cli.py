@@ -65,7 +65,7 @@ def ledger(
                     mapping_name=mapping,
                 )
     except KesuError as exc:
-        _fail(exc)
+        _fail(exc, locale)
     for column, field in result.columns.items():
         typer.echo(f"  {column} → {translate(f'ledger.field.{field}', locale)}")
     for planned in result.rows:

@@ -64,7 +64,7 @@ def _write(
                 )
             content, _media, name = service.render(report, fmt)
     except KesuError as exc:
-        _fail(exc)
+        _fail(exc, locale)
     path = output or Path(name)
     path.write_bytes(content)
     typer.echo(f"{path}: {report.title}")
