@@ -268,3 +268,29 @@ def test_the_header_under_a_banner_and_merged_cells_is_found():
     header = rules.find_header(rows)
     assert header.row == 3
     assert header.fields == {0: "received_at", 1: "name", 2: "phone"}
+
+
+def test_an_import_into_a_month_already_reported_drops_its_stored_reports(sessions, org, clock):
+    """A month's report stored after the month ended is final: the worker never rebuilds it,
+    so March 2025 read 0 complaints in one language and 3 in another after an import of its
+    ledger. The import drops the group's stored reports of the periods it wrote into."""
+    from kesu.report import snapshots
+    from kesu.report.models import ReportSnapshot
+
+    def key(label: str) -> snapshots.Key:
+        return snapshots.Key("monthly", org["HX"], snapshots.period_of("monthly", label), "zh_Hans")
+
+    with reading(sessions) as read:
+        built = {label: snapshots.make(read, key(label), NOW) for label in ("2025-02", "2025-03")}
+    with transaction(sessions) as session:
+        for label, report in built.items():
+            snapshots.store(session, key(label), report, NOW)
+
+    result = _import_with_mapping(sessions, org, clock, GBK_LEDGER.encode("gb18030"))
+    with reading(sessions) as session:
+        kept = session.scalars(select(ReportSnapshot.period)).all()
+        assert kept == ["2025-02"]  # February ended before the ledger's first complaint
+        march = snapshots.make(session, key("2025-03"), NOW)
+    summary = next(s for s in march.sections if s.key == "summary")
+    received = next(r for r in summary.rows if r[0] == "received")
+    assert received[3] == result.count("imported") > 0  # what the page will show once rebuilt

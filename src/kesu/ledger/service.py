@@ -32,6 +32,7 @@ from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
+from kesu.report import snapshots
 from kesu.sla import service as sla_service
 
 MAX_ROWS = 100_000
@@ -445,6 +446,9 @@ def run(
             .values(complaint_id=complaint.id)
         )
         p.status, p.complaint_number = "imported", complaint.number
+    imported = [p.row.values["received_at"] for p in result.rows if p.status == "imported"]
+    if imported:  # the group's stored reports of those periods are out of date
+        snapshots.outdate(session, ctx.group.id, min(imported).replace(tzinfo=ctx.zone))
     batch.rows_total = len(result.rows)
     batch.rows_imported = result.count("imported")
     batch.rows_skipped = result.count("already") + result.count("duplicate")

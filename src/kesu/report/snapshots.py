@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from kesu.access.models import User
@@ -108,6 +108,19 @@ def shown(read: Session, write: Session, key: Key, now: datetime) -> tuple[Shown
     if found is not None:
         return found, False
     return store(write, key, make(read, key, now), now), True
+
+
+def outdate(session: Session, group_id: int, since: datetime) -> int:
+    """Drop the stored snapshots of a group and everything under it whose period ends after
+    `since`: history was written into those periods after they were built (a ledger import of
+    old complaints), and a snapshot built after its period ended would never be rebuilt. The
+    page builds a dropped one on its next view, the worker the defaults on its next pass."""
+    ids = org_service.subtree_ids(session, group_id)
+    return session.execute(
+        delete(ReportSnapshot).where(
+            ReportSnapshot.org_id.in_(ids), ReportSnapshot.period_end > since
+        )
+    ).rowcount
 
 
 def defaults(today) -> list[rules.Period]:
