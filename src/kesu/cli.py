@@ -102,6 +102,20 @@ def _fail(exc: KesuError, locale: str | None = None) -> None:
     raise typer.Exit(1)
 
 
+def write_output(path: Path, content: bytes, locale: str) -> None:
+    """Write a command's file, or exit 1 with one line in `locale` saying why it could not be
+    written (a folder that does not exist, no permission), not a traceback."""
+    from kesu.i18n import translate
+
+    try:
+        path.write_bytes(content)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        message = translate("file.cannot_write", locale, path=path, reason=reason)
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(1) from None
+
+
 def _sessions(settings: Settings, *, schema: bool = True):
     """The engine and sessions of KESU_DATABASE_URL, or exit 1 saying in one line why not: a
     URL Kesu cannot use, a database it cannot reach, or (unless `schema` is False: `kesu db

@@ -197,6 +197,14 @@ def test_the_command_line_finds_and_exports_cases(sessions, library, settings, t
     assert "沙发坐垫塌陷" in result.output and "找到 1 件已结案件" in result.output
     text = out.read_text(encoding="utf-8-sig")
     assert "某某女士" in text and "林美华" not in text
+    nowhere = tmp_path / "no-such-folder" / "cases.csv"
+    result = CliRunner().invoke(
+        app,
+        ["cases", "search", "塌陷", "--export", str(nowhere), "--lang", "en"],
+        env={"KESU_DATABASE_URL": settings.db_url, "KESU_DATA_DIR": str(settings.data_dir)},
+    )
+    assert result.exit_code == 1  # one line, not a traceback
+    assert result.output == f"error: Cannot write '{nowhere}': No such file or directory\n"
 
 
 def _case_texts(sessions) -> dict[int, str]:

@@ -78,6 +78,14 @@ def test_an_error_is_written_in_the_language_asked_for(sessions, org, settings):
     assert result.output == "error: Organisation NOPE not found\n"
 
 
+def test_a_file_that_cannot_be_written_is_one_line_not_a_traceback(org, settings, tmp_path):
+    nowhere = tmp_path / "no-such-folder" / "week.pdf"
+    args = ["report", "weekly", "--output", str(nowhere)]
+    result = CliRunner().invoke(app, args, env=_env(settings))
+    assert result.exit_code == 1
+    assert result.output == f"error: 无法写入文件“{nowhere}”：No such file or directory\n"
+
+
 def test_a_negative_volume_is_refused_naming_the_figure(org, settings):
     days = ["--org", "SH-NJ", "--from", "2026-11-01", "--to", "2026-11-30"]
     result = CliRunner().invoke(

@@ -32,7 +32,7 @@ def search(
     from kesu.caselib import queries
     from kesu.caselib import rules as caselib_rules
     from kesu.caselib.export import export as export_cases
-    from kesu.cli import _fail, _sessions, cli_locale
+    from kesu.cli import _fail, _sessions, cli_locale, write_output
     from kesu.db.session import reading
     from kesu.i18n import translate
     from kesu.org import service as org_service
@@ -62,7 +62,7 @@ def search(
                     locale=locale,
                     now=SystemClock().now(),
                 )
-                export.write_bytes(content)
+                write_output(export, content, locale)
             cases, _ = queries.search(session, scope, words, filters, limit=limit)
             names = queries.complainant_names(session, cases)
             shown = [queries.as_case(c, names) for c in cases]

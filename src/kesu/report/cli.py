@@ -37,7 +37,7 @@ def _write(
     first: date | None = None,
     last: date | None = None,
 ) -> None:
-    from kesu.cli import _fail, _sessions, cli_locale
+    from kesu.cli import _fail, _sessions, cli_locale, write_output
     from kesu.db.session import reading
     from kesu.org import service as org_service
     from kesu.report import service
@@ -66,7 +66,7 @@ def _write(
     except KesuError as exc:
         _fail(exc, locale)
     path = output or Path(name)
-    path.write_bytes(content)
+    write_output(path, content, locale)
     typer.echo(f"{path}: {report.title}")
 
 
