@@ -15,6 +15,7 @@ from kesu.i18n import catalogue
 from kesu.notify import rules as notify_rules
 from kesu.notify import service as notify_service
 from kesu.notify.models import Outbox
+from web.console_helpers import sign_in
 
 
 def _a_template() -> tuple[str, dict[str, str]]:
@@ -47,3 +48,40 @@ def test_a_notification_about_a_complaint_never_reaches_the_person_it_is_about(
     with reading(sessions) as s:
         reached = set(s.scalars(select(Outbox.recipient_id).where(Outbox.recipient_kind == "user")))
     assert reached == {people["supervisor"], people["east_receiver"]}
+
+
+def test_a_corrective_action_lists_only_the_complaints_its_viewer_may_see(
+    client, org, people, bearer
+):
+    director = bearer("director")
+    about_clerk = complaint_body(org, staff_complained_id=people["clerk"], title="店员态度")
+    south = complaint_body(org, site_id=org["GZ-TH"], title="天河店送货延误")
+    made = [
+        client.post("/api/v1/complaints", json=b, headers=director).json()
+        for b in (about_clerk, south)
+    ]
+    action = client.post(
+        "/api/v1/improvement/actions",
+        json={
+            "title": "服务态度整改",
+            "problem": "多起投诉",
+            "cause_dimension": "people",
+            "planned": "培训",
+            "owner_id": people["supervisor"],
+            "site_id": org["SH-NJ"],
+            "complaint_ids": [c["id"] for c in made],
+        },
+        headers=director,
+    ).json()
+    shown = {}
+    for who in ("director", "clerk", "shnj_receiver"):
+        sign_in(client, who)
+        html = client.get(f"/improvement/actions/{action['id']}").text
+        shown[who] = {c["number"] for c in made if c["number"] in html}
+        client.cookies.clear()
+    numbers = [c["number"] for c in made]
+    assert shown == {
+        "director": set(numbers),
+        "clerk": {numbers[1]},  # never the complaint about them, nor its number in the record
+        "shnj_receiver": {numbers[0]},  # their store's, not another region's
+    }
