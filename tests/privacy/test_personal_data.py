@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import select, text
 
-from helpers import complaint_body, login, run
+from helpers import INVESTIGATION, complaint_body, login, run
 from kesu.complaint.models import Complainant, Complaint
 from kesu.db.session import reading, transaction
 from kesu.privacy import crypto
@@ -133,6 +133,27 @@ def test_the_console_shows_the_complainant_masked_and_reveals_only_on_record(cli
     client.cookies.clear()
     with reading(sessions) as s:
         assert s.scalars(select(PersonalDataView.complaint_id)).all() == [cid]
+
+
+def test_the_console_masks_numbers_in_the_title_investigation_and_solution_too(client, org):
+    handler = login(client, "receiver1")
+    body = _body(org, title=f"客户{PHONE}沙发塌陷")
+    cid = client.post("/api/v1/complaints", json=body, headers=handler).json()["id"]
+    for command, payload in [
+        ("acknowledge", {}),
+        ("record_contact", {"reached": True}),
+        ("classify", {"classification": "valid", "reason": "情况属实"}),
+        ("record_investigation", {**INVESTIGATION, "findings": f"回访电话 {PHONE}"}),
+        ("propose_solution", {"solution_type": "repair", "description": f"上门前打 {PHONE}"}),
+    ]:
+        assert run(client, handler, cid, command, payload).status_code == 200, command
+    _console(client, "receiver1")  # who registered and handles it sees the record as it is
+    assert PHONE in client.get(f"/complaints/{cid}").text
+    _console(client, "receiver2")  # a colleague without the permission
+    texts = [client.get(url).text for url in (f"/complaints/{cid}", f"/complaints/{cid}/received")]
+    client.cookies.clear()
+    assert [PHONE in text for text in texts] == [False, False]
+    assert all("138****5678" in text for text in texts)
 
 
 def test_the_one_who_registered_it_sees_it_unmasked_and_the_view_is_logged(client, case, sessions):

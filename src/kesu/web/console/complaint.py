@@ -90,7 +90,7 @@ def _show(
             "warn": console_queries.warnings(db, {c.id}).get(c.id),
             # said or written to the customer: in their language where it is noted
             "replies": record.replies(pack, c, person, user.display_name, c.locale or locale),
-            "restate": record.restatement(pack, c, person, c.locale or locale),
+            "restate": record.restatement(pack, c, person, c.locale or locale, plain=plain),
             "print_forms": printing.forms_for(pack, c, locale),
             "improvement": improvement.for_complaint(db, user, c, pack),
             "value": lambda key, v: record.value_text(pack, key, v, names, locale),
@@ -106,11 +106,23 @@ def _show(
     )
 
 
+MASKED_TEXT = (
+    "title",
+    "description",
+    "occurred_place",
+    "subject",
+    "investigation",
+    "solution",
+    "pending_transfer",
+)
+"""The complaint's free text, as the API masks it (`web.api.routes.MASKED_TEXT`)."""
+
+
 def _masked(c: Complaint) -> SimpleNamespace:
     """The complaint for a viewer without the personal-data permission: numbers and e-mail
     addresses in its free text masked (the API does the same)."""
     fields = {col.key: getattr(c, col.key) for col in Complaint.__table__.columns}
-    for name in ("title", "description", "occurred_place", "subject"):
+    for name in MASKED_TEXT:
         fields[name] = privacy_rules.mask_value(fields[name])
     return SimpleNamespace(**fields)
 

@@ -157,6 +157,7 @@ def received(request: Request, complaint_id: int, db: ReadDb, user: ConsoleUser)
     c = visible_complaint(db, user, complaint_id)
     pack = complaint_service.pack_of(db, c)
     person = db.get(Complainant, c.complainant_id)
+    plain = access_service.may(db, user, "unmask", access_service.view_of(c))
     return page(
         request,
         db,
@@ -166,7 +167,7 @@ def received(request: Request, complaint_id: int, db: ReadDb, user: ConsoleUser)
             "c": c,
             "spaced": spaced(c.number, pack.numbering.pattern),
             # read back to the caller: in their language where the receiver noted it
-            "restate": restatement(pack, c, person, c.locale or page_locale(request)),
+            "restate": restatement(pack, c, person, c.locale or page_locale(request), plain=plain),
         },
         pack=pack,
     )

@@ -14,6 +14,7 @@ from typing import Any
 from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
 from kesu.i18n import LANGUAGES, pick, translate
 from kesu.policy.schema import Pack
+from kesu.privacy.rules import mask_text
 from kesu.web.pages import local_deadline, local_time
 
 HIDDEN = frozenset(
@@ -213,15 +214,18 @@ def mask_phone(phone: str | None) -> str:
     return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else phone
 
 
-def restatement(pack: Pack, complaint: Complaint, person: Complainant, locale: str) -> str:
-    """确认复述: what the receiver reads back to the caller to confirm the record."""
+def restatement(
+    pack: Pack, complaint: Complaint, person: Complainant, locale: str, *, plain: bool
+) -> str:
+    """确认复述: what the receiver reads back to the caller to confirm the record (numbers in
+    the title masked unless the viewer may see the complainant's personal data: `plain`)."""
     demands = value_text(pack, "demands", complaint.demands, Names({}, {}), locale)
     return translate(
         "web.restate",
         locale,
         name=person.name,
         phone=mask_phone(person.phone),
-        title=complaint.title,
+        title=complaint.title if plain else mask_text(complaint.title),
         demands=demands or translate("web.restate_no_demand", locale),
         number=spaced(complaint.number, pack.numbering.pattern),
     )
