@@ -156,6 +156,23 @@ def test_the_console_masks_numbers_in_the_title_investigation_and_solution_too(c
     assert all("138****5678" in text for text in texts)
 
 
+def test_console_lists_mask_numbers_in_titles_for_those_without_the_permission(client, org):
+    body = _body(org, title=f"客户{PHONE}沙发塌陷")
+    client.post("/api/v1/complaints", json=body, headers=login(client, "supervisor"))
+    lists = [
+        "/?queue=all",
+        "/handover",
+        f"/intake/lookup?complainant.phone={PHONE}",
+        "/forms/weekly",
+    ]
+    _console(client, "supervisor")  # who registered it
+    assert PHONE in client.get("/?queue=all").text
+    _console(client, "receiver1")
+    seen = {url: PHONE in client.get(url).text for url in lists}
+    client.cookies.clear()
+    assert seen == dict.fromkeys(lists, False)
+
+
 def test_the_one_who_registered_it_sees_it_unmasked_and_the_view_is_logged(client, case, sessions):
     headers = login(client, "supervisor")
     detail = client.get(f"/api/v1/complaints/{case}", headers=headers).json()

@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kesu.access import rules as access_rules
 from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.complaint import queries
@@ -560,6 +561,12 @@ def _week_view(request, db: Session, user, week: str, now: datetime) -> FormView
     names = record.Names(users, orgs)
     val = lambda key, v: record.value_text(pack, key, v, names, locale)  # noqa: E731
     t = lambda key, **kw: translate(key, locale, **kw)  # noqa: E731
+    viewer = access_service.principal(db, user)
+
+    def title(c: Complaint) -> str | None:  # numbers masked as on every list
+        plain = access_rules.can(viewer, "unmask", access_service.view_of(c))
+        return c.title if plain else privacy_rules.mask_text(c.title)
+
     group = org_service.group_of(db, user.org_id)
     view = FormView(
         form_title(pack, weekly_form(pack), locale),
@@ -599,7 +606,7 @@ def _week_view(request, db: Session, user, week: str, now: datetime) -> FormView
                 local_time(c.received_at, pack.timezone),
                 val("category", c.category),
                 val("level", c.level),
-                c.title,
+                title(c),
                 t(f"state.{c.state}"),
                 users.get(c.assignee_id, ""),
             ]

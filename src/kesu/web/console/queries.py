@@ -35,14 +35,19 @@ QUEUE_COLUMNS = (
     Complaint.title,
     Complaint.level,
     Complaint.state,
+    Complaint.org_id,
+    Complaint.site_id,
+    Complaint.staff_complained_id,
+    Complaint.received_by_id,
     Complaint.assignee_id,
     Complaint.department_id,
     Complaint.received_at,
     Complaint.next_due_at,
     Complaint.deadline_provisional,
 )
-"""What a queue row shows (console/queue.html): the rest of a complaint (its JSON details,
-description) is not read for a list of a hundred."""
+"""What a queue row shows (console/queue.html), and what decides whether its title is shown
+masked (`access.service.view_of`): the rest of a complaint (its JSON details, description) is
+not read for a list of a hundred."""
 
 
 @dataclass(frozen=True)

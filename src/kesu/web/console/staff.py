@@ -7,18 +7,21 @@ and revocation apply here exactly as on the API.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
+from kesu.access import rules
 from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.errors import Forbidden, Unauthenticated
 from kesu.health import service as health_service
 from kesu.i18n import label
 from kesu.policy.schema import Pack
+from kesu.privacy import rules as privacy_rules
 from kesu.web.deps import ClockDep, Shared, identifying
 from kesu.web.pages import SESSION_COOKIE, local_time, render
 
@@ -89,8 +92,17 @@ def page(
     """A console page: the staff member, their role and their pack's time zone in context."""
     pack = pack or access_service.pack_for_user(db, user)
     role = pack.role(user.role)
+    principal = functools.cache(lambda: access_service.principal(db, user))
+
+    def title_of(c) -> str:
+        """A complaint's title in a list: numbers and e-mails in it masked unless the viewer
+        may see its complainant's personal data (as the API's lists)."""
+        plain = rules.can(principal(), "unmask", access_service.view_of(c))
+        return c.title if plain else privacy_rules.mask_text(c.title)
+
     ctx = {
         "user": user,
+        "title_of": title_of,
         "pack": pack,
         "role_name": role.name if role else {"zh_Hans": user.role},
         "tz": pack.timezone,
