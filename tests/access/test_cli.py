@@ -295,7 +295,7 @@ def test_a_report_on_a_new_database_says_to_add_the_organisation_first(tmp_path,
     monkeypatch.setenv("KESU_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("KESU_DATABASE_URL", raising=False)
     assert CliRunner().invoke(cli_app, ["db", "upgrade"]).exit_code == 0
-    result = CliRunner().invoke(cli_app, ["report", "weekly"])
+    result = CliRunner().invoke(cli_app, ["report", "weekly", "--lang", "en"])
     assert result.exit_code == 1
     assert result.output.startswith("error: There is no organisation yet: add the group with")
     assert "kesu org add" in result.output
