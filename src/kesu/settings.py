@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = Field(
         "development", description="development | production"
     )
-    default_locale: str = "zh_Hans"
+    default_locale: Literal["zh_Hans", "zh_Hant", "en"] = "zh_Hans"
     public_url: str | None = Field(
         None,
         description="where customers reach Kesu (https://kesu.example.cn): customer messages "
@@ -57,6 +57,16 @@ class Settings(BaseSettings):
         # "Production" is the deployer's production too; a typo ("prod") is refused, never
         # quietly run as development with the development secret
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("default_locale", mode="before")
+    @classmethod
+    def _locale_in_any_case(cls, value: object) -> object:
+        # zh_hant or EN is meant as the catalogue's language; "fr" is refused, never quietly
+        # read as Simplified Chinese
+        if isinstance(value, str):
+            names = {n.lower(): n for n in ("zh_Hans", "zh_Hant", "en")}
+            return names.get(value.strip().lower().replace("-", "_"), value)
+        return value
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

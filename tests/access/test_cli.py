@@ -90,6 +90,7 @@ def test_keygen_prints_a_long_random_key(kesu):
         ({"KESU_WORKER_INTERVAL_SECONDS": "0"}, "KESU_WORKER_INTERVAL_SECONDS: Input should be"),
         ({"KESU_SESSION_HOURS": "0"}, "KESU_SESSION_HOURS: Input should be greater than or"),
         ({"KESU_SMTP_PORT": "70000"}, "KESU_SMTP_PORT: Input should be less than or equal"),
+        ({"KESU_DEFAULT_LOCALE": "fr"}, "KESU_DEFAULT_LOCALE: Input should be 'zh_Hans', 'zh_H"),
     ],
 )
 def test_settings_that_cannot_run_are_refused_in_one_line_and_nothing_is_done(
@@ -112,6 +113,7 @@ def test_production_is_production_in_any_case():
         environment=" Production", secret_key="s" * 40, data_key="d" * 40, _env_file=None
     )
     assert prod.environment == "production"
+    assert Settings(default_locale="zh-hant", _env_file=None).default_locale == "zh_Hant"
 
 
 def test_a_new_deployment_adds_its_group_and_sites_from_the_command_line(kesu, settings, client):
