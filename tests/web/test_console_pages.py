@@ -477,6 +477,13 @@ def test_the_repeat_complainant_lookup_lists_only_what_the_viewer_may_see(client
     assert 'data-known-name="林女士"' in html
 
 
+def test_the_repeat_complainant_lookup_is_only_for_those_who_take_complaints(client, org):
+    _complaint(client, org, title="第一次投诉")
+    sign_in(client, "archivist")  # sees the complaint masked, may not take complaints
+    r = client.get("/intake/lookup", params={"complainant.phone": "138 1234 5678"})
+    assert r.status_code == 403 and "林女士" not in r.text and "第一次投诉" not in r.text
+
+
 def test_every_command_has_a_console_form():
     assert set(FIELDS) == set(COMMANDS)
 

@@ -180,7 +180,9 @@ def lookup(
     user: ConsoleUser,
     phone: Annotated[str, Query(alias="complainant.phone", max_length=30)] = "",
 ) -> Response:
-    """Repeat-complainant lookup (an HTML fragment for the intake screen)."""
+    """Repeat-complainant lookup (an HTML fragment for the intake screen): for those who take
+    complaints, as the screen itself; to anyone else it would tell whose a number is."""
+    require_command(access_service.pack_for_user(db, user), user, "receive")
     rows = console_queries.earlier_complaints(db, user, phone)
     people = console_queries.complainants(db, {c.complainant_id for c in rows})
     known = people[rows[0].complainant_id].name if rows else None
