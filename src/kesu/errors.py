@@ -35,6 +35,13 @@ class NotFound(KesuError):
     code = "kesu.not_found"
 
 
+class MethodNotAllowed(KesuError):
+    """An address that exists, asked with a method it does not take."""
+
+    status = 405
+    code = "kesu.method_not_allowed"
+
+
 class Unauthenticated(KesuError):
     status = 401
     code = "kesu.unauthenticated"

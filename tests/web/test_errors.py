@@ -125,8 +125,14 @@ def test_an_address_with_no_page_gets_a_page_in_the_readers_language_and_json_un
     assert "找不到这个页面" in r.text and '"detail"' not in r.text
     r = client.get("/nothing-here?lang=en")
     assert r.status_code == 404 and "There is no such page" in r.text
-    r = client.get("/api/v1/nothing-here")
-    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+    # under /api, Kesu's error body in the reader's language, like every other API error
+    r = client.get("/api/v1/nothing-here", headers={"Accept-Language": "zh-CN"})
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "kesu.not_found"
+    assert r.json()["error"]["message"] == "没有这个接口：/api/v1/nothing-here"
+    r = client.delete("/api/v1/health?lang=en")
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
+    assert r.json()["error"]["message"] == "This address does not take DELETE requests"
 
 
 def test_a_bad_report_period_names_the_report_in_the_readers_language(client, org):

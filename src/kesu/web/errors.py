@@ -37,7 +37,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, text in (
         (401, "Sign-in required, or the token is invalid, expired or revoked"),
         (403, "Not allowed: role, tier, organisation scope, token scope or recusal"),
-        (404, "Not found (or outside your scope)"),
+        (404, "Not found (or outside your scope), or no such address"),
         (409, "Not allowed in the complaint's state, or a stale version"),
         (413, "The request body is too large"),
         (422, "A field breaks a rule; `field` and `problems` name it"),

@@ -21,14 +21,14 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kesu.calendar.workdays import deadline_text
-from kesu.errors import Forbidden, KesuError
+from kesu.errors import Forbidden, KesuError, MethodNotAllowed, NotFound
 from kesu.i18n import LANGUAGES, LOCALES, normalise, pick, translate
 from kesu.web import errors as api_errors
 
@@ -236,6 +236,16 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """A mistyped or stale address (404) or a wrong method (405) on a page: a page in the
         reader's language, not the JSON `{"detail": "Not Found"}`."""
+        if request.url.path.startswith("/api/") and exc.status_code in (404, 405):
+            # no such address or method: Kesu's error body in the reader's language, as for
+            # every other API error, not Starlette's {"detail": "Not Found"}
+            known = (
+                NotFound("not_found.path", path=request.url.path[:200])
+                if exc.status_code == 404
+                else MethodNotAllowed("invalid.method", method=request.method)
+            )
+            body = api_errors.render(known, api_errors.locale_of(request))
+            return JSONResponse(body, exc.status_code, headers=exc.headers)
         if request.url.path.startswith(("/api/", "/static/")):
             return await http_exception_handler(request, exc)
         key = {404: "web.not_found", 405: "web.bad_request"}.get(exc.status_code, "web.error")
