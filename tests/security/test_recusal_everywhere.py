@@ -85,3 +85,37 @@ def test_a_corrective_action_lists_only_the_complaints_its_viewer_may_see(
         "clerk": {numbers[1]},  # never the complaint about them, nor its number in the record
         "shnj_receiver": {numbers[0]},  # their store's, not another region's
     }
+
+
+def test_a_report_never_lists_a_complaint_to_the_person_it_is_about(
+    client, org, people, bearer, clock
+):
+    """The overdue list (超时未结清单) named the complaints about the clerk who read the report:
+    number, title, store and handler. The figures stay; the rows naming the case go."""
+    director = bearer("director")
+    made = {
+        title: client.post(
+            "/api/v1/complaints", json=complaint_body(org, title=title, **over), headers=director
+        ).json()["number"]
+        for title, over in (
+            ("店员态度恶劣", {"staff_complained_id": people["clerk"]}),
+            ("床垫异响", {}),
+        )
+    }
+    clock.advance(days=2)  # still the same week: both are overdue now
+
+    def listed(headers) -> set[str]:
+        r = client.get("/api/v1/reports/weekly?period=2026-W48", headers=headers)
+        assert r.status_code == 200, r.text
+        overdue = next(s for s in r.json()["sections"] if s["key"] == "overdue")
+        return {row[0] for row in overdue["rows"]}
+
+    assert set(made.values()) <= listed(bearer("director"))
+    seen_by_clerk = listed(bearer("clerk"))
+    assert made["床垫异响"] in seen_by_clerk and made["店员态度恶劣"] not in seen_by_clerk
+
+    sign_in(client, "clerk")
+    page = client.get("/reports?kind=weekly&period=2026-W48").text
+    assert made["床垫异响"] in page and made["店员态度恶劣"] not in page
+    download = client.get("/reports/download?kind=weekly&period=2026-W48&format=csv")
+    assert download.status_code == 200 and made["店员态度恶劣"] not in download.text

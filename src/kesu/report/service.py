@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, defer
 
 from kesu.access.models import User
 from kesu.access.rules import Principal, in_scope
+from kesu.complaint.models import Complaint
 from kesu.db.session import make_sessionmaker, reading
 from kesu.errors import InvalidInput, NotFound
 from kesu.i18n import label, pick, translate
@@ -777,6 +778,24 @@ def build_kind(
     if kind == "staff_review":
         return staff_review(session, org_id=org_id, period=period, locale=locale, now=now)
     return build(session, org_id=org_id, period=period, locale=locale, now=now)
+
+
+def for_viewer(session: Session, report: Report, viewer_id: int) -> Report:
+    """The report as one person may read it: rows naming a complaint about them (the overdue
+    list, the staff review's cases) left out (回避: the person complained about never sees the
+    case); the figures stay, they name no complaint."""
+    about = set(
+        session.scalars(select(Complaint.number).where(Complaint.staff_complained_id == viewer_id))
+    )
+    if not about:
+        return report
+    sections = []
+    for s in report.sections:
+        if any(c.key == "number" for c in s.columns):
+            at = s.column("number")
+            s = s.model_copy(update={"rows": [r for r in s.rows if r[at] not in about]})
+        sections.append(s)
+    return report.model_copy(update={"sections": sections})
 
 
 FORMATS = ("xlsx", "pdf", "csv", "json")

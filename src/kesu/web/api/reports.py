@@ -123,6 +123,7 @@ def report(
     else:
         chosen = report_service.period_for(kind, period, today, first, last)
         built = report_service.build(db, org_id=org_id, period=chosen, locale=locale, now=now)
+    built = report_service.for_viewer(db, built, user.id)
     if format == "json":
         return built
     return attachment(*report_service.render(built, format))

@@ -69,7 +69,8 @@ def _resolve(db, clock, user, kind, org, period, first, last):
 
 def _build(db, clock, user, locale, kind, org, period, first, last):
     org_id, chosen = _resolve(db, clock, user, kind, org, period, first, last)
-    return snapshots.make(db, snapshots.Key(kind, org_id, chosen, locale), clock.now())
+    built = snapshots.make(db, snapshots.Key(kind, org_id, chosen, locale), clock.now())
+    return report_service.for_viewer(db, built, user.id)
 
 
 @router.get("/reports")
@@ -143,7 +144,7 @@ def _date(value) -> date | None:
 def _page(
     request, db, user, kind, org, period, first, last, shown, error=None, status=200
 ) -> Response:
-    report = shown.report if shown else None
+    report = report_service.for_viewer(db, shown.report, user.id) if shown else None
     built_at = None
     if shown:
         zone = ZoneInfo(report.timezone)
