@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from helpers import complaint_body, login, run
 from kesu.complaint.models import Complaint
+from kesu.i18n import LOCALES, catalogue
 
 
 def test_a_missing_description_is_named_in_chinese_and_nothing_is_stored(client, org, sessions):
@@ -235,3 +239,74 @@ def test_a_customer_language_kesu_does_not_speak_is_refused_naming_the_field(cli
     assert r.status_code == 422 and r.json()["error"]["problems"][0]["field"] == "payload.locale"
     r = run(client, headers, cid, "record_contact", {**contact, "locale": "en"})
     assert r.status_code == 200 and r.json()["locale"] == "en"
+
+
+NEVER_NAMED = {
+    "payload": "field_label skips it: an error names the command field inside it",
+}
+"""Request names that can never be the name an error shows, each with the reason."""
+
+
+def _request_field_names(tmp_path) -> dict[str, set[str]]:
+    """Every parameter and request-body property name of the API, with where it is used."""
+    from kesu.clock import FrozenClock
+    from kesu.complaint.commands import COMMANDS
+    from kesu.improvement.schemas import PAYLOADS
+    from kesu.settings import Settings
+    from kesu.web.app import create_app
+
+    settings = Settings(
+        data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path}/k.db", _env_file=None
+    )
+    app = create_app(settings, FrozenClock(datetime(2026, 11, 26, 10, 0, tzinfo=UTC)))
+    spec = app.openapi()
+    app.state.engine.dispose()
+    names: dict[str, set[str]] = {}
+
+    def walk(schema: Any, root: dict[str, Any], where: str, seen: frozenset[str]) -> None:
+        if isinstance(schema, list):
+            for s in schema:
+                walk(s, root, where, seen)
+            return
+        if not isinstance(schema, dict):
+            return
+        ref = schema.get("$ref")
+        if ref and ref not in seen:  # "#/components/schemas/X" or "#/$defs/X"
+            target: Any = root
+            for part in ref.lstrip("#/").split("/"):
+                target = target[part]
+            walk(target, root, where, seen | {ref})
+        for name, sub in schema.get("properties", {}).items():
+            names.setdefault(name, set()).add(where)
+            walk(sub, root, where, seen)
+        for key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf"):
+            walk(schema.get(key), root, where, seen)
+
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            for p in op.get("parameters", []):
+                names.setdefault(p["name"], set()).add(f"{where} ({p['in']})")
+            for content in op.get("requestBody", {}).get("content", {}).values():
+                walk(content.get("schema"), spec, where, frozenset())
+    for kind, models in (("complaint", COMMANDS), ("improvement", PAYLOADS)):
+        for command, model in models.items():
+            schema = model.model_json_schema()
+            walk(schema, schema, f"{kind} {command} payload", frozenset())
+    return names
+
+
+def test_every_field_a_request_can_get_wrong_has_a_label_in_every_language(tmp_path):
+    """An error names the field by its label (`field.<name>`), never by its code name."""
+    names = _request_field_names(tmp_path)
+    # the walk reaches query, path and header parameters, bodies, and command payloads
+    assert {"first_day", "closed_from", "day", "idempotency-key", "solution_type"} <= set(names)
+    assert {"evidence", "complaint_ids"} <= set(names)
+    for locale in LOCALES:
+        texts = catalogue(locale)
+        missing = {
+            name: sorted(where)[0]
+            for name, where in names.items()
+            if f"field.{name}" not in texts and name not in NEVER_NAMED
+        }
+        assert missing == {}, locale
