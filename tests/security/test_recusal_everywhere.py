@@ -85,6 +85,14 @@ def test_a_corrective_action_lists_only_the_complaints_its_viewer_may_see(
         "clerk": {numbers[1]},  # never the complaint about them, nor its number in the record
         "shnj_receiver": {numbers[0]},  # their store's, not another region's
     }
+    for who, kept in (("clerk", made[1]), ("shnj_receiver", made[0])):  # the API the same
+        headers = bearer(who)
+        detail = client.get(f"/api/v1/improvement/actions/{action['id']}", headers=headers)
+        assert detail.json()["complaint_ids"] == [kept["id"]]
+        assert kept["number"] in detail.text
+        assert all(c["number"] not in detail.text for c in made if c is not kept)
+        listed = client.get("/api/v1/improvement/actions?tab=all", headers=headers).json()
+        assert [a["complaint_ids"] for a in listed if a["id"] == action["id"]] == [[kept["id"]]]
 
 
 def test_a_report_never_lists_a_complaint_to_the_person_it_is_about(
@@ -119,3 +127,29 @@ def test_a_report_never_lists_a_complaint_to_the_person_it_is_about(
     assert made["床垫异响"] in page and made["店员态度恶劣"] not in page
     download = client.get("/reports/download?kind=weekly&period=2026-W48&format=csv")
     assert download.status_code == 200 and made["店员态度恶劣"] not in download.text
+
+
+def test_a_repeat_complaint_does_not_name_an_earlier_one_its_reader_may_not_see(
+    client, org, people, bearer
+):
+    """The second complaint of a caller named the first (自动识别: 重复投诉（前次 FS…）) in its
+    record, even to the clerk the first one was about: with the last four digits of the phone
+    that number opened the first complaint's status on the portal."""
+    director = bearer("director")
+    first = client.post(
+        "/api/v1/complaints",
+        json=complaint_body(org, staff_complained_id=people["clerk"], title="店员态度"),
+        headers=director,
+    ).json()
+    second = client.post(
+        "/api/v1/complaints", json=complaint_body(org, title="店员态度又差"), headers=director
+    ).json()
+    seen_by_director = client.get(f"/api/v1/complaints/{second['id']}", headers=director).text
+    assert first["number"] in seen_by_director  # the repeat is named to those who may see it
+
+    clerk = bearer("clerk")
+    detail = client.get(f"/api/v1/complaints/{second['id']}", headers=clerk)
+    assert detail.status_code == 200 and first["number"] not in detail.text
+    sign_in(client, "clerk")
+    page = client.get(f"/complaints/{second['id']}")
+    assert page.status_code == 200 and first["number"] not in page.text

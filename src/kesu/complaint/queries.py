@@ -11,6 +11,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Select,
@@ -200,6 +201,37 @@ def timeline(session: Session, complaint_id: int) -> list[ComplaintEvent]:
             .order_by(ComplaintEvent.seq)
         )
     )
+
+
+def unseen_numbers(session: Session, viewer: User, events: list[ComplaintEvent]) -> set[str]:
+    """Numbers of other complaints a timeline names (a repeat complaint names the earlier one,
+    in its intake and in the escalation it caused) that `viewer` may not see: out of their
+    scope, or about them."""
+    named = {(e.payload.get("auto") or {}).get("repeat_of") for e in events}
+    named = {n for n in named if isinstance(n, str) and n}
+    if not named:
+        return set()
+    seen = session.scalars(
+        visible_to(session, viewer)
+        .with_only_columns(Complaint.number)
+        .where(Complaint.number.in_(named))
+    )
+    return named - set(seen)
+
+
+def without_numbers(value: Any, numbers: set[str]) -> Any:
+    """`value` (text, or a JSON-like payload) with these complaint numbers blanked out."""
+    if not numbers:
+        return value
+    if isinstance(value, str):
+        for number in numbers:
+            value = value.replace(number, "****")
+        return value
+    if isinstance(value, dict):
+        return {k: without_numbers(v, numbers) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_numbers(v, numbers) for v in value]
+    return value
 
 
 def evidence(session: Session, complaint_id: int) -> list[Evidence]:

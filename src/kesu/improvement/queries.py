@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from kesu.access.models import User
+from kesu.complaint import queries as complaint_queries
 from kesu.complaint.models import Complaint
 from kesu.improvement import rules
 from kesu.improvement.models import (
@@ -116,20 +117,42 @@ def from_inspection(session: Session, inspection_id: int) -> list[CorrectiveActi
     return list(session.scalars(select(a).where(a.inspection_id == inspection_id).order_by(a.id)))
 
 
-def complaint_ids(session: Session, action_ids: Iterable[int]) -> dict[int, list[int]]:
+def _seen_by(session: Session, viewer: User, complaint_ids: Iterable[int]) -> set[int]:
+    """Which of these complaints `viewer` may see. An action reaches further than its
+    complaints (a store's action names another region's complaints; the person a complaint
+    is about may own the action), so scope and recusal are asked of each complaint."""
+    ids = list(set(complaint_ids))
+    if not ids:
+        return set()
+    return set(
+        session.scalars(
+            complaint_queries.visible_to(session, viewer)
+            .with_only_columns(Complaint.id)
+            .where(Complaint.id.in_(ids))
+        )
+    )
+
+
+def complaint_ids(
+    session: Session, action_ids: Iterable[int], viewer: User | None = None
+) -> dict[int, list[int]]:
+    """Each action's complaints; only those `viewer` may see, when given."""
     found: dict[int, list[int]] = {i: [] for i in action_ids}
     rows = session.execute(
         select(ActionComplaint.action_id, ActionComplaint.complaint_id)
         .where(ActionComplaint.action_id.in_(list(found)))
         .order_by(ActionComplaint.complaint_id)
-    )
+    ).all()
+    seen = _seen_by(session, viewer, (c for _, c in rows)) if viewer is not None else None
     for action_id, complaint_id in rows:
-        found[action_id].append(complaint_id)
+        if seen is None or complaint_id in seen:
+            found[action_id].append(complaint_id)
     return found
 
 
-def complaints_of(session: Session, action_id: int) -> list[Complaint]:
-    return list(
+def complaints_of(session: Session, action_id: int, viewer: User | None = None) -> list[Complaint]:
+    """An action's complaints, first received first; only those `viewer` may see, when given."""
+    linked = list(
         session.scalars(
             select(Complaint)
             .join(ActionComplaint, ActionComplaint.complaint_id == Complaint.id)
@@ -137,6 +160,10 @@ def complaints_of(session: Session, action_id: int) -> list[Complaint]:
             .order_by(Complaint.received_at)
         )
     )
+    if viewer is None:
+        return linked
+    seen = _seen_by(session, viewer, (c.id for c in linked))
+    return [c for c in linked if c.id in seen]
 
 
 def events(session: Session, action_id: int) -> list[ActionEvent]:

@@ -69,10 +69,24 @@ def _out(action: CorrectiveAction, complaint_ids: list[int]) -> ActionOut:
 
 
 def _detail(db, user: User, action: CorrectiveAction) -> ActionDetail:
-    ids = queries.complaint_ids(db, [action.id])[action.id]
+    """The action with the complaints its reader may see, in its list and in its record."""
+    linked = queries.complaints_of(db, action.id)
+    seen = queries.complaints_of(db, action.id, viewer=user)
+    hidden = {c.number for c in linked} - {c.number for c in seen}
+    shown_ids = {c.id for c in seen}
+    events = []
+    for e in queries.events(db, action.id):
+        out = ActionEventOut.model_validate(e)
+        if "complaint_numbers" in out.payload:
+            numbers = [n for n in out.payload["complaint_numbers"] if n not in hidden]
+            out.payload = {**out.payload, "complaint_numbers": numbers}
+        if "complaint_ids" in out.payload:
+            ids = [i for i in out.payload["complaint_ids"] if i in shown_ids]
+            out.payload = {**out.payload, "complaint_ids": ids}
+        events.append(out)
     return ActionDetail(
-        **_out(action, ids).model_dump(),
-        events=[ActionEventOut.model_validate(e) for e in queries.events(db, action.id)],
+        **_out(action, sorted(shown_ids)).model_dump(),
+        events=events,
         allowed=improvement_service.allowed(db, user, action),
     )
 
@@ -97,7 +111,7 @@ def list_actions(
         open_only=open_only,
         complaint_id=complaint_id,
     )
-    ids = queries.complaint_ids(db, [a.id for a in rows])
+    ids = queries.complaint_ids(db, [a.id for a in rows], viewer=user)
     return [_out(a, ids[a.id]) for a in rows]
 
 

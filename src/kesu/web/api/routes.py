@@ -559,6 +559,8 @@ def _detail(db, user: User, p: rules.Principal, complaint) -> ComplaintDetail:
     case = complaint_service.case_of(db, pack, complaint)
     person = db.get(Complainant, complaint.complainant_id)
     plain = rules.can(p, "unmask", access_service.view_of(complaint))
+    events = queries.timeline(db, complaint.id)
+    unseen = queries.unseen_numbers(db, user, events)  # an earlier complaint not theirs to see
     return ComplaintDetail(
         **_out(p, complaint).model_dump(),
         complainant=ComplainantOut(**privacy_service.shown(person, False)),
@@ -570,9 +572,11 @@ def _detail(db, user: User, p: rules.Principal, complaint) -> ComplaintDetail:
                 actor_id=e.actor_id,
                 actor_label=e.actor_label,
                 at=e.at,
-                payload=e.payload if plain else privacy_rules.mask_value(e.payload),
+                payload=queries.without_numbers(
+                    e.payload if plain else privacy_rules.mask_value(e.payload), unseen
+                ),
             )
-            for e in queries.timeline(db, complaint.id)
+            for e in events
         ],
         evidence=[
             EvidenceOut(

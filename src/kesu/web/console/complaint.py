@@ -69,6 +69,7 @@ def _show(
     names = record.Names(users=users, orgs=console_queries.org_names(db))
     opts = forms.options(pack, c, staff, departments, locale)
     events = queries.timeline(db, c.id)
+    unseen = queries.unseen_numbers(db, user, events)  # an earlier complaint not theirs to see
     return page(
         request,
         db,
@@ -82,7 +83,8 @@ def _show(
             "allowed": allowed,
             "actions": [(cmd, forms.fields_for(cmd, opts, locale)) for cmd in allowed],
             "timeline": [
-                (e, _lines(record.event_lines(pack, e, names, locale), plain)) for e in events
+                (e, _lines(record.event_lines(pack, e, names, locale), plain, unseen))
+                for e in events
             ],
             "evidence": queries.evidence(db, c.id),
             "timers": console_queries.timers(db, c.id),
@@ -127,8 +129,11 @@ def _masked(c: Complaint) -> SimpleNamespace:
     return SimpleNamespace(**fields)
 
 
-def _lines(lines: list[tuple[str, str]], plain: bool) -> list[tuple[str, str]]:
-    return lines if plain else [(label, privacy_rules.mask_text(text)) for label, text in lines]
+def _lines(lines: list[tuple[str, str]], plain: bool, unseen: set[str]) -> list[tuple[str, str]]:
+    """An event's lines as this viewer may read them: personal data masked unless `plain`, and
+    the numbers of other complaints they may not see blanked out."""
+    lines = lines if plain else [(label, privacy_rules.mask_text(text)) for label, text in lines]
+    return [(label, queries.without_numbers(text, unseen)) for label, text in lines]
 
 
 @router.get("/complaints/{complaint_id}")

@@ -363,7 +363,7 @@ def _show(
     records = queries.accountability(db, user, manager=manager, action_id=action.id)
     people = {action.owner_id, action.verifier_id, action.created_by_id, action.verified_by_id}
     people |= {e.actor_id for e in events} | {r.user_id for r in records}
-    complaints = _complaints(db, user, action.id)
+    complaints = queries.complaints_of(db, action.id, viewer=user)
     slices = None
     if action.verification:
         slices = rules.observation(
@@ -394,21 +394,6 @@ def _show(
         status=status,
         pack=pack,
     )
-
-
-def _complaints(db, user: User, action_id: int) -> list[Complaint]:
-    """The action's complaints this viewer may see: an action reaches further than its
-    complaints (a store's action names another region's complaints, the person complained
-    about may own the action), so scope and recusal are asked of each."""
-    linked = queries.complaints_of(db, action_id)
-    visible = set(
-        db.scalars(
-            complaint_queries.visible_to(db, user)
-            .with_only_columns(Complaint.id)
-            .where(Complaint.id.in_([c.id for c in linked]))
-        )
-    )
-    return [c for c in linked if c.id in visible]
 
 
 @router.get("/improvement/actions/{action_id}")
