@@ -8,6 +8,7 @@ from typing import Any
 from helpers import complaint_body, login, run
 from kesu.complaint.models import Complaint
 from kesu.i18n import LOCALES, catalogue
+from web.console_helpers import sign_in
 
 
 def test_a_missing_description_is_named_in_chinese_and_nothing_is_stored(client, org, sessions):
@@ -310,3 +311,14 @@ def test_every_field_a_request_can_get_wrong_has_a_label_in_every_language(tmp_p
             if f"field.{name}" not in texts and name not in NEVER_NAMED
         }
         assert missing == {}, locale
+
+
+def test_a_date_out_of_range_in_a_pages_address_gets_a_page_not_a_server_error(client):
+    """/forms/weekly/pdf?week=0001-01-01 was a 500 (the date, moved to UTC, fell before year 1
+    inside the database driver), and ?week=9999-12-31 answered a console page in JSON."""
+    sign_in(client, "director")
+    for week in ("0001-01-01", "9999-12-31"):
+        r = client.get(f"/forms/weekly/pdf?week={week}", headers={"Accept-Language": "zh-CN"})
+        assert r.status_code == 422, (week, r.text[:300])
+        assert r.headers["content-type"].startswith("text/html")
+        assert "数值、日期或文本超出可保存的范围" in r.text

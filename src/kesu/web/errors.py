@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, StatementError
 
 from kesu.errors import InvalidInput, KesuError
 from kesu.i18n import in_language, negotiate, rule_params, translate
@@ -121,6 +121,15 @@ def install(app: FastAPI) -> None:
         """A value the database cannot hold (an id past its integer range): the request is
         wrong, not the server."""
         return JSONResponse(render(InvalidInput("invalid.out_of_range"), locale_of(request)), 422)
+
+    @app.exception_handler(StatementError)
+    async def _unbindable(request: Request, exc: StatementError) -> JSONResponse:
+        """A value that could not even be sent to the database (a date before year 1 once a
+        time zone is applied) arrives wrapped: out of range like the rest; any other error
+        stays a server error."""
+        if isinstance(exc.orig, OverflowError):
+            return await _out_of_range(request, exc.orig)
+        raise exc
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

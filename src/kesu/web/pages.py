@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.exc import DataError, StatementError
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -262,6 +263,22 @@ def install(app: FastAPI) -> None:
         message = api_errors.joined(problems, locale) or translate("web.bad_request", locale)
         return render(request, "error.html", {"message": message}, status=422)
 
+    def as_page(kind: type[Exception]):
+        """The API's answer under /api, a page in the reader's language elsewhere: a value the
+        database cannot hold (a date far out of range typed into a page's address)."""
+        json_answer = app.exception_handlers[kind]
+
+        async def handler(request: Request, exc: Exception) -> Response:
+            answer = await json_answer(request, exc)  # also re-raises what is not the reader's
+            if request.url.path.startswith("/api/"):
+                return answer
+            message = translate("invalid.out_of_range", page_locale(request))
+            return render(request, "error.html", {"message": message}, status=answer.status_code)
+
+        return handler
+
+    for kind in (OverflowError, DataError, StatementError):
+        app.add_exception_handler(kind, as_page(kind))
     app.add_exception_handler(KesuError, kesu_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
