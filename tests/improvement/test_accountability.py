@@ -42,7 +42,7 @@ def test_training_and_discipline_after_a_complaint_show_in_the_staff_kpis_of_the
     cid = table_complaint(loop.world)
     investigated(loop.world, cid)
     ids = loop.world.ids
-    day = date(2026, 11, 27)
+    day = date(2026, 11, 26)
     _record(
         loop,
         "club_mgr",
@@ -101,7 +101,7 @@ def test_only_managers_record_accountability_and_training_carries_no_amount(loop
     body = {
         "record_kind": "discipline",
         "user_ids": [loop.world.ids["desk2"]],
-        "occurred_on": date(2026, 11, 27),
+        "occurred_on": date(2026, 11, 26),
         "measure": "警告",
     }
     with pytest.raises(Forbidden):
@@ -119,7 +119,7 @@ def test_an_accountability_record_about_an_action_goes_on_the_actions_record(loo
         record_kind="training",
         user_ids=[loop.world.ids["desk"]],
         action_id=aid,
-        occurred_on=date(2026, 11, 28),
+        occurred_on=date(2026, 11, 25),
         measure="服务礼仪培训",
     )
     assert loop.events(aid) == ["open", "accountability"]

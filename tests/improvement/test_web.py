@@ -152,6 +152,7 @@ def test_a_target_or_deadline_that_is_not_one_is_refused_not_dropped(
         ({"user_ids": None}, "员工：至少 1 项"),
         ({"occurred_on": "2026-02-30"}, "日期：“2026-02-30”不是有效的日期"),
         ({"occurred_on": ""}, "日期：必填"),
+        ({"occurred_on": "2030-11-20"}, "日期：不能晚于现在"),  # a record of what was done
     ],
 )
 def test_a_training_or_discipline_record_names_the_field_that_is_wrong(loop, client, over, message):

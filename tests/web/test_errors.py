@@ -322,3 +322,11 @@ def test_a_date_out_of_range_in_a_pages_address_gets_a_page_not_a_server_error(c
         assert r.status_code == 422, (week, r.text[:300])
         assert r.headers["content-type"].startswith("text/html")
         assert "数值、日期或文本超出可保存的范围" in r.text
+
+
+def test_a_complaint_for_a_site_that_is_not_yours_names_the_field(client, org):
+    """It was a 404 naming no field, unlike every other value the intake checks."""
+    headers = {**login(client, "receiver1"), "Accept-Language": "zh-CN"}
+    r = client.post("/api/v1/complaints", json=complaint_body(org, site_id=987654), headers=headers)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "site_id"
+    assert "987654" in r.json()["error"]["message"]

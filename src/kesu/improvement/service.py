@@ -723,6 +723,8 @@ def record_accountability(
         visible_action(session, user, data.action_id)
     if data.record_kind == "training" and data.amount is not None:
         raise InvalidInput("improvement.training_has_no_amount", field="amount")
+    if data.occurred_on > clock.now().astimezone(ZoneInfo(pack.timezone)).date():
+        raise InvalidInput("invalid.past_time", field="occurred_on")  # a record of what was done
     now = clock.now()
     rows = [
         Accountability(

@@ -30,7 +30,7 @@ from kesu.complaint.schemas import (
     EvidenceOut,
     Phone,
 )
-from kesu.errors import Forbidden, KesuError, NotFound
+from kesu.errors import Forbidden, InvalidInput, KesuError, NotFound
 from kesu.health import service as health_service
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
@@ -522,8 +522,8 @@ def create_complaint(
     idempotency_key: IdempotencyKey = None,
 ) -> ComplaintOut:
     site = db.get(Organisation, body.site_id)
-    if site is None or org_service.group_of(db, site.id).id != p.group_id:
-        raise NotFound("not_found.organisation", id=body.site_id)
+    if site is None or org_service.group_of(db, site.id).id != p.group_id:  # none of yours
+        raise InvalidInput("invalid.unknown_id", field="site_id", value=body.site_id)
     target = rules.ComplaintView(
         org_id=p.group_id,
         site_id=body.site_id,
