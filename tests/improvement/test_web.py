@@ -43,6 +43,12 @@ def client(loop, settings):
     app.state.engine.dispose()
 
 
+def _api(client, username: str) -> dict[str, str]:
+    """Headers of a signed-in API caller reading English."""
+    r = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    return {"Authorization": f"Bearer {r.json()['token']}", "Accept-Language": "en"}
+
+
 def _number(loop: Loop, cid: int) -> str:
     return loop.world.complaint(cid).number
 
@@ -234,10 +240,7 @@ def test_a_command_sent_twice_is_done_once(loop, client):
 def test_the_api_opens_an_action_lists_it_by_complaint_and_refuses_a_handler(loop, client):
     cid = table_complaint(loop.world)
     investigated(loop.world, cid)
-    login = client.post(
-        "/api/v1/auth/login", json={"username": "eq_head", "password": PASSWORD}
-    ).json()
-    head = {"Authorization": f"Bearer {login['token']}", "Accept-Language": "en"}
+    head = _api(client, "eq_head")
     body = {
         "title": "Table levelling",
         "problem": "Table 8 is not level.",
@@ -264,8 +267,7 @@ def test_the_api_opens_an_action_lists_it_by_complaint_and_refuses_a_handler(loo
     )
     assert stale.status_code == 409
 
-    desk = client.post("/api/v1/auth/login", json={"username": "desk", "password": PASSWORD})
-    desk_head = {"Authorization": f"Bearer {desk.json()['token']}", "Accept-Language": "en"}
+    desk_head = _api(client, "desk")
     refused = client.post("/api/v1/improvement/actions", json=body, headers=desk_head)
     assert refused.status_code == 403
     assert "supervisor" in refused.json()["error"]["message"]
@@ -484,10 +486,7 @@ def test_an_inspection_or_its_preventive_action_sent_twice_is_kept_once(loop, cl
 
 
 def test_the_api_answers_a_retried_action_or_record_with_what_it_made(loop, client):
-    login = client.post(
-        "/api/v1/auth/login", json={"username": "club_mgr", "password": PASSWORD}
-    ).json()
-    head = {"Authorization": f"Bearer {login['token']}", "Accept-Language": "en"}
+    head = _api(client, "club_mgr")
     body = {
         "title": "Table levelling",
         "problem": "Table 8 is not level.",

@@ -16,6 +16,18 @@ MASK = "****"
 PERSONAL_FIELDS = ("phone", "other_contact", "address", "member_id")
 """Complainant fields that are sealed at rest and masked on output (name is shown)."""
 
+COMPLAINT_TEXT = (
+    "title",
+    "description",
+    "occurred_place",
+    "subject",
+    "investigation",
+    "solution",
+    "pending_transfer",
+)
+"""A complaint's free text: numbers and e-mail addresses in it are masked (`mask_value`) for
+whoever may not see the complainant's personal data, on the API and the console alike."""
+
 RETENTION_YEARS = 3
 """Default: closed complaints are anonymised 3 years after closing — the general limitation
 period for civil claims (《民法典》第一百八十八条) — unless the organisation sets its own."""

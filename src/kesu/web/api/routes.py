@@ -495,19 +495,8 @@ def _out(p: rules.Principal, complaint) -> ComplaintOut:
     out = ComplaintOut.model_validate(complaint)
     if rules.can(p, "unmask", access_service.view_of(complaint)):
         return out
-    masked = {f: privacy_rules.mask_value(getattr(out, f)) for f in MASKED_TEXT}
+    masked = {f: privacy_rules.mask_value(getattr(out, f)) for f in privacy_rules.COMPLAINT_TEXT}
     return out.model_copy(update=masked)
-
-
-MASKED_TEXT = (
-    "title",
-    "description",
-    "occurred_place",
-    "subject",
-    "investigation",
-    "solution",
-    "pending_transfer",
-)
 
 
 @router.post("/complaints", status_code=201, tags=["complaints"])

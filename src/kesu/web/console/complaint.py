@@ -108,23 +108,11 @@ def _show(
     )
 
 
-MASKED_TEXT = (
-    "title",
-    "description",
-    "occurred_place",
-    "subject",
-    "investigation",
-    "solution",
-    "pending_transfer",
-)
-"""The complaint's free text, as the API masks it (`web.api.routes.MASKED_TEXT`)."""
-
-
 def _masked(c: Complaint) -> SimpleNamespace:
     """The complaint for a viewer without the personal-data permission: numbers and e-mail
     addresses in its free text masked (the API does the same)."""
     fields = {col.key: getattr(c, col.key) for col in Complaint.__table__.columns}
-    for name in MASKED_TEXT:
+    for name in privacy_rules.COMPLAINT_TEXT:
         fields[name] = privacy_rules.mask_value(fields[name])
     return SimpleNamespace(**fields)
 
