@@ -117,7 +117,7 @@ def from_inspection(session: Session, inspection_id: int) -> list[CorrectiveActi
     return list(session.scalars(select(a).where(a.inspection_id == inspection_id).order_by(a.id)))
 
 
-def _seen_by(session: Session, viewer: User, complaint_ids: Iterable[int]) -> set[int]:
+def seen_by(session: Session, viewer: User, complaint_ids: Iterable[int]) -> set[int]:
     """Which of these complaints `viewer` may see. An action reaches further than its
     complaints (a store's action names another region's complaints; the person a complaint
     is about may own the action), so scope and recusal are asked of each complaint."""
@@ -143,7 +143,7 @@ def complaint_ids(
         .where(ActionComplaint.action_id.in_(list(found)))
         .order_by(ActionComplaint.complaint_id)
     ).all()
-    seen = _seen_by(session, viewer, (c for _, c in rows)) if viewer is not None else None
+    seen = seen_by(session, viewer, (c for _, c in rows)) if viewer is not None else None
     for action_id, complaint_id in rows:
         if seen is None or complaint_id in seen:
             found[action_id].append(complaint_id)
@@ -162,7 +162,7 @@ def complaints_of(session: Session, action_id: int, viewer: User | None = None) 
     )
     if viewer is None:
         return linked
-    seen = _seen_by(session, viewer, (c.id for c in linked))
+    seen = seen_by(session, viewer, (c.id for c in linked))
     return [c for c in linked if c.id in seen]
 
 

@@ -71,9 +71,8 @@ def _out(action: CorrectiveAction, complaint_ids: list[int]) -> ActionOut:
 def _detail(db, user: User, action: CorrectiveAction) -> ActionDetail:
     """The action with the complaints its reader may see, in its list and in its record."""
     linked = queries.complaints_of(db, action.id)
-    seen = queries.complaints_of(db, action.id, viewer=user)
-    hidden = {c.number for c in linked} - {c.number for c in seen}
-    shown_ids = {c.id for c in seen}
+    shown_ids = queries.seen_by(db, user, (c.id for c in linked))
+    hidden = {c.number for c in linked if c.id not in shown_ids}
     events = []
     for e in queries.events(db, action.id):
         out = ActionEventOut.model_validate(e)
