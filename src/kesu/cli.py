@@ -146,7 +146,6 @@ def _sessions(settings: Settings, *, schema: bool = True):
             err=True,
         )
         raise typer.Exit(1)
-    migrate.metadata()  # every model registered: a flush meets foreign keys across domains
     return engine, make_sessionmaker(engine)
 
 

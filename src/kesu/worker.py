@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from kesu.audit import service as audit_service
 from kesu.clock import Clock, SystemClock
-from kesu.db import migrate
 from kesu.db.session import make_engine, make_sessionmaker, transaction
 from kesu.health import service as health_service
 from kesu.improvement import sweep as improvement_sweep
@@ -77,7 +76,6 @@ def run(
     engine = make_engine(settings.db_url)
     sessions = make_sessionmaker(engine)
     sessions.configure(info={"settings": settings})  # jobs that need settings read them here
-    migrate.metadata()  # every model registered: jobs flush rows whose foreign keys span domains
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

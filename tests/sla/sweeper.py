@@ -10,13 +10,11 @@ import sys
 from datetime import datetime
 
 from kesu.clock import FrozenClock
-from kesu.db import migrate
 from kesu.db.session import make_engine, make_sessionmaker, transaction
 from kesu.sla import sweep
 
 
 def main(url: str, at: str) -> None:
-    migrate.metadata()
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     clock = FrozenClock(datetime.fromisoformat(at))

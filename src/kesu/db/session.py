@@ -262,6 +262,12 @@ def make_engine(url: str, **kw) -> Engine:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on `engine`, with every model mapped first: a process imports only the models
+    its code reaches, and a flush meets foreign keys across domains (a complaint's
+    `import_batch_id` names the ledger's table)."""
+    from kesu.db import migrate  # imports every domain's models
+
+    migrate.metadata()
     return sessionmaker(engine, expire_on_commit=False)
 
 

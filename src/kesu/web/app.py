@@ -12,7 +12,6 @@ from fastapi.staticfiles import StaticFiles
 
 from kesu import __version__
 from kesu.clock import Clock, SystemClock
-from kesu.db import migrate
 from kesu.db.session import make_engine, make_sessionmaker
 from kesu.privacy import crypto
 from kesu.settings import Settings
@@ -31,9 +30,6 @@ from kesu.web.security import BodyLimit, SecurityHeaders
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
-    # map every model: a server worker process imports only what the routes import, and a
-    # foreign key to an unimported model's table (complaint.import_batch_id) fails the flush
-    migrate.metadata()
     app = FastAPI(
         title="Kesu 客诉 API",
         version=__version__,
