@@ -88,7 +88,36 @@ def test_a_role_without_the_command_is_refused(client, case):
     cid, _ = case
     archivist = login(client, "archivist")
     r = run(client, archivist, cid, "acknowledge")
-    assert r.status_code == 403 and "acknowledge" in r.json()["error"]["message"]
+    assert r.status_code == 403
+    assert r.json()["error"]["message"] == "您的角色（事务文员）无权执行「确认受理」"
+
+
+def test_a_command_out_of_its_state_is_refused_in_words_not_codes(client, case):
+    cid, _ = case
+    director = login(client, "director")
+    r = run(client, director, cid, "approve_solution")
+    assert r.status_code == 409
+    assert r.json()["error"]["message"] == "当前状态（新登记）下不能执行「批准方案」"
+    r = client.post(
+        f"/api/v1/complaints/{cid}/commands/approve_solution?lang=en",
+        json={"version": 1, "payload": {}},
+        headers=director,
+    )
+    assert r.json()["error"]["message"] == "'Approve solution' is not allowed in state New"
+    r = run(client, login(client, "archivist"), cid, "close", {"summary": "想直接结案"})
+    assert "（当前状态：新登记）" in r.json()["error"]["message"]
+
+
+def test_closing_and_escalating_refusals_name_roles_and_levels_in_words(client, case):
+    cid, _ = case
+    director = login(client, "director")
+    r = run(client, director, cid, "close", {"summary": "结案"})
+    assert r.status_code == 403
+    assert r.json()["error"]["message"] == "只有以下角色可以结案归档：事务文员"
+    assert run(client, director, cid, "categorize", {"level": "L3"}).status_code == 200
+    r = run(client, director, cid, "escalate", {"reason": "再升一级"})
+    assert r.status_code == 409
+    assert r.json()["error"]["message"] == "已是最高级别（三级（极严重投诉）），无法再升级"
 
 
 def test_assigning_to_someone_below_the_complaints_tier_is_refused(client, case):

@@ -18,6 +18,7 @@ from typing import Any
 
 from kesu.complaint import commands as c
 from kesu.errors import Forbidden, IllegalTransition, InvalidInput
+from kesu.i18n import label
 from kesu.policy.schema import Pack
 
 STATES = (
@@ -82,11 +83,28 @@ class Change:
 
 def _staff_role(pack: Pack, actor: Actor, command: str):
     if actor.kind != "staff":
-        raise Forbidden("forbidden.staff_only", command=command)
+        raise Forbidden("forbidden.staff_only", command=_command_name(command))
     role = pack.role(actor.role)
     if role is None or not role.may(command):
-        raise Forbidden("forbidden.role", command=command, role=actor.role or "-")
+        raise Forbidden(
+            "forbidden.role", command=_command_name(command), role=role_name(pack, actor.role)
+        )
     return role
+
+
+def _command_name(command: str) -> dict[str, str]:
+    """A command as the reader says it (确认受理 / Acknowledge) in a message, not its key."""
+    return label(f"command.{command}")
+
+
+def _state_name(state: str) -> dict[str, str]:
+    return label(f"state.{state}")
+
+
+def role_name(pack: Pack, role: str | None) -> dict[str, str] | str:
+    """A role's label (事务文员 / Archivist) for a message, its key if unknown."""
+    found = pack.role(role) if role else None
+    return dict(found.name) if found else (role or "-")
 
 
 def _not_recused(case: Case, actor: Actor) -> None:
@@ -192,7 +210,7 @@ def _reviewer(pack: Pack, case: Case, actor: Actor) -> None:
         raise IllegalTransition("transition.review_complete")
     step = chain[case.review_step]
     if step.role is not None and actor.role != step.role:
-        raise Forbidden("forbidden.review_role", role=step.role)
+        raise Forbidden("forbidden.review_role", role=role_name(pack, step.role))
     if step.tier is not None:
         _at_least_tier(pack, actor, step.tier)
     if case.assignee_id is not None and actor.user_id == case.assignee_id:
@@ -202,16 +220,19 @@ def _reviewer(pack: Pack, case: Case, actor: Actor) -> None:
 def _closer(pack: Pack, case: Case, actor: Actor) -> None:
     level = pack.level(case.level)
     if actor.role not in level.closer_roles:
-        raise Forbidden("forbidden.closer", roles=", ".join(level.closer_roles))
+        raise Forbidden("forbidden.closer", roles=[role_name(pack, r) for r in level.closer_roles])
     if case.classification not in (None, "valid"):
         return  # a request, an invalid or a malicious complaint closes with its reason
     if case.state != "reviewing" or case.review_step < len(level.review_chain):
-        raise IllegalTransition("transition.close_unresolved", state=case.state)
+        raise IllegalTransition("transition.close_unresolved", state=_state_name(case.state))
 
 
 def _below_top(pack: Pack, case: Case, actor: Actor) -> None:
     if _level_after(pack, case.level) is None:
-        raise IllegalTransition("transition.top_level", level=case.level)
+        level = pack.level(case.level)
+        raise IllegalTransition(
+            "transition.top_level", level=dict(level.name) if level else case.level
+        )
 
 
 def _delay_open(pack: Pack, case: Case, actor: Actor) -> None:
@@ -479,11 +500,13 @@ def _check(pack: Pack, case: Case, actor: Actor, command: str, rule: Rule) -> No
     _not_recused(case, actor)
     if actor.kind == "customer":
         if command not in CUSTOMER_COMMANDS:
-            raise Forbidden("forbidden.staff_only", command=command)
+            raise Forbidden("forbidden.staff_only", command=_command_name(command))
     elif actor.kind == "staff":
         _staff_role(pack, actor, command)
     if case.state not in rule.states:
-        raise IllegalTransition("transition.illegal", command=command, state=case.state)
+        raise IllegalTransition(
+            "transition.illegal", command=_command_name(command), state=_state_name(case.state)
+        )
     for guard in rule.guards:
         guard(pack, case, actor)
 
