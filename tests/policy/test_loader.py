@@ -51,6 +51,25 @@ def test_a_check_across_the_pack_reports_every_problem_it_finds(tmp_path):
     assert ("levels.L2.handler_tier", "未知的層級：'T8'") in found
 
 
+def test_every_section_s_unknown_names_are_reported_in_one_run(tmp_path):
+    """A deployer's edited pack with a wrong tier in the authority table, a misspelt role in a
+    timer and an unknown level in the repeat rule hears of all three at once, each on its line."""
+    path, text = _broken(tmp_path, "{up_to: 2000, tier: T2}", "{up_to: 2000, tier: T5}")
+    text = text.replace("    warn: [receiver]", "    warn: [reciever]", 1)
+    text = text.replace("min_level: L2", "min_level: L4", 1)
+    path.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    result = runner.invoke(app, ["policy", "validate", str(path), "--lang", "en"])
+    assert result.exit_code == 1
+    for path_in_pack, line_text, rule in [
+        ("authority.1.tier", "  - {up_to: 2000, tier: T5}", "unknown tier: 'T5'"),
+        ("timers.first_contact.warn", "    warn: [reciever]", "unknown recipient: 'reciever'"),
+        ("escalation.repeat.min_level", "    min_level: L4", "unknown level: 'L4'"),
+    ]:
+        line = lines.index(line_text) + 1
+        assert f"broken.yaml:{line}: {path_in_pack}: {rule}" in result.output
+
+
 def test_a_check_across_the_pack_names_the_line_of_the_item_it_is_about(tmp_path):
     text = builtin_source("billiards-club").replace(
         "manager_roles: [", "manager_roles: [nobody, ", 1

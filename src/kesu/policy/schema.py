@@ -607,20 +607,26 @@ class Pack(_Strict):
     reports: Reports = Field(default_factory=Reports)
 
     @model_validator(mode="after")
-    def _report_roles(self) -> Pack:
-        roles = {r.key for r in self.roles}
+    def _cross_references(self) -> Pack:
+        """Every check across the pack, with every problem they find reported together: a
+        deployer editing a pack fixes them in one round, not one section per run."""
         found = _Found()
-        for schedule in self.reports.schedules:
-            at = f"reports.schedules.{schedule.key}.to_roles"
-            found.unknown(at, schedule.to_roles, roles, "role")
+        self._references_resolve(found)
+        self._sla_references_resolve(found)
+        self._improvement_references_resolve(found)
+        self._report_roles(found)
         found.done()
         return self
 
-    @model_validator(mode="after")
-    def _references_resolve(self) -> Pack:
+    def _report_roles(self, found: _Found) -> None:
+        roles = {r.key for r in self.roles}
+        for schedule in self.reports.schedules:
+            at = f"reports.schedules.{schedule.key}.to_roles"
+            found.unknown(at, schedule.to_roles, roles, "role")
+
+    def _references_resolve(self, found: _Found) -> None:
         tiers = {t.key for t in self.tiers}
         roles = {r.key for r in self.roles}
-        found = _Found()
         for name, items in (
             ("tiers", self.tiers),
             ("roles", self.roles),
@@ -645,21 +651,17 @@ class Pack(_Strict):
         found.duplicates("satisfaction", [g.value for g in self.satisfaction])
         if not any(g.outcome == "accept" for g in self.satisfaction):
             found.add("satisfaction_accept", "satisfaction")
-        for band in self.authority:
-            found.unknown("authority", [band.tier], tiers, "tier")
+        for i, band in enumerate(self.authority):
+            found.unknown(f"authority.{i}.tier", [band.tier], tiers, "tier")
         if self.authority[-1].up_to is not None:
-            found.add("authority_last", "authority")
-        found.done()
-        return self
+            found.add("authority_last", f"authority.{len(self.authority) - 1}.up_to")
 
-    @model_validator(mode="after")
-    def _sla_references_resolve(self) -> Pack:
+    def _sla_references_resolve(self, found: _Found) -> None:
         """The SLA sections name only tiers, roles, levels and categories the pack declares."""
         tiers = {t.key for t in self.tiers}
         roles = {r.key for r in self.roles}
         levels = {lv.key for lv in self.levels}
         recipients = roles | set(RECIPIENTS)
-        found = _Found()
         check = found.unknown
         for i, window in enumerate(self.business_hours):
             try:
@@ -705,18 +707,14 @@ class Pack(_Strict):
             for duty in ("prepare", "review", "approve", "informed"):
                 check(f"forms.{form.key}.{duty}", getattr(form, duty), roles, "role")
             check(f"forms.{form.key}.levels", form.levels, levels, "level")
-        found.done()
-        return self
 
-    @model_validator(mode="after")
-    def _improvement_references_resolve(self) -> Pack:
+    def _improvement_references_resolve(self, found: _Found) -> None:
         """The improvement section names only roles, causes and categories the pack declares."""
         imp = self.improvement
         roles = {r.key for r in self.roles}
         recipients = roles | set(IMPROVEMENT_RECIPIENTS)
         dims = self.keys("root_cause_dimensions")
         categories = self.keys("categories")
-        found = _Found()
 
         def check(where: str, names: list[str], known: set[str], what: str) -> None:
             found.unknown(f"improvement.{where}", names, known, what)
@@ -749,8 +747,6 @@ class Pack(_Strict):
                     categories,
                     "category",
                 )
-        found.done()
-        return self
 
     # --- lookups used by the engine -------------------------------------------------
     def tier_rank(self, tier: Key | None) -> int:
