@@ -375,6 +375,18 @@ def test_a_transfer_offers_only_receivers_who_may_handle_the_complaint_at_its_le
     assert "物流部" in desks and "质量管理部" not in desks  # nobody there could accept it
 
 
+def test_the_solution_form_asks_for_what_will_be_done_not_the_complaints_description(client, org):
+    cid = _complaint(client, org)
+    headers = login(client, "receiver1")
+    run(client, headers, cid, "classify", {"classification": "valid", "reason": "属实"})
+    assert run(client, headers, cid, "record_investigation", INVESTIGATION).status_code == 200
+    sign_in(client, "receiver1")
+    html = client.get(f"/complaints/{cid}").text
+    form = html.split('id="action-propose_solution"')[1].split("</details>")[0]
+    assert '<label for="propose_solution-description">方案说明' in form
+    assert "投诉内容" not in form
+
+
 def test_a_transfer_waits_in_the_receiving_sides_review_queue_until_it_is_answered(client, org):
     to_desk = _complaint(client, org, title="转物流部")
     to_person = _complaint(client, org, title="转给刘洋")

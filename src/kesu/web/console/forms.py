@@ -19,6 +19,7 @@ from kesu.complaint.commands import CLASSIFICATIONS
 from kesu.complaint.models import Complaint
 from kesu.i18n import LANGUAGES, pick, translate
 from kesu.policy.schema import Pack
+from kesu.web.console import record
 
 CONTACT_METHODS = ("phone", "sms", "wechat", "email", "visit")
 SHARE_ROWS = 3
@@ -154,13 +155,13 @@ def options(
 def fields_for(command: str, opts: dict[str, list[tuple[str, str]]], locale: str) -> list[Field]:
     out = []
     for name, kind, required, source in FIELDS.get(command, []):
-        label = translate(f"field.{name}", locale)
         out.append(
             Field(
                 name=name,
                 kind=kind,
                 required=required,
-                label=name if label == f"field.{name}" else label,
+                # as the record reads it: a solution's description is not the complaint's
+                label=record.field_label(name, locale, command),
                 options=tuple(opts[source]) if source else (),
                 replies=name in MESSAGE_FIELDS,
             )
