@@ -253,3 +253,11 @@ def test_files_staff_attach_are_not_listed_on_the_customers_page(
     page = client.get(location).text
     assert "crack.png" in page  # the customer's own file
     assert "王晓丽询问店员记录" not in page
+
+
+def test_a_phone_typed_in_odd_groups_still_tracks_by_its_last_four_digits(client, org):
+    location = _submit(client, org, phone="1370000 12-34").headers["location"]
+    number = re.search(r'data-number="([^"]+)"', client.get(location).text).group(1)
+    for typed in ("1234", "１２３４"):  # a Chinese input method's full-width digits too
+        r = post_form(client, "/portal/track", "/portal/track", {"number": number, "last4": typed})
+        assert r.status_code == 303 and r.headers["location"].startswith("/portal/t/")

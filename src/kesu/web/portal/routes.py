@@ -271,7 +271,8 @@ def track_page(request: Request) -> Response:
 @router.post("/track")
 def track(request: Request, db: Db, clock: ClockDep, settings: SettingsDep, form: Form) -> Response:
     number = (_text(form, "number", 40) or "").upper().replace(" ", "")
-    digits = _text(form, "last4", 10) or ""
+    # the phone as typed on the form or the intake ("137 0000 12 34", "１２３４"): its digits
+    digits = complaint_service.normalise_phone(_text(form, "last4", 10) or "")
     key = f"portal-number:{number}"
     try:
         _count(db, clock, request)
@@ -282,7 +283,13 @@ def track(request: Request, db: Db, clock: ClockDep, settings: SettingsDep, form
             .where(Complaint.number == number)
         ).all()
         match = next(
-            (cid for cid, phone in found if phone and len(digits) == 4 and phone.endswith(digits)),
+            (
+                cid
+                for cid, phone in found
+                if phone
+                and len(digits) == 4
+                and complaint_service.normalise_phone(phone).endswith(digits)
+            ),
             None,
         )
         if match is None:  # only wrong tries count against the number: following it is free
