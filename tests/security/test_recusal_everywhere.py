@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from helpers import complaint_body
+from helpers import complaint_body, receive
 from kesu.access.models import User
 from kesu.complaint import service as complaint_service
 from kesu.complaint.lifecycle import SYSTEM
@@ -153,3 +153,37 @@ def test_a_repeat_complaint_does_not_name_an_earlier_one_its_reader_may_not_see(
     sign_in(client, "clerk")
     page = client.get(f"/complaints/{second['id']}")
     assert page.status_code == 200 and first["number"] not in page.text
+
+
+def test_a_scheduled_report_reaches_each_recipient_without_the_complaints_about_them(
+    client, sessions, org, people, bearer, clock
+):
+    """A scheduled report is one file for all its recipients: the director, about whom a
+    complaint was overdue that week, downloaded an overdue list naming it. Each recipient now
+    gets it without the complaints about them; the others get the file as sent."""
+    from datetime import datetime
+
+    from kesu import worker
+    from kesu.clock import FrozenClock
+    from report.test_schedule import SCHEDULES, _with_schedules
+
+    csv = "    - {key: weekly-csv, kind: weekly, to_roles: [director, supervisor], format: csv}\n"
+    _with_schedules(sessions, clock, SCHEDULES + csv)
+    week = FrozenClock(datetime(2026, 11, 17, 10, 0, tzinfo=clock.now().tzinfo))  # in W47
+    numbers = {
+        title: receive(sessions, week, org, title=title, **over).number
+        for title, over in (
+            ("总监承诺未兑现", {"staff_complained_id": people["director"]}),
+            ("床垫异响", {}),
+        )
+    }
+    worker.run_pass(sessions, clock)  # Thursday of W48: W47's report is due
+
+    listed = client.get("/api/v1/reports/deliveries", headers=bearer("director")).json()
+    url = next(d["file_url"] for d in listed if d["schedule_key"] == "weekly-csv")
+    as_sent = client.get(url, headers=bearer("supervisor"))
+    assert as_sent.status_code == 200
+    assert numbers["总监承诺未兑现"] in as_sent.text and numbers["床垫异响"] in as_sent.text
+    mine = client.get(url, headers=bearer("director"))
+    assert mine.status_code == 200 and mine.headers["content-type"].startswith("text/csv")
+    assert numbers["床垫异响"] in mine.text and numbers["总监承诺未兑现"] not in mine.text

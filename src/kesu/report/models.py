@@ -33,7 +33,9 @@ class OrgVolume(Base):
 
 class ReportDelivery(Base):
     """A scheduled report that was built and sent: one row per (group, schedule, period), so two
-    workers or a restart never send the same period twice. The rendered file is kept."""
+    workers or a restart never send the same period twice. The rendered file is kept, and the
+    report it was rendered from (`report`, its sections as JSON; none before migration 0020), so
+    a recipient a listed complaint is about gets the file without it (`service.delivered`)."""
 
     __tablename__ = "report_delivery"
     __table_args__ = (UniqueConstraint("org_id", "schedule_key", "period"),)
@@ -47,6 +49,7 @@ class ReportDelivery(Base):
     filename: Mapped[str] = mapped_column(String(200))
     media_type: Mapped[str] = mapped_column(String(100))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONType, deferred=True)
     recipients: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
 

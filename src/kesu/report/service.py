@@ -1067,6 +1067,7 @@ def send_scheduled(session: Session, clock) -> int:
                 filename=name,
                 media_type=media,
                 content=content,
+                report=built.model_dump(mode="json"),
                 recipients=0,
                 created_at=now,
             )
@@ -1102,6 +1103,21 @@ def send_scheduled(session: Session, clock) -> int:
         sent += 1
     session.flush()
     return sent
+
+
+def delivered(session: Session, row: ReportDelivery, viewer_id: int) -> tuple[bytes, str, str]:
+    """(content, media type, file name) of a scheduled report as one person may read it: the
+    file as sent, or, where it lists complaints about them (回避), rendered again from the
+    report it was made from without those rows (`for_viewer`). A delivery from before the
+    report was kept beside its file (migration 0020) is served as sent."""
+    if row.report is None:
+        return row.content, row.media_type, row.filename
+    sent = Report.model_validate(row.report)
+    mine = for_viewer(session, sent, viewer_id)
+    if mine is sent:
+        return row.content, row.media_type, row.filename
+    content, media, _name = render(mine, row.filename.rsplit(".", 1)[-1])
+    return content, media, row.filename
 
 
 def deliveries(session: Session, principal: Principal, limit: int = 20) -> list[ReportDelivery]:
