@@ -121,6 +121,11 @@ def test_a_schedule_naming_another_groups_unit_or_none_sends_nothing_and_stops_n
     warned = " ".join(r.getMessage() for r in caplog.records)
     assert "'OTHER-1'" in warned and "'NO-SUCH'" in warned
 
+    caplog.clear()  # the worker's next passes (every few seconds) say it no more
+    clock.advance(minutes=1)
+    worker.run_pass(sessions, clock)
+    assert "'OTHER-1'" not in " ".join(r.getMessage() for r in caplog.records)
+
 
 def test_the_mail_links_to_the_file_where_kesu_public_url_says_kesu_is(
     sessions, org, clock, settings

@@ -4,6 +4,7 @@ figures by the rules, laid out as titled sections in the reader's language."""
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -1028,14 +1029,21 @@ def _schedule_scope(session: Session, group: Organisation, s: ReportSchedule):
         return group
     scope = session.scalar(select(Organisation).where(Organisation.code == s.org))
     if scope is None or scope.id not in org_service.subtree_ids(session, group.id):
-        log.warning(
-            "report schedule %s of %s: no organisation %r in this group; not sent",
-            s.key,
-            group.code,
-            s.org,
-        )
+        warned = _warned.setdefault(session.get_bind(), set())
+        if (group.id, s.key, s.org) not in warned:  # once per process, not every pass
+            warned.add((group.id, s.key, s.org))
+            log.warning(
+                "report schedule %s of %s: no organisation %r in this group; not sent",
+                s.key,
+                group.code,
+                s.org,
+            )
         return None
     return scope
+
+
+_warned: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per database (engine): the schedules `_schedule_scope` has warned about in this process."""
 
 
 def send_scheduled(session: Session, clock) -> int:
