@@ -261,3 +261,28 @@ def test_a_phone_typed_in_odd_groups_still_tracks_by_its_last_four_digits(client
     for typed in ("1234", "１２３４"):  # a Chinese input method's full-width digits too
         r = post_form(client, "/portal/track", "/portal/track", {"number": number, "last4": typed})
         assert r.status_code == 303 and r.headers["location"].startswith("/portal/t/")
+
+
+def test_the_customer_sees_on_the_portal_the_decision_the_pack_sent_them(
+    client, sessions, clock, settings
+):
+    """12315 Art. 14: the complainant is told whether the complaint is accepted; the message's
+    link opens a page that says the same, not "已受理" over a refusal."""
+    from scenarios.world import VALID, World
+
+    staff = [("officer", "case_officer", "MR")]  # beside the demo group, its own department
+    world = World.build(sessions, clock, "market-regulation-12315", staff, departments=("MR",))
+    world.ids["CS"] = world.ids["MR"]
+    body = {"channel": "platform_12315", "level": "ordinary", "category": "prepaid"}
+    accepted, refused = world.receive("officer", **body), world.receive("officer", **body)
+    world.run("officer", accepted, "classify", VALID)
+    world.run("officer", refused, "classify", {"classification": "invalid", "reason": "不属管辖"})
+    page = client.get(track_path(settings, accepted)).text
+    assert "审查结果" in page and "您的投诉已受理，我们将依程序处理" in page
+    page = client.get(track_path(settings, refused)).text
+    assert "审查结果" in page and "经审查，您的投诉不予受理" in page
+    assert 'data-state="new">已答复结果' in page  # not "已受理" over a refusal
+    assert "不属管辖" not in page  # the staff's reason is theirs to explain, not echoed
+    client.get("/lang/en")
+    page = client.get(track_path(settings, refused)).text
+    assert "Decision on your complaint" in page and "判定性质" not in page

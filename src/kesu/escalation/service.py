@@ -424,6 +424,21 @@ def on_event(
     return alerts
 
 
+def customer_update(
+    pack: Pack, complaint: Complaint, command: str, payload: dict[str, Any]
+) -> dict[str, str] | None:
+    """What the pack's notification rules tell the complainant of this event (the `event` of
+    their message, as a label), None where they are told nothing: the portal shows the step
+    in the complaint's history with the same words."""
+    facts = sla_rules.facts_of(complaint, payload)
+    for rule, trigger in _notification_triggers(pack):
+        if rule.customer and sla_rules.matches(
+            trigger, command, facts, actor_role=None, actor_rank=0, pack=pack
+        ):
+            return _customer_event(command, payload) or label(f"command.{command}")
+    return None
+
+
 def _customer_event(command: str, payload: dict[str, Any]) -> dict[str, str] | None:
     """What a step means to the complainant ("您的投诉已受理"), where staff read the command's
     name ("判定性质"); None where the catalogues say nothing more than the command."""

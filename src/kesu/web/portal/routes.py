@@ -28,6 +28,7 @@ from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
 from kesu.complaint.schemas import ComplaintCreate
 from kesu.errors import IllegalTransition, InvalidInput, KesuError, NotFound, StaleVersion
+from kesu.escalation import service as escalation_service
 from kesu.i18n import pick, translate
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
@@ -315,7 +316,10 @@ def _tracked(db: Session, settings: Settings, token: str) -> Complaint:
     return complaint
 
 
-def _stage(state: str) -> str:
+def _stage(complaint: Complaint) -> str:
+    state = complaint.state
+    if state != "closed" and complaint.classification not in (None, "valid"):
+        return "result"  # not taken as a complaint (an enquiry, refused): that is the answer
     if state in ("new", "acknowledged"):
         return "received"
     if state in lifecycle.HANDLING - {"implemented"}:
@@ -338,13 +342,19 @@ def _status_page(
 ) -> Response:
     locale = page_locale(request)
     pack = complaint_service.pack_of(db, complaint)
-    events = [
-        e
-        for e in queries.timeline(db, complaint.id)
-        if e.command in CUSTOMER_EVENTS
-        # the customer's own files; staff's (CCTV, statements) are internal evidence
-        and (e.command != "attach_evidence" or e.actor_kind == "customer")
-    ]
+    events, told = [], {}
+    for e in queries.timeline(db, complaint.id):
+        if e.command in CUSTOMER_EVENTS:
+            # the customer's own files; staff's (CCTV, statements) are internal evidence
+            if e.command != "attach_evidence" or e.actor_kind == "customer":
+                events.append(e)
+            continue
+        # a step the pack tells the customer of (12315: whether it is accepted), in the words
+        # of the message they got
+        update = escalation_service.customer_update(pack, complaint, e.command, e.payload)
+        if update is not None:
+            events.append(e)
+            told[e.id] = pick(update, locale)
     staff_ids = {e.actor_id for e in events if e.actor_kind == "staff" and e.actor_id}
     roles = (
         dict(db.execute(select(User.id, User.role).where(User.id.in_(staff_ids))).all())
@@ -353,7 +363,7 @@ def _status_page(
     )
     steps = []
     for e in events:
-        detail = ""
+        detail = told.get(e.id, "")
         if e.command == "acknowledge":
             detail = e.payload.get("message") or ""
         elif e.command == "record_response":
@@ -367,7 +377,10 @@ def _status_page(
             )
         elif e.command == "attach_evidence":
             detail = e.payload.get("filename") or ""
-        steps.append((e, _who(pack, e, roles, locale), detail))
+        title = f"portal.event.{e.command}"
+        if translate(title, locale) == title:
+            title = "portal.event.update"
+        steps.append((e, translate(title, locale), _who(pack, e, roles, locale), detail))
     return render(
         request,
         "portal/status.html",
@@ -375,7 +388,7 @@ def _status_page(
             "c": complaint,
             "pack": pack,
             "token": token,
-            "stage": _stage(complaint.state),
+            "stage": _stage(complaint),
             "stages": ("received", "handling", "result", "closed"),
             "level": pick(pack.level(complaint.level).name, locale),
             "steps": steps,
