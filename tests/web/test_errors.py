@@ -330,3 +330,20 @@ def test_a_complaint_for_a_site_that_is_not_yours_names_the_field(client, org):
     r = client.post("/api/v1/complaints", json=complaint_body(org, site_id=987654), headers=headers)
     assert r.status_code == 422 and r.json()["error"]["field"] == "site_id"
     assert "987654" in r.json()["error"]["message"]
+
+
+def test_a_field_is_named_for_what_it_means_where_it_was_sent(client, org):
+    """`locale` is the customer's language on a complaint and the reader's own on /me/locale;
+    `until` ends a delay on a complaint and a date range on /sla/penalties. Setting one's own
+    language wrongly was answered "客户语言：…"."""
+    headers = {**login(client, "receiver1"), "Accept-Language": "zh-CN"}
+    mine = client.put("/api/v1/me/locale", json={"locale": "fr"}, headers=headers)
+    assert mine.status_code == 422 and mine.json()["error"]["message"].startswith("语言：")
+    body = complaint_body(org, locale="fr")
+    theirs = client.post("/api/v1/complaints", json=body, headers=headers)
+    assert theirs.status_code == 422
+    assert theirs.json()["error"]["message"].startswith("客户语言：")
+    r = client.get(
+        "/api/v1/sla/penalties?until=tomorrow", headers={**headers, "Accept-Language": "en"}
+    )
+    assert r.status_code == 422 and r.json()["error"]["message"].startswith("Until: ")

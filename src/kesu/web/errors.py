@@ -51,15 +51,40 @@ def locale_of(request: Request) -> str:
     return request.query_params.get("lang") or negotiate(request.headers.get("accept-language"))
 
 
-def field_label(field: str, locale: str) -> str:
+ENDPOINT_LABELS = {
+    **dict.fromkeys(
+        [
+            ("set_my_locale", "locale"),
+            ("create_user", "locale"),
+            ("update_user", "locale"),
+            ("create_channel", "locale"),
+            ("update_channel", "locale"),
+        ],
+        "field.language",
+    ),
+    ("penalties", "until"): "field.up_to",
+}
+"""(endpoint, field name) → its label where the name means something else than on a complaint
+(`field.locale` is the customer's language, `field.until` the end of a delay)."""
+
+
+def field_label(field: str, locale: str, endpoint: str = "") -> str:
     """'payload.responsibility.0.share' → the translated name of its last named part."""
     parts = [p for p in field.split(".") if not p.isdigit() and p not in ("body", "payload")]
     name = parts[-1] if parts else field
-    label = translate(f"field.{name}", locale)
-    return name if label == f"field.{name}" else label
+    key = ENDPOINT_LABELS.get((endpoint, name), f"field.{name}")
+    label = translate(key, locale)
+    return name if label == key else label
 
 
-def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str, Any]:
+def endpoint_of(request: Request) -> str:
+    """The name of the route that answered (its function's name), "" before routing."""
+    return getattr(request.scope.get("route"), "name", "") or ""
+
+
+def problem(
+    field: str, rule: str, ctx: dict[str, Any], locale: str, endpoint: str = ""
+) -> dict[str, Any]:
     named = f"rule.{rule}.{field.rsplit('.', 1)[-1]}"  # a rule said for one field (a phone)
     if ctx.get("min_length", ctx.get("max_length")) == "1":  # "1 character", not "1 characters"
         named = f"rule.{rule}.one" if translate(named, locale) == named else named
@@ -70,7 +95,7 @@ def problem(field: str, rule: str, ctx: dict[str, Any], locale: str) -> dict[str
     return {
         "field": field,
         "rule": rule,
-        "message": field_label(field, locale) + translate("web.sep.colon", locale) + text,
+        "message": field_label(field, locale, endpoint) + translate("web.sep.colon", locale) + text,
     }
 
 
@@ -79,7 +104,9 @@ def joined(problems: list[dict[str, Any]], locale: str) -> str:
     return translate("web.sep.items", locale).join(p["message"] for p in problems)
 
 
-def problems_of(exc: RequestValidationError, locale: str) -> list[dict[str, Any]]:
+def problems_of(
+    exc: RequestValidationError, locale: str, endpoint: str = ""
+) -> list[dict[str, Any]]:
     """Each field the request got wrong, with its rule, in the reader's language."""
     return [
         problem(
@@ -87,15 +114,16 @@ def problems_of(exc: RequestValidationError, locale: str) -> list[dict[str, Any]
             e["type"],
             {k: str(v) for k, v in (e.get("ctx") or {}).items()},
             locale,
+            endpoint,
         )
         for e in exc.errors()
     ]
 
 
-def render(exc: KesuError, locale: str) -> dict[str, Any]:
+def render(exc: KesuError, locale: str, endpoint: str = "") -> dict[str, Any]:
     params = {k: in_language(v, locale) for k, v in exc.params.items() if k != "problems"}
     if exc.field and "field" not in params:
-        params["field"] = field_label(exc.field, locale)
+        params["field"] = field_label(exc.field, locale, endpoint)
     body: dict[str, Any] = {
         "code": exc.code,
         "key": exc.key,
@@ -104,7 +132,9 @@ def render(exc: KesuError, locale: str) -> dict[str, Any]:
     }
     problems = exc.params.get("problems")
     if problems:
-        body["problems"] = [problem(p["field"], p["rule"], p["ctx"], locale) for p in problems]
+        body["problems"] = [
+            problem(p["field"], p["rule"], p["ctx"], locale, endpoint) for p in problems
+        ]
         body["message"] = joined(body["problems"], locale)
     return {"error": body}
 
@@ -113,7 +143,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(KesuError)
     async def _kesu(request: Request, exc: KesuError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(render(exc, locale_of(request)), exc.status, headers=headers)
+        body = render(exc, locale_of(request), endpoint_of(request))
+        return JSONResponse(body, exc.status, headers=headers)
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
@@ -134,7 +165,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         locale = locale_of(request)
-        problems = problems_of(exc, locale)
+        problems = problems_of(exc, locale, endpoint_of(request))
         body = {
             "code": "kesu.invalid",
             "key": "invalid.fields",
