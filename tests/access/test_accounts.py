@@ -280,9 +280,11 @@ def test_head_office_administers_nothing_of_another_group(client, org, sessions,
         "org_id": other_id,
         "password": "Intruder-pass-2026",
     }
-    assert client.post("/api/v1/users", json=body, headers=admin).status_code == 404
+    refused = client.post("/api/v1/users", json=body, headers=admin)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "org_id"
     site = {"kind": "site", "parent_id": other_id, "code": "HY-X", "name": "x"}
-    assert client.post("/api/v1/organisations", json=site, headers=admin).status_code == 404
+    refused = client.post("/api/v1/organisations", json=site, headers=admin)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "parent_id"
     day = {"working": False, "note": "盘点"}
     closed = client.put("/api/v1/calendar/days/HY-S1/2026-12-01", json=day, headers=admin)
     assert closed.status_code == 403
@@ -294,3 +296,25 @@ def test_head_office_administers_nothing_of_another_group(client, org, sessions,
 
         assert s.scalar(select(User).where(User.username == "intruder")) is None
         assert s.scalar(select(Organisation).where(Organisation.code == "HY-X")) is None
+
+
+def test_an_organisation_or_user_placed_nowhere_is_refused_naming_the_field_not_a_404(client, org):
+    """An integrator who leaves out a new store's parent, or names an organisation that is not
+    there, hears which field is wrong in their language, not "Organisation None not found"
+    with 404 (which reads as a wrong address)."""
+    admin = login(client, "admin") | {"Accept-Language": "en"}
+    site = {"kind": "site", "code": "SH-NEW", "name": "新店"}
+    r = client.post("/api/v1/organisations", json=site, headers=admin)
+    assert r.status_code == 422
+    assert r.json()["error"]["field"] == "parent_id"
+    assert r.json()["error"]["message"] == "Parent: a valid parent organisation is required"
+    person = {"username": "nowhere", "display_name": "无处", "role": "receiver", "org_id": 999}
+    r = client.post("/api/v1/users", json=person, headers=admin)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "org_id"
+    assert r.json()["error"]["message"] == "Organisation: no record with id 999"
+    uid = client.get("/api/v1/me", headers=login(client, "receiver1")).json()["id"]
+    r = client.patch(f"/api/v1/users/{uid}", json={"org_id": 999}, headers=admin)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "org_id"
+    hook = {"kind": "webhook", "name": "x", "target": "https://example.invalid/h", "org_id": 999}
+    r = client.post("/api/v1/notify/channels", json=hook, headers=admin)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "org_id"

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from kesu.access.models import User
-from kesu.errors import NotFound
+from kesu.errors import InvalidInput, NotFound
 from kesu.i18n import translate
 from kesu.notify import deliver
 from kesu.notify import service as notify_service
@@ -174,7 +174,7 @@ def _save(db, clock, admin: User, body: ChannelIn, channel_id: int | None) -> Ch
     group_id, org_ids = _scope(db, admin)
     org_id = body.org_id or group_id
     if org_id not in org_ids:
-        raise NotFound("not_found.organisation", id=org_id)
+        raise InvalidInput("invalid.unknown_id", field="org_id", value=org_id)
     channel = None
     if channel_id is not None:
         channel = notify_service.get_channel(db, channel_id, org_ids=org_ids)

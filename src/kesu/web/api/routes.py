@@ -237,7 +237,9 @@ def create_organisation(
     if body.kind == "group":
         raise Forbidden("forbidden.admin_only")  # new groups come from the CLI (`kesu demo` …)
     if body.parent_id is None or not rules.can(p, "admin", body.parent_id):
-        raise NotFound("not_found.organisation", id=body.parent_id)
+        # a field of the body, not the address: 422 naming it (the same for an organisation
+        # that does not exist and one the caller does not administer)
+        raise InvalidInput("invalid.parent_required", field="parent_id")
     o = org_service.create(db, clock, **body.model_dump())
     audit_service.record_config(
         db, clock, admin, "org.create", "organisation", o.id, body.model_dump(mode="json")
@@ -295,7 +297,7 @@ def create_user(
     body: UserIn, db: Db, clock: ClockDep, admin: AdminUser, p: PrincipalDep
 ) -> UserOut:
     if not rules.can(p, "admin", body.org_id):
-        raise NotFound("not_found.organisation", id=body.org_id)
+        raise InvalidInput("invalid.unknown_id", field="org_id", value=body.org_id)
     u = access_service.add_user(db, clock, **body.model_dump(), by=admin)
     db.commit()
     return _user_out(u)
@@ -310,7 +312,7 @@ def update_user(
     target = _managed_user(db, p, user_id)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("org_id") is not None and not rules.can(p, "admin", changes["org_id"]):
-        raise NotFound("not_found.organisation", id=changes["org_id"])
+        raise InvalidInput("invalid.unknown_id", field="org_id", value=changes["org_id"])
     if target.id == admin.id and "role" in changes:
         raise Forbidden("forbidden.own_role")
     access_service.update_user(db, clock, admin, target, **changes)
