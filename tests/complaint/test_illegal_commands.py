@@ -198,3 +198,62 @@ def test_a_tier_refusal_names_the_tiers_in_words(client, case, org):
     receiver2 = next(u["id"] for u in users if u["username"] == "receiver2")
     r = run(client, supervisor, cid, "assign", {"assignee_id": receiver2})
     assert r.json()["error"]["message"] == "处理人：此人的级别低于本投诉要求的二级受理人（T2）"
+
+
+def _other_group(sessions, clock) -> tuple[int, int]:
+    """A second organisation on the same pack (the same role keys): its department and its
+    manager, whose ids mean nothing to the first."""
+    from kesu.access import service as access_service
+    from kesu.db.session import transaction
+    from kesu.org import service as org_service
+
+    with transaction(sessions) as s:
+        group = org_service.create(
+            s, clock, kind="group", code="HY", name="华裕", pack_key="franchise-sales-center"
+        )
+        dept = org_service.create(
+            s, clock, kind="department", code="HY-CS", name="华裕客服部", parent_id=group.id
+        )
+        manager = access_service.add_user(
+            s,
+            clock,
+            username="hy.manager",
+            display_name="华裕经理",
+            role="supervisor",
+            org_id=group.id,
+            department_id=dept.id,
+        )
+        return dept.id, manager.id
+
+
+def test_a_complaint_is_not_assigned_or_transferred_to_another_organisations_staff(
+    client, case, sessions, clock
+):
+    cid, _ = case
+    dept_id, manager_id = _other_group(sessions, clock)
+    supervisor = login(client, "supervisor")
+    before = _snapshot(client, supervisor, cid)
+    r = run(client, supervisor, cid, "assign", {"assignee_id": manager_id})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "assignee_id"
+    r = run(client, supervisor, cid, "assign", {"department_id": dept_id})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "department_id"
+    for to in (
+        {"to_department_id": dept_id},
+        {"to_department_id": dept_id, "to_user_id": manager_id},
+    ):
+        r = run(client, supervisor, cid, "transfer", {**to, "reason": "转给华裕"})
+        assert r.status_code == 422 and r.json()["error"]["field"] == "to_department_id"
+    assert _snapshot(client, supervisor, cid) == before
+
+
+def test_a_complaint_is_not_registered_to_another_organisations_department_or_staff(
+    client, org, sessions, clock
+):
+    dept_id, manager_id = _other_group(sessions, clock)
+    receiver = login(client, "receiver1")
+    for field, value in (("department_id", dept_id), ("staff_complained_id", manager_id)):
+        body = complaint_body(org, **{field: value})
+        r = client.post("/api/v1/complaints", json=body, headers=receiver)
+        assert r.status_code == 422 and r.json()["error"]["field"] == field
+    listed = client.get("/api/v1/complaints", headers=receiver).json()["items"]
+    assert listed == []

@@ -223,9 +223,11 @@ def receive(
         dept = session.get(Organisation, data.department_id)
         if dept is None or dept.kind != "department":
             raise InvalidInput("invalid.not_a_department", field="department_id")
+        if not _in_group(session, dept.id, group.id):
+            raise InvalidInput("invalid.unknown_id", field="department_id", value=dept.id)
     if data.staff_complained_id is not None:
         staff = session.get(User, data.staff_complained_id)
-        if staff is None:
+        if staff is None or not _in_group(session, staff.org_id, group.id):
             raise InvalidInput(
                 "invalid.unknown_id", field="staff_complained_id", value=data.staff_complained_id
             )
@@ -397,11 +399,19 @@ def case_of(session: Session, pack: Pack, c: Complaint) -> lifecycle.Case:
     )
 
 
-def _check_people(session: Session, pack: Pack, case: lifecycle.Case, command: str, p) -> None:
-    """The parts of a command's rules that need the database: who is named in the payload."""
+def _in_group(session: Session, org_id: int, group_id: int) -> bool:
+    """Whether an organisation (a department, a user's site) belongs to the group."""
+    return group_id in org_service.ancestors(session, org_id)
+
+
+def _check_people(
+    session: Session, pack: Pack, case: lifecycle.Case, command: str, p, group_id: int
+) -> None:
+    """The parts of a command's rules that need the database: who is named in the payload,
+    and that they are of the complaint's own organisation (ids are unique across groups)."""
     if command == "assign" and p.assignee_id is not None:
         user = session.get(User, p.assignee_id)
-        if user is None or not user.active:
+        if user is None or not user.active or not _in_group(session, user.org_id, group_id):
             raise InvalidInput("invalid.unknown_id", field="assignee_id", value=p.assignee_id)
         if pack.tier_rank(_tier_of(pack, user.role)) < pack.tier_rank(case.current_tier):
             raise InvalidInput(
@@ -416,6 +426,8 @@ def _check_people(session: Session, pack: Pack, case: lifecycle.Case, command: s
             dept = session.get(Organisation, value)
             if dept is None or dept.kind != "department":
                 raise InvalidInput("invalid.not_a_department", field=field)
+            if not _in_group(session, dept.id, group_id):
+                raise InvalidInput("invalid.unknown_id", field=field, value=value)
     if command == "transfer" and p.to_user_id is None:
         # sent to a department: someone there must be able to accept it, or it waits for good
         roles = session.scalars(
@@ -475,7 +487,7 @@ def execute(
     case = case_of(session, pack, complaint)
     now = clock.now()
     change = lifecycle.decide(pack, case, actor, command, parsed, now)
-    _check_people(session, pack, case, command, parsed)
+    _check_people(session, pack, case, command, parsed, complaint.org_id)
     _apply(complaint, change.fields)
     _claim(session, complaint, version, now)
     sla_service.on_event(session, pack, complaint, actor, command, change.event, now)
