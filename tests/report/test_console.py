@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 
 import openpyxl
 
-from kesu.db.session import transaction
+from kesu.db.session import reading, transaction
+from kesu.report import rules, service
+from kesu.web.console import printing
 from report import dataset
 from web.console_helpers import sign_in
 
@@ -57,6 +60,55 @@ def test_the_case_library_page_searches_closed_cases(client, sessions, org):
 
 def test_the_printed_weekly_report_names_its_week_not_a_complaint_number(client, org):
     sign_in(client, "director")
-    page = client.get("/forms/weekly").text
+    page = client.get("/forms/weekly", params={"week": "2026-11-23"}).text
     assert "统计周：2026-11-23 至 2026-11-29" in page
     assert "投诉编号：2026-11-23" not in page
+
+
+def _figures(page: str) -> dict[str, str]:
+    return dict(re.findall(r"<tr><th>([^<]+)</th><td>(\d+)</td></tr>", page))
+
+
+def test_the_printed_weekly_report_is_last_weeks_and_agrees_with_the_weekly_report(
+    client, sessions, org, clock
+):
+    """It printed the week under way (on a Monday, an empty one), with no way to pick another
+    on the page, and counted as closed whatever was closed by the day it was printed, so its
+    figures for a past week disagreed with the 周报 report's."""
+    sign_in(client, "director")
+    default = client.get("/forms/weekly").text
+    assert "统计周：2026-11-16 至 2026-11-22" in default  # the clock is Thursday 26 November
+    assert 'href="/forms/weekly?week=2026-11-09"' in default  # the week before
+    assert 'href="/forms/weekly?week=2026-11-23"' in default  # the week under way
+    assert 'href="/forms/weekly/pdf?week=2026-11-16"' in default
+    assert client.get("/forms/weekly", params={"week": "2026-11-30"}).status_code == 422
+
+    with transaction(sessions) as session:
+        dataset.load(session, org, count=1500)
+    week = rules.parse("weekly", "2025-W23")  # 2 to 8 June 2025
+    with reading(sessions) as session:
+        report = service.build(
+            session, org_id=org["HX"], period=week, locale="zh_Hans", now=clock.now()
+        )
+    summary = {row[0]: row[3] for row in report.section("summary").rows}
+    levels = {row[1]: row[2] for row in report.section("by_level").rows}
+    printed = _figures(client.get("/forms/weekly", params={"week": "2025-06-04"}).text)
+    assert printed["本周受理"] == str(summary["received"])
+    assert printed["其中已结案"] == str(summary["closed_of_received"])
+    assert printed["其中未结"] == str(summary["received"] - summary["closed_of_received"])
+    assert {k: printed[k] for k in levels} == {k: str(v) for k, v in levels.items()}
+    assert summary["received"] > summary["closed_of_received"] > 0  # some closed after it
+
+
+def test_a_printed_week_longer_than_its_table_still_counts_every_complaint(
+    client, sessions, org, monkeypatch
+):
+    with transaction(sessions) as session:
+        dataset.load(session, org, count=1500)
+    sign_in(client, "director")
+    whole = _figures(client.get("/forms/weekly", params={"week": "2025-W23"}).text)
+    monkeypatch.setattr(printing, "WEEK_ROWS", 5)
+    page = client.get("/forms/weekly", params={"week": "2025-W23"}).text
+    assert _figures(page) == whole and int(whole["本周受理"]) > 5
+    assert f"本周共 {whole['本周受理']} 件，表中列出前 5 件" in page
+    assert len(re.findall(r"<tr><td>[^<]+</td><td>2025-06-", page)) == 5

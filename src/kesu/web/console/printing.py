@@ -15,11 +15,10 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from types import SimpleNamespace
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from kesu.access import rules as access_rules
@@ -30,10 +29,11 @@ from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
 from kesu.errors import NotFound
 from kesu.i18n import pick, translate
-from kesu.org import service as org_service
 from kesu.policy.schema import Form, Pack
 from kesu.privacy import rules as privacy_rules
 from kesu.privacy import service as privacy_service
+from kesu.report import rules as report_rules
+from kesu.report import service as report_service
 from kesu.web.console import queries as console_queries
 from kesu.web.console import record
 from kesu.web.console.staff import ConsoleUser, page
@@ -146,6 +146,8 @@ LEVEL_FORMS = {"minor_record": 0, "moderate_report": 1, "major_summary": 2}
 WEEKLY = {"franchise-sales-center": "weekly_report", "retail-store": "weekly_statistics"}
 PERIOD_FORMS = frozenset({"weekly_report", "weekly_statistics", "weekly_summary"})
 """Period forms (seed 002 附件二 投诉周报, seed 000 附录三 每周客怨统计报告): /forms/weekly."""
+WEEK_ROWS = 1000
+"""The complaints a printed week lists at most (its figures count them all)."""
 
 
 def _declared(pack: Pack, key: str) -> Form | None:
@@ -202,6 +204,7 @@ class FormView:
     informed: str = ""
     printed: str = ""
     number_label: str = ""  # what `number` is, when it is not a complaint's number
+    note: str = ""  # under the table (e.g. that it lists only the first rows)
 
 
 def _box(label: str, event: ComplaintEvent | None, tz: str) -> SignBox:
@@ -446,6 +449,8 @@ def pdf(view: FormView, locale: str) -> bytes:
         table = Table([[p(h) for h in headers], *[[p(v) for v in r] for r in rows]], repeatRows=1)
         table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black)]))
         story += [Spacer(1, 4 * mm), table]
+    if view.note:
+        story.append(Paragraph(escape(view.note), body))
     if view.signs:
         story.append(Spacer(1, 6 * mm))
         cells = [p(f"{s.label}\n{s.who}\n{s.when}\n{s.note}".rstrip()) for s in view.signs]
@@ -537,25 +542,40 @@ def print_form_pdf(
     return _pdf_response(view, page_locale(request), f"{view.number}-{key}")
 
 
-def _week_view(request, db: Session, user, week: str, now: datetime) -> FormView:
+def week_asked(pack: Pack, week: str, now: datetime) -> report_rules.Period:
+    """The week a printed weekly report covers: the one holding the day given (2026-11-16) or
+    named (2026-W47), else the last complete week, as the 周报 report; a week that has not
+    begun is refused, as the reports refuse it, rather than printed as an empty week."""
+    today = report_service.today_of(pack, now)
+    text = week.strip() or None
+    if text is not None:
+        try:
+            iso = date.fromisoformat(text).isocalendar()
+            text = f"{iso.year:04d}-W{iso.week:02d}"
+        except ValueError:
+            pass  # a week's name, or a mistake the reports' parser names
+    return report_service.period_for("weekly", text, today)
+
+
+def _week_view(db: Session, user, period: report_rules.Period, locale: str, now: datetime):
     pack = access_service.pack_for_user(db, user)
-    tz = ZoneInfo(pack.timezone)
-    locale = page_locale(request)
-    try:
-        day = date.fromisoformat(week) if week else now.astimezone(tz).date()
-    except ValueError:
-        day = now.astimezone(tz).date()
-    monday = day - timedelta(days=day.weekday())
-    start = datetime.combine(monday, datetime.min.time(), tzinfo=tz)
-    end = start + timedelta(days=7)
-    rows = list(
-        db.scalars(
-            queries.visible_to(db, user)
-            .where(Complaint.received_at >= start, Complaint.received_at < end)
-            .order_by(Complaint.received_at)
-            .limit(1000)
-        )
+    start, end = period.bounds(pack.timezone)
+    received = queries.visible_to(db, user).where(
+        Complaint.received_at >= start, Complaint.received_at < end
     )
+    rows = list(db.scalars(received.order_by(Complaint.received_at).limit(WEEK_ROWS)))
+    # the figures count every complaint of the week, not only the rows listed; "closed" is
+    # closed by the end of the week, as the 周报 report counts it (本期受理且已结)
+    closed_by_end = case((Complaint.closed_at < end, 1), else_=0)
+    counted: dict[str | None, list[int]] = {}
+    for level, closed, n in db.execute(
+        received.with_only_columns(Complaint.level, closed_by_end, func.count()).group_by(
+            Complaint.level, closed_by_end
+        )
+    ):
+        counted.setdefault(level, [0, 0])[int(closed)] += n
+    total = sum(sum(pair) for pair in counted.values())
+    closed = sum(pair[1] for pair in counted.values())
     orgs = console_queries.org_names(db)
     users = console_queries.user_names(db, {c.assignee_id for c in rows})
     names = record.Names(users, orgs)
@@ -567,25 +587,27 @@ def _week_view(request, db: Session, user, week: str, now: datetime) -> FormView
         plain = access_rules.can(viewer, "unmask", access_service.view_of(c))
         return c.title if plain else privacy_rules.mask_text(c.title)
 
-    group = org_service.group_of(db, user.org_id)
     view = FormView(
         form_title(pack, weekly_form(pack), locale),
-        group.name,
-        t("web.week_of", start=monday.isoformat(), end=(monday + timedelta(days=6)).isoformat()),
+        orgs.get(user.org_id, ""),  # the complaints counted are those under the reader's node
+        t(
+            "web.week_of",
+            start=period.start.isoformat(),
+            end=(period.end - timedelta(days=1)).isoformat(),
+        ),
         printed=local_time(now, pack.timezone),
         number_label=t("web.week"),
     )
     by_level = [
-        (pick(lv.name, locale), str(sum(c.level == lv.key for c in rows))) for lv in pack.levels
+        (pick(lv.name, locale), str(sum(counted.get(lv.key, [0, 0])))) for lv in pack.levels
     ]
-    closed = sum(c.state == "closed" for c in rows)
     view.sections.append(
         (
             t("web.block.totals"),
             [
-                (t("web.received_count"), str(len(rows))),
+                (t("web.received_count"), str(total)),
                 (t("web.closed_count"), str(closed)),
-                (t("web.open_count"), str(len(rows) - closed)),
+                (t("web.open_count"), str(total - closed)),
                 *by_level,
             ],
         )
@@ -613,6 +635,8 @@ def _week_view(request, db: Session, user, week: str, now: datetime) -> FormView
             for c in rows
         ],
     )
+    if total > len(rows):
+        view.note = t("report.week_form.first_rows", shown=len(rows), total=total)
     declared = _declared(pack, weekly_form(pack))
     if declared and declared.informed:
         informed = record.listed(
@@ -634,13 +658,23 @@ def weekly(
     user: ConsoleUser,
     week: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
-    view = _week_view(request, db, user, week, clock.now())
+    now = clock.now()
+    pack = access_service.pack_for_user(db, user)
+    period = week_asked(pack, week, now)
+    view = _week_view(db, user, period, page_locale(request), now)
+    monday = period.start.isoformat()
+    nav = {
+        "week": monday,
+        "previous": (period.start - timedelta(days=7)).isoformat(),
+        # the next week, once it has begun
+        "next": period.end.isoformat() if period.end <= report_service.today_of(pack, now) else "",
+    }
     return page(
         request,
         db,
         user,
         "forms/form.html",
-        {"view": view, "pdf_url": f"/forms/weekly/pdf?week={week}"},
+        {"view": view, "pdf_url": f"/forms/weekly/pdf?week={monday}", "week_nav": nav},
     )
 
 
@@ -652,5 +686,7 @@ def weekly_pdf(
     user: ConsoleUser,
     week: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
-    view = _week_view(request, db, user, week, clock.now())
-    return _pdf_response(view, page_locale(request), "weekly")
+    now = clock.now()
+    period = week_asked(access_service.pack_for_user(db, user), week, now)
+    view = _week_view(db, user, period, page_locale(request), now)
+    return _pdf_response(view, page_locale(request), f"weekly-{period.label}")
