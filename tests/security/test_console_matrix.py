@@ -71,6 +71,7 @@ ELSEWHERE = {
     "/portal",
     "/portal/complaints",
     "/portal/t/{token}",
+    "/portal/t/{token}/message",
     "/portal/t/{token}/rate",
     "/portal/track",
 }

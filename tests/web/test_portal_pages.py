@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from helpers import INVESTIGATION, complaint_body, login, run
+from kesu.access.models import User
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.complaint.tracking import path as track_path
 from kesu.db.session import transaction
@@ -286,3 +287,70 @@ def test_the_customer_sees_on_the_portal_the_decision_the_pack_sent_them(
     client.get("/lang/en")
     page = client.get(track_path(settings, refused)).text
     assert "Decision on your complaint" in page and "判定性质" not in page
+
+
+def test_a_customer_asks_a_question_on_the_status_page_and_the_handler_is_told(
+    client, org, sessions
+):
+    location = _submit(client, org, files=[("files", ("crack.png", PNG, "image/png"))]).headers[
+        "location"
+    ]
+    link = location.split("?")[0]
+    with transaction(sessions) as session:
+        c = session.query(Complaint).one()
+        cid, version, assignee = c.id, c.version, c.assignee_id
+        session.get(User, assignee).email = "handler@example.com"
+    page = client.get(link).text
+    assert "留言或补充材料" in page
+    assert "隐私说明（版本" not in page  # the consent on record is not a message of theirs
+    r = client.post(
+        f"{link}/message", data={"csrf": csrf_of(page), "version": str(version), "text": "  "}
+    )
+    assert r.status_code == 422 and "内容：必填" in r.text
+    question = {"csrf": csrf_of(page), "version": str(version), "text": "请问什么时候上门？"}
+    for _ in range(2):  # a second click files it once
+        r = client.post(
+            f"{link}/message",
+            data=question,
+            files=[("files", ("receipt.png", PNG[:-1] + b"\x82", "image/png"))],
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"].endswith("?sent=1")
+    page = client.get(r.headers["location"]).text
+    assert "您的留言已收到" in page and "您的留言" in page and "请问什么时候上门？" in page
+    with transaction(sessions) as session:
+        notes = session.query(ComplaintEvent).filter_by(complaint_id=cid, command="note")
+        assert [(e.actor_kind, e.payload["text"]) for e in notes][1:] == [
+            ("customer", "请问什么时候上门？")
+        ]
+        told = session.query(Outbox).filter_by(
+            complaint_id=cid, recipient_kind="user", template="complaint_alert"
+        )
+        assert {r.recipient_id for r in told} == {assignee}
+        assert "留言" in told.first().params["event"]["zh_Hans"]
+
+
+def test_staff_notes_stay_off_the_customers_page_and_a_closed_complaint_takes_a_question(
+    client, org, settings, sessions, clock
+):
+    headers = login(client, "receiver1")
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
+    assert run(client, headers, cid, "note", {"text": "内部：店长说客户难缠"}).status_code == 200
+    enquiry = {"classification": "enquiry", "reason": "只是咨询"}
+    assert run(client, headers, cid, "classify", enquiry).status_code == 200
+    closer = login(client, "archivist")
+    assert run(client, closer, cid, "close", {"summary": "已解答"}).status_code == 200
+    client.headers.pop("Authorization", None)
+    link = track_path(settings, cid)
+    page = client.get(link).text
+    assert "已办结" in page and "店长说客户难缠" not in page
+    with transaction(sessions) as session:
+        version = session.get(Complaint, cid).version
+    r = client.post(
+        f"{link}/message",
+        data={"csrf": csrf_of(page), "version": str(version), "text": "我没有撤诉，请回电"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = client.get(link).text
+    assert "我没有撤诉，请回电" in page and "店长说客户难缠" not in page

@@ -29,7 +29,7 @@ from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
 from kesu.complaint.schemas import ComplaintCreate
 from kesu.errors import IllegalTransition, InvalidInput, KesuError, NotFound, StaleVersion
 from kesu.escalation import service as escalation_service
-from kesu.i18n import pick, translate
+from kesu.i18n import label, pick, translate
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy import service as policy_service
@@ -71,8 +71,16 @@ CUSTOMER_EVENTS = {
 
 SUBMIT_PER_PHONE = Limit(attempts=3, window_seconds=3600)
 TRACK_PER_NUMBER = Limit(attempts=5, window_seconds=3600)
-"""Beyond the per-address limit: a phone may file 3 complaints an hour, and a number may be
-tried with wrong digits 5 times an hour (so the last four digits cannot be guessed)."""
+MESSAGES_PER_COMPLAINT = Limit(attempts=10, window_seconds=3600)
+"""Beyond the per-address limit: a phone may file 3 complaints an hour, a number may be
+tried with wrong digits 5 times an hour (so the last four digits cannot be guessed), and a
+complaint takes 10 of its customer's messages an hour."""
+
+
+def _consent_note(e: ComplaintEvent) -> bool:
+    """The note the portal writes of the customer's consent: on record, not a message."""
+    text = e.payload.get("text") or ""
+    return text == translate("portal.consent_record", "zh_Hans", version=PRIVACY_VERSION)
 
 
 def _count(db: Session, clock, request: Request, *keyed: tuple[str, Limit]) -> None:
@@ -222,9 +230,7 @@ def submit(
         _count(db, clock, request)
         throttle.refuse_if_spent(db, clock, per_phone, SUBMIT_PER_PHONE)
         data = _create_from(form, pack, group, db, page_locale(request))
-        files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
-        if len(files) > MAX_FILES:
-            raise InvalidInput("portal.too_many_files", field="file", max=MAX_FILES)
+        files = _files(form)
         customer = lifecycle.Actor(kind="customer", label=data.complainant.name[:100])
         created = complaint_service.receive(db, clock, customer, data, key=form_key(form))
         if db.info.get(complaint_service.REPLAYED):  # sent twice: the first made it whole
@@ -344,6 +350,10 @@ def _status_page(
     pack = complaint_service.pack_of(db, complaint)
     events, told = [], {}
     for e in queries.timeline(db, complaint.id):
+        if e.command == "note":  # the customer's own messages; staff's notes are internal
+            if e.actor_kind == "customer" and not _consent_note(e):
+                events.append(e)
+            continue
         if e.command in CUSTOMER_EVENTS:
             # the customer's own files; staff's (CCTV, statements) are internal evidence
             if e.command != "attach_evidence" or e.actor_kind == "customer":
@@ -377,6 +387,8 @@ def _status_page(
             )
         elif e.command == "attach_evidence":
             detail = e.payload.get("filename") or ""
+        elif e.command == "note":
+            detail = e.payload.get("text") or ""
         title = f"portal.event.{e.command}"
         if translate(title, locale) == title:
             title = "portal.event.update"
@@ -394,9 +406,11 @@ def _status_page(
             "steps": steps,
             "tz": pack.timezone,
             "can_rate": complaint.state == "implemented",
+            "max_files": MAX_FILES,
             "grades": [(g.value, pick(g.name, locale)) for g in pack.satisfaction],
             "new": request.query_params.get("new") == "1",
             "rated": request.query_params.get("rated") == "1",
+            "sent": request.query_params.get("sent") == "1",
             "spaced": record.spaced(complaint.number, pack.numbering.pattern),
             "error": error,
             "values": values or {},
@@ -409,6 +423,13 @@ def _status_page(
 def status(request: Request, token: str, db: ReadDb, settings: SettingsDep) -> Response:
     complaint = _tracked(db, settings, token)
     return _status_page(request, db, settings, token, complaint)
+
+
+def _files(form: FormData) -> list[UploadFile]:
+    files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+    if len(files) > MAX_FILES:
+        raise InvalidInput("portal.too_many_files", field="file", max=MAX_FILES)
+    return files
 
 
 def _for_customer(exc: KesuError) -> KesuError:
@@ -459,3 +480,75 @@ def rate(
         )
     db.commit()
     return RedirectResponse(f"/portal/t/{token}?rated=1", status_code=303)
+
+
+@router.post("/t/{token}/message")
+def message(
+    request: Request, token: str, db: Db, clock: ClockDep, settings: SettingsDep, form: Form
+) -> Response:
+    """追问/补充: the customer asks a question or adds what they forgot (with files), at any
+    stage, closed too. It is on the record as their note, its handler is told, and urgent
+    words in it (12315, 媒体…) raise the level like any note. A page staff have moved on
+    since is refused like a rating, so a second click never files it twice."""
+    complaint = _tracked(db, settings, token)
+    person = db.get(Complainant, complaint.complainant_id)
+    text = _text(form, "text")
+    version = form.get("version")
+    try:
+        _count(db, clock, request, (f"portal-message:{complaint.id}", MESSAGES_PER_COMPLAINT))
+        if text is None:
+            raise InvalidInput("invalid.required", field="text")
+        files = _files(form)
+        customer = lifecycle.Actor(kind="customer", label=person.name[:100])
+        done = complaint_service.execute(
+            db,
+            clock,
+            complaint.id,
+            customer,
+            "note",
+            {"text": text},
+            int(version) if isinstance(version, str) and version.isdigit() else 0,
+        )
+        if not db.info.get(complaint_service.REPLAYED):
+            pack = complaint_service.pack_of(db, done)
+            params = escalation_service.params_of(pack, done, event=label("portal.message.alert"))
+            escalation_service.send(
+                db,
+                pack,
+                done,
+                [
+                    escalation_service.Alert(
+                        "customer_message", "complaint_alert", params, to=["assignee"]
+                    )
+                ],
+                f"event:{done.id}:{done.version}",
+                clock.now(),
+            )
+        for upload in files:
+            evidence_service.attach(
+                db,
+                clock,
+                settings.evidence_dir,
+                done,
+                customer,
+                upload.filename or "file",
+                upload.file.read(settings.max_upload_bytes + 1),
+                settings.max_upload_bytes,
+            )
+    except KesuError as exc:
+        db.rollback()
+        complaint = _tracked(db, settings, token)
+        if isinstance(exc, StaleVersion | IllegalTransition):
+            exc = IllegalTransition("portal.message.moved_on")
+        return _status_page(
+            request,
+            db,
+            settings,
+            token,
+            complaint,
+            error=error_message(exc, page_locale(request)),
+            values={"text": text or ""},
+            status=exc.status,
+        )
+    db.commit()
+    return RedirectResponse(f"/portal/t/{token}?sent=1", status_code=303)
