@@ -102,3 +102,44 @@ def test_a_schedule_file_with_dates_outside_its_year_is_refused(kesu, org, tmp_p
     schedule.write_text("year: 2027\nholidays: [2028-01-01]\n", encoding="utf-8")
     result = kesu("calendar", "year", "HX", str(schedule))
     assert result.exit_code == 1 and "outside 2027" in result.output
+
+
+def test_a_schedule_file_with_a_misspelt_field_or_a_bad_date_names_each_problem(
+    kesu, org, tmp_path
+):
+    """`makeup_workday:` (no s) would have entered a year without its 调休 Saturdays: it is
+    refused, and every problem names its field and item, with dates as the admin wrote them."""
+    schedule = tmp_path / "2027.yaml"
+    schedule.write_text(
+        "year: 2027\nholidays: [2027-01-01, 2027-02-30, 2027-02-06]\n"
+        "makeup_workday: [2027-02-13]\nmakeup_workdays: [2027-02-06]\n",
+        encoding="utf-8",
+    )
+    result = kesu("calendar", "year", "HX", str(schedule))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert f"error: {schedule}: makeup_workday: not an accepted field" in lines[0]
+    assert f"error: {schedule}: holidays.1: '2027-02-30' is not a date (YYYY-MM-DD)" in lines
+    assert f"error: {schedule}: 2027-02-06: both a holiday and a make-up working day" in lines
+    assert "datetime" not in result.output
+    result = kesu("calendar", "check")
+    assert "HX: no official holiday data for 2027" in result.output  # nothing was entered
+
+
+def test_a_year_entered_for_a_store_is_the_group_s_and_on_the_configuration_trail(
+    kesu, org, tmp_path, sessions
+):
+    from sqlalchemy import select
+
+    from kesu.audit.models import ConfigAudit
+    from kesu.db.session import reading
+
+    schedule = tmp_path / "2027.yaml"
+    schedule.write_text("year: 2027\nholidays: [2027-01-01]\n", encoding="utf-8")
+    result = kesu("calendar", "year", "SH-NJ", str(schedule))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("HX (the group of SH-NJ: a year is the group's): ")
+    with reading(sessions) as s:
+        entry = s.scalars(select(ConfigAudit).order_by(ConfigAudit.id.desc())).first()
+    assert entry.action == "calendar.year" and entry.target_id == org["HX"]
+    assert entry.details["year"] == 2027 and entry.details["holidays"] == ["2027-01-01"]

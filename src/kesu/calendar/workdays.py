@@ -51,10 +51,12 @@ class YearSchedule:
     def __post_init__(self) -> None:
         outside = sorted(d for d in self.holidays | self.makeup_workdays if d.year != self.year)
         if outside:
-            raise ValueError(f"dates outside {self.year} in its schedule: {outside}")
+            shown = ", ".join(d.isoformat() for d in outside)
+            raise ValueError(f"dates outside {self.year} in its schedule: {shown}")
         both = sorted(self.holidays & self.makeup_workdays)
         if both:
-            raise ValueError(f"days both holiday and make-up working day: {both}")
+            shown = ", ".join(d.isoformat() for d in both)
+            raise ValueError(f"days both holiday and make-up working day: {shown}")
 
 
 @dataclass(frozen=True)

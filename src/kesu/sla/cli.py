@@ -86,37 +86,92 @@ def clear_day(org: Org, day: Day) -> None:
 def enter_year(org: Org, path: Path) -> None:
     """Enter a year's official schedule from a YAML file:
     `year: 2027`, `holidays: [2027-01-01, …]`, `makeup_workdays: [2027-02-07, …]` (调休)."""
-    from kesu.calendar import YearSchedule
     from kesu.cli import _fail, _sessions, counted
     from kesu.db.session import transaction
+    from kesu.org import service as org_service
     from kesu.sla import service
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        schedule = YearSchedule(
-            int(data["year"]),
-            frozenset(_as_date(d) for d in data.get("holidays") or []),
-            frozenset(_as_date(d) for d in data.get("makeup_workdays") or []),
-        )
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-        typer.echo(f"error: {path}: {exc}", err=True)
-        raise typer.Exit(1) from None
+    problems, schedule = _read_schedule(path)
+    for problem in problems:
+        typer.echo(f"error: {path}: {problem}", err=True)
+    if schedule is None:
+        raise typer.Exit(1)
     _engine, sessions = _sessions(Settings())
     try:
         with transaction(sessions) as session:
-            moved = service.enter_year(session, SystemClock(), _org_id(session, org), schedule)
+            org_id = _org_id(session, org)
+            group = org_service.group_of(session, org_id).code
+            moved = service.enter_year(session, SystemClock(), org_id, schedule)
     except KesuError as exc:
         _fail(exc)
+    whose = group if group == org else f"{group} (the group of {org}: a year is the group's)"
     typer.echo(
-        f"{org}: official schedule for {schedule.year} entered "
+        f"{whose}: official schedule for {schedule.year} entered "
         f"({counted(len(schedule.holidays), 'holiday')}, "
         f"{counted(len(schedule.makeup_workdays), 'make-up day')}); "
         f"{counted(moved, 'deadline')} moved"
     )
 
 
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+SCHEDULE_FIELDS = ("year", "holidays", "makeup_workdays")
+
+
+class _DatesAsText(yaml.SafeLoader):
+    """YAML's safe loader with dates left as their text, so that 2027-02-30 is one item's
+    problem (named with its field) rather than the whole file failing to load."""
+
+
+_DatesAsText.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+def _read_schedule(path: Path):
+    """A year's schedule from its YAML file, or every problem of the file, each naming the
+    field (and item) and the rule: a misspelt `makeup_workdays` is refused, not read as a year
+    without 调休 days."""
+    from kesu.calendar import YearSchedule
+
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_DatesAsText)
+    except OSError as exc:
+        return [f"cannot read the file: {exc.strerror or exc}"], None
+    except UnicodeDecodeError:
+        return ["not UTF-8 text: save the file as UTF-8"], None
+    except yaml.YAMLError as exc:
+        return [f"not valid YAML: {' '.join(str(exc).split())}"], None
+    if not isinstance(data, dict):
+        return [f"a schedule is a mapping of {', '.join(SCHEDULE_FIELDS)}"], None
+    problems = [
+        f"{key}: not an accepted field (accepted: {', '.join(SCHEDULE_FIELDS)})"
+        for key in data
+        if key not in SCHEDULE_FIELDS
+    ]
+    year = data.get("year")
+    if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
+        problems.append(f"year: required, a year such as 2027 (found {year!r})")
+        year = None
+    days: dict[str, set[date]] = {}
+    for field in ("holidays", "makeup_workdays"):
+        days[field] = set()
+        items = data.get(field) or []
+        if not isinstance(items, list):
+            problems.append(f"{field}: must be a list of dates, e.g. [2027-01-01, 2027-02-06]")
+            continue
+        for i, item in enumerate(items):
+            try:
+                day = date.fromisoformat(str(item))
+            except ValueError:
+                problems.append(f"{field}.{i}: {str(item)!r} is not a date (YYYY-MM-DD)")
+                continue
+            if year is not None and day.year != year:
+                problems.append(f"{field}.{i}: {day} is outside {year}")
+            days[field].add(day)
+    for day in sorted(days["holidays"] & days["makeup_workdays"]):
+        problems.append(f"{day}: both a holiday and a make-up working day")
+    if problems:
+        return problems, None
+    return [], YearSchedule(year, frozenset(days["holidays"]), frozenset(days["makeup_workdays"]))
 
 
 @calendar_app.command("check")

@@ -162,9 +162,17 @@ def days_of(session: Session, org_ids: list[int], year: int | None = None) -> li
     return list(session.scalars(stmt.order_by(CalendarDay.day, CalendarDay.org_id)))
 
 
-def enter_year(session: Session, clock: Clock, org_id: int, schedule: YearSchedule) -> int:
+def enter_year(
+    session: Session,
+    clock: Clock,
+    org_id: int,
+    schedule: YearSchedule,
+    *,
+    by: User | None = None,
+) -> int:
     """Store an official year's schedule (holidays, 调休 days) for a group, replacing the
-    provisional weekends-only rule; re-time open clocks. Returns how many moved."""
+    provisional weekends-only rule; re-time open clocks; on the configuration trail (`by`
+    None: the CLI). Returns how many moved."""
     group = org_service.group_of(session, org_id)
     row = session.scalar(
         select(OfficialYear).where(
@@ -185,7 +193,17 @@ def enter_year(session: Session, clock: Clock, org_id: int, schedule: YearSchedu
     row.entered_at = clock.now()
     session.flush()
     _forget_calendars(session)
-    return retime_open(session, group.id)
+    moved = retime_open(session, group.id)
+    details = {
+        "year": schedule.year,
+        "holidays": row.holidays,
+        "makeup_workdays": row.makeup_workdays,
+        "moved": moved,
+    }
+    audit_service.record_config(
+        session, clock, by, "calendar.year", "organisation", group.id, details
+    )
+    return moved
 
 
 def retime_open(session: Session, group_id: int) -> int:
