@@ -679,7 +679,10 @@ def test_the_handler_and_tier_use_the_readers_brackets(client, org):
     sign_in(client, "receiver1")
     assert re.search(r"王晓丽（[^）<]+）</dd>", client.get(f"/complaints/{cid}").text)
     client.get("/lang/en")
-    assert re.search(r"王晓丽 \([^)<]+\)</dd>", client.get(f"/complaints/{cid}").text)
+    html = client.get(f"/complaints/{cid}").text
+    assert re.search(r"王晓丽 \([^)<]+\)</dd>", html)
+    # and so do the people offered for a transfer
+    assert ">王晓丽 (Receiver (CS specialist))</option>" in html and "王晓丽（" not in html
 
 
 def test_a_mistyped_report_period_is_shown_on_the_report_form_as_typed(client, org):

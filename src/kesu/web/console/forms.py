@@ -124,7 +124,9 @@ def options(
 
     def role_name(u: Row) -> str:
         role = pack.role(u.role)
-        return f"{u.display_name}（{pick(role.name, locale) if role else u.role}）"
+        # 张伟（综合服务部经理/主管）; in English 张伟 (CS department manager)
+        name = pick(role.name, locale) if role else u.role
+        return translate("web.with_tier", locale, name=u.display_name, tier=name)
 
     eligible = [u for u in staff if u.id != complaint.staff_complained_id]
     rank = pack.tier_rank(complaint.current_tier)
