@@ -349,6 +349,25 @@ def test_the_review_form_sent_with_an_empty_quarter_shows_the_last_complete_one(
     assert page.status_code == 200 and "2026-Q3" in page.text
 
 
+def test_a_quarter_not_begun_or_mistyped_is_refused_on_the_review_page_with_its_box(loop, client):
+    """2027-Q1 (today is 26 November 2026) was a review of zeros that read like a quiet
+    quarter, with PDF and Excel links; a mistyped quarter ended on an error page whose only link
+    went home."""
+    sign_in(client, "club_mgr", PASSWORD)
+    future = client.get("/improvement/review", params={"quarter": "2027-Q1"})
+    assert future.status_code == 422
+    assert "“2027-Q1”尚未开始（今天是 2026-11-26），没有可统计的数据" in future.text
+    assert 'name="quarter" value="2027-Q1"' in future.text
+    assert "/improvement/review.pdf" not in future.text and 'id="review-summary"' not in future.text
+    assert client.get("/improvement/review.pdf", params={"quarter": "2027-Q1"}).status_code == 422
+    typo = client.get("/improvement/review", params={"quarter": "2026-Q5", "lang": "en"})
+    assert typo.status_code == 422 and 'name="quarter" value="2026-Q5"' in typo.text
+    assert "is not a quarter (e.g. 2026-Q4)" in typo.text and 'id="review-summary"' not in typo.text
+    api = client.get("/api/v1/improvement/review?quarter=2027-Q1", headers=_api(client, "club_mgr"))
+    assert api.status_code == 422 and api.json()["error"]["field"] == "quarter"
+    assert client.get("/improvement/review", params={"quarter": "2026-Q4"}).status_code == 200
+
+
 def test_a_bar_of_the_reports_cause_pareto_opens_an_action_with_its_cause_and_period(loop, client):
     cid = table_complaint(loop.world)
     investigated(loop.world, cid)

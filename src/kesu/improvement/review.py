@@ -40,13 +40,20 @@ class _Text:
 
 
 def period_for(text: str | None, today) -> report_rules.Period:
-    """The quarter named ('2026-Q4'), or the last complete one (also for a form's empty box)."""
+    """The quarter named ('2026-Q4'), or the last complete one (also for a form's empty box).
+    A quarter that has not begun is refused, as the reports refuse such a period: its review
+    would be all zeros that read like a quiet quarter."""
     if text is None or not text.strip():
         return rules.last_complete_quarter(today)
     try:
-        return rules.quarter(text)
+        found = rules.quarter(text)
     except ValueError as exc:
         raise InvalidInput("improvement.bad_quarter", field="quarter", value=text) from exc
+    if found.start > today:
+        raise InvalidInput(
+            "report.future_period", field="quarter", value=found.label, today=today.isoformat()
+        )
+    return found
 
 
 def build(

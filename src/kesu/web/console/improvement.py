@@ -625,10 +625,18 @@ def review_page(
 ) -> Response:
     pack = access_service.pack_for_user(db, user)
     improvement_service.require_manager(pack, user)
-    report = review.build(
-        db, org_id=user.org_id, quarter=quarter, locale=page_locale(request), now=clock.now()
-    )
-    return page(request, db, user, "console/improvement_review.html", {"r": report}, pack=pack)
+    locale = page_locale(request)
+    try:
+        report = review.build(
+            db, org_id=user.org_id, quarter=quarter, locale=locale, now=clock.now()
+        )
+    except InvalidInput as exc:  # a mistyped or future quarter: the box as typed, to correct
+        context = {"r": None, "quarter": quarter or "", "error": error_message(exc, locale)}
+        return page(
+            request, db, user, "console/improvement_review.html", context, status=exc.status
+        )
+    context = {"r": report, "quarter": report.period, "error": None}
+    return page(request, db, user, "console/improvement_review.html", context, pack=pack)
 
 
 @router.get("/improvement/review.{fmt}")
