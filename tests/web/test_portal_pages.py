@@ -354,3 +354,27 @@ def test_staff_notes_stay_off_the_customers_page_and_a_closed_complaint_takes_a_
     assert r.status_code == 303
     page = client.get(link).text
     assert "我没有撤诉，请回电" in page and "店长说客户难缠" not in page
+
+
+def test_once_the_complainant_is_erased_their_old_link_opens_nothing(
+    client, org, settings, sessions
+):
+    headers = login(client, "receiver1")
+    cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=headers).json()["id"]
+    link = track_path(settings, cid)
+    page = client.get(link).text
+    assert "沙发坐垫塌陷" in page
+    enquiry = {"classification": "enquiry", "reason": "只是咨询"}
+    assert run(client, headers, cid, "classify", enquiry).status_code == 200
+    assert run(client, login(client, "archivist"), cid, "close", {}).status_code == 200
+    erase = {"phone": "138 1234 5678", "reason": "本人要求删除个人信息"}
+    admin = login(client, "admin")
+    assert client.post("/api/v1/privacy/subject-erasure", json=erase, headers=admin).is_success
+    client.headers.pop("Authorization", None)
+    r = client.get(link)
+    assert r.status_code == 404 and "沙发坐垫塌陷" not in r.text
+    r = client.post(f"{link}/message", data={"csrf": csrf_of(page), "version": "9", "text": "我"})
+    assert r.status_code == 404
+    with transaction(sessions) as session:
+        notes = session.query(ComplaintEvent).filter_by(complaint_id=cid, command="note")
+        assert notes.count() == 0

@@ -315,9 +315,14 @@ def track(request: Request, db: Db, clock: ClockDep, settings: SettingsDep, form
 
 
 def _tracked(db: Session, settings: Settings, token: str) -> Complaint:
+    """The complaint a link opens; none once its complainant is anonymised (erasure or the
+    retention period): the link in an old message then shows nothing of them, and takes no
+    new messages that would bring personal data back."""
     cid = tracking.complaint_id(settings, token)
     complaint = db.get(Complaint, cid) if cid is not None else None
-    if complaint is None:
+    if complaint is None or db.scalar(
+        select(Complainant.anonymised_at).where(Complainant.id == complaint.complainant_id)
+    ):
         raise NotFound("portal.not_found")
     return complaint
 
