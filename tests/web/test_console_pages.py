@@ -271,6 +271,16 @@ def test_the_queue_search_finds_a_number_as_it_was_read_out_to_the_caller(client
     assert f'href="/complaints/{cid}"' in html
 
 
+def test_the_queue_search_ignores_letter_case_on_every_database(client, org, sessions):
+    cid = _complaint(client, org, title="Sofa cushion sagging")
+    with transaction(sessions) as session:
+        number = session.get(Complaint, cid).number
+    sign_in(client, "receiver1")
+    for typed in (number.lower(), "SOFA", "sofa cushion"):
+        html = client.get("/", params={"queue": "all", "q": typed}).text
+        assert f'href="/complaints/{cid}"' in html, typed
+
+
 def test_an_enquiry_waits_in_the_archivists_queue_to_be_closed_with_its_reason(client, org):
     cid = _complaint(client, org)
     valid = _complaint(client, org, title="另一条有效投诉")

@@ -166,8 +166,13 @@ def queue(
     if f.text:
         text = unspaced(f.text)  # a number as read out to the caller, with its spaces
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # ILIKE: "fs2026…" or "sofa" finds FS2026… and Sofa on PostgreSQL too (SQLite's LIKE
+        # ignores case anyway)
         stmt = stmt.where(
-            or_(Complaint.number.like(like, escape="\\"), Complaint.title.like(like, escape="\\"))
+            or_(
+                Complaint.number.ilike(like, escape="\\"),
+                Complaint.title.ilike(like, escape="\\"),
+            )
         )
     if name == "all":
         stmt = stmt.order_by(Complaint.received_at.desc(), Complaint.id.desc())
