@@ -137,6 +137,32 @@ def test_the_person_complained_about_does_not_find_the_case(sessions, library):
     assert [c["title"] for c in _search(sessions, "receiver3", "沙发")] == ["沙发坐垫塌陷"]
 
 
+def test_a_parent_category_finds_the_cases_of_the_categories_under_it(sessions, library, client):
+    """Choosing 产品 in the library found nothing: the cases are filed under 产品质量 and
+    维修, and the filter matched the key 产品 itself only (console, export, API and CLI)."""
+    from helpers import login
+    from web.console_helpers import sign_in
+
+    sign_in(client, "director")
+    page = client.get("/cases", params={"category": "product"}).text
+    assert "沙发坐垫塌陷" in page and "找到 0 件" not in page
+    assert '<option value="product_quality">\u3000产品质量</option>' in page  # under 产品
+    assert "沙发坐垫塌陷" not in client.get("/cases", params={"category": "logistics"}).text
+    export_ = client.get("/cases/export", params={"category": "product", "format": "csv"})
+    assert "沙发坐垫塌陷" in export_.content.decode("utf-8-sig")
+    api = client.get(
+        "/api/v1/cases", params={"category": "product"}, headers=login(client, "director")
+    )
+    assert "沙发坐垫塌陷" in [c["title"] for c in api.json()["items"]]
+    with reading(sessions) as session:
+        viewer = session.scalar(select(User).where(User.username == "director"))
+        pack = access_service.pack_for_user(session, viewer)
+        chosen = queries.Filters(category="product").under(pack)
+        found, _ = queries.search(session, queries.seen_by(session, viewer), [], chosen)
+    assert "沙发坐垫塌陷" in {c.title for c in found}
+    assert chosen.subcategories and "product_quality" in chosen.subcategories
+
+
 def _director_export(sessions, now: datetime) -> tuple[bytes, str]:
     """The director's case export for 沙发 as XLSX: (content, file name)."""
     with reading(sessions) as session:
@@ -197,6 +223,12 @@ def test_the_command_line_finds_and_exports_cases(sessions, library, settings, t
     assert "沙发坐垫塌陷" in result.output and "找到 1 件已结案件" in result.output
     text = out.read_text(encoding="utf-8-sig")
     assert "某某女士" in text and "林美华" not in text
+    parent = CliRunner().invoke(
+        app,
+        ["cases", "search", "塌陷", "--category", "product"],
+        env={"KESU_DATABASE_URL": settings.db_url, "KESU_DATA_DIR": str(settings.data_dir)},
+    )
+    assert "找到 1 件已结案件" in parent.output  # 产品 holds its 产品质量 case
     nowhere = tmp_path / "no-such-folder" / "cases.csv"
     result = CliRunner().invoke(
         app,

@@ -22,7 +22,9 @@ def search(
     org: Annotated[
         str | None, typer.Option("--org", help="group code (default: the group)")
     ] = None,
-    category: Annotated[str | None, typer.Option(help="a category key")] = None,
+    category: Annotated[
+        str | None, typer.Option(help="a category key (and the categories under it)")
+    ] = None,
     level: Annotated[str | None, typer.Option(help="a level key")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
     export: Annotated[Path | None, typer.Option(help="write the cases to .xlsx or .csv")] = None,
@@ -50,8 +52,9 @@ def search(
             )
             group = org_service.group_of(session, found.id)
             scope = queries.of_group(group.id)
+            pack = report_service.target(session, group.id).pack
+            filters = filters.under(pack)
             if export is not None:
-                pack = report_service.target(session, group.id).pack
                 content, _media, _name = export_cases(
                     session,
                     scope,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from kesu.access.models import User
 from kesu.complaint import queries as complaint_queries
 from kesu.complaint.models import Complainant, Complaint
 from kesu.errors import InvalidInput
+from kesu.policy.schema import Pack
 
 SQLITE_FTS = table("caselib_fts", column("rowid"), column("text"))
 SQLITE_CHARS = table("caselib_fts_chars", column("rowid"))
@@ -56,6 +57,22 @@ class Filters:
     closed_from: datetime | None = None
     closed_to: datetime | None = None
     founded: bool | None = None
+    subcategories: tuple[str, ...] = ()
+    """The categories under `category` (see `under`): their cases are of `category` too."""
+
+    def under(self, pack: Pack) -> Filters:
+        """These filters with `category` standing for itself and every category under it in
+        the pack's tree, as a reader choosing it means: 产品 finds the cases of 产品质量 and
+        维修 too, not only those filed under 产品 itself."""
+        top = next((c for c in pack.category_list() if c.key == self.category), None)
+        if top is None:
+            return self
+        below, stack = [], list(top.children)
+        while stack:
+            node = stack.pop()
+            below.append(node.key)
+            stack.extend(node.children)
+        return replace(self, subcategories=tuple(below))
 
 
 def _like(word: str) -> str:
@@ -150,7 +167,9 @@ def search(
             stmt = stmt.where(_holds(session, words))
         else:
             stmt = stmt.where(Complaint.id.in_(matching))
-    for name in ("category", "level", "site_id"):
+    if f.category is not None:
+        stmt = stmt.where(Complaint.category.in_([f.category, *f.subcategories]))
+    for name in ("level", "site_id"):
         value = getattr(f, name)
         if value is not None:
             stmt = stmt.where(getattr(Complaint, name) == value)

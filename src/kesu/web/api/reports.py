@@ -196,7 +196,8 @@ class CasePage(BaseModel):
     next_cursor: str | None
 
 
-def _case_filters(category, level, site_id, closed_from, closed_to, founded) -> caselib.Filters:
+def _case_filters(pack, category, level, site_id, closed_from, closed_to, founded):
+    """A category stands for itself and the categories under it."""
     return caselib.Filters(
         category=category,
         level=level,
@@ -204,7 +205,7 @@ def _case_filters(category, level, site_id, closed_from, closed_to, founded) -> 
         closed_from=closed_from,
         closed_to=closed_to,
         founded=founded,
-    )
+    ).under(pack)
 
 
 @router.get("/cases", tags=["cases"])
@@ -222,7 +223,8 @@ def search_cases(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> CasePage:
     """The case library (投诉案例库): closed cases with every word, personal data removed."""
-    filters = _case_filters(category, level, site_id, closed_from, closed_to, founded)
+    pack = access_service.pack_for_user(db, user)
+    filters = _case_filters(pack, category, level, site_id, closed_from, closed_to, founded)
     found, nxt = caselib.search(
         db, caselib.seen_by(db, user), terms(q), filters, limit=limit, cursor=cursor
     )
@@ -247,11 +249,12 @@ def export_cases(
     format: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:
     """The matching cases as a spreadsheet for training, personal data removed."""
-    filters = _case_filters(category, level, site_id, closed_from, closed_to, founded)
+    pack = access_service.pack_for_user(db, user)
+    filters = _case_filters(pack, category, level, site_id, closed_from, closed_to, founded)
     content, media, name = caselib_export.export(
         db,
         caselib.seen_by(db, user),
-        access_service.pack_for_user(db, user),
+        pack,
         terms(q),
         filters,
         fmt=format,

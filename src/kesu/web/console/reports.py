@@ -227,7 +227,7 @@ def cases_page(
 ) -> Response:
     """投诉案例库: closed cases by any words, personal data removed."""
     pack = access_service.pack_for_user(db, user)
-    filters = caselib.Filters(category=category or None, level=level or None)
+    filters = caselib.Filters(category=category or None, level=level or None).under(pack)
     found, nxt = caselib.search(
         db, caselib.seen_by(db, user), terms(q), filters, limit=30, cursor=cursor
     )
@@ -244,7 +244,7 @@ def cases_page(
             "level": level or "",
             "cases": [caselib.as_case(c, names) for c in found],
             "next_cursor": nxt,
-            "categories": [(c.key, pick(c.name, locale)) for c in pack.category_list()],
+            "categories": category_options(pack, locale),  # indented under their parents
             "levels": [(lv.key, pick(lv.name, locale)) for lv in pack.levels],
             "names": {
                 **{c.key: pick(c.name, locale) for c in pack.category_list()},
@@ -267,12 +267,13 @@ def cases_export(
     level: Text = None,
     format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx",
 ) -> Response:
+    pack = access_service.pack_for_user(db, user)
     content, media, name = caselib_export.export(
         db,
         caselib.seen_by(db, user),
-        access_service.pack_for_user(db, user),
+        pack,
         terms(q),
-        caselib.Filters(category=category or None, level=level or None),
+        caselib.Filters(category=category or None, level=level or None).under(pack),
         fmt=format,
         locale=page_locale(request),
         now=clock.now(),
