@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -645,6 +646,26 @@ def test_the_dashboard_does_not_count_complaints_about_the_viewer(client, org, s
     client.post("/logout", data={"csrf": csrf_of(mine)})
     sign_in(client, "director")
     assert figures(client.get("/dashboard").text) == ("2", 2)
+
+
+def test_the_dashboards_due_within_the_hour_opens_a_queue_of_just_those(
+    client, org, sessions, clock
+):
+    soon = _complaint(client, org, title="半小时后到期")
+    later = _complaint(client, org, title="两小时后到期")
+    late = _complaint(client, org, title="已经超时")
+    now = clock.now()
+    with transaction(sessions) as session:
+        for cid, due in ((soon, 30), (later, 120), (late, -10)):
+            session.get(Complaint, cid).next_due_at = now + timedelta(minutes=due)
+    sign_in(client, "director")
+    dashboard = client.get("/dashboard").text
+    tile = re.search(r'<a class="figure" href="([^"]+)" id="due-hour">(\d+)</a>', dashboard)
+    assert tile.group(2) == "1"
+    html = client.get(tile.group(1).replace("&amp;", "&")).text
+    assert f'href="/complaints/{soon}"' in html
+    assert f'href="/complaints/{later}"' not in html and f'href="/complaints/{late}"' not in html
+    assert "1 小时内到期" in html
 
 
 def test_a_deadline_at_the_end_of_a_day_reads_as_that_days_24_00(client, org):

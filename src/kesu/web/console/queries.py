@@ -26,8 +26,10 @@ from kesu.org.models import Organisation
 from kesu.policy.schema import Pack
 from kesu.sla.models import Timer
 
-QUEUES = ("mine", "team", "unassigned", "overdue", "review", "all")
+QUEUES = ("mine", "team", "unassigned", "due_soon", "overdue", "review", "all")
 LIMIT = 100
+DUE_SOON = timedelta(hours=1)
+"""The "due soon" queue: the next deadline within the hour (the dashboard's tile opens it)."""
 
 QUEUE_COLUMNS = (
     Complaint.id,
@@ -155,6 +157,8 @@ def queue(
         stmt = stmt.where(Complaint.department_id == (f.department or viewer.department_id))
     elif name == "unassigned":
         stmt = stmt.where(Complaint.assignee_id.is_(None))
+    elif name == "due_soon":
+        stmt = stmt.where(Complaint.next_due_at > now, Complaint.next_due_at <= now + DUE_SOON)
     elif name == "overdue":
         stmt = stmt.where(Complaint.next_due_at <= now)
     elif name == "review":
@@ -447,7 +451,7 @@ def dashboard(session: Session, viewer: User, pack: Pack, now: datetime) -> Dash
             count.where(
                 complaint_queries.OPEN,
                 Complaint.next_due_at > now,
-                Complaint.next_due_at <= now + timedelta(hours=1),
+                Complaint.next_due_at <= now + DUE_SOON,
             )
         )
         or 0,
