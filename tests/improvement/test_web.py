@@ -180,6 +180,42 @@ def test_a_training_or_discipline_record_names_the_field_that_is_wrong(loop, cli
         assert session.query(Accountability).count() == 0
 
 
+def test_a_refused_training_record_comes_back_on_its_page_with_the_form_as_typed(loop, client):
+    """A refused record ended on an error page whose only link went home, and what the manager
+    had typed (the people ticked, the measure, the note) was lost."""
+    cid = table_complaint(loop.world)
+    investigated(loop.world, cid)
+    aid = loop.open("club_mgr", complaint_ids=[cid])
+    sign_in(client, "club_mgr", PASSWORD)
+    desk, head = str(loop.world.ids["desk"]), str(loop.world.ids["eq_head"])
+    for page, hidden in (
+        (f"/improvement/actions/{aid}", {"action_id": str(aid)}),
+        (f"/complaints/{cid}", {"complaint_id": str(cid)}),
+    ):
+        form = {
+            **hidden,
+            "back": page,
+            "record_kind": "training",
+            "user_ids": [desk, head],
+            "occurred_on": "2026-11-20",
+            "measure": "台面校平培训",
+            "amount": "100",  # a training has no amount
+            "note": "厂家讲师",
+        }
+        r = post_form(client, page, "/improvement/accountability", form)
+        assert r.status_code == 422, page
+        assert "金额：培训记录没有金额" in r.text
+        refilled = r.text.split('id="accountability-form"')[1].split("</details>")[0]
+        assert refilled.startswith(" open>")
+        assert f'value="{desk}" checked' in refilled and f'value="{head}" checked' in refilled
+        assert 'value="台面校平培训"' in refilled and ">厂家讲师</textarea>" in refilled
+        assert '<option value="training" selected>' in refilled
+        if "actions" in page:
+            assert loop.action(aid).title in r.text  # the action's own page
+        else:
+            assert loop.world.complaint(cid).number in r.text
+
+
 def test_the_owner_marks_the_action_done_in_the_console_and_its_page_shows_the_check_of_effect(
     loop, client
 ):

@@ -353,6 +353,8 @@ def _show(
     *,
     done: str = "",
     error: str | None = None,
+    failed: str | None = None,
+    values: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
     action = improvement_service.visible_action(db, user, action_id)
@@ -389,6 +391,8 @@ def _show(
             "slices": slices,
             "done": done,
             "error": error,
+            "failed": failed,  # the accountability form, refused: open and refilled
+            "values": values or {},
             **_names(db, pack, locale),
         },
         status=status,
@@ -508,16 +512,31 @@ def record_accountability(
     except (KesuError, ValidationError) as exc:  # each field named: not always "date required"
         db.rollback()
         err = exc if isinstance(exc, KesuError) else complaint_service.invalid_from(exc)
-        return page(
-            request,
-            db,
-            user,
-            "error.html",
-            {"message": error_message(err, page_locale(request))},
-            status=err.status,
-        )
+        return _accountability_refused(request, db, user, form, back, err)
     db.commit()
     return RedirectResponse(back, status_code=303)
+
+
+def _accountability_refused(request, db, user: User, form: FormData, back: str, err: KesuError):
+    """The page the form was sent from, with the error and the form open as it was filled in,
+    not an error page whose only link goes home (and what was typed lost)."""
+    message = error_message(err, page_locale(request))
+    values: dict[str, Any] = {
+        k: v
+        for k, v in form.multi_items()
+        if isinstance(v, str) and k not in ("csrf", "submission")
+    }
+    values["user_ids"] = [str(v) for v in form.getlist("user_ids")]
+    refill = {"error": message, "failed": "accountability", "values": values, "status": err.status}
+    where = back.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    if back.startswith("/improvement/actions/") and where.isdigit():
+        return _show(request, db, user, int(where), **refill)
+    if back.startswith("/complaints/") and where.isdigit():
+        from kesu.web.console import complaint as complaint_pages  # (it imports this module)
+
+        complaint = visible_complaint(db, user, int(where))
+        return complaint_pages._show(request, db, user, complaint, **refill)
+    return page(request, db, user, "error.html", {"message": message}, status=err.status)
 
 
 # --- inspections --------------------------------------------------------------------------------
