@@ -109,7 +109,7 @@ def candidates(session: Session, group_id: int, word: str) -> Select | None:
             .where(Complaint.org_id == group_id)
         )
     else:
-        wanted = bindparam("grams", grams(word), type_=postgresql.ARRAY(Text))
+        wanted = bindparam("grams", grams(word.lower()), type_=postgresql.ARRAY(Text))
         stmt = select(PG_FTS.c.complaint_id).where(
             PG_FTS.c.org_id == group_id, PG_FTS.c.grams.op("@>")(wanted)
         )
@@ -183,11 +183,15 @@ def _filtered(session: Session, viewer: User, f: Filters):
                 # organisation's newest-first index (SQLite's choice for ORDER BY … LIMIT)
                 newest = literal_column("+complaint.received_at").desc()
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # letter case ignored on both: SQLite's LIKE folds it already, PostgreSQL's ILIKE does
+        # (and its index holds the lower-cased text, migration 0021)
+        match = "like" if session.get_bind().dialect.name == "sqlite" else "ilike"
         stmt = stmt.where(
             or_(
-                Complaint.number.like(like, escape="\\"),
-                Complaint.title.like(like, escape="\\"),
-                Complaint.description.like(like, escape="\\"),
+                *(
+                    getattr(column, match)(like, escape="\\")
+                    for column in (Complaint.number, Complaint.title, Complaint.description)
+                )
             )
         )
     return stmt, newest
