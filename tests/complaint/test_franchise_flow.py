@@ -46,6 +46,16 @@ def test_a_franchise_complaint_goes_from_receipt_to_follow_up_with_every_step_on
     assert c["state"] == "solution_agreed"
     step(receiver, "implement", {"notes": "已更换"})
 
+    # a grade off the scale is refused, the scale listed as the reader's language lists
+    for lang, scale in (("zh-CN", "（1、2、3、4、5）"), ("en", "(1, 2, 3, 4, 5)")):
+        wrong = run(
+            client,
+            {**receiver, "Accept-Language": lang},
+            cid,
+            "record_response",
+            {"satisfaction": 9},
+        )
+        assert wrong.status_code == 422 and scale in wrong.json()["error"]["message"], wrong.text
     # satisfaction 4 (不满意): automatic upgrade to L2, a new handling form, a T2 handler
     c = step(receiver, "record_response", {"satisfaction": 4, "comment": "还是软"})
     assert c["state"] == "in_progress"

@@ -368,7 +368,7 @@ def _implement(pack, case, actor, p: c.Implement, now):
 
 def _check_grade(pack: Pack, value: int) -> None:
     if pack.grade(value) is None:
-        allowed = ", ".join(str(g.value) for g in pack.satisfaction)
+        allowed = [str(g.value) for g in pack.satisfaction]  # 1、2、3 or 1, 2, 3
         raise InvalidInput("invalid.satisfaction", field="satisfaction", allowed=allowed)
 
 
