@@ -347,3 +347,11 @@ def test_a_field_is_named_for_what_it_means_where_it_was_sent(client, org):
         "/api/v1/sla/penalties?until=tomorrow", headers={**headers, "Accept-Language": "en"}
     )
     assert r.status_code == 422 and r.json()["error"]["message"].startswith("Until: ")
+
+
+def test_a_wrong_value_in_a_queues_address_is_named_in_words(client):
+    """/?queue=team&department=abc answered "department：必须是整数" (the parameter's code)."""
+    sign_in(client, "supervisor")
+    r = client.get("/?queue=team&department=abc", headers={"Accept-Language": "zh-CN"})
+    assert r.status_code == 422 and "部门：必须是整数" in r.text
+    assert "department：" not in r.text
