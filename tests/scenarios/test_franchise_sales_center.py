@@ -175,3 +175,20 @@ def test_002_a_customer_dissatisfied_at_the_follow_up_call_is_brought_to_the_t2_
     assert world.complaint(cid).next_due_at is None
     world.run("receiver", cid, "follow_up", {"result": "回访：又坏了", "satisfaction": 5})
     assert world.messages(cid, "complaint_alert") == ["supervisor"]
+
+
+def test_002_a_complaint_filed_online_makes_its_t1_handler_the_receiver_who_is_reminded_told_and_charged_the_30_yuan(  # noqa: E501
+    world,
+):
+    """5.1.1 and 5.4.1.1: nobody registered a portal complaint, so the T1 receiver it was given
+    to answers for the one-working-day contact: the reminder, the breach and the 30 yuan."""
+    cid = world.receive_online(level="L1", category="product_quality")
+    assert world.complaint(cid).received_by_id is None
+    assert world.complaint(cid).assignee_id == world.ids["receiver"]
+    world.at(local(2026, 11, 27, 20, 0))
+    assert world.messages(cid, "sla_warning") == ["receiver"]
+    world.at(local(2026, 11, 28))
+    assert world.penalties(cid) == [("receiver", Decimal("30.00"))]  # not charged to nobody
+    assert world.messages(cid, "sla_penalty") == ["receiver"]
+    # no department yet: every T2 manager of the site hears of it, and the receiver
+    assert world.messages(cid, "sla_breach") == ["receiver", "supervisor", "supervisor_ops"]

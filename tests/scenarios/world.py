@@ -17,6 +17,7 @@ from sqlalchemy import select
 from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.clock import FrozenClock
+from kesu.complaint import lifecycle
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.complaint.schemas import ComplainantIn, ComplaintCreate
@@ -99,6 +100,23 @@ class World:
                 session, self.clock, self.actor(session, username), ComplaintCreate(**body)
             )
             return complaint.id
+
+    def receive_online(self, **over: Any) -> int:
+        """A complaint the customer files themselves (the portal): nobody registered it."""
+        body: dict[str, Any] = {
+            "site_id": self.ids["SITE"],
+            "channel": "portal",
+            "complainant": ComplainantIn(name="林女士", phone="13812345678"),
+            "complainant_type": "consumer",
+            "title": "服务不满",
+            "description": "顾客对服务不满意，要求给出说法。",
+        }
+        body.update(over)
+        customer = lifecycle.Actor(kind="customer", label="林女士")
+        with transaction(self.sessions) as session:
+            return complaint_service.receive(
+                session, self.clock, customer, ComplaintCreate(**body)
+            ).id
 
     def run(self, username: str, cid: int, command: str, payload: dict | None = None) -> None:
         with transaction(self.sessions) as session:

@@ -35,6 +35,18 @@ def keyword_hits(pack: Pack, texts: Iterable[str | None]) -> list[str]:
     return [k for k in pack.urgent_keywords if k and k in joined]
 
 
+def responsible(who: str, *, assignee_id: int | None, received_by_id: int | None) -> int | None:
+    """The person a pack's `assignee` or `receiver` names on a complaint.
+
+    `assignee`: the handler, else whoever registered it. `receiver`: whoever registered it
+    (受理人), else the handler: a complaint that came in by itself (the portal, an e-mail)
+    was registered by nobody, and the staff member it was given to answers for what the
+    receiver must do (seed 002 5.1.1: contact within one working day, 30 yuan if not)."""
+    if who == "receiver":
+        return received_by_id or assignee_id
+    return assignee_id or received_by_id
+
+
 def matter_of(fields: Iterable[str], complaint: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """What makes two complaints "the same matter" under the pack's repeat rule; None when a
     compared field is empty (an unknown matter is never a repeat)."""

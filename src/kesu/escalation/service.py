@@ -135,10 +135,15 @@ def recipients(session: Session, pack: Pack, complaint: Complaint, names: list[s
     complained about. A role (or the next tier) means its holders in the complaint's department
     when there are any there, otherwise every holder whose scope covers the complaint."""
     out: list[int] = []
-    if "assignee" in names:
-        out.append(complaint.assignee_id or complaint.received_by_id)
-    if "receiver" in names:
-        out.append(complaint.received_by_id)
+    for who in ("assignee", "receiver"):
+        if who in names:
+            out.append(
+                rules.responsible(
+                    who,
+                    assignee_id=complaint.assignee_id,
+                    received_by_id=complaint.received_by_id,
+                )
+            )
     groups: list[list[Row]] = []
     people = {"assignee", "receiver"}
     if any(n not in people for n in names):

@@ -193,7 +193,8 @@ DURATION_UNITS = (
 )
 RECIPIENTS = ("assignee", "receiver", "next_tier")
 """Who a notification may go to besides pack roles: the handler, the staff member who received
-the complaint, and everyone one tier above the complaint's current tier."""
+the complaint (its handler when it came in by itself), and everyone one tier above the
+complaint's current tier."""
 Matchable = Literal["category", "site_id", "product", "sku", "order_no", "staff_complained_id"]
 """What "the same matter" compares for repeat complaints (subject fields and the complaint's)."""
 
@@ -275,7 +276,9 @@ class OnBreach(_Strict):
     escalate: bool = Field(False, description="raise the complaint one level (not above the top)")
     penalty: Decimal | None = Field(None, ge=0, description="yuan, once per breach")
     penalty_to: Literal["assignee", "receiver"] = Field(
-        "assignee", description="the handler (the receiver when nobody is assigned) or receiver"
+        "assignee",
+        description="the handler (the receiver when nobody is assigned) or the receiver (the "
+        "handler when nobody registered it: the portal, e-mail)",
     )
 
 

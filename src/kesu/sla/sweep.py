@@ -424,10 +424,10 @@ def _consequences(
     handler = complaint.assignee_id or complaint.received_by_id
     amount = rule.penalty_for(timer.level)
     if amount:
-        person = (
-            complaint.received_by_id
-            if rule.on_breach.penalty_to == "receiver"
-            else complaint.assignee_id or complaint.received_by_id
+        person = escalation_rules.responsible(
+            rule.on_breach.penalty_to,
+            assignee_id=complaint.assignee_id,
+            received_by_id=complaint.received_by_id,
         )
         work.penalties.append(
             dict(
