@@ -103,6 +103,15 @@ def test_an_admin_configures_a_webhook_channel_and_sees_each_attempt_and_retries
         headers=admin,
     )
     assert unknown_event.status_code == 422
+    said = unknown_event.json()["error"]["message"]
+    assert said.startswith("订阅事件：没有名为「nothing_like_it」的通知事件（可选：")
+    assert "complaint_alert" in said and "sla_breach" in said  # the names to choose from
+    silent = client.put(  # a customer's own messages never reach a channel
+        f"/api/v1/notify/channels/{channel['id']}",
+        json={**channel, "events": ["customer_update"]},
+        headers=admin,
+    )
+    assert silent.status_code == 422 and "customer_update" in silent.json()["error"]["message"]
 
     with transaction(sessions) as session:
         from kesu.access.models import User

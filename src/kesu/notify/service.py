@@ -495,10 +495,24 @@ def _check_channel(kind: str, target: str, events: list[str]) -> None:
             raise InvalidInput("notify.channel_target_email", field="target")
     elif urlsplit(target).scheme not in ("http", "https") or not urlsplit(target).netloc:
         raise InvalidInput("notify.channel_target_url", field="target", kind=kind)
-    texts = catalogue(DEFAULT_LOCALE)
+    known = channel_events()
     for event in events:
-        if rules.template_keys(event)[0] not in texts:
-            raise InvalidInput("notify.channel_events", field="events", template=event)
+        if event not in known:
+            raise InvalidInput(
+                "notify.channel_events", field="events", template=event, known=", ".join(known)
+            )
+
+
+def channel_events() -> list[str]:
+    """The templates a channel may subscribe to: every staff notification. A customer's own
+    messages never go to a channel, so a channel limited to them would stay silent: they are
+    refused."""
+    names = (
+        key.removeprefix("notify.").removesuffix(".subject")
+        for key in catalogue(DEFAULT_LOCALE)
+        if key.startswith("notify.") and key.endswith(".subject") and key.count(".") == 2
+    )
+    return sorted(n for n in names if not n.startswith("customer_"))
 
 
 def forget_complainant(session: Session, *, complainant_id: int, complaint_ids: list[int]) -> int:
