@@ -61,8 +61,8 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         for error in exc.errors():
             where = "KESU_" + "_".join(str(p) for p in error["loc"]).upper() + ": "
-            message = error["msg"].removeprefix("Value error, ")
-            typer.echo(f"error: {where if error['loc'] else ''}{message}", err=True)
+            for message in error["msg"].removeprefix("Value error, ").splitlines():
+                typer.echo(f"error: {where if error['loc'] else ''}{message}", err=True)
     except tomllib.TOMLDecodeError as exc:
         typer.echo(f"error: kesu.toml: {exc}", err=True)
     raise typer.Exit(1)

@@ -73,7 +73,10 @@ def test_keygen_prints_a_long_random_key(kesu):
 @pytest.mark.parametrize(
     ("env", "named"),
     [
-        ({"KESU_ENVIRONMENT": "production"}, "KESU_SECRET_KEY must be set in production"),
+        (
+            {"KESU_ENVIRONMENT": "production", "KESU_DATA_KEY": "d" * 40},
+            "KESU_SECRET_KEY must be set in production",
+        ),
         (
             {"KESU_ENVIRONMENT": "production", "KESU_SECRET_KEY": "s" * 40},
             "KESU_DATA_KEY must be set in production",
@@ -104,6 +107,21 @@ def test_settings_that_cannot_run_are_refused_in_one_line_and_nothing_is_done(
     assert result.exit_code == 1
     assert result.output.startswith(f"error: {named}") and result.output.count("\n") == 1
     assert CliRunner().invoke(cli_app, ["keygen"]).exit_code == 0  # how to make the keys
+
+
+def test_production_without_either_key_names_both_at_once(settings, monkeypatch):
+    """A deployer who has not set the keys yet hears of both, one line each, not the second
+    only after fixing the first."""
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_ENVIRONMENT", "production")
+    monkeypatch.setenv("KESU_DATA_KEY", "short")
+    result = CliRunner().invoke(cli_app, ["health"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "error: KESU_SECRET_KEY must be set in production (`kesu keygen` prints one)",
+        "error: KESU_DATA_KEY must be at least 32 characters in production"
+        " (`kesu keygen` prints one)",
+    ]
 
 
 def test_production_is_production_in_any_case():
