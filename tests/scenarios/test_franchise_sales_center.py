@@ -95,7 +95,10 @@ def test_002_a_dissatisfied_answer_upgrades_one_level_with_a_new_handling_form_a
     assert c.assignee_id == world.ids["supervisor"]  # an L2 case: the T2 manager of CS
     contact = world.all_timers(cid, "first_contact")
     assert [t.round for t in contact] == [1, 2] and contact[1].state == "running"
-    assert world.messages(cid, "complaint_escalated") == []  # a manual rating, not a breach
+    # "并向相应的处理人员反馈": the T2 manager hears the case is theirs now, and why
+    assert world.messages(cid, "complaint_escalated") == ["supervisor"]
+    (told,) = world.said(cid, "complaint_escalated", "zh_Hans")
+    assert "二级（较严重投诉）" in told and "客户评价“不满意”" in told
 
 
 def test_002_an_l3_case_still_dissatisfied_goes_on_the_general_managers_meeting_agenda(world):
@@ -129,6 +132,8 @@ def test_002_a_later_note_about_the_media_raises_the_case_to_l3(world):
     note = world.events(cid)[-1]
     assert note.payload["auto"]["urgent_keywords"] == ["媒体", "曝光"]
     assert world.messages(cid, "complaint_top_level") == ["admin_center", "director"]
+    assert world.messages(cid, "complaint_escalated") == ["supervisor"]  # who handles it now
+    assert "关键词：媒体、曝光" in world.said(cid, "complaint_escalated", "zh_Hans")[0]
 
 
 def test_002_complaints_that_a_department_does_nothing_are_l3(world):
@@ -148,6 +153,24 @@ def test_002_a_repeat_complaint_on_the_same_matter_is_at_least_l2(world):
 def test_002_an_l2_handling_form_goes_to_the_t2_manager_at_once(world):
     cid = world.receive("receiver", level="L2", category="store_attitude")
     assert world.messages(cid, "complaint_alert") == ["supervisor"]
+
+
+def test_002_a_case_the_receiver_finds_to_be_l2_goes_to_the_t2_manager_who_is_told_at_once(world):
+    """5.1: for an L2 case the T1 receiver hands the 《投诉处理单》 to the T2 manager at once."""
+    cid = world.receive("receiver", level="L1", category="store_attitude")
+    world.run("receiver", cid, "categorize", {"level": "L2", "reason": "客户情绪激动"})
+    assert world.complaint(cid).assignee_id == world.ids["supervisor"]
+    assert world.messages(cid, "complaint_alert") == ["supervisor"]
+    assert "设定类别/级别" in world.said(cid, "complaint_alert", "zh_Hans")[0]
+
+
+def test_002_a_t2_manager_who_raises_a_case_to_l2_keeps_it_and_is_not_told_of_their_own_step(
+    world,
+):
+    cid = world.receive("receiver", level="L1", category="store_attitude")
+    world.run("supervisor", cid, "escalate", {"reason": "客户情绪激动"})
+    assert world.complaint(cid).assignee_id == world.ids["supervisor"]
+    assert world.messages(cid, "complaint_alert") == []
 
 
 def test_002_the_person_complained_about_is_never_given_the_case(world):

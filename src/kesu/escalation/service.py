@@ -507,6 +507,40 @@ def _dissatisfied(
 # --- owner --------------------------------------------------------------------------------------
 
 
+def handed_over(
+    pack: Pack,
+    complaint: Complaint,
+    actor: lifecycle.Actor,
+    command: str,
+    payload: dict[str, Any],
+    auto: dict[str, Any],
+) -> list[Alert]:
+    """Tell the handler the pack's auto-assignment has just given a complaint to that it is
+    theirs (seed 002 5.1: an L2 form goes to the T2 manager at once; 5.3.1.6: a 4 or 5 upgrades
+    it "并向相应的处理人员反馈"). A raise the procedure makes by itself (a dissatisfied answer,
+    an urgent word, an emergency category) reads as an automatic escalation with its reason,
+    anything else (a level set by hand, a transfer) as a reminder naming the step. Not at
+    intake (the pack's notifications say who hears of a new complaint), not on a breach (the
+    sweep tells the new handler itself), never the person who acted."""
+    owner = complaint.assignee_id
+    if command in ("receive", "sla_breach") or owner is None or owner == actor.user_id:
+        return []
+    if auto.get("urgent_keywords"):
+        reason = reason_label("keywords", words=auto["urgent_keywords"])
+    elif auto.get("emergency_category"):
+        reason = reason_label(
+            "emergency", category=_category_label(pack, auto["emergency_category"])
+        )
+    elif command == "record_response" and raised_to(command, payload, auto):
+        grade = pack.grade(payload.get("satisfaction"))
+        reason = reason_label("dissatisfied", grade=grade.name if grade else "")
+    else:
+        params = params_of(pack, complaint, event=label(f"command.{command}"))
+        return [Alert("handover", "complaint_alert", params, user_ids=[owner])]
+    params = params_of(pack, complaint, reason=reason)
+    return [Alert("handover", "complaint_escalated", params, user_ids=[owner])]
+
+
 def ensure_owner(
     session: Session,
     pack: Pack,

@@ -301,6 +301,7 @@ def update(
     owner = escalation_service.ensure_owner(session, pack, complaint, actor, open_cases)
     if owner is not None:
         auto["assignee_id"] = owner
+        alerts += escalation_service.handed_over(pack, complaint, actor, command, payload, auto)
     if report:
         payload["sla"] = report
     if auto:
