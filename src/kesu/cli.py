@@ -418,7 +418,9 @@ def user_add(
     org: Annotated[str, typer.Option(help="organisation code")],
     name: Annotated[str | None, typer.Option(help="display name")] = None,
     department: Annotated[str | None, typer.Option(help="department code")] = None,
-    password: Annotated[str | None, typer.Option(prompt=True, hide_input=True)] = None,
+    password: Annotated[
+        str | None, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = None,
     lang: Annotated[
         str | None, typer.Option(help="the language of their messages: zh_Hans | zh_Hant | en")
     ] = None,
@@ -667,7 +669,8 @@ def _set_active(username: str, active: bool) -> None:
 
 @user_app.command("password")
 def user_password(
-    username: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)]
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Set a new password (the user's sessions end and a lockout is lifted)."""
     from kesu.access import service as access_service

@@ -35,6 +35,25 @@ def test_an_operator_issues_a_scoped_token_and_revokes_everything_of_a_user(kesu
     assert client.get("/api/v1/me", headers=api).status_code == 401
 
 
+def test_a_password_typed_at_the_prompt_is_asked_twice_and_a_mismatch_changes_nothing(
+    settings, monkeypatch, org, client
+):
+    """A typo in a hidden password would lock the person out: the prompt asks again."""
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    typed = "a-fresh-secret-1\na-fresh-secret-2\n"
+    result = CliRunner().invoke(cli_app, ["user", "password", "receiver2"], input=typed)
+    assert result.exit_code != 0 and "do not match" in result.output
+    login(client, "receiver2", PASSWORD)  # unchanged
+    typed = "a-fresh-secret-1\na-fresh-secret-1\n"
+    result = CliRunner().invoke(cli_app, ["user", "password", "receiver2"], input=typed)
+    assert result.exit_code == 0, result.output
+    login(client, "receiver2", "a-fresh-secret-1")
+    add = ["user", "add", "newbie", "--role", "receiver", "--org", "HX"]
+    result = CliRunner().invoke(cli_app, add, input="Newbie-pass-2026\nNewbie-pass-2027\n")
+    assert result.exit_code != 0 and "do not match" in result.output
+
+
 @pytest.mark.parametrize(("name", "said"), [("  ", "name: required"), ("x" * 101, "at most 100")])
 def test_a_token_needs_a_name_that_fits(settings, monkeypatch, org, name, said):
     monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
