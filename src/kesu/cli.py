@@ -86,9 +86,12 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _fail(exc: KesuError, locale: str | None = None) -> None:
+def _fail(exc: KesuError, locale: str | None = None, options: dict[str, str] | None = None) -> None:
     """One `error:` line and exit 1: in `locale` (a command's --lang), naming the field, or
-    in English."""
+    in English; `options`: the command's option for a field (parent_id → --parent), so the
+    line names what the operator typed."""
+    if options and exc.field in options:
+        exc.field = options[exc.field]
     if locale is None:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1)
@@ -319,6 +322,18 @@ def demo(
     typer.echo(summary)
 
 
+ORG_OPTIONS = {"parent_id": "--parent", "pack_key": "--pack", "kind": "--kind", "name": "--name"}
+USER_OPTIONS = {
+    "display_name": "--name",
+    "role": "--role",
+    "org_id": "--org",
+    "department_id": "--department",
+    "password": "--password",
+    "locale": "--lang",
+}
+TOKEN_OPTIONS = {"name": "--name", "scope": "--scope"}
+
+
 @org_app.command("add")
 def org_add(
     code: Annotated[str, typer.Argument(help="a short unique code, e.g. HX or SH-NJ")],
@@ -370,7 +385,7 @@ def org_add(
             )
             typer.echo(f"{org.kind} {org.code} (id {org.id}) added")
     except KesuError as exc:
-        _fail(exc)
+        _fail(exc, options=ORG_OPTIONS)
 
 
 @org_app.command("set-pack")
@@ -455,7 +470,7 @@ def user_add(
             )
             typer.echo(f"user {user.username} (id {user.id}, role {user.role}) added")
     except KesuError as exc:
-        _fail(exc)
+        _fail(exc, options=USER_OPTIONS)
 
 
 @token_app.command("create")
@@ -476,7 +491,7 @@ def token_create(
                 session, SystemClock(), user, kind="api", name=name, hours=None, scope=scope
             )
     except KesuError as exc:
-        _fail(exc)
+        _fail(exc, options=TOKEN_OPTIONS)
     typer.echo(raw)
 
 

@@ -54,7 +54,7 @@ def test_a_password_typed_at_the_prompt_is_asked_twice_and_a_mismatch_changes_no
     assert result.exit_code != 0 and "do not match" in result.output
 
 
-@pytest.mark.parametrize(("name", "said"), [("  ", "name: required"), ("x" * 101, "at most 100")])
+@pytest.mark.parametrize(("name", "said"), [("  ", "--name: required"), ("x" * 101, "at most 100")])
 def test_a_token_needs_a_name_that_fits(settings, monkeypatch, org, name, said):
     monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
     monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
@@ -184,15 +184,16 @@ def test_a_new_deployment_adds_its_group_and_sites_from_the_command_line(kesu, s
     ("args", "named"),
     [
         (["ACME", "--name", "x", "--pack", "no-such-pack"], "Policy pack no-such-pack not found"),
-        (["ACME", "--name", "x"], "pack_key: required"),
-        (["S", "--name", "x", "--kind", "store"], "kind: 'store' is not one of group, region,"),
+        (["ACME", "--name", "x"], "--pack: required"),
+        (["S", "--name", "x", "--kind", "site"], "--parent: a valid parent organisation is"),
+        (["S", "--name", "x", "--kind", "store"], "--kind: 'store' is not one of group, region,"),
         (["S", "--name", "x", "--kind", "site", "--parent", "NOPE"], "no organisation with code"),
         (
             ["S", "--name", "x", "--kind", "site", "--parent", "HX", "--pack", "retail-store"],
-            "pack_key: only a group names its pack",
+            "--pack: only a group names its pack",
         ),
         (["S 1", "--name", "x", "--kind", "site", "--parent", "HX"], "code: 'S 1' may hold only"),
-        (["S1", "--name", "  ", "--kind", "site", "--parent", "HX"], "name: required"),
+        (["S1", "--name", "  ", "--kind", "site", "--parent", "HX"], "--name: required"),
         (
             ["S1", "--name", "店" * 201, "--kind", "site", "--parent", "HX"],
             "at most 200 characters",
@@ -215,7 +216,7 @@ def test_org_add_refuses_a_bad_organisation_and_adds_nothing(
     ("args", "named"),
     [
         (["wang xl", "--name", "王小丽"], "username: 'wang xl' must be 2–60 letters, digits or"),
-        (["wangxl", "--name", "   "], "display_name: required"),
+        (["wangxl", "--name", "   "], "--name: required"),
     ],
 )
 def test_user_add_refuses_a_name_the_api_would_refuse_and_adds_no_one(
@@ -233,7 +234,10 @@ def test_user_add_refuses_a_name_the_api_would_refuse_and_adds_no_one(
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["token", "create", "director", "--scope", "admin"], "scope: 'admin' is not one of read"),
+        (
+            ["token", "create", "director", "--scope", "admin"],
+            "--scope: 'admin' is not one of read",
+        ),
         (["notify", "list", "--state", "lost"], "--state: 'lost' is not one of pending, sent"),
     ],
 )
