@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from scenarios.world import REACHED, World, local
+from scenarios.world import REACHED, VALID, World, investigation, local, solution
 
 STAFF = [
     ("clerk", "cs_clerk", "CS"),
@@ -113,3 +113,27 @@ def test_000_the_weekly_statistics_report_reaches_head_office_operations_every_m
         "application/pdf",
     )
     assert {m.address for m in mail} == {"hq@example.com", "store_manager@example.com"}
+
+
+def test_000_a_reopened_complaint_is_open_again_and_back_on_the_duty_managers_weekly_check(world):
+    """4 作业内容 3: "值班经理每周必须检查一遍未结客怨记录" — a complaint reopened after filing is
+    未结 again, so its weekly check starts again (it stopped when it was filed as 已结)."""
+    cid = complaint(world)
+    world.run("clerk", cid, "acknowledge", {})
+    world.run("clerk", cid, "record_contact", REACHED)
+    world.run("clerk", cid, "classify", VALID)
+    world.run("clerk", cid, "record_investigation", investigation("material"))
+    world.run("clerk", cid, "propose_solution", solution("repair"))
+    world.run("clerk", cid, "implement", {})
+    world.run("clerk", cid, "record_response", {"satisfaction": 1})
+    world.run("chief", cid, "sign_off", {})
+    world.run("chief", cid, "close", {})
+    assert world.timers(cid)["weekly_open_review"].state == "cancelled"  # filed as 已结
+
+    world.at(local(2026, 11, 25, 15, 0))
+    world.run("chief", cid, "reopen", {"reason": "顾客来电：安装后柜门又松动了。"})
+    review = world.timers(cid)["weekly_open_review"]
+    assert (review.state, review.round) == ("running", 2)
+    assert review.due_at == local(2026, 12, 3)  # seven days from the reopening
+    world.at(local(2026, 12, 3))
+    assert {"duty", "store_manager"} <= set(world.messages(cid, "sla_breach"))
