@@ -125,3 +125,24 @@ def test_003_major_cases_get_a_progress_report_every_24_hours_until_carried_out(
     updates = world.all_timers(cid, "progress_update")
     assert [t.state for t in updates] == ["met", "running"]
     assert updates[1].due_at == start + timedelta(hours=44)
+
+
+def test_003_a_major_case_the_customer_does_not_accept_gets_progress_reports_again(world):
+    """四(三)2: a major case takes "根据实际情况确定，但要及时向客户反馈处理进度"; a customer
+    who does not accept the result sends it back into handling, and the reports resume."""
+    start = world.clock.now()
+    cid = world.receive("handler", level="major", category="safety", complainant_type="guest")
+    world.run("manager", cid, "record_contact", REACHED)
+    world.run("manager", cid, "classify", VALID)
+    world.run("manager", cid, "record_investigation", investigation("safety"))
+    world.run("manager", cid, "propose_solution", solution("refund", 500))
+    world.at(start + timedelta(hours=30))
+    world.run("manager", cid, "implement", {})
+    assert world.timers(cid)["progress_update"].state == "cancelled"  # carried out
+
+    world.run("handler", cid, "record_response", {"satisfaction": 5})
+    c = world.complaint(cid)
+    assert (c.state, c.round, c.gm_agenda) == ("in_progress", 2, True)
+    update = world.timers(cid)["progress_update"]
+    assert (update.state, update.round) == ("running", 2)
+    assert update.due_at == start + timedelta(hours=54)
