@@ -86,6 +86,28 @@ def test_001_first_response_limits_and_overdue_penalties_follow_the_grade_table(
     assert world.penalties(cid) == [(handler, Decimal(yuan))]
 
 
+def test_001_a_dissatisfied_customer_first_contacted_after_25_minutes_misses_the_20_minute_contact_but_not_the_30_minute_response(  # noqa: E501
+    world,
+):
+    """第五条(三) 注: the first contact within 20 minutes, whatever the grade; 第六条: a 不满意
+    complaint's first response within 30 minutes, 20 yuan if late."""
+    cid = world.receive("specialist", level="dissatisfied", category="attitude")
+    timers = world.timers(cid)
+    assert timers["first_contact"].due_at == THURSDAY_10 + timedelta(minutes=20)
+    assert timers["first_response"].due_at == THURSDAY_10 + timedelta(minutes=30)
+    world.at(THURSDAY_10 + timedelta(minutes=20))
+    assert world.timers(cid)["first_contact"].breached_at is not None
+    assert world.messages(cid, "sla_breach") == ["cs_manager", "manager"]
+    world.at(THURSDAY_10 + timedelta(minutes=25))
+    world.run("manager", cid, "record_contact", REACHED)
+    timers = world.timers(cid)
+    assert timers["first_contact"].state == timers["first_response"].state == "met"
+    assert timers["first_response"].breached_at is None
+    assert world.penalties(cid) == []  # the amounts are the first response's
+    very = world.receive("specialist", level="very_dissatisfied", category="attitude")
+    assert "first_contact" not in world.timers(very)  # its first response is 20 minutes already
+
+
 def test_001_an_on_site_complaint_is_met_within_10_minutes(world):
     cid = world.receive("specialist", level="dissatisfied", channel="onsite", category="attitude")
     onsite = world.timers(cid)["onsite_contact"]
