@@ -563,18 +563,19 @@ def policy_load(path: Path, lang: Annotated[str, PACK_LANG] = "zh_Hans") -> None
 def policy_show(
     key: str, lang: Annotated[str, typer.Option(help="zh_Hans | zh_Hant | en")] = "zh_Hans"
 ) -> None:
-    """A readable summary of a built-in pack (or a pack file): levels, timers, chains."""
+    """A readable summary of a pack: a pack file, the version in use of a pack in the database
+    (one loaded with `kesu policy load`), or a built-in pack. Levels, timers, chains."""
     from kesu.errors import NotFound
     from kesu.policy import loader
     from kesu.policy.summary import describe
 
     try:
         path = Path(key)
-        pack = (
-            loader.load_file(path)
-            if path.is_file()
-            else loader.parse_pack(loader.builtin_source(key), f"{key}.yaml")
-        )
+        if path.is_file():
+            pack = loader.load_file(path)
+        else:
+            found = {row.key: pack for row, pack, _groups in _stored_packs() or []}
+            pack = found.get(key) or loader.parse_pack(loader.builtin_source(key), f"{key}.yaml")
     except (NotFound, loader.PackInvalid) as exc:
         _fail(exc)
     for line in describe(pack, cli_locale(lang, "zh_Hans")):
@@ -583,12 +584,53 @@ def policy_show(
 
 @policy_app.command("list")
 def policy_list() -> None:
-    """The built-in packs."""
+    """The packs in the database (the version new complaints open under and the groups that
+    run it), then the built-in packs it does not hold; only the built-in ones without a
+    database to read."""
     from kesu.policy import loader
 
+    stored = _stored_packs() or []
+    for row, pack, groups in stored:
+        typer.echo(f"{row.key}\tv{row.version}\t{pack.name['zh_Hans']}\t{', '.join(groups) or '-'}")
+    held = {row.key for row, _pack, _groups in stored}
     for key in loader.builtin_keys():
-        pack = loader.parse_cached(loader.builtin_source(key))
-        typer.echo(f"{pack.key}\tv{pack.version}\t{pack.name['zh_Hans']}")
+        if key not in held:
+            pack = loader.parse_cached(loader.builtin_source(key))
+            typer.echo(f"{pack.key}\tv{pack.version}\t{pack.name['zh_Hans']}")
+
+
+def _stored_packs():
+    """`policy_service.stored` of the configured database, or None when there is none to read
+    (settings incomplete, unreachable, no Kesu tables yet): `kesu policy` works without one,
+    and creates no database file."""
+    import tomllib
+
+    from pydantic import ValidationError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kesu.db import migrate
+    from kesu.db.session import make_engine, make_sessionmaker, reading
+    from kesu.policy import service as policy_service
+
+    try:
+        settings = Settings()
+        url = make_url(settings.db_url)
+        if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+            return None
+        engine = make_engine(settings.db_url)
+    except (ValidationError, tomllib.TOMLDecodeError, SQLAlchemyError, ImportError, OSError):
+        return None
+    try:
+        if migrate.current(engine) is None:
+            return None
+        migrate.metadata()
+        with reading(make_sessionmaker(engine)) as session:
+            return policy_service.stored(session)
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
 
 
 @audit_app.command("verify")

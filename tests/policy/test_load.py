@@ -167,6 +167,28 @@ def test_a_group_is_moved_to_its_own_pack_and_open_complaints_keep_theirs(
         )
 
 
+def test_policy_list_and_show_find_a_loaded_pack_with_its_version_and_groups(kesu, tmp_path):
+    """After `kesu policy load` and `kesu org set-pack`, the deployer sees their own pack among
+    the packs, with the version in use and the group running it, and can summarise it by key
+    (before, list named only the built-in packs and show said the loaded one was not found)."""
+    own = _changed(version_step=2).replace("key: franchise-sales-center", "key: hx-procedure", 1)
+    path = tmp_path / "hx.yaml"
+    path.write_text(own, "utf-8")
+    assert kesu("policy", "load", str(path)).exit_code == 0
+    assert kesu("org", "set-pack", "HX", "hx-procedure").exit_code == 0
+    version = re.search(r"^version: (\d+)", own, re.M).group(1)
+    listed = kesu("policy", "list")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert f"hx-procedure\tv{version}\t加盟销售中心客户投诉管理规定\tHX" in lines
+    assert sum(line.startswith("franchise-sales-center\t") for line in lines) == 1
+    assert any(line.startswith("bank-insurance\t") for line in lines)
+    shown = kesu("policy", "show", "hx-procedure", "--lang", "en")
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.startswith(f"hx-procedure v{version} — ")
+    assert "within: 2 working days" in shown.output
+
+
 def test_a_pack_without_the_roles_the_staff_hold_is_refused_and_nothing_changes(kesu, sessions):
     result = kesu("org", "set-pack", "HX", "default")  # no 'director', 'admin_center' …
     assert result.exit_code == 1

@@ -102,6 +102,25 @@ def current(session: Session, key: str) -> PolicyVersion:
     return row
 
 
+def stored(session: Session) -> list[tuple[PolicyVersion, Pack, list[str]]]:
+    """Every pack key stored (the built-ins `kesu db upgrade` registered and those loaded with
+    `kesu policy load`): the version new complaints open under, its pack and the codes of the
+    groups that run it, by key."""
+    keys = session.scalars(select(PolicyVersion.key).distinct().order_by(PolicyVersion.key))
+    groups: dict[str, list[str]] = {}
+    for code, key in session.execute(
+        select(Organisation.code, Organisation.pack_key)
+        .where(Organisation.kind == "group")
+        .order_by(Organisation.code)
+    ):
+        groups.setdefault(key, []).append(code)
+    out = []
+    for key in list(keys):
+        row = current(session, key)
+        out.append((row, pack_of(session, row.id), groups.get(key, [])))
+    return out
+
+
 def pack_of(session: Session, policy_version_id: int) -> Pack:
     with _lock:
         known = _packs.setdefault(database_key(session), {})
