@@ -138,6 +138,24 @@ def test_the_stored_pack_from_the_api_is_a_pack_file_to_edit_and_load_again(clie
     assert loaded.json()["key"] == "hx-own"
 
 
+def test_the_api_lists_the_pack_a_group_runs_once_it_is_its_own(client, org, kesu, tmp_path):
+    """An integrator listing the packs finds the one their group runs, at the version in use,
+    after the group moved to a pack of its own (before: only the built-in packs)."""
+    admin = login(client, "admin")
+    listed = {p["key"]: p for p in client.get("/api/v1/packs", headers=admin).json()}
+    assert listed["franchise-sales-center"]["in_use"] is True
+    own = _changed(version_step=4).replace("key: franchise-sales-center", "key: hx-own", 1)
+    path = tmp_path / "own.yaml"
+    path.write_text(own, "utf-8")
+    assert kesu("policy", "load", str(path)).exit_code == 0
+    assert kesu("org", "set-pack", "HX", "hx-own").exit_code == 0
+    listed = {p["key"]: p for p in client.get("/api/v1/packs", headers=admin).json()}
+    version = int(re.search(r"^version: (\d+)", own, re.M).group(1))
+    assert listed["hx-own"]["version"] == version and listed["hx-own"]["in_use"] is True
+    assert listed["franchise-sales-center"]["in_use"] is False
+    assert "bank-insurance" in listed
+
+
 def test_a_group_is_moved_to_its_own_pack_and_open_complaints_keep_theirs(
     kesu, client, sessions, tmp_path, org
 ):

@@ -437,11 +437,20 @@ def revoke_token(token_id: int, db: Db, clock: ClockDep, user: AccountUser) -> N
 
 
 @router.get("/packs", tags=["policy"])
-def packs(user: CurrentUser) -> list[dict[str, Any]]:
+def packs(db: ReadDb, user: CurrentUser) -> list[dict[str, Any]]:
+    """The built-in packs and the one the caller's group runs (its own, once loaded: `POST
+    /api/v1/packs`), each at the version new complaints open under; `in_use` marks the
+    group's."""
+    own = org_service.group_of(db, user.org_id).pack_key
     out = []
-    for key in loader.builtin_keys():
-        pack = loader.parse_cached(loader.builtin_source(key))
-        out.append({"key": pack.key, "version": pack.version, "name": pack.name})
+    for key in sorted({*loader.builtin_keys(), own} - {None}):
+        try:
+            row = policy_service.current(db, key)
+            pack, version = policy_service.pack_of(db, row.id), row.version
+        except NotFound:  # a built-in pack not registered yet (`kesu db upgrade`)
+            pack = loader.parse_cached(loader.builtin_source(key))
+            version = pack.version
+        out.append({"key": key, "version": version, "name": pack.name, "in_use": key == own})
     return out
 
 
