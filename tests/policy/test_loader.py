@@ -119,7 +119,10 @@ def test_yaml_that_does_not_parse_is_reported_with_its_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("key: x\nlevels: [\n", encoding="utf-8")
     result = runner.invoke(app, ["policy", "validate", str(path)])
-    assert result.exit_code == 1 and "not valid YAML" in result.output
+    assert result.exit_code == 1 and f"{path}:3: (pack): 不是有效的 YAML：" in result.output
+    result = runner.invoke(app, ["policy", "validate", str(path), "--lang", "en"])
+    assert result.exit_code == 1 and f"{path}:3: (pack): not valid YAML: " in result.output
+    assert "line 3" not in result.output  # said once, where a deployer looks for it
 
 
 def test_a_pack_saved_as_gbk_is_refused_naming_the_line_and_the_encoding(tmp_path):
@@ -131,6 +134,8 @@ def test_a_pack_saved_as_gbk_is_refused_naming_the_line_and_the_encoding(tmp_pat
     first_chinese = next(
         n for n, line in enumerate(builtin_source("default").splitlines(), 1) if not line.isascii()
     )
+    assert result.output.startswith(f"{path}:{first_chinese}: (pack): 不是 UTF-8 文本")
+    result = runner.invoke(app, ["policy", "validate", str(path), "--lang", "en"])
     assert result.output.startswith(f"{path}:{first_chinese}: (pack): not UTF-8 text")
     result = runner.invoke(app, ["policy", "show", str(path)])
     assert result.exit_code == 1 and "save the file as UTF-8" in result.output

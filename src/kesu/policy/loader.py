@@ -105,6 +105,12 @@ def _problems(filename: str, node: yaml.Node, err: dict[str, Any]) -> list[Probl
     ]
 
 
+def _said(filename: str, line: int | None, name: str, **params: Any) -> Problem:
+    """A problem of the whole file (not YAML, not a mapping, not UTF-8), in every language."""
+    key = f"policy.rule.{name}"
+    return Problem(filename, line, "", translate(key, "en", **params), key, params)
+
+
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader where PyYAML was built with it (ten times faster), else the pure one."""
 
@@ -115,9 +121,15 @@ def parse_pack(text: str, filename: str = "<pack>") -> Pack:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise PackInvalid([Problem(filename, line, "", f"not valid YAML: {exc}")]) from exc
+        # PyYAML's own words (English), without its position: the line is already named
+        said = " ".join(
+            str(part)
+            for part in (getattr(exc, "context", None), getattr(exc, "problem", None))
+            if part
+        ) or " ".join(str(exc).split())
+        raise PackInvalid([_said(filename, line, "not_yaml", problem=said)]) from exc
     if not isinstance(data, dict):
-        raise PackInvalid([Problem(filename, 1, "", "a pack is a mapping of keys to values")])
+        raise PackInvalid([_said(filename, 1, "not_mapping")])
     try:
         return Pack.model_validate(data)
     except ValidationError as exc:
@@ -150,8 +162,8 @@ def load_file(path: Path) -> Pack:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:  # e.g. saved as GBK by a Windows editor
         line = raw[: exc.start].count(b"\n") + 1
-        rule = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}): save the file as UTF-8"
-        raise PackInvalid([Problem(str(path), line, "", rule)]) from exc
+        problem = _said(str(path), line, "not_utf8", byte=f"{raw[exc.start]:02x}")
+        raise PackInvalid([problem]) from exc
     return parse_pack(text, str(path))
 
 
