@@ -220,6 +220,28 @@ def test_001_a_repeat_complaint_on_the_same_matter_is_a_major_complaint_reported
     assert world.messages(again, "complaint_alert") == ["cs_manager", "cs_manager", "gm"]
 
 
+def test_001_a_major_complaint_handled_by_the_cs_manager_is_signed_by_the_general_manager_and_filed(
+    world,
+):
+    """第五条(七): signed by 客服部经理 and 总经理, filed by 行政部. The CS manager handles a
+    重大投诉 and may not review their own case, so the general manager signs; it no longer
+    waits for ever for a second CS manager's signature."""
+    cid = world.receive("specialist", level="major", category="product")
+    assert world.complaint(cid).assignee_id == world.ids["cs_manager"]
+    world.run("cs_manager", cid, "record_contact", REACHED)
+    world.run("cs_manager", cid, "classify", VALID)
+    world.run("cs_manager", cid, "record_investigation", investigation())
+    world.run("cs_manager", cid, "propose_solution", solution("compensation", 800))
+    world.run("cs_manager", cid, "implement", {})
+    world.run("specialist", cid, "record_response", {"satisfaction": 1})
+    with pytest.raises(Forbidden):
+        world.run("cs_manager", cid, "sign_off", {})  # not their own case
+    world.run("gm", cid, "sign_off", {})
+    world.run("office", cid, "close", {})
+    c = world.complaint(cid)
+    assert c.state == "closed" and world.timers(cid)["sign_and_file"].state == "met"
+
+
 def test_001_media_exposure_makes_a_crisis_at_once_and_tells_the_general_manager(world):
     cid = world.receive(
         "specialist", level="dissatisfied", category="product", description="客户说要找媒体曝光。"
