@@ -146,3 +146,21 @@ def test_003_a_major_case_the_customer_does_not_accept_gets_progress_reports_aga
     update = world.timers(cid)["progress_update"]
     assert (update.state, update.round) == ("running", 2)
     assert update.due_at == start + timedelta(hours=54)
+
+
+def test_003_a_major_case_the_club_manager_handled_is_closed_by_him_once_the_customer_accepts(
+    world,
+):
+    """三(二)1 and 四(三)2: the club manager decides a major case and the team's 总结报告 is
+    his; no one else signs it (before, it waited for a second club manager's review)."""
+    cid = world.receive("handler", level="major", category="safety", complainant_type="guest")
+    assert world.complaint(cid).assignee_id == world.ids["manager"]
+    world.run("manager", cid, "record_contact", REACHED)
+    world.run("manager", cid, "classify", VALID)
+    world.run("manager", cid, "record_investigation", investigation("safety"))
+    world.run("manager", cid, "propose_solution", solution("refund", 300))
+    world.run("manager", cid, "implement", {})
+    world.run("handler", cid, "record_response", {"satisfaction": 2})
+    world.run("manager", cid, "close", {})
+    assert world.complaint(cid).state == "closed"
+    assert world.timers(cid)["follow_up_visit"].state == "running"
