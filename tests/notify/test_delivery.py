@@ -400,6 +400,31 @@ def test_a_customer_who_reads_english_gets_a_link_that_opens_the_portal_in_engli
     assert client.cookies.get("kesu_lang") == "en"
 
 
+def test_with_a_public_address_staff_alerts_link_to_the_complaint_in_the_console(
+    sessions, clock, smtp_settings, smtp_server, give_email, org, webhook_server, complaint
+):
+    """A supervisor's e-mail and the group's webhook about a complaint carry its console page:
+    one click from the alert to the case (before: "please follow up" and no way there)."""
+    cid, _ = complaint
+    public = smtp_settings.model_copy(update={"public_url": "https://kesu.example.cn/"})
+    add_channel(sessions, clock, org["HX"], "webhook", webhook_server.url, locale="en")
+    uid = give_email("supervisor", "zhang@hx.example")
+    enqueue_users(sessions, clock, [uid], complaint_id=cid)
+
+    deliver.deliver_due(sessions, clock, public)
+
+    (mail,) = smtp_server.mailbox.to("zhang@hx.example")
+    page = f"https://kesu.example.cn/complaints/{cid}"
+    assert mail.get_content().rstrip().endswith(f"打开投诉：{page}")
+    (hook,) = webhook_server.received
+    assert hook.json()["url"] == page
+    assert hook.json()["body"].endswith(f"Open the complaint: {page}")
+    without = smtp_settings.model_copy(update={"public_url": None})
+    enqueue_users(sessions, clock, [uid], key="received:2", complaint_id=cid)
+    deliver.deliver_due(sessions, clock, without)
+    assert "/complaints/" not in smtp_server.mailbox.to("zhang@hx.example")[-1].get_content()
+
+
 def test_without_a_public_address_no_link_is_added(sessions, clock, settings, complaint):
     _sms, _mail, response = _acknowledged(sessions, clock, settings, complaint)
     assert "投诉编号 FS20261126001" in response

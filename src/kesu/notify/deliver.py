@@ -231,6 +231,17 @@ def _about_their_complaint(claim: Claim) -> bool:
     return claim.recipient_kind == "customer" and claim.complaint_id is not None
 
 
+def _console_link(claim: Claim, settings: Settings) -> str | None:
+    """A message to staff (or a channel) about a complaint ends with the complaint's console
+    page, where the deployment has a public address: one click from the alert to the case
+    (the console asks them to sign in and applies their permissions as always)."""
+    if claim.recipient_kind == "customer" or claim.complaint_id is None:
+        return None
+    if not settings.public_url:
+        return None
+    return f"{settings.public_url.rstrip('/')}/complaints/{claim.complaint_id}"
+
+
 def send(claim: Claim, settings: Settings, now: datetime) -> str:
     """Render in the recipient's language and hand to the channel's sender."""
     if claim.refused:
@@ -246,6 +257,10 @@ def send(claim: Claim, settings: Settings, now: datetime) -> str:
     )
     if link:
         more = translate("notify.customer_link", claim.locale, link=link)
+        message = replace(message, body=f"{message.body}{more}")
+    staff_link = _console_link(claim, settings)
+    if staff_link:
+        more = translate("notify.staff_link", claim.locale, link=staff_link)
         message = replace(message, body=f"{message.body}{more}")
     if claim.channel == "sms-log":
         return senders.log_sms(phone=claim.address, message=message)
@@ -272,6 +287,7 @@ def send(claim: Claim, settings: Settings, now: datetime) -> str:
         "delivery_id": claim.outbox_id,
         "event": claim.template,
         "complaint_id": claim.complaint_id,
+        "url": staff_link,
         "locale": claim.locale,
         "subject": message.subject,
         "body": message.body,
