@@ -154,6 +154,13 @@ def test_an_intake_token_registers_complaints_but_cannot_handle_them(client, org
     cid = client.post("/api/v1/complaints", json=complaint_body(org), headers=api).json()["id"]
     r = run(client, api, cid, "acknowledge")
     assert r.status_code == 403 and r.json()["error"]["key"] == "forbidden.token_scope"
+    # what the token may not do, in the reader's words, not the rule's key ("command")
+    said = r.json()["error"]["message"]
+    assert said == "此 API 令牌的权限范围不允许“处理投诉（流程操作）”（请使用范围更大的令牌）"
+    r = client.post("/api/v1/tokens", json={"name": "x"}, headers=api | {"Accept-Language": "en"})
+    assert r.json()["error"]["message"].startswith(
+        "This API token's scope does not allow 'managing your own account (password, tokens, "
+    )
     assert run(client, headers, cid, "acknowledge").status_code == 200
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kesu.errors import Forbidden
+from kesu.i18n import label
 from kesu.policy.schema import Role
 
 SCOPES = ("read", "intake", "full")
@@ -117,8 +118,8 @@ def can(p: Principal, action: str, target: ComplaintView | int | None = None) ->
 def require(p: Principal, action: str, target: ComplaintView | int | None = None) -> None:
     """`can`, raising Forbidden with the key of the rule that refuses."""
     reason = _reason(p, action, target)
-    if reason is not None:
-        raise Forbidden(reason, action=action)
+    if reason is not None:  # the action in the reader's words, not its key ("account")
+        raise Forbidden(reason, action=label(f"access.action.{action}"))
 
 
 # --- accounts -------------------------------------------------------------------------------
