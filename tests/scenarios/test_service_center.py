@@ -26,6 +26,7 @@ STAFF = [
     ("cs_manager", "cs_manager", "CS"),
     ("gm", "general_manager", None),
     ("office", "admin_office", None),
+    ("floor", "staff", "OPS"),
 ]
 THURSDAY_10 = local(2026, 11, 26, 10, 0)
 
@@ -130,6 +131,28 @@ def test_001_the_specialist_calls_back_40_minutes_after_the_managers_first_agree
     assert world.messages(cid, "sla_warning") == ["specialist"]  # the reminder to call
     world.run("specialist", cid, "record_contact", REACHED)
     assert world.timers(cid)["tracking_call"].state == "met"
+
+
+def test_001_an_on_site_complaint_taken_by_floor_staff_reminds_the_follow_up_specialist_to_call_back(  # noqa: E501
+    world,
+):
+    """第五条(二)(四)(六): the floor staff record an on-site complaint and pass it to the 回访专员,
+    who calls back after 40 minutes and makes the second contact: the reminders and notices
+    are theirs, not the floor staff's (who can make neither call)."""
+    cid = world.receive("floor", level="dissatisfied", channel="onsite", category="attitude")
+    world.at(THURSDAY_10 + timedelta(minutes=5))
+    world.run("manager", cid, "record_contact", REACHED)
+    world.at(THURSDAY_10 + timedelta(minutes=46))
+    # the manager's was the on-site 10 minutes' (at 5); the call back is the specialist's
+    assert world.messages(cid, "sla_warning") == ["manager", "specialist"]
+    world.at(THURSDAY_10 + timedelta(minutes=65))
+    assert world.messages(cid, "sla_breach") == ["cs_manager", "specialist"]
+    world.run("manager", cid, "classify", VALID)
+    world.run("manager", cid, "record_investigation", investigation())
+    world.run("manager", cid, "propose_solution", solution("apology"))
+    world.run("manager", cid, "implement", {})
+    world.at(THURSDAY_10 + timedelta(hours=21))  # 80 % of the 24 hours to the second contact
+    assert world.messages(cid, "sla_warning") == ["manager", "specialist", "specialist"]
 
 
 def test_001_the_second_response_within_24_hours_of_the_returned_work_order_costs_the_grade_amount(
