@@ -146,3 +146,10 @@ def test_a_valid_pack_file_passes_validation(tmp_path):
     path.write_text(builtin_source("default"), encoding="utf-8")
     result = runner.invoke(app, ["policy", "validate", str(path)])
     assert result.exit_code == 0 and "valid pack default" in result.output
+
+
+def test_policy_show_reads_seed_001s_response_rounds_as_words_not_a_python_mapping():
+    from kesu.policy.summary import describe
+
+    lines = describe(parse_pack(builtin_source("service-center"), "service-center.yaml"), "en")
+    assert "  response rounds: at most 2; crisis: case by case" in lines

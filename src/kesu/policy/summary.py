@@ -75,7 +75,11 @@ def describe(pack: Pack, locale: str = "zh_Hans") -> list[str]:
         )
     if pack.response_rounds:
         r = pack.response_rounds
-        lines.append(f"  response rounds: at most {r.max} ({r.by_level or 'all levels'})")
+        per_level = "".join(
+            f"; {level}: {'case by case' if limit is None else f'at most {limit}'}"
+            for level, limit in r.by_level.items()
+        )
+        lines.append(f"  response rounds: at most {r.max}{per_level}")
     for rule in pack.notifications:
         who = "/".join(rule.notify) + (" + customer" if rule.customer else "")
         lines.append(f"notify on {_triggers([Trigger(event=rule.event, when=rule.when)])}: {who}")
