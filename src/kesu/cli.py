@@ -165,7 +165,9 @@ def prepare(settings: Settings) -> None:
     clock = SystemClock()
     with transaction(sessions) as session:
         for key in loader.builtin_keys():
-            policy_service.install(session, clock, loader.builtin_source(key), key)
+            policy_service.install(
+                session, clock, loader.builtin_source(key), key, staff_must_fit=False
+            )
     if engine.dialect.name == "sqlite":
         # SQLite plans without statistics until ANALYZE: per-person queues then scan a whole
         # organisation's history (docs/performance.md measured 285 ms → 1 ms)
@@ -551,6 +553,8 @@ def policy_load(path: Path, lang: Annotated[str, PACK_LANG] = "zh_Hans") -> None
         for problem in exc.problems:
             typer.echo(problem.line_in(locale), err=True)
         raise typer.Exit(1) from None
+    except KesuError as exc:  # staff hold a role the new version does not have
+        _fail(exc, locale)
     said = "stored" if new else "already stored"
     typer.echo(f"{path}: pack {row.key} v{row.version} {said} ({row.digest[:12]})")
     if now.id != row.id:

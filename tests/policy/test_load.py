@@ -216,6 +216,26 @@ def test_a_pack_without_the_roles_the_staff_hold_is_refused_and_nothing_changes(
     assert kesu("org", "set-pack", "SH-NJ", "default").exit_code == 1  # a store runs no pack
 
 
+def test_a_new_version_without_a_role_the_staff_hold_is_refused_and_nothing_is_stored(
+    kesu, client, sessions, tmp_path
+):
+    """A new version of the pack a group runs that renames the archivists' role would leave
+    them unable to close anything (and its timers' messages to nobody): refused like `kesu
+    org set-pack` refuses such a pack, in the CLI and over HTTP; nothing is stored."""
+    renamed = _changed().replace("archivist", "records_clerk")
+    assert loader.parse_pack(renamed).role("archivist") is None
+    path = tmp_path / "renamed.yaml"
+    path.write_text(renamed, "utf-8")
+    before = _versions(sessions)
+    result = kesu("policy", "load", str(path), "--lang", "en")
+    assert result.exit_code == 1, result.output
+    assert "has no role archivist, which staff of this group hold" in result.output
+    r = client.post("/api/v1/packs", json={"source": renamed}, headers=login(client, "admin"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == "pack"
+    assert "archivist" in r.json()["error"]["message"]
+    assert _versions(sessions) == before
+
+
 def org_pack(session, code: str) -> str | None:
     from kesu.org.models import Organisation
 

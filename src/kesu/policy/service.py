@@ -47,16 +47,37 @@ def register(session: Session, clock: Clock, text: str, filename: str = "<pack>"
 
 
 def install(
-    session: Session, clock: Clock, text: str, filename: str, by: User | None = None
+    session: Session,
+    clock: Clock,
+    text: str,
+    filename: str,
+    by: User | None = None,
+    *,
+    staff_must_fit: bool = True,
 ) -> tuple[PolicyVersion, bool]:
     """Store a pack (validated) and, when it is new, record that in the configuration trail:
     `kesu db upgrade` does it for the built-in packs, `kesu policy load` and `POST /packs` for
     an organisation's own. (The row, whether it was new.) New complaints of the groups under
     its key open under the current version (`current`): the highest version, the latest
-    stored among equals; complaints already open keep theirs."""
+    stored among equals; complaints already open keep theirs. A new version that would be in
+    use is refused while the staff of a group under its key hold a role it does not have
+    (as `adopt` refuses such a pack), unless `staff_must_fit` is False (a release's
+    built-in pack)."""
     dig = loader.digest(text)
     known = session.scalar(select(PolicyVersion.id).where(PolicyVersion.digest == dig))
     row = register(session, clock, text, filename)
+    if known is None and staff_must_fit and current(session, row.key).id == row.id:
+        pack = pack_of(session, row.id)
+        groups = session.scalars(
+            select(Organisation.id).where(
+                Organisation.kind == "group", Organisation.pack_key == row.key
+            )
+        )
+        missing = sorted({r for g in groups for r in _missing_roles(session, pack, g)})
+        if missing:
+            raise InvalidInput(
+                "policy.roles_missing", field="pack", key=row.key, roles="、".join(missing)
+            )
     if known is None:
         details = {"key": row.key, "version": row.version, "digest": row.digest}
         audit_service.record_config(session, clock, by, "pack.register", "pack", row.id, details)
@@ -70,17 +91,23 @@ def adopt(session: Session, clock: Clock, group: Organisation, key: str) -> None
     if group.kind != "group":
         raise InvalidInput("org.not_a_group", field="code", code=group.code)
     pack = pack_of(session, current(session, key).id)
-    roles = session.scalars(
-        select(User.role)
-        .where(User.org_id.in_(org_service.subtree_ids(session, group.id)), User.active)
-        .distinct()
-    )
-    missing = sorted(r for r in roles if pack.role(r) is None)
+    missing = _missing_roles(session, pack, group.id)
     if missing:
         raise InvalidInput("policy.roles_missing", field="pack", key=key, roles="、".join(missing))
     before, group.pack_key = group.pack_key, key
     details = {"code": group.code, "from": before, "to": key}
     audit_service.record_config(session, clock, None, "org.pack", "organisation", group.id, details)
+
+
+def _missing_roles(session: Session, pack: Pack, group_id: int) -> list[str]:
+    """The roles the group's active staff hold that `pack` does not have (they could no longer
+    act under it)."""
+    roles = session.scalars(
+        select(User.role)
+        .where(User.org_id.in_(org_service.subtree_ids(session, group_id)), User.active)
+        .distinct()
+    )
+    return sorted(r for r in roles if pack.role(r) is None)
 
 
 def current(session: Session, key: str) -> PolicyVersion:
