@@ -143,3 +143,21 @@ def test_a_year_entered_for_a_store_is_the_group_s_and_on_the_configuration_trai
         entry = s.scalars(select(ConfigAudit).order_by(ConfigAudit.id.desc())).first()
     assert entry.action == "calendar.year" and entry.target_id == org["HX"]
     assert entry.details["year"] == 2027 and entry.details["holidays"] == ["2027-01-01"]
+
+
+def test_a_department_s_day_is_refused_for_it_would_move_no_deadline(kesu, org, client):
+    """Deadlines count the days of a complaint's site and the organisations above it: closing
+    a day for the 综合服务部 was stored and moved nothing, silently. It is refused, naming
+    where to set it, in the CLI and over HTTP."""
+    result = kesu("calendar", "close-day", "CS", "2026-12-03", "--note", "团建")
+    assert result.exit_code == 1
+    assert "CS is a department, which keeps the days of its site or group" in result.output
+    admin = login(client, "admin")
+    r = client.put(
+        "/api/v1/calendar/days/CS/2026-12-03",
+        json={"working": False, "note": "团建"},
+        headers=admin,
+    )
+    assert r.status_code == 422 and r.json()["error"]["field"] == "org"
+    assert r.json()["error"]["message"].startswith("组织：CS 是部门")
+    assert client.get("/api/v1/calendar/days", headers=admin).json() == []

@@ -114,8 +114,11 @@ def set_day(
 ) -> int:
     """Mark a day closed (or an extra working day) for an organisation; re-time open clocks
     and put it on the configuration trail (`by` None: the CLI). Returns how many running
-    timers got a new due time."""
-    org_service.get(session, org_id)
+    timers got a new due time. A department is refused: deadlines count the days of a
+    complaint's site and the organisations above it, never a department's."""
+    org = org_service.get(session, org_id)
+    if org.kind == "department":
+        raise InvalidInput("calendar.department", field="org", code=org.code)
     note = (note or "").strip() or None
     if note is not None and len(note) > 200:
         raise InvalidInput("invalid.text_too_long", field="note", max=200)
