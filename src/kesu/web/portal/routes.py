@@ -246,17 +246,7 @@ def submit(
             {"text": translate("portal.consent_record", "zh_Hans", version=PRIVACY_VERSION)},
             created.version,
         )
-        for upload in files:
-            evidence_service.attach(
-                db,
-                clock,
-                settings.evidence_dir,
-                created,
-                customer,
-                upload.filename or "file",
-                upload.file.read(settings.max_upload_bytes + 1),
-                settings.max_upload_bytes,
-            )
+        _attach(db, clock, settings, created, customer, files)
     except KesuError as exc:
         db.rollback()
         values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf"}
@@ -437,6 +427,21 @@ def _files(form: FormData) -> list[UploadFile]:
     return files
 
 
+def _attach(db, clock, settings, complaint: Complaint, customer, files: list[UploadFile]) -> None:
+    """The customer's files, as evidence of their complaint (each within the upload limit)."""
+    for upload in files:
+        evidence_service.attach(
+            db,
+            clock,
+            settings.evidence_dir,
+            complaint,
+            customer,
+            upload.filename or "file",
+            upload.file.read(settings.max_upload_bytes + 1),
+            settings.max_upload_bytes,
+        )
+
+
 def _for_customer(exc: KesuError) -> KesuError:
     """A refused rating in the customer's terms, not the staff's (versions, the pack's grades):
     a page staff have moved on since is "its status has changed" (a second click of the same
@@ -529,17 +534,7 @@ def message(
                 f"event:{done.id}:{done.version}",
                 clock.now(),
             )
-        for upload in files:
-            evidence_service.attach(
-                db,
-                clock,
-                settings.evidence_dir,
-                done,
-                customer,
-                upload.filename or "file",
-                upload.file.read(settings.max_upload_bytes + 1),
-                settings.max_upload_bytes,
-            )
+        _attach(db, clock, settings, done, customer, files)
     except KesuError as exc:
         db.rollback()
         complaint = _tracked(db, settings, token)
