@@ -3,15 +3,16 @@ configuration trail, and sign anchors (a worker job)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from kesu.access.models import User
+from kesu.access.models import Token, User
 from kesu.audit.chain import (
     GENESIS,
     Break,
@@ -24,6 +25,7 @@ from kesu.audit.chain import (
 from kesu.audit.models import AuditAnchor, ConfigAudit
 from kesu.clock import Clock
 from kesu.complaint.models import Complaint, ComplaintEvent
+from kesu.policy.models import PolicyVersion
 from kesu.privacy.crypto import Keys, keys
 
 ANCHOR_EVERY = timedelta(hours=1)
@@ -194,10 +196,38 @@ def record_config(
     return row
 
 
-def config_trail(session: Session, *, limit: int = 100, before: int | None = None) -> list:
+def config_trail(
+    session: Session,
+    *,
+    limit: int = 100,
+    before: int | None = None,
+    org_ids: Collection[int] | None = None,
+    pack_keys: Collection[str] = (),
+) -> list:
+    """Configuration changes, newest first. `org_ids`: only those about these organisations
+    (an organisation, a user or an API token placed there, or made by someone placed there)
+    and about the packs `pack_keys`: what an administrator of a group or region reads, not
+    another group's people, tokens and stores. None: the whole trail (the CLI)."""
     stmt = select(ConfigAudit).order_by(ConfigAudit.seq.desc()).limit(limit)
     if before is not None:
         stmt = stmt.where(ConfigAudit.seq < before)
+    if org_ids is not None:
+        ids = sorted(org_ids)
+        users = select(User.id).where(User.org_id.in_(ids))
+        about = {
+            "organisation": ConfigAudit.target_id.in_(ids),
+            "user": ConfigAudit.target_id.in_(users),
+            "token": ConfigAudit.target_id.in_(select(Token.id).where(Token.user_id.in_(users))),
+            "pack": ConfigAudit.target_id.in_(
+                select(PolicyVersion.id).where(PolicyVersion.key.in_(sorted(pack_keys)))
+            ),
+        }
+        stmt = stmt.where(
+            or_(
+                ConfigAudit.actor_id.in_(users),
+                *(and_(ConfigAudit.target_kind == k, c) for k, c in about.items()),
+            )
+        )
     return list(session.scalars(stmt))
 
 

@@ -718,15 +718,19 @@ class ConfigAuditOut(BaseModel):
 def config_trail(
     db: ReadDb,
     admin: AdminUser,
+    p: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> list[ConfigAuditOut]:
-    """Configuration changes, newest first: users, roles, tokens, organisations, packs,
-    retention (hash-chained; `kesu audit verify` checks the chain)."""
-    return [
-        ConfigAuditOut.model_validate(e, from_attributes=True)
-        for e in audit_service.config_trail(db, limit=limit, before=before)
-    ]
+    """Configuration changes within the caller's scope (their group, a region's administrator:
+    the region), newest first: users, roles, tokens, organisations, packs, retention
+    (hash-chained; `kesu audit verify` checks the whole chain)."""
+    org_ids = p.group_ids if p.scope_ids is None else p.scope_ids
+    pack_key = org_service.group_of(db, admin.org_id).pack_key
+    rows = audit_service.config_trail(
+        db, limit=limit, before=before, org_ids=org_ids, pack_keys=[pack_key] if pack_key else []
+    )
+    return [ConfigAuditOut.model_validate(e, from_attributes=True) for e in rows]
 
 
 class DataViewOut(BaseModel):

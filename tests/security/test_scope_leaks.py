@@ -1,0 +1,71 @@
+"""What one organisation's people learn of another's: nothing, through any administrative list
+(another group entirely, or a region's administrator and the rest of the group)."""
+
+from __future__ import annotations
+
+from kesu.access import service as access_service
+from kesu.db.session import transaction
+from kesu.org import service as org_service
+
+
+def _other_group(sessions, clock) -> dict[str, int]:
+    """A second group on the same installation (`kesu org add`), with its own administrator."""
+    with transaction(sessions) as s:
+        group = org_service.create(
+            s, clock, kind="group", code="HY", name="华裕商贸", pack_key="retail-store"
+        )
+        admin = access_service.add_user(
+            s,
+            clock,
+            username="hy_admin",
+            display_name="华裕管理员",
+            role="admin",
+            org_id=group.id,
+            password="kesu-demo-2026",
+        )
+        return {"group": group.id, "admin": admin.id}
+
+
+def test_the_configuration_trail_shows_an_administrator_only_their_own_organisations(
+    client, sessions, clock, org, people, bearer
+):
+    """Another group's administrator read the whole installation's trail: every user added
+    (username, role, store), every API token issued, every store and retention rule of the
+    first group. Each administrator now reads the changes about their own group (a region's
+    administrator: their region), the hash chain stays one for `kesu audit verify`."""
+    other = _other_group(sessions, clock)
+    theirs = bearer("hy_admin")
+    store = {"kind": "site", "code": "HY-S1", "name": "华裕一店", "parent_id": other["group"]}
+    made = client.post("/api/v1/organisations", json=store, headers=theirs)
+    assert made.status_code == 201
+    head_office = bearer("admin")
+    token = {"name": "呼叫中心", "scope": "intake"}
+    assert client.post("/api/v1/tokens", json=token, headers=head_office).status_code == 201
+    kept = client.put(
+        f"/api/v1/privacy/retention/{org['SOUTH']}", json={"years": 5}, headers=head_office
+    )
+    assert kept.status_code == 200
+
+    def trail(headers) -> list[dict]:
+        r = client.get("/api/v1/audit/config?limit=500", headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    seen = trail(theirs)
+    assert {(e["action"], e["target_id"]) for e in seen} == {
+        ("user.add", other["admin"]),
+        ("org.create", made.json()["id"]),
+    }
+    assert "east_receiver" not in str(seen) and "呼叫中心" not in str(seen)
+
+    everything = trail(head_office)
+    assert any(e["details"].get("username") == "east_receiver" for e in everything)
+    assert any(e["action"] == "token.issue" for e in everything)
+    assert not any(e["details"].get("username") == "hy_admin" for e in everything)
+    assert not any(e["details"].get("code") == "HY-S1" for e in everything)
+
+    region = trail(bearer("east_admin"))
+    names = {e["details"].get("username") for e in region}
+    assert {"east_receiver", "shnj_receiver"} <= names
+    assert "south_supervisor" not in names and "hy_admin" not in names
+    assert not any(e["action"] in ("token.issue", "retention.set") for e in region)
