@@ -7,12 +7,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from helpers import INVESTIGATION, complaint_body, login, run
 from kesu.access.models import User
 from kesu.complaint.commands import COMMANDS
 from kesu.complaint.models import Complaint, ComplaintEvent
+from kesu.complaint.tracking import path as track_path
 from kesu.db.session import transaction
 from kesu.demo import PASSWORD
 from kesu.notify.models import Outbox
@@ -735,3 +736,91 @@ def test_a_queue_cut_at_its_limit_does_not_call_what_it_shows_the_total(client, 
     html = client.get("/?queue=all").text
     assert "显示 1 条" in html and "共 1 条" not in html  # two complaints, one shown
     assert "只显示前 1 条" in html
+
+
+def _customer_writes(client, settings, sessions, cid: int, text: str) -> None:
+    """The complainant leaves a message on their complaint's portal page."""
+    link = track_path(settings, cid)
+    with transaction(sessions) as session:
+        version = session.get(Complaint, cid).version
+    r = post_form(client, link, f"{link}/message", {"version": str(version), "text": text})
+    assert r.status_code == 303, r.text
+
+
+def _case_head(page: str) -> str:
+    return page.split('<header class="case-head">')[1].split("</header>")[0]
+
+
+def test_a_customers_portal_message_is_marked_in_the_queue_and_on_the_page_until_staff_act(
+    client, org, settings, sessions
+):
+    cid = _complaint(client, org, title="沙发塌陷")
+    quiet = _complaint(client, org, title="餐桌开裂")
+    portal = post_form(
+        client,
+        "/portal",
+        "/portal/complaints",
+        {
+            "name": "陈先生",
+            "phone": "137 0000 1234",
+            "preference": "sms",
+            "site_id": str(org["SH-NJ"]),
+            "title": "网上投诉未处理",
+            "description": "收到两周桌面开裂",
+            "demands": "exchange",
+            "consent": "yes",
+        },
+    )
+    assert portal.status_code == 303  # its consent note is the customer's, but nothing they wrote
+    _customer_writes(client, settings, sessions, cid, "请问什么时候上门？")
+    sign_in(client, "receiver1")
+    for url in ("/?queue=mine", "/?queue=all", "/handover"):
+        rows = {
+            row.split("</a>")[0].rsplit(">", 1)[1]: row
+            for row in client.get(url).text.split("<tr>")[1:]
+            if "/complaints/" in row
+        }
+        marked = {title for title in rows if "客户新留言" in rows[title]}
+        with transaction(sessions) as session:
+            numbers = {session.get(Complaint, cid).number}
+        assert marked == numbers, url
+    page = client.get(f"/complaints/{cid}").text
+    assert "客户新留言" in _case_head(page)
+    assert "林女士（投诉人）" in page  # the note on the timeline is the customer's, not staff's
+    assert "客户新留言" not in client.get(f"/complaints/{quiet}").text
+    headers = login(client, "receiver1")
+    assert run(client, headers, cid, "note", {"text": "已回电，约周六上门"}).status_code == 200
+    assert "客户新留言" not in client.get("/?queue=mine").text
+    assert "客户新留言" not in _case_head(client.get(f"/complaints/{cid}").text)
+    _customer_writes(client, settings, sessions, cid, "周六不行，改周日")
+    sign_in(client, "receiver1")
+    assert "客户新留言" in client.get("/?queue=mine").text
+
+
+def test_the_queue_reads_customers_messages_in_one_statement_however_many_rows_it_shows(
+    client, app, org, settings, sessions
+):
+    def statements(url: str) -> int:
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        event.listen(app.state.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(app.state.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    first = _complaint(client, org)
+    _customer_writes(client, settings, sessions, first, "补充：发票在附件")
+    sign_in(client, "receiver1")
+    client.get("/?queue=all")
+    one = statements("/?queue=all")
+    for title in ("餐桌开裂", "床垫异响", "衣柜门歪"):
+        _customer_writes(client, settings, sessions, _complaint(client, org, title=title), "补充")
+    sign_in(client, "receiver1")
+    client.get("/?queue=all")
+    assert client.get("/?queue=all").text.count("客户新留言") == 4
+    assert statements("/?queue=all") == one

@@ -90,6 +90,7 @@ def _show(
             "timers": console_queries.timers(db, c.id),
             "timer_names": {tm.key: pick(tm.name, locale) for tm in pack.timers},
             "warn": console_queries.warnings(db, {c.id}).get(c.id),
+            "wrote": console_queries.customer_wrote(events),
             # said or written to the customer: in their language where it is noted
             "replies": record.replies(pack, c, person, user.display_name, c.locale or locale),
             "restate": record.restatement(pack, c, person, c.locale or locale, plain=plain),

@@ -13,14 +13,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session, aliased, load_only
 
 from kesu.access.models import User
 from kesu.complaint import lifecycle
 from kesu.complaint import queries as complaint_queries
 from kesu.complaint import service as complaint_service
-from kesu.complaint.models import Complainant, Complaint
+from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
 from kesu.complaint.numbering import unspaced
+from kesu.i18n import translate
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy.schema import Pack
@@ -203,6 +204,58 @@ def warnings(session: Session, ids: set[int]) -> dict[int, datetime]:
         .group_by(Timer.complaint_id)
     )
     return dict(rows.all())
+
+
+def _consent(text: str) -> bool:
+    """The note the portal writes of the customer's consent as they submit (any version of the
+    privacy notice): on the record in the customer's name, but nothing they wrote."""
+    prefix = translate("portal.consent_record", "zh_Hans", version="\0").split("\0")[0]
+    return text.startswith(prefix)
+
+
+def customer_wrote(events: list[ComplaintEvent]) -> datetime | None:
+    """客户新留言: when the customer last wrote on the portal (留言/补充材料), if nobody on staff
+    has put anything on the record since (a note, a call, any step); else None. Staff reading
+    the page is not on the record, so answering — a call recorded, a note — is what clears it."""
+    wrote: datetime | None = None
+    for e in events:  # in order of the record
+        if e.actor_id is not None:
+            wrote = None
+        elif (
+            e.command == "note"
+            and e.actor_kind == "customer"
+            and not _consent(e.payload.get("text") or "")
+        ):
+            wrote = e.at
+    return wrote
+
+
+def customers_waiting(session: Session, ids: set[int]) -> dict[int, datetime]:
+    """`customer_wrote` for a page of complaints in one statement: their customers' notes after
+    the last staff event (both read from ix_complaint_event_complaint_command), the latest one's
+    time per complaint. Customers' notes are few; the consent note is left out here."""
+    if not ids:
+        return {}
+    staff = aliased(ComplaintEvent)
+    last_staff = (
+        select(func.max(staff.seq))
+        .where(staff.complaint_id == ComplaintEvent.complaint_id, staff.actor_id.is_not(None))
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(ComplaintEvent.complaint_id, ComplaintEvent.at, ComplaintEvent.payload).where(
+            ComplaintEvent.complaint_id.in_(ids),
+            ComplaintEvent.command == "note",
+            ComplaintEvent.actor_id.is_(None),
+            ComplaintEvent.actor_kind == "customer",
+            ComplaintEvent.seq > func.coalesce(last_staff, 0),
+        )
+    )
+    found: dict[int, datetime] = {}
+    for cid, at, payload in rows:
+        if not _consent((payload or {}).get("text") or ""):
+            found[cid] = max(at, found.get(cid, at))
+    return found
 
 
 def timers(session: Session, complaint_id: int) -> list[Timer]:

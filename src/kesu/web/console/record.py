@@ -65,9 +65,12 @@ def labelled(pairs: Any, locale: str) -> str:
 
 
 def actor_text(event: ComplaintEvent, locale: str) -> str:
-    """Who recorded an event: a person's name, or "系统" for the worker's own events."""
+    """Who recorded an event: a person's name, "系统" for the worker's own events, and the
+    complainant marked as such (their portal messages are notes too, beside staff's)."""
     if event.actor_kind == "system" and event.actor_label == "system":
         return translate("web.system", locale)
+    if event.actor_kind == "customer":
+        return translate("web.by_customer", locale, name=event.actor_label)
     return event.actor_label
 
 

@@ -157,6 +157,7 @@ def queues(
             "filters": filters,
             "categories": category_options(pack, locale),
             "warns": console_queries.warnings(db, {c.id for c in rows}),
+            "wrote": console_queries.customers_waiting(db, {c.id for c in rows}),
         },
         pack=pack,
     )
@@ -167,6 +168,7 @@ def handover(request: Request, db: ReadDb, clock: ClockDep, user: ConsoleUser) -
     """交接班: what the next shift takes over, per desk."""
     pack = access_service.pack_for_user(db, user)
     desks = console_queries.handover(db, user, clock.now(), pack.timezone)
+    listed = {c.id for d in desks for c, _ in d.items or []}
     users = console_queries.user_names(db, {c.assignee_id for d in desks for c, _ in d.items or []})
     return page(
         request,
@@ -177,7 +179,8 @@ def handover(request: Request, db: ReadDb, clock: ClockDep, user: ConsoleUser) -
             "desks": desks,
             "users": users,
             "orgs": console_queries.org_names(db),
-            "warns": console_queries.warnings(db, {c.id for d in desks for c, _ in d.items or []}),
+            "warns": console_queries.warnings(db, listed),
+            "wrote": console_queries.customers_waiting(db, listed),
         },
         pack=pack,
     )
