@@ -19,7 +19,7 @@ install-test: $(BIN)/python assets browser
 # third-party JS/CSS pinned in package-lock.json, copied into the package's static folder
 assets:
 	@if [ -f package-lock.json ]; then \
-	  npm ci --no-audit --no-fund --loglevel=error && $(PY) scripts/vendor_assets.py; \
+	  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && $(PY) scripts/vendor_assets.py; \
 	fi
 
 # Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser)

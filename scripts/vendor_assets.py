@@ -19,6 +19,9 @@ VENDOR = ROOT / "src" / "kesu" / "web" / "static" / "vendor"
 FILES = {
     "htmx.min.js": "node_modules/htmx.org/dist/htmx.min.js",
     "echarts.min.js": "node_modules/echarts/dist/echarts.min.js",
+    # the API's interactive documentation (/api/v1/docs), served from here: not from a CDN
+    "swagger-ui-bundle.js": "node_modules/swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "node_modules/swagger-ui-dist/swagger-ui.css",
 }
 
 

@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         title="Kesu 客诉 API",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # kesu.web.api.routes.api_docs: Swagger UI from /static, not a CDN
         redoc_url=None,
         responses=errors.ERROR_RESPONSES,
     )

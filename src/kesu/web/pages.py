@@ -37,7 +37,11 @@ SESSION_COOKIE = "kesu_session"
 ANON_COOKIE = "kesu_anon"
 LANG_COOKIE = "kesu_lang"
 STATIC_DIR = Path(__file__).parent / "static"
-VENDOR = {"htmx": "vendor/htmx.min.js", "echarts": "vendor/echarts.min.js"}
+VENDOR = {
+    "htmx": "vendor/htmx.min.js",
+    "echarts": "vendor/echarts.min.js",
+    "swagger-ui": "vendor/swagger-ui-bundle.js",  # /api/v1/docs
+}
 
 
 def _environment() -> Environment:
