@@ -380,11 +380,49 @@ def test_a_transfer_offers_only_receivers_who_may_handle_the_complaint_at_its_le
     sign_in(client, "supervisor")
     html = client.get(f"/complaints/{cid}").text
     form = html.split('id="action-transfer"')[1].split("</details>")[0]
-    people = form.split('name="to_user_id"')[1].split("</select>")[0]
-    assert "刘洋" in people  # the logistics manager (tier 2)
-    assert "陈静" not in people and "王晓丽" not in people  # tier 1 receivers
-    desks = form.split('name="to_department_id"')[1].split("</select>")[0]
-    assert "物流部" in desks and "质量管理部" not in desks  # nobody there could accept it
+    choices = form.split('name="to"')[1].split("</select>")[0]
+    assert "刘洋" in choices  # the logistics manager (tier 2)
+    assert "陈静" not in choices and "王晓丽" not in choices  # tier 1 receivers
+    assert "物流部" in choices and "质量管理部" not in choices  # nobody there could accept it
+
+
+def test_the_transfer_form_offers_each_person_under_their_own_desk_so_the_two_always_match(
+    client, org, sessions
+):
+    cid = _complaint(client, org)
+    sign_in(client, "supervisor")
+    html = client.get(f"/complaints/{cid}").text
+    form = html.split('id="action-transfer"')[1].split("</details>")[0]
+    assert 'name="to_user_id"' not in form and 'name="to_department_id"' not in form
+    desks = dict(re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', form))
+    assert set(desks) == {"综合服务部", "物流部"}  # only desks someone could accept it at
+    with transaction(sessions) as session:
+        ids = {u.username: u.id for u in session.query(User)}
+    assert f'value="{org["LOG"]}:{ids["supervisor2"]}"' in desks["物流部"]
+    assert f'value="{org["LOG"]}:' not in desks["综合服务部"]
+    assert f'value="{org["LOG"]}">物流部（部门内有权限者接收）' in desks["物流部"]
+    for username in ("admincenter", "admin"):  # no desk: a transfer to them can only be refused
+        assert f':{ids[username]}"' not in form
+    page = f"/complaints/{cid}"
+    to = f"{org['LOG']}:{ids['supervisor2']}"
+    r = post_form(
+        client,
+        page,
+        f"{page}/commands/transfer",
+        {"version": VERSION.search(html).group(1), "to": to, "reason": "属物流问题"},
+    )
+    assert r.status_code == 303, r.text
+    with transaction(sessions) as session:
+        pending = session.get(Complaint, cid).pending_transfer
+    assert (pending["to_department_id"], pending["to_user_id"]) == (org["LOG"], ids["supervisor2"])
+    mismatch = _complaint(client, org, title="另一件")
+    page = f"/complaints/{mismatch}"
+    html = client.get(page).text
+    forged = {"version": VERSION.search(html).group(1), "reason": "属物流问题"}
+    forged["to"] = f"{org['CS']}:{ids['supervisor2']}"
+    r = post_form(client, page, f"{page}/commands/transfer", forged)
+    assert r.status_code == 422 and "接收人：该员工不在接收部门" in r.text
+    assert f'<option value="{forged["to"]}" selected' not in r.text
 
 
 def test_the_solution_form_asks_for_what_will_be_done_not_the_complaints_description(client, org):

@@ -47,8 +47,8 @@ FIELDS: dict[str, list[tuple[str, str, bool, str | None]]] = {
         ("department_id", "select", False, "departments"),
     ],
     "transfer": [
-        ("to_department_id", "select", True, "receiving"),
-        ("to_user_id", "select", False, "assignees"),  # who may handle it at its tier
+        # one choice: a desk, or a person under their desk (to_department_id + to_user_id)
+        ("to", "recipient", True, "receiving"),
         ("reason", "textarea", True, None),
     ],
     "accept_transfer": [("comment", "textarea", False, None)],
@@ -86,7 +86,7 @@ FIELDS: dict[str, list[tuple[str, str, bool, str | None]]] = {
     "note": [("text", "textarea", True, None)],
 }
 
-INT_SOURCES = frozenset({"assignees", "departments", "receiving", "staff", "grades"})
+INT_SOURCES = frozenset({"assignees", "departments", "staff", "grades"})
 MESSAGE_FIELDS = frozenset({"message", "summary", "comment", "text", "result"})
 """Fields a reply template (话术) may be inserted into."""
 
@@ -99,6 +99,8 @@ class Field:
     label: str
     options: tuple[tuple[str, str], ...] = ()
     replies: bool = False
+    groups: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """A recipient's choices by desk: (desk name, ((value, label), …))."""
 
 
 def category_options(pack: Pack, locale: str) -> list[tuple[str, str]]:
@@ -144,19 +146,31 @@ def options(
         "assignees": [(str(u.id), role_name(u)) for u in handlers],
         "staff": [(str(u.id), role_name(u)) for u in eligible],
         "departments": [(str(d.id), d.name) for d in departments],
-        # a transfer goes only where someone could accept it (the service refuses the rest)
-        "receiving": [
-            (str(d.id), d.name) for d in departments if d.id in {u.department_id for u in handlers}
-        ],
+        "receiving": receiving(departments, handlers, role_name, locale),
         "root_causes": [(d.key, pick(d.name, locale)) for d in pack.root_cause_dimensions],
         "solution_types": [(s.key, pick(s.name, locale)) for s in pack.solution_types],
         "grades": [(str(g.value), f"{g.value} {pick(g.name, locale)}") for g in pack.satisfaction],
     }
 
 
-def fields_for(command: str, opts: dict[str, list[tuple[str, str]]], locale: str) -> list[Field]:
+def receiving(departments: list[Row], handlers: list[Row], role_name, locale: str) -> list:
+    """Where a transfer may go, desk by desk: the desk itself (anyone there of the complaint's
+    tier accepts it), then each of its people who may handle it. Only desks with such a person
+    (else it would wait for good), and nobody without a desk: a transfer names the desk its
+    receiver works in, so a person is never offered under another desk or none."""
+    out = []
+    for d in departments:
+        people = [u for u in handlers if u.department_id == d.id]
+        if people:
+            desk = (str(d.id), translate("web.transfer.to_desk", locale, name=d.name))
+            out.append((d.name, (desk, *((f"{d.id}:{u.id}", role_name(u)) for u in people))))
+    return out
+
+
+def fields_for(command: str, opts: dict[str, list], locale: str) -> list[Field]:
     out = []
     for name, kind, required, source in FIELDS.get(command, []):
+        grouped = kind == "recipient"
         out.append(
             Field(
                 name=name,
@@ -164,8 +178,9 @@ def fields_for(command: str, opts: dict[str, list[tuple[str, str]]], locale: str
                 required=required,
                 # as the record reads it: a solution's description is not the complaint's
                 label=record.field_label(name, locale, command),
-                options=tuple(opts[source]) if source else (),
+                options=tuple(opts[source]) if source and not grouped else (),
                 replies=name in MESSAGE_FIELDS,
+                groups=tuple(opts[source]) if grouped else (),
             )
         )
     return out
@@ -202,7 +217,12 @@ def payload_from(command: str, form: FormData, tz: str) -> dict[str, Any]:
         value = raw.strip() if isinstance(raw, str) else ""
         if not value:
             continue
-        if kind == "yesno":
+        if kind == "recipient":  # "desk" or "desk:person"
+            desk, _, person = value.partition(":")
+            payload["to_department_id"] = int(desk) if desk.isdigit() else desk
+            if person:
+                payload["to_user_id"] = int(person) if person.isdigit() else person
+        elif kind == "yesno":
             payload[name] = {"yes": True, "no": False}.get(value, value)
         elif kind == "datetime":
             payload[name] = local_datetime(value, tz)
