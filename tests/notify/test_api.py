@@ -204,3 +204,29 @@ def test_the_outbox_shows_a_complainants_phone_masked_even_to_an_admin(
     env = {"KESU_DATABASE_URL": settings.db_url, "KESU_DATA_DIR": str(settings.data_dir)}
     listed = CliRunner().invoke(cli_app, ["notify", "list"], env=env)
     assert "138****5678" in listed.output and "12345678" not in listed.output
+
+
+def test_a_customers_tracking_link_stays_out_of_the_sms_log_and_the_outbox(
+    client, sessions, clock, org, settings, caplog
+):
+    """With no SMS gateway the text is written to the worker's log and the attempt's record,
+    which operators read: the signed link in it opened the customer's complaint to any of
+    them. The link keeps its address; the customer's token is left out."""
+    from kesu.complaint import tracking
+
+    public = settings.model_copy(update={"public_url": "https://kesu.example.cn"})
+    receiver = login(client, "receiver1")
+    ids = [
+        client.post(
+            "/api/v1/complaints", json=complaint_body(org, **over), headers=receiver
+        ).json()["id"]
+        for over in ({}, {"locale": "en"})  # the second link passes the language switch
+    ]
+    with caplog.at_level("INFO", logger="kesu.notify"):
+        deliver.deliver_due(sessions, clock, public)
+    tokens = [tracking.path(public, cid).rsplit("/", 1)[1] for cid in ids]
+    assert "https://kesu.example.cn/portal/t/…" in caplog.text
+    assert "%2Fportal%2Ft%2F…" in caplog.text
+    page = client.get("/api/v1/notify/outbox", headers=login(client, "admin")).text
+    for token in tokens:
+        assert token not in caplog.text and token not in page
