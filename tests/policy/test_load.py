@@ -240,3 +240,23 @@ def org_pack(session, code: str) -> str | None:
     from kesu.org.models import Organisation
 
     return session.scalar(select(Organisation.pack_key).where(Organisation.code == code))
+
+
+def test_another_groups_own_procedure_is_not_read_over_the_api(
+    client, org, kesu, tmp_path, sessions, clock
+):
+    """Any signed-in user read any stored pack in full, another group's own procedure too
+    (its roles, authority bands, penalties). The built-in packs stay readable by all."""
+    from kesu.org import service as org_service
+
+    own = _changed().replace("key: franchise-sales-center", "key: hy-own", 1)
+    path = tmp_path / "hy.yaml"
+    path.write_text(own, "utf-8")
+    assert kesu("policy", "load", str(path)).exit_code == 0
+    admin = login(client, "admin")
+    assert client.get("/api/v1/packs/hy-own", headers=admin).status_code == 200  # not set yet
+    with transaction(sessions) as s:
+        org_service.create(s, clock, kind="group", code="HY", name="华裕", pack_key="hy-own")
+    refused = client.get("/api/v1/packs/hy-own", headers=admin)
+    assert refused.status_code == 404 and refused.json()["error"]["key"] == "not_found.pack"
+    assert client.get("/api/v1/packs/bank-insurance", headers=admin).status_code == 200

@@ -520,7 +520,13 @@ def pack(
     key: Annotated[str, Path(max_length=60)], db: ReadDb, user: CurrentUser, response: Response
 ) -> dict[str, Any]:
     """The pack version new complaints open under (as stored), in full: a pack file as it
-    is (JSON is YAML), to edit and load again. Its digest is the `ETag`."""
+    is (JSON is YAML), to edit and load again. Its digest is the `ETag`. Another group's own
+    procedure is theirs: a pack is read by the groups that run it, or by anyone while it is
+    built in or run by no group yet (loaded, not set); else it is not found."""
+    runs = set(db.scalars(select(Organisation.id).where(Organisation.pack_key == key)))
+    own = org_service.group_of(db, user.org_id).id
+    if runs and own not in runs and key not in loader.builtin_keys():
+        raise NotFound("not_found.pack", key=key)
     row = policy_service.current(db, key)
     response.headers["ETag"] = f'"{row.digest}"'
     return policy_service.pack_of(db, row.id).model_dump(mode="json")
