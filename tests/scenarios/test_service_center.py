@@ -205,6 +205,48 @@ def test_001_an_unreachable_customer_with_a_delay_approved_by_the_general_manage
     assert world.complaint(cid).next_due_at == min(running)  # the tracking call, at 13:10
 
 
+def test_001_a_clock_the_general_manager_stopped_warns_only_after_it_resumes_as_long_before_its_deadline(  # noqa: E501
+    world,
+):
+    """第六条: the approved delay stops the clocks; the 80 % reminder stops with them. The first
+    response (30 minutes) warned at minute 24, six minutes before its deadline: stopped at
+    10:10 until 14:00, it is due at 14:20 and warns at 14:14, not at 13:28 while it stands."""
+    cid = world.receive("specialist", level="dissatisfied", category="attitude")
+    world.at(THURSDAY_10 + timedelta(minutes=5))
+    world.run("manager", cid, "record_contact", UNREACHED)
+    world.run("specialist", cid, "request_delay", delay(THURSDAY_10 + timedelta(hours=4)))
+    world.at(THURSDAY_10 + timedelta(minutes=10))
+    world.run("gm", cid, "approve_delay", {})
+    timers = world.timers(cid)
+    assert timers["first_response"].due_at == local(2026, 11, 26, 14, 20)
+    assert timers["first_response"].warn_at == local(2026, 11, 26, 14, 14)
+    assert timers["first_contact"].warn_at == local(2026, 11, 26, 14, 6)  # 20 min: at 16
+    world.at(local(2026, 11, 26, 13, 59))
+    assert world.messages(cid, "sla_warning") == []  # nothing while the clock stands still
+    world.at(local(2026, 11, 26, 14, 7))
+    assert world.messages(cid, "sla_warning") == ["manager"]  # the 20 minutes' first contact
+    world.at(local(2026, 11, 26, 14, 15))
+    assert world.messages(cid, "sla_warning") == ["manager", "manager"]
+
+
+def test_001_a_stopped_clock_opens_the_40_minute_call_back_window_later_by_the_time_it_stood_still(
+    world,
+):
+    cid = world.receive("specialist", level="dissatisfied", category="attitude")
+    world.at(THURSDAY_10 + timedelta(minutes=5))
+    world.run("manager", cid, "record_contact", REACHED)  # the call back: from 10:45 to 11:05
+    world.run("specialist", cid, "request_delay", delay(THURSDAY_10 + timedelta(hours=2)))
+    world.at(THURSDAY_10 + timedelta(minutes=20))
+    world.run("gm", cid, "approve_delay", {})  # stopped from 10:20 to 12:00
+    call = world.timers(cid)["tracking_call"]
+    assert call.due_at == local(2026, 11, 26, 12, 45)
+    assert call.opens_at == call.warn_at == local(2026, 11, 26, 12, 25)
+    world.at(local(2026, 11, 26, 10, 50))
+    assert world.messages(cid, "sla_warning") == []  # not at 10:45, while the clock stands
+    world.at(local(2026, 11, 26, 12, 26))
+    assert world.messages(cid, "sla_warning") == ["specialist"]
+
+
 def test_001_a_customer_still_dissatisfied_after_two_response_rounds_goes_to_the_general_manager(
     world,
 ):

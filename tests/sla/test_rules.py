@@ -130,6 +130,84 @@ def test_a_warning_falls_between_the_start_and_the_deadline(start, amount, perce
     assert start <= warn < due
 
 
+@fast
+@given(starts, minutes, st.integers(min_value=0, max_value=600), minutes)
+def test_a_paused_wall_clock_warns_as_long_before_its_deadline_as_before(start, amount, at, length):
+    within = Duration(minutes=amount + 1)
+    pause = rules.Pause(start + timedelta(minutes=at), start + timedelta(minutes=at + length))
+    plain_due = rules.due_at(CAL, start, within).at
+    plain_warn = rules.reminder_at(CAL, start, within, 80)
+    due = rules.due_at(CAL, start, within, [pause]).at
+    warn = rules.reminder_at(CAL, start, within, 80, [pause])
+    assert plain_warn == rules.warn_at(start, plain_due, 80)
+    assert not pause.start <= warn < pause.end  # never while the clock stands still
+    if pause.start < plain_warn:  # stopped before it warned: the warning moves with the deadline
+        assert due - warn == plain_due - plain_warn
+    else:
+        assert warn == plain_warn
+
+
+@fast
+@given(starts, minutes, st.integers(min_value=0, max_value=10_000), minutes)
+def test_a_paused_working_time_clock_warns_as_many_working_minutes_before_its_deadline(
+    start, amount, at, length
+):
+    within = Duration(working_minutes=amount + 10)
+    pause = rules.Pause(start + timedelta(minutes=at), start + timedelta(minutes=at + length))
+    plain_warn = rules.reminder_at(CAL, start, within, 75)
+    plain_lead = working_minutes_between(CAL, plain_warn, rules.due_at(CAL, start, within).at)
+    due = rules.due_at(CAL, start, within, [pause]).at
+    warn = rules.reminder_at(CAL, start, within, 75, [pause])
+    if pause.start < plain_warn:
+        # (whole minutes: a warning at a minute's 30th second may count one more or less)
+        assert abs(working_minutes_between(CAL, warn, due) - plain_lead) <= 1
+        assert warn >= pause.end
+    else:
+        assert warn == plain_warn
+
+
+@fast
+@given(
+    starts,
+    st.integers(min_value=1, max_value=20),
+    st.integers(min_value=0, max_value=15 * 24),
+    st.integers(min_value=0, max_value=30 * 24),
+)
+def test_a_paused_day_clock_never_warns_while_it_stands_still(start, days, at, length):
+    within = Duration(working_days=days)
+    pause = rules.Pause(start + timedelta(hours=at), start + timedelta(hours=at + length))
+    due = rules.due_at(CAL, start, within, [pause]).at
+    warn = rules.reminder_at(CAL, start, within, 80, [pause])
+    if warn is not None:
+        assert start <= warn < due
+        plain_warn = rules.reminder_at(CAL, start, within, 80)
+        assert warn == plain_warn or not pause.start <= warn < pause.end
+
+
+def test_a_first_response_stopped_for_two_hours_warns_six_minutes_before_its_new_deadline():
+    # service-center first response: 30 minutes, warned at 80 % (minute 24); the general
+    # manager stops the clock at minute 5 for two hours
+    start = local(2026, 11, 26, 10, 0)
+    pause = rules.Pause(local(2026, 11, 26, 10, 5), local(2026, 11, 26, 12, 5))
+    within = Duration(minutes=30)
+    assert rules.due_at(CAL, start, within, [pause]).at == local(2026, 11, 26, 12, 30)
+    # not 80 % of the stretched span (12:00, while the clock still stands)
+    assert rules.reminder_at(CAL, start, within, 80, [pause]) == local(2026, 11, 26, 12, 24)
+
+
+def test_a_window_opens_later_by_the_time_its_clock_stood_still():
+    start = local(2026, 11, 26, 10, 0)
+    pause = rules.Pause(local(2026, 11, 26, 10, 20), local(2026, 11, 26, 11, 20))
+    assert rules.opens_at(CAL, start, Duration(minutes=40), [pause]).at == local(
+        2026, 11, 26, 11, 40
+    )
+    # a follow-up window "from the 3rd working day": a pause over Friday opens it a day later
+    done = local(2026, 11, 25, 15, 0)  # Wednesday
+    friday = rules.Pause(local(2026, 11, 27, 9, 0), local(2026, 11, 28, 9, 0))
+    assert rules.opens_at(CAL, done, Duration(working_days=3)).at == local(2026, 11, 28)
+    assert rules.opens_at(CAL, done, Duration(working_days=3), [friday]).at == local(2026, 12, 1)
+
+
 def test_a_paused_clock_that_resumes_early_counts_only_the_time_it_stood_still():
     start = local(2026, 11, 26, 10, 0)
     planned = rules.Pause(local(2026, 11, 26, 10, 10), local(2026, 11, 26, 14, 0))

@@ -138,29 +138,40 @@ def due_at(
             provisional |= unsure or deadline.provisional
         result = Deadline(deadline.at, provisional)
     else:
-        result = _add(cal, started_at, unit, amount)
-        working = unit in ("working_minutes", "working_hours")
-        for pause in ordered:
-            if pause.start >= result.at:
-                continue
-            if working:
-                left = working_minutes_between(cal, pause.start, result.at)
-                moved = add_working_minutes(cal, pause.end, left)
-                result = Deadline(moved.at, result.provisional or moved.provisional)
-            else:
-                result = Deadline(pause.end + (result.at - pause.start), False)
+        result = _moved_past(cal, unit, _add(cal, started_at, unit, amount), ordered)
     if extended_until is not None and extended_until > result.at:
         return Deadline(extended_until, result.provisional)
     return result
 
 
-def opens_at(cal: WorkCalendar, started_at: datetime, not_before: Duration) -> Deadline:
+def _moved_past(
+    cal: WorkCalendar, unit: str, moment: Deadline, ordered: Sequence[Pause]
+) -> Deadline:
+    """A minute-based instant moved out by every pause (oldest first) that began before it:
+    by the paused working minutes on a working-time clock, by the paused time otherwise."""
+    result = moment
+    for pause in ordered:
+        if pause.start >= result.at:
+            continue
+        if unit in ("working_minutes", "working_hours"):
+            left = working_minutes_between(cal, pause.start, result.at)
+            moved = add_working_minutes(cal, pause.end, left)
+            result = Deadline(moved.at, result.provisional or moved.provisional)
+        else:
+            result = Deadline(pause.end + (result.at - pause.start), False)
+    return result
+
+
+def opens_at(
+    cal: WorkCalendar, started_at: datetime, not_before: Duration, pauses: Sequence[Pause] = ()
+) -> Deadline:
     """The start of a window "from N … after": for day units the start of the N-th day
-    (the end of day N-1), otherwise N after the start."""
+    (the end of day N-1), otherwise N after the start; moved out by the pauses as a due time
+    is (a stopped clock opens its window later by the time it stood still)."""
     unit, amount = not_before.unit, not_before.amount
     if unit in ("working_days", "calendar_days") and amount > 0:
-        return _add(cal, started_at, unit, amount - 1)
-    return _add(cal, started_at, unit, amount)
+        amount -= 1
+    return due_at(cal, started_at, Duration(**{unit: amount}), pauses)
 
 
 def warn_at(started_at: datetime, due: datetime, percent: int | None) -> datetime | None:
@@ -169,6 +180,41 @@ def warn_at(started_at: datetime, due: datetime, percent: int | None) -> datetim
         return None
     span = due - started_at
     return started_at + timedelta(seconds=int(span.total_seconds() * percent / 100))
+
+
+def reminder_at(
+    cal: WorkCalendar,
+    started_at: datetime,
+    within: Duration,
+    percent: int | None,
+    pauses: Sequence[Pause] = (),
+    extended_until: datetime | None = None,
+) -> datetime | None:
+    """When a timer warns (None: never): `percent` of the way to its deadline as the pack set
+    it, then moved out by every pause that began before it, as the deadline is. A stopped
+    clock so keeps its warning as far before its deadline as it was (in the clock's own
+    measure), and never warns while it stands still. An approved extension is a new
+    deadline: `percent` of the way to it."""
+    plain = due_at(cal, started_at, within).at
+    first = warn_at(started_at, plain, percent)
+    if first is None:
+        return None
+    due = due_at(cal, started_at, within, pauses).at
+    if extended_until is not None and extended_until > due:
+        return warn_at(started_at, extended_until, percent)
+    ordered = sorted(pauses, key=lambda p: p.start)
+    if within.unit not in ("working_days", "calendar_days"):
+        return _moved_past(cal, within.unit, Deadline(first, False), ordered).at
+    # a day-based deadline moves by whole days: the warning keeps its distance to it
+    lead, counted, moment = plain - first, [], first
+    for pause in ordered:
+        if pause.start < moment:
+            counted.append(pause)
+            moment = due_at(cal, started_at, within, counted).at - lead
+    for pause in ordered:
+        if pause.start <= moment < pause.end:
+            moment = pause.end
+    return moment if moment < due else None
 
 
 def facts_of(complaint: Any, payload: Mapping[str, Any]) -> dict[str, Any]:

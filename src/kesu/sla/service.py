@@ -524,12 +524,21 @@ def _retime(cal: WorkCalendar, rule: TimerRule | None, timer: Timer) -> None:
     """Recompute a timer's due time from its start, pauses and approved extensions."""
     pauses = [rules.Pause.from_json(p) for p in timer.pauses]
     extended = max((datetime.fromisoformat(e["until"]) for e in timer.extensions), default=None)
-    due = rules.due_at(
-        cal, timer.started_at, Duration(**{timer.unit: timer.amount}), pauses, extended
-    )
+    within = Duration(**{timer.unit: timer.amount})
+    due = rules.due_at(cal, timer.started_at, within, pauses, extended)
     timer.due_at, timer.provisional = due.at, due.provisional
-    if rule is not None and rule.not_before is None and timer.warned_at is None:
-        timer.warn_at = rules.warn_at(timer.started_at, due.at, rule.warn_at_percent)
+    if rule is None:
+        return
+    if rule.not_before is not None:  # a window opens later by the time its clock stood still
+        opens = rules.opens_at(cal, timer.started_at, rule.not_before, pauses)
+        timer.opens_at = opens.at
+        timer.provisional = due.provisional or opens.provisional
+        if timer.warned_at is None:
+            timer.warn_at = opens.at
+    elif timer.warned_at is None:
+        timer.warn_at = rules.reminder_at(
+            cal, timer.started_at, within, rule.warn_at_percent, pauses, extended
+        )
 
 
 def _refresh(complaint: Complaint, live: list[Timer]) -> None:
