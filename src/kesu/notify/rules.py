@@ -10,6 +10,7 @@ from string import Formatter
 from typing import Any
 
 from kesu.i18n import LOCALES, pick
+from kesu.privacy.rules import mask_value
 
 BACKOFF = (
     timedelta(minutes=1),
@@ -54,16 +55,26 @@ def is_phone_param(name: str) -> bool:
     return name == "phone" or name.endswith("_phone")
 
 
+NOT_TEXT = frozenset({"number", "numbers", "link", "due_at", "until", "since", REVEAL_PHONE})
+"""Params that are Kesu's own references and times, never typed text: left as they are."""
+
+
 def params_for(recipient_kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """What this recipient may see: phone params masked for staff (unless `reveal_phone`) and
-    always for channels (group chats, other systems); customers see their own data."""
+    """What this recipient may see: for staff (unless `reveal_phone`) and always for channels
+    (group chats, other systems), phone params masked and the numbers, ID numbers and e-mail
+    addresses inside free text (a complaint's title, a reason) masked as the console masks
+    them; customers see their own data."""
     reveal = recipient_kind == "customer" or (
         recipient_kind == "user" and bool(params.get(REVEAL_PHONE))
     )
+    if reveal:
+        return dict(params)
     return {
-        name: mask_phone(value)
-        if not reveal and is_phone_param(name) and isinstance(value, str)
-        else value
+        name: value
+        if name in NOT_TEXT
+        else mask_phone(value)
+        if is_phone_param(name) and isinstance(value, str)
+        else mask_value(value)
         for name, value in params.items()
     }
 
