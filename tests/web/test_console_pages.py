@@ -785,6 +785,21 @@ def _customer_writes(client, settings, sessions, cid: int, text: str) -> None:
     assert r.status_code == 303, r.text
 
 
+def _portal_complaint(client, org, title: str = "网上投诉未处理") -> None:
+    """A customer files a complaint on the portal (it has no department until staff route it)."""
+    form = {
+        "name": "陈先生",
+        "phone": "137 0000 1234",
+        "preference": "sms",
+        "site_id": str(org["SH-NJ"]),
+        "title": title,
+        "description": "收到两周桌面开裂",
+        "demands": "exchange",
+        "consent": "yes",
+    }
+    assert post_form(client, "/portal", "/portal/complaints", form).status_code == 303
+
+
 def _case_head(page: str) -> str:
     return page.split('<header class="case-head">')[1].split("</header>")[0]
 
@@ -794,22 +809,7 @@ def test_a_customers_portal_message_is_marked_in_the_queue_and_on_the_page_until
 ):
     cid = _complaint(client, org, title="沙发塌陷")
     quiet = _complaint(client, org, title="餐桌开裂")
-    portal = post_form(
-        client,
-        "/portal",
-        "/portal/complaints",
-        {
-            "name": "陈先生",
-            "phone": "137 0000 1234",
-            "preference": "sms",
-            "site_id": str(org["SH-NJ"]),
-            "title": "网上投诉未处理",
-            "description": "收到两周桌面开裂",
-            "demands": "exchange",
-            "consent": "yes",
-        },
-    )
-    assert portal.status_code == 303  # its consent note is the customer's, but nothing they wrote
+    _portal_complaint(client, org)  # its consent note is the customer's, but nothing they wrote
     _customer_writes(client, settings, sessions, cid, "请问什么时候上门？")
     sign_in(client, "receiver1")
     for url in ("/?queue=mine", "/?queue=all", "/handover"):
@@ -862,3 +862,27 @@ def test_the_queue_reads_customers_messages_in_one_statement_however_many_rows_i
     client.get("/?queue=all")
     assert client.get("/?queue=all").text.count("客户新留言") == 4
     assert statements("/?queue=all") == one
+
+
+def test_a_head_office_manager_without_a_department_gets_the_complaints_no_desk_owns_as_team(
+    client, org
+):
+    _complaint(client, org, title="门店登记的投诉")  # the receiver's desk: 综合服务部
+    _complaint(client, org, title="物流部的投诉", department_id=org["LOG"])
+    _portal_complaint(client, org, title="网上投诉待分部门")
+    sign_in(client, "admincenter")  # 行政管理中心总监: head office, no department
+    page = client.get("/?queue=team").text
+    tabs = page.split('aria-label="工作队列"')[1].split("</nav>")[0]
+    assert ">未分配部门</a>" in tabs and ">本部门</a>" not in tabs
+    assert "<h1>未分配部门" in page and "<title>未分配部门" in page
+    assert "网上投诉待分部门" in page
+    assert "门店登记的投诉" not in page and "物流部的投诉" not in page
+    sign_in(client, "supervisor")  # 综合服务部: their own desk, and others' from the hand-over
+    page = client.get("/?queue=team").text
+    assert "<h1>本部门" in page and "门店登记的投诉" in page and "网上投诉待分部门" not in page
+    page = client.get(f"/?queue=team&department={org['LOG']}").text
+    assert "<h1>物流部" in page and "<h1>本部门" not in page and "物流部的投诉" in page
+    assert f'name="department" value="{org["LOG"]}"' in page  # the filters keep the desk
+    page = client.get("/?queue=team&department=0").text
+    assert "<h1>未分配部门" in page and "网上投诉待分部门" in page and "门店登记的投诉" not in page
+    assert 'name="department" value="0"' in page

@@ -61,7 +61,20 @@ class QueueFilters:
     channel: str | None = None
     text: str | None = None
     department: int | None = None
-    """The team queue of another desk (the hand-over's "and N more"); else the viewer's own."""
+    """The team queue of another desk (the hand-over's "and N more"; NO_DESK: the complaints no
+    desk owns yet); else the viewer's own."""
+
+
+NO_DESK = 0
+"""The team queue of complaints without a department: a portal complaint, one taken by head
+office. It is the team queue of whoever has no department (head-office managers)."""
+
+
+def team_of(viewer: User, f: QueueFilters) -> int:
+    """Whose desk the team queue shows: the one asked for, else the viewer's, else NO_DESK."""
+    if f.department is not None:
+        return f.department
+    return viewer.department_id if viewer.department_id is not None else NO_DESK
 
 
 def _rank(pack: Pack, user: User) -> int:
@@ -155,7 +168,9 @@ def queue(
     if name == "mine":
         stmt = stmt.where(Complaint.assignee_id == viewer.id)
     elif name == "team":
-        stmt = stmt.where(Complaint.department_id == (f.department or viewer.department_id))
+        desk = team_of(viewer, f)
+        on = Complaint.department_id
+        stmt = stmt.where(on.is_(None) if desk == NO_DESK else on == desk)
     elif name == "unassigned":
         stmt = stmt.where(Complaint.assignee_id.is_(None))
     elif name == "due_soon":

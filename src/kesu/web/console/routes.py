@@ -115,6 +115,16 @@ def _names(db, rows):
     return users, console_queries.org_names(db)
 
 
+def _desk_title(desk: int, user, orgs: dict[int, str], locale: str) -> str:
+    """The team queue's name: 本部门 for the viewer's own desk, 未分配部门 for the complaints no
+    desk owns (the team queue of head-office staff, who have none), else the desk's name."""
+    if desk == user.department_id:
+        return translate("web.queue.team", locale)
+    if desk == console_queries.NO_DESK:
+        return translate("web.handover.no_desk", locale)
+    return orgs.get(desk) or translate("web.queue.team", locale)
+
+
 @router.get("/")
 def queues(
     request: Request,
@@ -142,6 +152,7 @@ def queues(
     rows = console_queries.queue(db, user, pack, name, filters, clock.now())
     users, orgs = _names(db, rows)
     locale = page_locale(request)
+    no_filter = console_queries.QueueFilters()
     return page(
         request,
         db,
@@ -150,6 +161,9 @@ def queues(
         {
             "queue": name,
             "queues": console_queries.QUEUES,
+            # 本部门 is the viewer's own desk; another one (from the hand-over) reads as its name
+            "team_tab": _desk_title(console_queries.team_of(user, no_filter), user, orgs, locale),
+            "team_title": _desk_title(console_queries.team_of(user, filters), user, orgs, locale),
             "rows": rows,
             "limit": console_queries.LIMIT,
             "users": users,
