@@ -73,3 +73,22 @@ def test_default_a_delay_approval_is_not_the_managers_approval_of_the_complaint_
     world.run("manager", cid, "approve_delay", {"comment": "同意延期"})
     approved = world.form(cid, "complaint_record", "manager").signs[2]
     assert approved.label.startswith("核准") and (approved.who, approved.note) == ("", "")
+
+
+def test_default_a_critical_complaint_the_only_manager_handled_is_filed_once_the_customer_accepts(
+    world,
+):
+    """A 重大投诉 is the manager's own (T3 handles it, nobody is above). The pack asked another
+    T3 to review it, and a handler never reviews their own case: an organisation with one
+    manager could never close it. The manager's decision is final; the archivist files it."""
+    cid = world.receive("receiver", level="critical", category="product")
+    assert world.complaint(cid).assignee_id == world.ids["manager"]
+    world.run("manager", cid, "record_contact", REACHED)
+    world.run("manager", cid, "classify", VALID)
+    world.run("manager", cid, "record_investigation", investigation())
+    world.run("manager", cid, "propose_solution", solution("compensation", 800))
+    world.run("manager", cid, "implement", {})
+    world.run("manager", cid, "record_response", {"satisfaction": 2})
+    world.run("archivist", cid, "close", {})
+    c = world.complaint(cid)
+    assert c.state == "closed" and world.timers(cid)["close_out"].state == "met"
