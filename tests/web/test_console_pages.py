@@ -886,3 +886,15 @@ def test_a_head_office_manager_without_a_department_gets_the_complaints_no_desk_
     page = client.get("/?queue=team&department=0").text
     assert "<h1>未分配部门" in page and "网上投诉待分部门" in page and "门店登记的投诉" not in page
     assert 'name="department" value="0"' in page
+
+
+def test_what_the_complaint_waits_on_this_person_for_comes_first_among_their_actions(client, org):
+    cid = _complaint(client, org)
+    headers = login(client, "receiver1")
+    to = {"to_department_id": org["LOG"], "to_user_id": _user_id(client, "supervisor2")}
+    assert run(client, headers, cid, "transfer", {**to, "reason": "属物流问题"}).status_code == 200
+    sign_in(client, "supervisor2")
+    page = client.get(f"/complaints/{cid}").text
+    offered = re.findall(r'id="action-([a-z_]+)"', page)
+    assert offered[:2] == ["accept_transfer", "decline_transfer"]
+    assert len(offered) > 2  # their other steps follow

@@ -39,6 +39,20 @@ def _done_text(done: str, locale: str) -> str:
     return "" if text == key else text
 
 
+ANSWERS = (
+    "accept_transfer",
+    "decline_transfer",
+    "approve_solution",
+    "reject_solution",
+    "approve_delay",
+    "reject_delay",
+    "sign_off",
+    "close",
+)
+"""What a complaint waits on someone's word for (their 待我审核/审批 queue): listed first among
+their actions, so an approver does not look for it below the handler's steps."""
+
+
 def _show(
     request: Request,
     db,
@@ -57,6 +71,7 @@ def _show(
     pack = complaint_service.pack_of(db, c)
     case = complaint_service.case_of(db, pack, c)
     allowed = lifecycle.allowed_commands(pack, case, complaint_service.actor_of(user))
+    allowed = sorted(allowed, key=lambda cmd: cmd not in ANSWERS)  # otherwise the pack's order
     person = db.get(Complainant, c.complainant_id)
     shown = person if revealed else SimpleNamespace(**privacy_service.shown(person, False))
     plain = access_service.may(db, user, "unmask", access_service.view_of(c))
