@@ -403,6 +403,8 @@ def test_the_transfer_form_offers_each_person_under_their_own_desk_so_the_two_al
     assert f'value="{org["LOG"]}">物流部（部门内有权限者接收）' in desks["物流部"]
     for username in ("admincenter", "admin"):  # no desk: a transfer to them can only be refused
         assert f':{ids[username]}"' not in form
+    assert f':{ids["receiver1"]}"' not in form  # who handles it already
+    assert f':{ids["receiver2"]}"' in form
     page = f"/complaints/{cid}"
     to = f"{org['LOG']}:{ids['supervisor2']}"
     r = post_form(

@@ -146,7 +146,9 @@ def options(
         "assignees": [(str(u.id), role_name(u)) for u in handlers],
         "staff": [(str(u.id), role_name(u)) for u in eligible],
         "departments": [(str(d.id), d.name) for d in departments],
-        "receiving": receiving(departments, handlers, role_name, locale),
+        "receiving": receiving(
+            departments, [u for u in handlers if u.id != complaint.assignee_id], role_name, locale
+        ),
         "root_causes": [(d.key, pick(d.name, locale)) for d in pack.root_cause_dimensions],
         "solution_types": [(s.key, pick(s.name, locale)) for s in pack.solution_types],
         "grades": [(str(g.value), f"{g.value} {pick(g.name, locale)}") for g in pack.satisfaction],
@@ -157,7 +159,8 @@ def receiving(departments: list[Row], handlers: list[Row], role_name, locale: st
     """Where a transfer may go, desk by desk: the desk itself (anyone there of the complaint's
     tier accepts it), then each of its people who may handle it. Only desks with such a person
     (else it would wait for good), and nobody without a desk: a transfer names the desk its
-    receiver works in, so a person is never offered under another desk or none."""
+    receiver works in, so a person is never offered under another desk or none. (The caller
+    leaves out whoever handles it already.)"""
     out = []
     for d in departments:
         people = [u for u in handlers if u.department_id == d.id]
