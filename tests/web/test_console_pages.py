@@ -900,3 +900,25 @@ def test_what_the_complaint_waits_on_this_person_for_comes_first_among_their_act
     offered = re.findall(r'id="action-([a-z_]+)"', page)
     assert offered[:2] == ["accept_transfer", "decline_transfer"]
     assert len(offered) > 2  # their other steps follow
+
+
+def test_a_form_sent_after_the_session_ran_out_signs_in_back_to_its_page_not_its_action(
+    client, org
+):
+    cid = _complaint(client, org)
+    sign_in(client, "receiver1")
+    page = client.get(f"/complaints/{cid}").text
+    client.cookies.delete("kesu_session")
+    note = {"csrf": csrf_of(page), "version": VERSION.search(page).group(1), "text": "已回电"}
+    r = client.post(
+        f"/complaints/{cid}/commands/note",
+        data=note,
+        headers={"Referer": f"http://testserver/complaints/{cid}?done=acknowledge"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/login?next=/complaints/{cid}%3Fdone%3Dacknowledge"
+    r = client.post(f"/complaints/{cid}/commands/note", data=note, follow_redirects=False)
+    assert r.headers["location"] == "/login?next=/"  # no page to go back to: the start page
+    r = client.post("/intake", data=note, headers={"Referer": "https://elsewhere.example//x"})
+    assert r.url.path == "/login" and r.url.params["next"] == "/"  # never another site

@@ -15,7 +15,7 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -231,6 +231,11 @@ def install(app: FastAPI) -> None:
             target = request.url.path
             if request.method == "GET" and request.url.query:  # back to the same queue or report
                 target += "?" + request.url.query
+            elif request.method != "GET":
+                # a form sent after the session ran out: back to the page it was on (its action
+                # answers POST only), else the start page
+                came = urlsplit(request.headers.get("referer", ""))
+                target = came.path + ("?" + came.query if came.query else "") or "/"
             if len(target) > NEXT_MAX:
                 target = request.url.path
             target = quote(local_path(target), safe="/")
