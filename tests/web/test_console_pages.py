@@ -169,8 +169,11 @@ def test_a_stale_page_gets_a_conflict_and_changes_nothing(client, org, sessions)
     assert post_form(client, url, f"{url}/commands/note", {"version": "1", "text": "a"}).is_redirect
     r = post_form(client, url, f"{url}/commands/note", {"version": "1", "text": "b"})
     assert r.status_code == 409
-    assert "已被他人更新" in r.text
+    assert "下方已是最新情况" in r.text and "刷新" not in r.text  # a refresh would post it again
     assert _events(sessions, cid) == 2
+    form = r.text.split('id="action-note"')[1].split("</details>")[0]
+    assert 'name="version" value="2"' in form and ">b</textarea>" in form  # as typed, current
+    assert post_form(client, url, f"{url}/commands/note", {"version": "2", "text": "b"}).is_redirect
 
 
 def test_a_failed_action_names_the_field_and_keeps_what_was_typed(client, org):

@@ -17,7 +17,7 @@ from kesu.complaint import evidence as evidence_service
 from kesu.complaint import lifecycle, queries
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint
-from kesu.errors import InvalidInput, KesuError, NotFound
+from kesu.errors import InvalidInput, KesuError, NotFound, StaleVersion
 from kesu.i18n import pick, translate
 from kesu.privacy import rules as privacy_rules
 from kesu.privacy import service as privacy_service
@@ -189,12 +189,15 @@ def run_command(
         for name, kind, _required, _source in forms.FIELDS.get(command, []):
             if kind == "checks":  # every box ticked, not only the last
                 values[name] = form.getlist(name)
+        locale = page_locale(request)
+        # the page drawn again is the current one: "refresh and retry" would post it again
+        stale = isinstance(exc, StaleVersion)
         return _show(
             request,
             db,
             user,
             visible_complaint(db, user, complaint_id),
-            error=error_message(exc, page_locale(request)),
+            error=translate("web.stale", locale) if stale else error_message(exc, locale),
             failed=command,
             values=values,
             status=exc.status,
