@@ -54,6 +54,40 @@ def test_keywords_are_found_in_any_of_the_texts():
     assert rules.keyword_hits(SERVICE, ["沙发坏了"]) == []
 
 
+# every urgent keyword of the built-in packs as a customer may write it: Traditional characters,
+# full-width digits (a keyword added to a pack must be added here)
+WRITTEN_OTHERWISE = {
+    "12315": "１２３１５",
+    "12378": "１２３７８",
+    "媒体": "媒體",
+    "曝光": "曝光",
+    "起诉": "起訴",
+    "受伤": "受傷",
+    "报警": "報警",
+    "群体": "群體",
+    "歧视": "歧視",
+    "堵门": "堵門",
+    "闹事": "鬧事",
+    "围堵": "圍堵",
+    "失窃": "失竊",
+    "中毒": "中毒",
+    "死亡": "死亡",
+}
+
+
+def test_every_packs_urgent_keywords_are_found_in_traditional_chinese_and_full_width_digits():
+    for key in loader.builtin_keys():
+        pack = loader.parse_cached(loader.builtin_source(key))
+        for keyword in pack.urgent_keywords:
+            written = WRITTEN_OTHERWISE[rules.folded(keyword)]
+            assert rules.keyword_hits(pack, [f"顧客說：{written}！"]) == [keyword], (key, keyword)
+
+
+def test_a_keyword_a_pack_lists_in_both_scripts_is_found_once_as_it_lists_it_first():
+    both = CLUB.model_copy(update={"urgent_keywords": ["受傷", "受伤", "报警"]})
+    assert rules.keyword_hits(both, ["小孩受伤了，要報警"]) == ["受傷", "报警"]
+
+
 def test_a_matter_with_an_empty_field_is_never_a_repeat():
     assert rules.matter_of(["category", "site_id"], {"category": "repair", "site_id": 3}) == (
         "repair",

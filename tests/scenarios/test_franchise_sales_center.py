@@ -136,6 +136,23 @@ def test_002_a_later_note_about_the_media_raises_the_case_to_l3(world):
     assert "关键词：媒体、曝光" in world.said(cid, "complaint_escalated", "zh_Hans")[0]
 
 
+def test_002_a_complaint_written_in_traditional_chinese_about_suing_is_l3_at_once(world):
+    """Seed 002 is written in Traditional Chinese, and so are many of its customers: 起訴 and
+    受傷 are the pack's 起诉 and 受伤 (as is a full-width １２３１５)."""
+    cid = world.receive_online(
+        category="product_quality",
+        title="加盟店拒絕退貨",
+        description="如果再不處理，我會向法院起訴。",
+    )
+    c = world.complaint(cid)
+    assert c.level == "L3" and c.urgent_keywords == ["起诉"]
+    assert world.messages(cid, "complaint_top_level") == ["admin_center", "director"]
+    later = world.receive("receiver", level="L1", category="product_quality")
+    world.run("receiver", later, "note", {"text": "客戶的孩子在門市受傷，已向１２３１５反映。"})
+    c = world.complaint(later)
+    assert c.level == "L3" and c.urgent_keywords == ["12315", "受伤"]
+
+
 def test_002_complaints_that_a_department_does_nothing_are_l3(world):
     cid = world.receive("receiver", level="L1", category="department_inaction")
     assert world.complaint(cid).level == "L3"

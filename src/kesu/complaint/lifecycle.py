@@ -18,6 +18,7 @@ from typing import Any
 
 from kesu.complaint import commands as c
 from kesu.errors import Forbidden, IllegalTransition, InvalidInput
+from kesu.escalation.rules import keyword_hits
 from kesu.i18n import label
 from kesu.policy.schema import Pack
 
@@ -534,7 +535,7 @@ def allowed_commands(pack: Pack, case: Case, actor: Actor) -> list[str]:
 
 def open_complaint(pack: Pack, *, level: str | None, text: str) -> dict[str, Any]:
     """Initial fields of a new complaint: its level (urgent keywords go to the top at once)."""
-    urgent = [k for k in pack.urgent_keywords if k and k in text]
+    urgent = keyword_hits(pack, [text])  # either script: 媒體 is 媒体
     if urgent:
         chosen = pack.levels[-1].key
     else:

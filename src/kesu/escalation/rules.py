@@ -3,6 +3,7 @@ and who gets an unowned complaint. No database: callers pass what the rules read
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,10 +30,40 @@ def emergency_categories(pack: Pack) -> set[str]:
     return out
 
 
+# Traditional → Simplified for the characters of urgent words (the built-in packs' keywords and
+# the words a complaint manager adds: 投訴, 記者, 電視臺, 律師, 法院, 舉報, 賠償, 醫院, 燒傷 …),
+# pairs written "繁简". Customers write in either script (seeds 002 and 003 are Traditional).
+_PAIRS = (
+    "體体 訴诉 傷伤 視视 報报 門门 鬧闹 圍围 竊窃 羣群 記记 電电 臺台 紙纸 網网 絡络 師师 "
+    "監监 舉举 質质 檢检 賠赔 償偿 醫医 燒烧 過过 災灾 觸触 詐诈 騙骗 貨货 維维 權权 頭头 "
+    "條条 輿舆 論论 衛卫 變变 殘残 兒儿 婦妇 暈晕 燙烫 擁拥 擠挤 眾众 協协 會会 費费 機机 "
+    "關关 長长 問问 題题 處处 應应 該该 對对 設设 務务 態态 錢钱 還还 東东 廳厅 單单 號号 "
+    "買买 賣卖 價价 車车 傳传 發发 帳账 賬账 險险 嚴严 損损 壞坏 憤愤 氣气 罵骂 擊击 動动 "
+    "禍祸 亂乱 難难 訟讼 狀状 毆殴 藥药 斃毙 級级 導导 領领 開开 屬属 實实 據据 證证 驗验 "
+    "調调 時时 間间 緊紧 療疗 診诊 護护 聞闻 頻频 話话 說说 訊讯 詢询 認认 識识 為为 與与 "
+    "們们 這这 個个 來来 見见 現现 經经 給给 錯错 誤误 熱热 點点 銷销 額额 騷骚 擾扰 蟲虫 "
+    "黴霉 敗败 歲岁 靈灵 無无 罰罚 違违 規规 厭厌 鬥斗 劃划 屍尸 惡恶 團团 隊队"
+)
+_TO_SIMPLIFIED = str.maketrans({pair[0]: pair[1] for pair in _PAIRS.split()})
+
+
+def folded(text: str) -> str:
+    """Text as urgent keywords are compared: full-width letters and digits as ASCII (１２３１５),
+    letters case-folded, the Traditional characters of urgent words as Simplified."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_TO_SIMPLIFIED)
+
+
 def keyword_hits(pack: Pack, texts: Iterable[str | None]) -> list[str]:
-    """The pack's urgent keywords (12315, 媒体, 受伤 …) found in any of the texts."""
-    joined = "\n".join(t for t in texts if t)
-    return [k for k in pack.urgent_keywords if k and k in joined]
+    """The pack's urgent keywords (12315, 媒体, 受伤 …) found in any of the texts, in either
+    script and either width: 媒體, 起訴, 受傷 and １２３１５ match 媒体, 起诉, 受伤 and 12315. Each
+    word once, as the pack spells it first."""
+    joined = folded("\n".join(t for t in texts if t))
+    hits: dict[str, str] = {}
+    for keyword in pack.urgent_keywords:
+        key = folded(keyword)
+        if key and key in joined:
+            hits.setdefault(key, keyword)
+    return list(hits.values())
 
 
 def responsible(who: str, *, assignee_id: int | None, received_by_id: int | None) -> int | None:
