@@ -420,11 +420,11 @@ def authenticate(session: Session, clock: Clock, raw: str) -> User:
 
 
 def revoke(session: Session, clock: Clock, raw: str) -> None:
-    """Sign out: the token this request carries stops working."""
+    """Sign out: the token this request carries stops working (an API token signing itself
+    out goes on the configuration trail like any revoked API token)."""
     token = token_of(session, raw)
     if token is not None and token.revoked_at is None:
-        token.revoked_at = clock.now()
-        session.flush()
+        revoke_token(session, clock, session.get(User, token.user_id), token)
 
 
 def revoke_token(session: Session, clock: Clock, by: User, token: Token) -> None:
