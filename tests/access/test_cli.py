@@ -176,8 +176,11 @@ def test_a_new_deployment_adds_its_group_and_sites_from_the_command_line(kesu, s
     assert "ACME-1\tsite\t一号店\tACME\t-" in listed
     me = client.get("/api/v1/me", headers=login(client, "boss", "Kesu-boss-2026!")).json()
     assert (me["username"], me["locale"]) == ("boss", "en")  # their e-mails are in English
-    trail = client.get("/api/v1/audit/config", headers=login(client, "admin")).json()
+    kesu("user", "add", "acme.admin", "--role", "admin", "--org", "ACME", "--password", PASSWORD)
+    trail = client.get("/api/v1/audit/config", headers=login(client, "acme.admin")).json()
     assert {"org.create"} <= {e["action"] for e in trail}
+    others = client.get("/api/v1/audit/config", headers=login(client, "admin")).json()
+    assert "org.create" not in {e["action"] for e in others}  # another group's trail
 
 
 @pytest.mark.parametrize(
