@@ -502,8 +502,9 @@ PACK_LANG = typer.Option(help="the language of the problems: zh_Hans | zh_Hant |
 
 @policy_app.command("validate")
 def policy_validate(path: Path, lang: Annotated[str, PACK_LANG] = "zh_Hans") -> None:
-    """Check a pack file; exit 1 and name file:line, path and rule for each problem."""
-    from kesu.policy.loader import PackInvalid, load_file
+    """Check a pack file; exit 1 and name file:line, path and rule for each problem. A valid
+    pack that may still leave a complaint stuck is warned about (exit 0)."""
+    from kesu.policy.loader import PackInvalid, advice, load_file
 
     locale = cli_locale(lang, "zh_Hans")
     try:
@@ -519,6 +520,8 @@ def policy_validate(path: Path, lang: Annotated[str, PACK_LANG] = "zh_Hans") -> 
         f"{path}: valid pack {pack.key} v{pack.version} — {len(pack.levels)} levels, "
         f"{len(pack.roles)} roles, {len(pack.category_list())} categories"
     )
+    for warning in advice(pack, path.read_text(encoding="utf-8"), str(path)):
+        typer.echo(warning.line_in(locale), err=True)
 
 
 @policy_app.command("load")

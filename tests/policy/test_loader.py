@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kesu.cli import app
-from kesu.policy.loader import PackInvalid, builtin_keys, builtin_source, parse_pack
+from kesu.policy.loader import PackInvalid, advice, builtin_keys, builtin_source, parse_pack
 
 runner = CliRunner()
 
@@ -153,3 +153,30 @@ def test_policy_show_reads_seed_001s_response_rounds_as_words_not_a_python_mappi
 
     lines = describe(parse_pack(builtin_source("service-center"), "service-center.yaml"), "en")
     assert "  response rounds: at most 2; crisis: case by case" in lines
+
+
+@pytest.mark.parametrize("key", builtin_keys())
+def test_no_built_in_pack_asks_a_handler_s_own_tier_alone_to_review(key):
+    assert advice(parse_pack(builtin_source(key)), builtin_source(key)) == []
+
+
+def test_validate_warns_of_a_review_only_the_handler_s_own_tier_can_give(tmp_path):
+    """The default pack's 重大投诉 used to be handled by a T3 and reviewed by a T3: with one
+    manager it could never close. The pack is valid, so validate says so, then warns."""
+    text = builtin_source("default").replace(
+        "    handler_tier: T3\n    review_chain: []",
+        "    handler_tier: T3\n    review_chain: [{tier: T3}]",
+    )
+    path = tmp_path / "mine.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("    review_chain: [{tier: T3}]") + 1
+    result = runner.invoke(app, ["policy", "validate", str(path)])
+    assert result.exit_code == 0 and "valid pack default" in result.output
+    where = f"mine.yaml:{line}: levels.critical.review_chain.0: "
+    assert (
+        where + "提醒：此审核（客服经理）只有与处理人同一层级（客服经理）的人员能签"
+        in result.output
+    )
+    assert "永远无法结案重大投诉" in result.output
+    result = runner.invoke(app, ["policy", "validate", str(path), "--lang", "en"])
+    assert "can never close a Critical complaint" in result.output

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -136,6 +136,40 @@ def parse_pack(text: str, filename: str = "<pack>") -> Pack:
         node = yaml.compose(text, Loader=_LOADER)  # only now: the lines of the problems
         problems = [p for err in exc.errors() for p in _problems(filename, node, err)]
         raise PackInvalid(problems) from exc
+
+
+def advice(pack: Pack, text: str, filename: str = "<pack>") -> list[Problem]:
+    """What a valid pack may still get wrong, for `kesu policy validate` to warn about: a review
+    step that only people of the level's own handler tier can give. A handler never reviews
+    their own case, so such a complaint waits for a second person of that tier, and an
+    organisation with only one can never close it (the seed packs' 重大投诉 did, until their
+    packs said who signs a case the top tier handles)."""
+    held = {r.tier for r in pack.roles if r.tier}
+    node: yaml.Node | None = None
+    out: list[Problem] = []
+    for lv in pack.levels:
+        for i, step in enumerate(lv.review_chain):
+            if step.role is not None:
+                role = pack.role(step.role)
+                able = {role.tier} if role and role.tier else set()
+                reviewer = role.name if role else step.role
+            else:
+                needed = pack.tier_rank(step.tier)
+                able = {t for t in held if pack.tier_rank(t) >= needed}
+                reviewer = next(t.name for t in pack.tiers if t.key == step.tier)
+            if able != {lv.handler_tier}:
+                continue
+            if node is None:
+                node = yaml.compose(text, Loader=_LOADER)
+            loc = ("levels", lv.key, "review_chain", i)
+            tier = next(t.name for t in pack.tiers if t.key == lv.handler_tier)
+            params = {"level": lv.name, "tier": tier, "reviewer": reviewer}
+            where = ".".join(str(part) for part in loc)
+            found = Problem(
+                filename, _line_of(node, loc), where, "", "policy.advice.self_review", params
+            )
+            out.append(replace(found, rule=found.said("en")))
+    return out
 
 
 def digest(text: str) -> str:
