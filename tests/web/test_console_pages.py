@@ -757,7 +757,7 @@ def test_the_handler_and_tier_use_the_readers_brackets(client, org):
     html = client.get(f"/complaints/{cid}").text
     assert re.search(r"王晓丽 \([^)<]+\)</dd>", html)
     # and so do the people offered for a transfer
-    assert ">王晓丽 (Receiver (CS specialist))</option>" in html and "王晓丽（" not in html
+    assert ">李明 (Receiver (CS specialist))</option>" in html and "李明（" not in html
 
 
 def test_a_mistyped_report_period_is_shown_on_the_report_form_as_typed(client, org):
