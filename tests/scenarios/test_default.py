@@ -3,10 +3,12 @@ a follow-up visit 3-5 working days after closing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
+from kesu.db.session import transaction
+from kesu.sla import service as sla_service
 from scenarios.world import REACHED, VALID, World, delay, investigation, local, solution
 
 STAFF = [
@@ -63,6 +65,32 @@ def test_iso_the_follow_up_visit_falls_3_to_5_working_days_after_closing(world):
     world.run("archivist", cid, "close", {})
     visit = world.timers(cid)["follow_up_visit"]
     assert (visit.opens_at, visit.due_at) == (local(2026, 12, 2), local(2026, 12, 5))
+
+
+def test_iso_a_day_the_store_closes_moves_the_follow_up_window_s_opening_with_its_end(
+    world, sessions
+):
+    cid = world.receive("receiver", level="normal", category="product")
+    for command, payload in [
+        ("acknowledge", {}),
+        ("record_contact", REACHED),
+        ("classify", VALID),
+        ("record_investigation", investigation()),
+        ("propose_solution", solution("repair")),
+        ("implement", {}),
+        ("record_response", {"satisfaction": 1}),
+    ]:
+        world.run("receiver", cid, command, payload)
+    world.run("supervisor", cid, "sign_off", {})
+    world.run("archivist", cid, "close", {})
+    with transaction(sessions) as session:  # Monday: closed for stocktaking
+        sla_service.set_day(
+            session, world.clock, world.ids["SITE"], date(2026, 11, 30), working=False, note="盘点"
+        )
+    visit = world.timers(cid)["follow_up_visit"]
+    # Tuesday, Wednesday, Thursday: open from the 3rd; the 5th ends on Monday 7 December
+    assert (visit.opens_at, visit.warn_at) == (local(2026, 12, 3), local(2026, 12, 3))
+    assert visit.due_at == local(2026, 12, 8)
 
 
 def test_default_a_delay_approval_is_not_the_managers_approval_of_the_complaint_record(world):
