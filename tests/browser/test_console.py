@@ -270,3 +270,18 @@ def test_on_a_phone_the_complaint_shows_what_to_do_before_its_history(
     width = page.locator("#actions").bounding_box()["width"]
     assert width > 300  # the whole width of the screen, not shrunk to its content
     act(page, "note", {"text": "在手机上处理"})
+
+
+def test_a_keyboard_user_skips_the_menu_with_the_first_tab(page, live, sessions, clock, org):
+    """Thirteen menu links stood between the first Tab and a page's content."""
+    sign_in(page, live, "supervisor")
+    page.goto(f"{live}/")
+    page.keyboard.press("Tab")
+    skip = page.locator("a.skip")
+    expect(skip).to_be_focused()
+    expect(skip).to_have_text("跳到正文")
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#main$"))
+    page.goto(f"{live}/?queue=team")
+    expect(skip).not_to_be_in_viewport()  # out of sight until it is focused
