@@ -511,6 +511,16 @@ def test_intake_registers_through_the_same_service_and_reports_missing_fields(
     assert "我是客服" in page and "很高興為您服務" in page  # the reply templates too
 
 
+def test_intake_for_a_site_that_does_not_exist_names_the_field(client, org, sessions):
+    """A tampered site id answered 找不到组织 99999, naming no field, and nothing was kept."""
+    sign_in(client, "receiver1")
+    r = post_form(client, "/intake", "/intake", intake_form(org, site_id="99999"))
+    assert r.status_code == 422 and "门店/站点" in r.text and "99999" in r.text
+    assert "找不到组织" not in r.text and "床垫异响" in r.text  # the form comes back as typed
+    with transaction(sessions) as session:
+        assert session.query(Complaint).count() == 0
+
+
 def test_intake_calls_a_field_left_blank_or_only_spaces_required(client, org, sessions):
     sign_in(client, "receiver1")
     r = post_form(

@@ -130,10 +130,11 @@ def receive(
     require_command(pack, user, "receive")
     try:
         data = _create_from(form, pack.timezone)
-        if org_service.group_of(db, data.site_id).id != org_service.group_of(db, user.org_id).id:
+        group = org_service.group_of(db, user.org_id)
+        if group.id not in org_service.ancestors(db, data.site_id):  # not theirs, or not at all
             raise InvalidInput("invalid.unknown_id", field="site_id", value=data.site_id)
         target = ComplaintView(
-            org_id=org_service.group_of(db, data.site_id).id,
+            org_id=group.id,
             site_id=data.site_id,
             department_id=data.department_id,
             staff_complained_id=data.staff_complained_id,
