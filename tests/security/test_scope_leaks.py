@@ -69,3 +69,30 @@ def test_the_configuration_trail_shows_an_administrator_only_their_own_organisat
     assert {"east_receiver", "shnj_receiver"} <= names
     assert "south_supervisor" not in names and "hy_admin" not in names
     assert not any(e["action"] in ("token.issue", "retention.set") for e in region)
+
+
+def test_another_groups_organisation_codes_are_as_unknown_as_codes_nobody_uses(
+    client, sessions, clock, org, people, bearer
+):
+    """A report, a day closed on the calendar or a ledger mapping for another group's code
+    answered 403 (无权查看该组织的报告 / 超出您的组织范围) where a code nobody uses
+    answered 404: anyone could list which store codes a competitor on the same installation
+    has. Both are now 'no organisation NOPE'; within one's own group the refusal stays."""
+    _other_group(sessions, clock)
+    theirs = bearer("hy_admin")
+    day = {"working": False, "note": "盘点"}
+    volume = {"first_day": "2026-11-01", "last_day": "2026-11-02", "orders": 1}
+    mapping = {"columns": {"编号": "original_number"}}
+    for code in ("SH-NJ", "NOPE"):
+        answers = [
+            client.get(f"/api/v1/reports/weekly?org={code}", headers=theirs),
+            client.put(f"/api/v1/calendar/days/{code}/2026-12-01", json=day, headers=theirs),
+            client.put("/api/v1/reports/volume", json=volume | {"org": code}, headers=theirs),
+            client.put("/api/v1/ledger/mappings/old", json=mapping | {"org": code}, headers=theirs),
+        ]
+        for r in answers:
+            assert r.status_code == 404, (code, r.request.url, r.text)
+            assert r.json()["error"]["key"] == "not_found.organisation"
+            assert code in r.json()["error"]["message"]
+    own_group = client.get("/api/v1/reports/weekly?org=HX", headers=bearer("shnj_receiver"))
+    assert own_group.status_code == 403  # their own group's head office: in sight, not theirs

@@ -25,6 +25,7 @@ from kesu.complaint.models import Complaint
 from kesu.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from kesu.i18n import LOCALES
 from kesu.org import service as org_service
+from kesu.org.models import Organisation
 from kesu.policy import service as policy_service
 from kesu.policy.schema import Pack
 
@@ -63,6 +64,15 @@ def principal(session: Session, user: User, token_scope: str = "full") -> rules.
         active=user.active,
         group_ids=frozenset(org_service.subtree_ids(session, group.id)),
     )
+
+
+def org_named(session: Session, p: rules.Principal, code: str) -> Organisation:
+    """The organisation of the caller's group with this code (HX, SH-NJ). Another group's is
+    not found, like a code nobody uses: a caller never learns which codes other groups have."""
+    org = session.scalar(select(Organisation).where(Organisation.code == code))
+    if org is None or org_service.group_of(session, org.id).id != p.group_id:
+        raise NotFound("not_found.organisation", id=code)
+    return org
 
 
 def view_of(c: Complaint) -> rules.ComplaintView:

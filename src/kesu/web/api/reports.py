@@ -45,8 +45,8 @@ def _scope_org(db, user, principal: rules.Principal, org: str | None) -> int:
     it, else the caller's own node."""
     if org is None:
         return user.org_id
-    found = org_service.by_code(db, org)
-    if not rules.in_scope(principal, org_service.group_of(db, found.id).id, found.id):
+    found = access_service.org_named(db, principal, org)
+    if not rules.in_scope(principal, principal.group_id, found.id):
         raise Forbidden("report.out_of_scope")
     return found.id
 

@@ -84,7 +84,7 @@ def calendar_check(db: ReadDb, admin: AdminUser, clock: ClockDep) -> CalendarChe
 
 def _administered(db, principal: rules.Principal, code: str) -> Organisation:
     """The organisation named by `code`, which the caller administers (its group and node)."""
-    org = org_service.by_code(db, code)
+    org = access_service.org_named(db, principal, code)
     rules.require(principal, "admin", org.id)
     return org
 
