@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 
 from helpers import complaint_body
 from kesu.access.models import User
+from kesu.complaint.models import Complaint
 from kesu.db.session import reading, transaction
 from kesu.notify.models import Outbox
 
@@ -45,3 +46,42 @@ def test_a_number_in_a_complaints_title_is_masked_in_staff_messages_and_group_ch
     assert [c["title"] for c in listed if c["id"] == made.json()["id"]] == [
         "顾客138****5678反映门店态度差"
     ]
+
+
+def test_a_repeat_cause_alert_does_not_name_a_complaint_to_the_person_it_is_about(sessions, clock):
+    """Three faulty-table complaints put down to 物 raise a repeat-cause alert to both
+    department heads, naming the complaints. One of them was about the floor head; his
+    message named it too (回避: the person complained about is never told of the case).
+    Each recipient now reads the numbers of the complaints they may see."""
+    from datetime import timedelta
+
+    from improvement.loop import Loop, club, investigated, table_complaint
+    from scenarios.world import local
+
+    clock.set(local(2026, 11, 26, 10, 0))
+    loop = Loop(club(sessions, clock))
+    world = loop.world
+    numbers = {}
+    for i in range(3):
+        over = {"staff_complained_id": world.ids["floor_head"]} if i == 0 else {}
+        cid = table_complaint(world, title=f"{i + 1}号台台面不平", **over)
+        investigated(world, cid)
+        with world.sessions() as s:
+            numbers[i] = s.get(Complaint, cid).number
+        world.clock.advance(hours=5)
+    loop.at(world.clock.now() + timedelta(minutes=2))
+
+    names = {v: k for k, v in world.ids.items()}
+    with world.sessions() as s:
+        told = {
+            names[r.recipient_id]: r.params["numbers"]
+            for r in s.scalars(
+                select(Outbox).where(
+                    Outbox.template == "improvement_repeat_cause", Outbox.channel == "email"
+                )
+            )
+        }
+    assert set(told) == {"club_mgr", "eq_head", "floor_head"}
+    assert all(numbers[i] in told["eq_head"] for i in range(3))
+    assert numbers[0] not in told["floor_head"]
+    assert numbers[1] in told["floor_head"] and numbers[2] in told["floor_head"]

@@ -22,6 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from kesu.access import rules as access_rules
+from kesu.access import service as access_service
 from kesu.access.models import User
 from kesu.clock import Clock
 from kesu.complaint import lifecycle
@@ -579,18 +581,36 @@ def _alert(session: Session, now: datetime, group_id: int, pack: Pack, cause: ru
             )
             if part
         )
-        notify_service.notify_users(
-            session,
-            now=now,
-            user_ids=users,
-            template="improvement_repeat_cause",
-            params={
-                "cause": dims.get(cause.dimension, cause.dimension),
-                "matter": matter or "—",
-                "count": len(found),
-                "since": improvement_service.local(pack, start),
-                "numbers": "、".join(c.number for c in found[:10]),
-            },
-            dedupe_key=f"repeat:{key}",
-        )
+        params = {
+            "cause": dims.get(cause.dimension, cause.dimension),
+            "matter": matter or "—",
+            "count": len(found),
+            "since": improvement_service.local(pack, start),
+        }
+        # each recipient reads the numbers of the complaints they may see (回避: never one
+        # about them); the group's channels get the shortest list, sent first
+        for numbers, told in sorted(
+            _numbers_seen(session, users, found).items(), key=lambda kv: (len(kv[0]), kv[1])
+        ):
+            notify_service.notify_users(
+                session,
+                now=now,
+                user_ids=told,
+                template="improvement_repeat_cause",
+                params=params | {"numbers": "、".join(numbers[:10]) or "—"},
+                dedupe_key=f"repeat:{key}",
+            )
     return 1
+
+
+def _numbers_seen(
+    session: Session, user_ids: list[int], found: list[Complaint]
+) -> dict[tuple[str, ...], list[int]]:
+    """The users grouped by the numbers of `found` each may see (`access.rules.can`)."""
+    views = [(c.number, access_service.view_of(c)) for c in found]
+    grouped: dict[tuple[str, ...], list[int]] = {}
+    for user in session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id)):
+        p = access_service.principal(session, user)
+        seen = tuple(n for n, v in views if access_rules.can(p, "view", v))
+        grouped.setdefault(seen, []).append(user.id)
+    return grouped
