@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select, update
+
 from kesu.access import service as access_service
-from kesu.db.session import transaction
+from kesu.access.models import User
+from kesu.db.session import reading, transaction
+from kesu.notify.models import Outbox
 from kesu.org import service as org_service
 
 
@@ -96,3 +100,39 @@ def test_another_groups_organisation_codes_are_as_unknown_as_codes_nobody_uses(
             assert code in r.json()["error"]["message"]
     own_group = client.get("/api/v1/reports/weekly?org=HX", headers=bearer("shnj_receiver"))
     assert own_group.status_code == 403  # their own group's head office: in sight, not theirs
+
+
+def test_a_scheduled_regional_report_reaches_only_those_who_may_open_it(
+    client, sessions, clock, org, people, bearer
+):
+    """A schedule for one region (`org: EAST`) told every holder of its roles in the group,
+    the other region's supervisor and a store's receiver included, with the region's figures
+    in the message; they then got 404 for the file. It now reaches those whose node covers
+    the region: head office and the region itself."""
+    from kesu import worker
+    from report.test_schedule import SCHEDULES, _with_schedules
+
+    east = "    - {key: east, kind: weekly, org: EAST, to_roles: [receiver, supervisor]}\n"
+    _with_schedules(sessions, clock, SCHEDULES + east)
+    with transaction(sessions) as s:
+        s.execute(update(User).values(email=User.username + "@example.com"))
+    worker.run_pass(sessions, clock)
+
+    with reading(sessions) as s:
+        told = set(
+            s.scalars(
+                select(User.username)
+                .join(Outbox, Outbox.recipient_id == User.id)
+                .where(
+                    Outbox.template == "report_ready",
+                    Outbox.recipient_kind == "user",
+                    Outbox.dedupe_key.like("%:east:%"),
+                )
+            )
+        )
+    assert {"receiver1", "supervisor", "east_receiver"} <= told
+    assert not told & {"shnj_receiver", "south_supervisor"}
+    listed = client.get("/api/v1/reports/deliveries", headers=bearer("east_receiver")).json()
+    url = next(d["file_url"] for d in listed if d["schedule_key"] == "east")
+    for who in told:
+        assert client.get(url, headers=bearer(who)).status_code == 200, who

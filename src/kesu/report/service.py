@@ -1084,9 +1084,11 @@ def send_scheduled(session: Session, clock) -> int:
         ).first()
         if claimed is None:
             continue  # another worker sent it
-        users = session.scalars(
+        users = session.scalars(  # those whose node covers the report's organisation: a
+            # store's or the other region's staff may not open a region's report, nor read its
+            # figures in the message
             select(User.id).where(
-                User.org_id.in_(org_service.subtree_ids(session, d.group_id)),
+                User.org_id.in_(org_service.ancestors(session, d.scope_id)),
                 User.role.in_(s.to_roles),
                 User.active.is_(True),
             )
