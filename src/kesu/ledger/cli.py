@@ -66,8 +66,14 @@ def ledger(
                 )
     except KesuError as exc:
         _fail(exc, locale)
-    for column, field in result.columns.items():
-        typer.echo(f"  {column} → {translate(f'ledger.field.{field}', locale)}")
+    for sheet in result.sheets:
+        if sheet.name and sheet.header_row is None:
+            typer.echo(translate("ledger.sheet_skipped", locale, sheet=sheet.name))
+            continue
+        if sheet.name:
+            typer.echo(translate("ledger.sheet", locale, sheet=sheet.name, row=sheet.header_row))
+        for column, field in sheet.columns.items():
+            typer.echo(f"  {column} → {translate(f'ledger.field.{field}', locale)}")
     for planned in result.rows:
         for problem in planned.row.problems:
             typer.echo(service.describe(problem, locale), err=True)

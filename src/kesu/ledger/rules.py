@@ -40,7 +40,9 @@ FIELDS = (
 REQUIRED = ("received_at", "name", "description")
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "original_number": ("编号", "投诉编号", "单号", "登记编号", "流水号", "序号", "no", "number"),
+    # not 序号: that is the row counter most ledgers start at 1 again on every sheet and every
+    # month, so as an identity it would skip the next month's rows as "already imported"
+    "original_number": ("编号", "投诉编号", "单号", "登记编号", "流水号", "no", "number"),
     "received_at": (
         "日期",
         "投诉日期",
@@ -101,6 +103,11 @@ def normalise(text: Any) -> str:
     return re.sub(r"[\s:：*＊()（）\[\]【】]", "", str(text)).lower()
 
 
+def bare(text: str) -> str:
+    """A header without its bracketed note: 赔偿金额（元） → 赔偿金额."""
+    return re.sub(r"[（(【\[][^）)】\]]*[）)】\]]", "", text).strip()
+
+
 def lookup(columns: Mapping[str, str] | None = None) -> dict[str, str]:
     """normalised header → field: a saved mapping first, then the built-in synonyms."""
     out = {normalise(h): f for f, names in SYNONYMS.items() for h in names}
@@ -137,7 +144,7 @@ def _resolve(
         top = "" if upper is None or j >= len(upper) or _blank(upper[j]) else str(upper[j]).strip()
         low = "" if _blank(cell) else str(cell).strip()
         candidates = [top + low, low, top] if top and low and top != low else [low or top]
-        for name in candidates:
+        for name in [*candidates, *(bare(c) for c in candidates)]:
             if name and normalise(name) in known and known[normalise(name)] not in fields.values():
                 fields[j] = known[normalise(name)]
                 break
@@ -170,6 +177,8 @@ _DATE = re.compile(
     r"(?:[\sT]+(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?\s*秒?)?$"
 )
 
+_NO_YEAR = re.compile(r"^(\d{1,2})\s*[/月]\s*(\d{1,2})\s*日?(?:[\sT].*)?$")
+
 
 def parse_datetime(value: Any) -> datetime | None:
     """A naive local date-time from a cell: a date/datetime, an Excel serial number (as a
@@ -188,6 +197,8 @@ def parse_datetime(value: Any) -> datetime | None:
         return _serial(float(text))
     m = _DATE.match(text)
     if m is None:
+        if _NO_YEAR.match(text):  # 3月5日: the year is only in the sheet's title
+            raise ValueError("date_year")
         raise ValueError("date")
     y, mo, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
     try:
@@ -256,19 +267,35 @@ class Problem:
     row: int  # the ledger's own row number (1 = the first line of the sheet)
     column: str  # the column's letter and header, e.g. "C 投诉日期"
     field: str
-    rule: str  # missing | date | phone | amount | closed | unknown | too_long | duplicate
+    rule: (
+        str  # missing | date | date_year | phone | amount | closed | unknown | too_long | duplicate
+    )
     value: str = ""
+    sheet: str = ""  # the worksheet's name when the workbook has several
 
 
 @dataclass
 class Row:
     number: int
+    sheet: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def blank(self) -> bool:
         return not any(v is not None for v in self.values.values())
+
+
+_TOTAL = re.compile(r"^.{0,8}(合计|总计|小计|合計|總計|小計|total|subtotal)$")
+
+
+def total_row(cells: Sequence[Any]) -> bool:
+    """A 合计 (total) line under the rows: a word like 合计/本月合计 (often merged across the
+    first columns) and otherwise only numbers and sums."""
+    words = {normalise(c) for c in cells if isinstance(c, str) and c.strip()}
+    if not any(_TOTAL.match(w) for w in words):
+        return False
+    return all(_TOTAL.match(w) or re.fullmatch(r"[=¥￥\d.,，元+\-]*|=.*", w) for w in words)
 
 
 def column_letter(index: int) -> str:
@@ -289,9 +316,9 @@ PARSERS = {
 LIMITS = {"name": 100, "title": 200, "description": 4000, "result": 4000, "original_number": 60}
 
 
-def read_row(number: int, cells: Sequence[Any], header: Header) -> Row:
+def read_row(number: int, cells: Sequence[Any], header: Header, sheet: str = "") -> Row:
     """Parse one data row; every unreadable value becomes a Problem and the field stays None."""
-    row = Row(number)
+    row = Row(number, sheet)
     for j, name in header.fields.items():
         raw = cells[j] if j < len(cells) else None
         where = f"{column_letter(j)} {header.columns.get(j, '')}".strip()
@@ -299,10 +326,10 @@ def read_row(number: int, cells: Sequence[Any], header: Header) -> Row:
         try:
             value = parse(raw)
         except ValueError as exc:
-            row.problems.append(Problem(number, where, name, str(exc), str(raw)[:60]))
+            row.problems.append(Problem(number, where, name, str(exc), str(raw)[:60], sheet))
             value = None
         if isinstance(value, str) and len(value) > LIMITS.get(name, 200):
-            row.problems.append(Problem(number, where, name, "too_long", value[:60]))
+            row.problems.append(Problem(number, where, name, "too_long", value[:60], sheet))
             value = None
         row.values[name] = value
     return row
@@ -316,7 +343,9 @@ def where_of(header: Header, name: str) -> str:
 def check_required(row: Row, header: Header) -> None:
     for name in REQUIRED:
         if row.values.get(name) is None and not any(p.field == name for p in row.problems):
-            row.problems.append(Problem(row.number, where_of(header, name), name, "missing"))
+            row.problems.append(
+                Problem(row.number, where_of(header, name), name, "missing", sheet=row.sheet)
+            )
 
 
 def match_key(

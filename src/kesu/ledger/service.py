@@ -41,23 +41,18 @@ MAX_ROWS = 100_000
 # --- reading the file ---------------------------------------------------------------------------
 
 
-def read_table(filename: str, content: bytes) -> list[list[Any]]:
-    """The first sheet of an .xlsx (merged cells filled with their value) or a .csv (UTF-8 or
-    GB18030), as rows of cell values."""
+def read_sheets(filename: str, content: bytes) -> list[tuple[str, list[list[Any]]]]:
+    """Every sheet of an .xlsx (merged cells filled with their value) or the one table of a
+    .csv (UTF-8 or GB18030), as (sheet name, rows of cell values). A workbook's sheet names
+    are kept only when it has several; a .csv's is empty."""
     if filename.lower().endswith((".xlsx", ".xlsm")):
         from openpyxl import load_workbook
 
         try:
-            ws = load_workbook(io.BytesIO(content), data_only=True).worksheets[0]
+            sheets = load_workbook(io.BytesIO(content), data_only=True).worksheets
         except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
             raise InvalidInput("ledger.unreadable", field="file", name=filename) from exc
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
-        for merged in ws.merged_cells.ranges:
-            value = rows[merged.min_row - 1][merged.min_col - 1]
-            for r in range(merged.min_row - 1, merged.max_row):
-                for c in range(merged.min_col - 1, merged.max_col):
-                    rows[r][c] = value
-        return rows
+        return [(ws.title if len(sheets) > 1 else "", _sheet_rows(ws)) for ws in sheets]
     if filename.lower().endswith(".csv"):
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -67,8 +62,23 @@ def read_table(filename: str, content: bytes) -> list[list[Any]]:
                 continue
         else:
             raise InvalidInput("ledger.unreadable", field="file", name=filename)
-        return [list(r) for r in csv.reader(io.StringIO(text))]
+        return [("", [list(r) for r in csv.reader(io.StringIO(text))])]
     raise InvalidInput("ledger.file_type", field="file", name=filename)
+
+
+def _sheet_rows(ws: Any) -> list[list[Any]]:
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    for merged in ws.merged_cells.ranges:
+        value = rows[merged.min_row - 1][merged.min_col - 1]
+        for r in range(merged.min_row - 1, merged.max_row):
+            for c in range(merged.min_col - 1, merged.max_col):
+                rows[r][c] = value
+    return rows
+
+
+def read_table(filename: str, content: bytes) -> list[list[Any]]:
+    """The first sheet's rows (see `read_sheets`)."""
+    return read_sheets(filename, content)[0][1]
 
 
 # --- mappings -----------------------------------------------------------------------------------
@@ -186,12 +196,20 @@ class Planned:
 
 
 @dataclass
+class Sheet:
+    name: str  # "" for a .csv or a workbook of one sheet
+    header_row: int | None  # 1-based; None: no header found, the sheet was not read
+    columns: dict[str, str] = field(default_factory=dict)  # "C 投诉日期" → field
+
+
+@dataclass
 class Plan:
     filename: str
     sha256: str
-    header_row: int  # 1-based
-    columns: dict[str, str]  # "C 投诉日期" → field
+    header_row: int  # 1-based, of the first sheet read
+    columns: dict[str, str]  # "C 投诉日期" → field, of the first sheet read
     rows: list[Planned] = field(default_factory=list)
+    sheets: list[Sheet] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for p in self.rows if p.status == status)
@@ -229,7 +247,7 @@ class _Context:
 def _unknown(row: rules.Row, header: rules.Header, name: str) -> None:
     value = str(row.values.get(name))
     row.problems.append(
-        rules.Problem(row.number, rules.where_of(header, name), name, "unknown", value)
+        rules.Problem(row.number, rules.where_of(header, name), name, "unknown", value, row.sheet)
     )
 
 
@@ -255,14 +273,22 @@ def _prepare(
     if received is not None and received.replace(tzinfo=ctx.zone) > now:
         row.problems.append(
             rules.Problem(
-                row.number, rules.where_of(header, "received_at"), "received_at", "future"
+                row.number,
+                rules.where_of(header, "received_at"),
+                "received_at",
+                "future",
+                sheet=row.sheet,
             )
         )
     closed_at = v.get("closed_at")
     if closed_at is not None and received is not None and closed_at < _day_start(received):
         row.problems.append(
             rules.Problem(
-                row.number, rules.where_of(header, "closed_at"), "closed_at", "before_received"
+                row.number,
+                rules.where_of(header, "closed_at"),
+                "closed_at",
+                "before_received",
+                sheet=row.sheet,
             )
         )
     if v.get("satisfaction") is not None and _grade(ctx.pack, v["satisfaction"]) is None:
@@ -290,7 +316,9 @@ def _prepare(
         for e in exc.errors():
             name = str(e["loc"][-1]) if e["loc"] else "row"
             row.problems.append(
-                rules.Problem(row.number, rules.where_of(header, name), name, e["type"])
+                rules.Problem(
+                    row.number, rules.where_of(header, name), name, e["type"], sheet=row.sheet
+                )
             )
         return None
 
@@ -326,48 +354,60 @@ def plan(
     """The dry run: every row read and checked, nothing written."""
     mapping = get_mapping(session, org_id, mapping_name) if mapping_name else None
     ctx = _Context(session, org_id, mapping)
-    table = read_table(filename, content)
-    if len(table) > MAX_ROWS:
+    sheets = read_sheets(filename, content)
+    if sum(len(rows) for _name, rows in sheets) > MAX_ROWS:
         raise InvalidInput("ledger.too_many_rows", field="file", max=MAX_ROWS)
-    try:
-        header = rules.find_header(table, mapping.columns if mapping else None)
-    except ValueError as exc:
-        raise InvalidInput("ledger.no_header", field="file") from exc
+    read: list[tuple[str, rules.Header, list[list[Any]]]] = []
+    infos: list[Sheet] = []
+    for name, table in sheets:
+        try:
+            header = rules.find_header(table, mapping.columns if mapping else None)
+        except ValueError:  # a sheet of notes or totals: said so, not read
+            infos.append(Sheet(name, None))
+            continue
+        read.append((name, header, table))
+        infos.append(Sheet(name, header.row + 1, _columns(header)))
+    if not read:
+        raise InvalidInput("ledger.no_header", field="file")
+    first = next(i for i in infos if i.header_row is not None)
     result = Plan(
         filename=filename,
         sha256=hashlib.sha256(content).hexdigest(),
-        header_row=header.row + 1,
-        columns={
-            f"{rules.column_letter(j)} {header.columns.get(j, '')}".strip(): f
-            for j, f in sorted(header.fields.items())
-        },
+        header_row=first.header_row or 0,
+        columns=first.columns,
+        sheets=infos,
     )
-    seen: dict[str, int] = {}
-    for i, cells in enumerate(table[header.row + 1 :], start=header.row + 2):
-        row = rules.read_row(i, cells, header)
-        if row.blank:
-            continue
-        rules.check_required(row, header)
-        planned = Planned(row, data=_prepare(ctx, header, row, now))
-        if row.problems:
-            planned.status = "bad"
-            if row.values.get("original_number"):  # its number is taken: a later row with the
-                seen.setdefault(rules.identity(row), i)  # same one is a duplicate of this one
-        else:
-            planned.key = rules.identity(row)
-            if planned.key in seen:
-                planned.status = "duplicate"
-                row.problems.append(
-                    rules.Problem(
-                        i,
-                        rules.where_of(header, "original_number"),
-                        "original_number",
-                        "duplicate",
-                        str(seen[planned.key]),
+    seen: dict[str, tuple[str, int]] = {}
+    for name, header, table in read:
+        for i, cells in enumerate(table[header.row + 1 :], start=header.row + 2):
+            if rules.total_row(cells):  # 合计 under the rows: not a complaint
+                continue
+            row = rules.read_row(i, cells, header, name)
+            if row.blank:
+                continue
+            rules.check_required(row, header)
+            planned = Planned(row, data=_prepare(ctx, header, row, now))
+            if row.problems:
+                planned.status = "bad"
+                if row.values.get("original_number"):  # its number is taken: a later row
+                    seen.setdefault(rules.identity(row), (name, i))  # with it is a duplicate
+            else:
+                planned.key = rules.identity(row)
+                if planned.key in seen:
+                    planned.status = "duplicate"
+                    where, earlier = seen[planned.key]
+                    row.problems.append(
+                        rules.Problem(
+                            i,
+                            rules.where_of(header, "original_number"),
+                            "original_number",
+                            "duplicate" if where == name else "duplicate_sheet",
+                            str(earlier) if where == name else f"{where}\t{earlier}",
+                            name,
+                        )
                     )
-                )
-            seen.setdefault(planned.key, i)
-        result.rows.append(planned)
+                seen.setdefault(planned.key, (name, i))
+            result.rows.append(planned)
     ready = [p.key for p in result.rows if p.status == "ready"]
     done = set()
     for k in range(0, len(ready), 500):
@@ -457,6 +497,13 @@ def run(
     return result, batch
 
 
+def _columns(header: rules.Header) -> dict[str, str]:
+    return {
+        f"{rules.column_letter(j)} {header.columns.get(j, '')}".strip(): f
+        for j, f in sorted(header.fields.items())
+    }
+
+
 def _import_row(
     session: Session,
     clock: Clock,
@@ -481,6 +528,7 @@ def _import_row(
     payload = {
         "batch_id": batch.id,
         "file": filename,
+        **({"sheet": p.row.sheet} if p.row.sheet else {}),
         "row": p.row.number,
         "original_number": v.get("original_number"),
         "closed": closed,
@@ -517,8 +565,14 @@ def describe(problem: rules.Problem, locale: str) -> str:
     """One problem in the reader's language: 第 12 行 B 投诉日期：无法识别的日期“2025-13-45”."""
     from kesu.i18n import translate
 
-    rule = translate(f"ledger.rule.{problem.rule}", locale, value=problem.value)
+    sheet, _, row = problem.value.rpartition("\t")  # duplicate_sheet: the earlier row's sheet
+    rule = translate(
+        f"ledger.rule.{problem.rule}", locale, value=problem.value, sheet=sheet, row=row
+    )
     if rule == f"ledger.rule.{problem.rule}":
         rule = translate("ledger.rule.other", locale, value=problem.rule)
     column = problem.column or translate(f"ledger.field.{problem.field}", locale)
-    return translate("ledger.problem", locale, row=problem.row, column=column, rule=rule)
+    line = translate("ledger.problem", locale, row=problem.row, column=column, rule=rule)
+    if problem.sheet:  # a workbook of several sheets: which one
+        return translate("ledger.in_sheet", locale, sheet=problem.sheet, problem=line)
+    return line

@@ -268,6 +268,7 @@ def export_cases(
 
 
 class ProblemOut(BaseModel):
+    sheet: str = Field(description="the worksheet, when the workbook has several")
     row: int
     column: str
     field: str
@@ -277,6 +278,7 @@ class ProblemOut(BaseModel):
 
 
 class LedgerRowOut(BaseModel):
+    sheet: str = Field(description="the worksheet, when the workbook has several")
     row: int
     status: str
     original_number: str | None
@@ -284,11 +286,18 @@ class LedgerRowOut(BaseModel):
     problems: list[ProblemOut]
 
 
+class LedgerSheetOut(BaseModel):
+    name: str
+    header_row: int | None = Field(description="null: no header found, the sheet was not read")
+    columns: dict[str, str]
+
+
 class LedgerOut(BaseModel):
     dry_run: bool
     filename: str
     header_row: int
     columns: dict[str, str]
+    sheets: list[LedgerSheetOut] = Field(description="every sheet of the workbook, in order")
     total: int
     ready: int
     imported: int
@@ -340,6 +349,10 @@ def import_ledger(
         filename=name,
         header_row=result.header_row,
         columns=result.columns,
+        sheets=[
+            LedgerSheetOut(name=x.name, header_row=x.header_row, columns=x.columns)
+            for x in result.sheets
+        ],
         total=len(result.rows),
         ready=result.count("ready"),
         imported=result.count("imported"),
@@ -349,12 +362,14 @@ def import_ledger(
         batch_id=batch_id,
         rows=[
             LedgerRowOut(
+                sheet=p.row.sheet,
                 row=p.row.number,
                 status=p.status,
                 original_number=p.row.values.get("original_number"),
                 complaint_number=p.complaint_number,
                 problems=[
                     ProblemOut(
+                        sheet=x.sheet,
                         row=x.row,
                         column=x.column,
                         field=x.field,
