@@ -134,3 +134,31 @@ def test_a_period_that_has_not_begun_is_refused_not_reported_as_zeros(client, or
     assert r.json()["error"]["message"].endswith(
         "has not begun yet (today is 2026-11-26): there is nothing to report"
     )
+
+
+def test_the_monthly_staff_review_is_for_management_not_the_front_line_it_reviews(
+    client, sessions, org
+):
+    """Each person's penalties and the complaints about them: a T1 receiver (or the clerk a
+    complaint is about) read everyone's. Managers and the offices (the archivist) still do."""
+    from web.console_helpers import sign_in
+
+    _load(sessions, org)
+    url, params = "/api/v1/reports/staff_review", {"org": "HX", "period": "2025-06"}
+    for reader, status in (
+        ("receiver1", 403),
+        ("clerk", 403),
+        ("supervisor", 200),
+        ("archivist", 200),
+    ):
+        headers = {**login(client, reader), "Accept-Language": "zh-CN"}
+        r = client.get(url, params=params, headers=headers)
+        assert r.status_code == status, (reader, r.text[:200])
+        if status == 403:
+            assert "月度人员考核只供管理层和职能部门查看" in r.json()["error"]["message"]
+    client.headers.pop("Authorization", None)
+    sign_in(client, "receiver1")
+    page = client.get("/reports").text
+    assert 'value="staff_review"' not in page and 'value="monthly"' in page
+    r = client.get("/reports/download?kind=staff_review&period=2025-06&format=csv")
+    assert r.status_code == 403

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 KINDS = ("weekly", "monthly", "annual", "range")
@@ -297,3 +298,14 @@ def scheduled(
             d = last.replace(day=day)
     basis = "monthly" if kind == "staff_review" else kind
     return datetime.combine(d, at), last_complete(basis, d)
+
+
+def reads_staff_review(pack: Any, role: str | None) -> bool:
+    """Whether a role may read the monthly staff review (人员考核: each person's penalties and
+    the complaints about them): management and the offices (a role of the second tier or above,
+    or of no tier: an archivist, an administration office), not the front line it reviews (the
+    first tier, in a pack of more than one)."""
+    found = pack.role(role) if role else None
+    if found is None:
+        return False
+    return found.tier is None or pack.tier_rank(found.tier) >= min(2, len(pack.tiers))

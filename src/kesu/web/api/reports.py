@@ -19,6 +19,7 @@ from kesu.errors import Forbidden, InvalidInput, NotFound
 from kesu.ledger import service as ledger_service
 from kesu.org import service as org_service
 from kesu.report import register as register_export
+from kesu.report import rules as report_rules
 from kesu.report import service as report_service
 from kesu.report.models import ReportDelivery
 from kesu.report.schemas import Report
@@ -116,6 +117,8 @@ def report(
     pack = report_service.target(db, org_id).pack
     today = report_service.today_of(pack, now)
     if kind == "staff_review":
+        if not report_rules.reads_staff_review(pack, user.role):
+            raise Forbidden("report.staff_review_readers")
         chosen = report_service.period_for("monthly", period, today)
         built = report_service.staff_review(
             db, org_id=org_id, period=chosen, locale=locale, now=now

@@ -28,6 +28,7 @@ from kesu.i18n import pick
 from kesu.improvement import rules as improvement_rules
 from kesu.org import service as org_service
 from kesu.report import register as register_export
+from kesu.report import rules as report_rules
 from kesu.report import service as report_service
 from kesu.report import snapshots
 from kesu.web.console.forms import category_options
@@ -61,8 +62,11 @@ def _resolve(db, clock, user, kind, org, period, first, last):
     principal = access_service.principal(db, user)
     if not rules.in_scope(principal, org_service.group_of(db, org_id).id, org_id):
         raise Forbidden("report.out_of_scope")
-    today = report_service.today_of(report_service.target(db, org_id).pack, clock.now())
+    pack = report_service.target(db, org_id).pack
+    today = report_service.today_of(pack, clock.now())
     if kind == "staff_review":
+        if not report_rules.reads_staff_review(pack, user.role):
+            raise Forbidden("report.staff_review_readers")
         return org_id, report_service.period_for("monthly", period or None, today)
     return org_id, report_service.period_for(kind, period or None, today, first, last)
 
@@ -164,7 +168,11 @@ def _page(
         {
             "sent": sent,
             "tz": pack.timezone,
-            "kinds": KINDS,
+            "kinds": [
+                k
+                for k in KINDS
+                if k != "staff_review" or report_rules.reads_staff_review(pack, user.role)
+            ],
             "kind": kind,
             "orgs": orgs,
             "org": org or "",
