@@ -88,6 +88,9 @@ def test_the_case_library_and_a_ledger_dry_run_over_http(client, sessions, org):
     found = client.get("/api/v1/cases", params={"q": "塌陷"}, headers=director).json()["items"]
     assert [c["title"] for c in found] == ["沙发坐垫塌陷"] and found[0]["imported"]
     assert found[0]["solution"] == "更换坐垫"
+    # the complaint list says which came from the ledger, under its own number
+    listed = client.get("/api/v1/complaints", params={"q": "塌陷"}, headers=director).json()
+    assert [(c["imported"], c["original_number"]) for c in listed["items"]] == [(True, "A-1")]
     sheet = client.get(
         "/api/v1/cases/export", params={"q": "塌陷", "format": "csv"}, headers=director
     )

@@ -152,6 +152,8 @@ class ComplaintOut(BaseModel):
     updated_at: datetime
     version: int
     policy_version_id: int
+    imported: bool = Field(False, description="brought in from an Excel ledger (kesu.ledger)")
+    original_number: str | None = Field(None, description="the ledger's own number, if any")
 
 
 class ComplaintDetail(ComplaintOut):
