@@ -306,7 +306,13 @@ def test_the_api_opens_an_action_lists_it_by_complaint_and_refuses_a_handler(loo
     desk_head = _api(client, "desk")
     refused = client.post("/api/v1/improvement/actions", json=body, headers=desk_head)
     assert refused.status_code == 403
-    assert "supervisor" in refused.json()["error"]["message"]
+    # the roles by their names in the reader's language, not the pack's keys
+    message = refused.json()["error"]["message"]
+    assert message == "Only these roles may do this: Club manager, Department head"
+    sign_in(client, "desk", PASSWORD)
+    page = client.get("/improvement/new")
+    assert page.status_code == 403
+    assert "只有以下角色可以执行此操作：俱乐部经理、部门主管" in page.text
 
 
 def test_an_inspection_is_issued_recorded_in_the_console_and_a_failed_item_opens_a_preventive_action(  # noqa: E501

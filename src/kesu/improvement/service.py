@@ -106,7 +106,8 @@ def _parsed(model: type[BaseModel], payload: dict[str, Any]) -> Any:
 
 def require_manager(pack: Pack, user: User) -> None:
     if user.role not in rules.managers(pack):
-        raise Forbidden("improvement.manager_only", roles=", ".join(sorted(rules.managers(pack))))
+        roles = [lifecycle.role_name(pack, r) for r in sorted(rules.managers(pack))]
+        raise Forbidden("improvement.manager_only", roles=roles)
 
 
 def _staff_member(session: Session, group_id: int, user_id: int, field: str) -> User:
@@ -798,7 +799,8 @@ def record_inspection(
     pack = policy_service.pack_of(session, inspection.policy_version_id)
     checklist = checklist_of(session, inspection)
     if user.role not in set(checklist.roles) | rules.managers(pack):
-        raise Forbidden("improvement.not_inspector", roles=", ".join(checklist.roles))
+        roles = [lifecycle.role_name(pack, r) for r in checklist.roles]
+        raise Forbidden("improvement.not_inspector", roles=roles)
     results = rules.inspection_results(
         checklist, {k: (v.ok, v.finding) for k, v in data.items.items()}
     )
