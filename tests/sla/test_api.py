@@ -26,7 +26,7 @@ def test_a_new_complaint_shows_its_running_timer_and_next_deadline(client, org, 
     assert (timer["key"], timer["state"], timer["within"]) == (
         "first_contact",
         "running",
-        "1 working days",
+        "1 working day",  # not "1 working days"
     )
     assert timer["name"]["zh_Hans"] == "一个工作日内联系投诉人"
     assert timer["basis"] == "seed 002 5.1.1, 5.4.1.1"

@@ -43,6 +43,12 @@ def translate(key: str, locale: str = DEFAULT_LOCALE, /, **params: Any) -> str:
         return template
 
 
+def duration(unit: str, amount: int, locale: str = DEFAULT_LOCALE) -> str:
+    """A pack's length of time (`{working_days: 1}`) as the reader writes it: "1 working day",
+    "2 working days", "1 個工作日"."""
+    return translate(f"improvement.unit.{unit}", locale, n=amount)
+
+
 def _counts(template: str, params: dict[str, Any]) -> list[int]:
     """The whole numbers among `params` that `template` shows."""
     shown = {name for _, name, _, _ in Formatter().parse(template) if name}

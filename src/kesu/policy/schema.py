@@ -236,8 +236,9 @@ class Duration(_Strict):
     def amount(self) -> int:
         return getattr(self, self.unit)
 
-    def __str__(self) -> str:
-        return f"{self.amount} {self.unit.replace('_', ' ')}"
+    def __str__(self) -> str:  # "1 working day", "2 working days": the API's `within`, logs
+        words = self.unit.replace("_", " ")
+        return f"{self.amount} {words[:-1] if self.amount == 1 else words}"
 
 
 def _triggers(value: Any) -> Any:

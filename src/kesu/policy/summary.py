@@ -1,92 +1,146 @@
 """A pack as a complaint manager reads it (`kesu policy show`): levels with their handler tier
-and review chain, every timer with its limit and consequences, delays and escalation. Pure."""
+and review chain, every timer with its limit and consequences, delays and escalation, in the
+reader's language (role, event and level keys stay as the pack spells them). Pure."""
 
 from __future__ import annotations
 
-from kesu.i18n import pick
-from kesu.policy.schema import Pack, Trigger
+from typing import Any
 
-
-def _triggers(triggers: list[Trigger]) -> str:
-    parts = []
-    for t in triggers:
-        text = t.event
-        if t.when:
-            text += "(" + ", ".join(f"{k}={v}" for k, v in t.when.items()) + ")"
-        if t.min_tier:
-            text += f" by {t.min_tier}+"
-        if t.roles:
-            text += " by " + "/".join(t.roles)
-        parts.append(text)
-    return ", ".join(parts) or "-"
+from kesu.i18n import duration, pick, translate
+from kesu.policy.schema import Duration, Pack, Trigger
 
 
 def describe(pack: Pack, locale: str = "zh_Hans") -> list[str]:
     """Lines of text: levels, timers, delays, escalation, notifications, forms."""
-    lines = [f"{pack.key} v{pack.version} — {pick(pack.name, locale)}", f"source: {pack.source}"]
-    lines.append(f"timezone: {pack.timezone}; business hours: {', '.join(pack.business_hours)}")
-    lines.append("levels:")
+
+    def t(name: str, /, **params: Any) -> str:
+        return translate(f"policy.show.{name}", locale, **params)
+
+    def span(d: Duration) -> str:
+        return duration(d.unit, d.amount, locale)
+
+    def items(parts: list[str]) -> str:
+        return translate("web.sep.items", locale).join(parts)
+
+    def words(parts: list[str]) -> str:
+        return translate("web.sep.list", locale).join(parts) or "-"
+
+    def yes(flag: bool) -> str:
+        return t("yes") if flag else t("no")
+
+    def triggers(items: list[Trigger]) -> str:
+        parts = []
+        for tr in items:
+            text = tr.event
+            if tr.when:
+                text += "(" + ", ".join(f"{k}={v}" for k, v in tr.when.items()) + ")"
+            if tr.min_tier:
+                text = t("by", what=text, who=t("min_tier", tier=tr.min_tier))
+            if tr.roles:
+                text = t("by", what=text, who="/".join(tr.roles))
+            parts.append(text)
+        return words(parts)
+
+    lines = [
+        f"{pack.key} v{pack.version} — {pick(pack.name, locale)}",
+        t("source", source=pack.source),
+        t("hours", timezone=pack.timezone, hours=words(pack.business_hours)),
+        t("levels"),
+    ]
     for lv in pack.levels:
         chain = " → ".join(s.role or f"{s.tier}+" for s in lv.review_chain) or "-"
         lines.append(
-            f"  {lv.key} {pick(lv.name, locale)}: handled by {lv.handler_tier}; "
-            f"review {chain}; closed by {'/'.join(lv.closer_roles)}"
+            t(
+                "level",
+                key=lv.key,
+                name=pick(lv.name, locale),
+                tier=lv.handler_tier,
+                chain=chain,
+                closers="/".join(lv.closer_roles),
+            )
         )
-    lines.append("timers:")
-    for t in pack.timers:
-        lines.append(f"  {t.key} {pick(t.name, locale)}" + (f"  [{t.basis}]" if t.basis else ""))
-        lines.append(f"    starts: {_triggers(t.start)}; met by: {_triggers(t.met_by)}")
-        limits = [f"{t.within}"] + [
-            f"{lv}: {timing.within or t.within}"
-            + (f", {timing.penalty} yuan" if timing.penalty else "")
-            for lv, timing in t.by_level.items()
+    lines.append(t("timers"))
+    for tm in pack.timers:
+        lines.append(
+            f"  {tm.key} {pick(tm.name, locale)}" + (f"  [{tm.basis}]" if tm.basis else "")
+        )
+        lines.append(t("triggers", start=triggers(tm.start), met=triggers(tm.met_by)))
+        limits = [span(tm.within)] + [
+            f"{lv}: {span(timing.within or tm.within)}"
+            + (f", {t('yuan', amount=timing.penalty)}" if timing.penalty else "")
+            for lv, timing in tm.by_level.items()
         ]
-        window = f" (from {t.not_before})" if t.not_before else ""
-        levels = f" levels {'/'.join(t.levels)};" if t.levels else ""
-        lines.append(f"    within: {'; '.join(limits)}{window};{levels} recurring: {t.recurring}")
-        breach = t.on_breach
-        consequences = [f"notify {'/'.join(breach.notify)}"] if breach.notify else []
+        lines.append(
+            t(
+                "within",
+                limits=items(limits),
+                window=t("not_before", time=span(tm.not_before)) if tm.not_before else "",
+                levels=t("only_levels", levels="/".join(tm.levels)) if tm.levels else "",
+                recurring=yes(tm.recurring),
+            )
+        )
+        breach = tm.on_breach
+        consequences = [t("notify", who="/".join(breach.notify))] if breach.notify else []
         if breach.escalate:
-            consequences.append("escalate one level")
+            consequences.append(t("escalate"))
         if breach.penalty:
-            consequences.append(f"penalty {breach.penalty} yuan to the {breach.penalty_to}")
-        lines.append(f"    on breach: {'; '.join(consequences) or '-'}")
+            to = t(f"penalty_to.{breach.penalty_to}")
+            consequences.append(t("penalty", amount=breach.penalty, to=to))
+        lines.append(t("on_breach", consequences=items(consequences) or "-"))
     d = pack.delays
     if d.effect == "pause":
-        approvers = "/".join(d.approver_roles) or "the role table"
-        lines.append(f"delays: pause, approved by {approvers}; resume on {_triggers(d.resume_on)}")
+        approvers = "/".join(d.approver_roles) or t("role_table")
+        lines.append(t("delays_pause", approvers=approvers, resume=triggers(d.resume_on)))
     else:
-        steps = "; ".join(
-            f"up to {s.up_to} by {'/'.join(s.approver_roles)}"
-            + (" (customer told)" if s.notify_customer else "")
-            for s in d.steps
+        steps = items(
+            [
+                t("delay_step", up_to=span(s.up_to), roles="/".join(s.approver_roles))
+                + (t("customer_told") if s.notify_customer else "")
+                for s in d.steps
+            ]
         )
-        lines.append(f"delays: extend {'/'.join(d.timers or ['all timers'])}: {steps}")
+        lines.append(t("delays_extend", timers="/".join(d.timers) or t("all_timers"), steps=steps))
     e = pack.escalation
     lines.append(
-        f"escalation: keywords {', '.join(pack.urgent_keywords) or '-'}; emergency categories "
-        f"{', '.join(e.emergency_categories) or '-'}; top level tells "
-        f"{'/'.join(e.top_level_notify) or '-'}; auto-assign {e.auto_assign}"
+        t(
+            "escalation",
+            keywords=words(pack.urgent_keywords),
+            categories=words(e.emergency_categories),
+            notify="/".join(e.top_level_notify) or "-",
+            auto=yes(e.auto_assign),
+        )
     )
     if e.repeat:
         lines.append(
-            f"  repeat within {e.repeat.window} (same {', '.join(e.repeat.same)}): "
-            f"at least {e.repeat.min_level}"
+            t(
+                "repeat",
+                window=span(e.repeat.window),
+                same=words(e.repeat.same),
+                level=e.repeat.min_level,
+            )
         )
     if pack.response_rounds:
         r = pack.response_rounds
         per_level = "".join(
-            f"; {level}: {'case by case' if limit is None else f'at most {limit}'}"
+            t("rounds_open", level=level)
+            if limit is None
+            else t("rounds_level", level=level, limit=limit)
             for level, limit in r.by_level.items()
         )
-        lines.append(f"  response rounds: at most {r.max}{per_level}")
+        lines.append(t("rounds", max=r.max, per_level=per_level))
     for rule in pack.notifications:
-        who = "/".join(rule.notify) + (" + customer" if rule.customer else "")
-        lines.append(f"notify on {_triggers([Trigger(event=rule.event, when=rule.when)])}: {who}")
+        who = "/".join([*rule.notify, *([t("customer")] if rule.customer else [])])
+        event = triggers([Trigger(event=rule.event, when=rule.when)])
+        lines.append(t("notify_on", event=event, who=who))
     for form in pack.forms:
         lines.append(
-            f"form {pick(form.name, locale)}: prepare {'/'.join(form.prepare) or '-'}, review "
-            f"{'/'.join(form.review) or '-'}, approve {'/'.join(form.approve) or '-'}, "
-            f"informed {'/'.join(form.informed) or '-'}"
+            t(
+                "form",
+                name=pick(form.name, locale),
+                prepare="/".join(form.prepare) or "-",
+                review="/".join(form.review) or "-",
+                approve="/".join(form.approve) or "-",
+                informed="/".join(form.informed) or "-",
+            )
         )
     return lines

@@ -12,7 +12,7 @@ from kesu.access.models import User
 from kesu.calendar import YearSchedule, provisional_years
 from kesu.complaint import queries as complaint_queries
 from kesu.complaint.models import Complaint
-from kesu.policy.schema import Pack
+from kesu.policy.schema import Duration, Pack
 from kesu.sla import rules
 from kesu.sla.models import OfficialYear, Penalty, Timer
 from kesu.sla.schemas import OverdueItem, PenaltyOut, PenaltyPage, TimerOut
@@ -35,7 +35,7 @@ def _timer_out(pack: Pack, t: Timer) -> TimerOut:
         basis=rule.basis if rule else None,
         round=t.round,
         level=t.level,
-        within=f"{t.amount} {t.unit.replace('_', ' ')}",
+        within=str(Duration(**{t.unit: t.amount})),
         state=t.state,
         overdue=t.state == "running" and t.breached_at is not None,
         started_at=t.started_at,
