@@ -10,6 +10,7 @@ import pytest
 
 from improvement.loop import DONE, Loop, club, investigated, table_complaint
 from kesu.errors import Forbidden, IllegalTransition, StaleVersion
+from kesu.improvement import queries, review
 from scenarios.world import local
 
 THURSDAY_10 = local(2026, 11, 26, 10, 0)
@@ -198,3 +199,39 @@ def test_an_action_takes_the_site_its_complaints_share_and_the_whole_group_other
     assert loop.action(one).site_id == loop.world.ids["SITE"]
     assert loop.action(other).site_id is None and loop.action(both).site_id is None
     assert loop.linked(at_head_office) == [other, both]
+
+
+def test_an_action_done_after_its_deadline_is_late_even_before_the_worker_saw_it_go_overdue(loop):
+    aid = loop.open("eq_head", owner_id=loop.world.ids["desk"], title="前台球具清洁")
+    due = loop.action(aid).due_at
+    loop.world.clock.set(due + timedelta(hours=30))  # the worker was down meanwhile
+    loop.run("desk", aid, "implement", {"actions_taken": "每日开店前清洁球具并登记。"})
+
+    action = loop.action(aid)
+    assert action.breached_at == due
+    with loop.world.sessions() as session:
+        done = queries.events(session, aid)[-1]
+        assert done.command == "implement" and done.payload["late"] is True
+        report = review.build(
+            session,
+            org_id=loop.world.ids["G"],
+            quarter="2026-Q4",
+            locale="en",
+            now=loop.world.clock.now(),
+        )
+    summary = {row[0]: row[2] for row in report.sections[0].rows}
+    assert summary["done"] == 1 and summary["done_on_time"] == 0
+    overdue_column = next(s for s in report.sections if s.key == "actions").rows[0][-1]
+    assert overdue_column == "yes"
+
+
+def test_a_cancelled_action_is_no_longer_listed_as_overdue(loop):
+    aid = loop.open("eq_head", owner_id=loop.world.ids["desk"], title="前台球具清洁")
+    kept = loop.open("eq_head", owner_id=loop.world.ids["desk"], title="球杆皮头更换")
+    loop.at(loop.action(aid).due_at)
+    assert loop.action(aid).breached_at is not None
+
+    loop.run("eq_head", aid, "cancel", {"reason": "已并入球杆皮头更换的整改。"})
+    with loop.world.sessions() as session:
+        head = loop.user(session, "eq_head")
+        assert [a.id for a in queries.listing(session, head, overdue=True)] == [kept]

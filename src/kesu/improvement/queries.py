@@ -77,8 +77,8 @@ def listing(
     complaint_id: int | None = None,
     limit: int = LIMIT,
 ) -> list[CorrectiveAction]:
-    """Newest first. `overdue`: past their deadline and not done yet; `complaint_id`: the
-    actions that complaint led to."""
+    """Newest first. `overdue`: past their deadline and not done yet (nor cancelled);
+    `complaint_id`: the actions that complaint led to."""
     a = CorrectiveAction
     stmt = visible_to(session, viewer)
     if complaint_id is not None:
@@ -90,7 +90,9 @@ def listing(
     if mine:
         stmt = stmt.where(or_(a.owner_id == viewer.id, a.verifier_id == viewer.id))
     if overdue:
-        stmt = stmt.where(a.breached_at.is_not(None), a.implemented_at.is_(None))
+        stmt = stmt.where(
+            a.breached_at.is_not(None), a.implemented_at.is_(None), a.state.not_in(rules.FINAL)
+        )
     if open_only:
         stmt = stmt.where(a.state.not_in(rules.FINAL))
     if cause_dimension:

@@ -583,6 +583,8 @@ def _implement(session, pack, action, user, p, event, now) -> list[Message]:
     action.implemented_at = now
     action.next_escalation_at = None
     action.state = rules.after_implement(action.target_per_month is not None)
+    if action.breached_at is None and now >= action.due_at:
+        action.breached_at = action.due_at  # past the deadline before the worker's pass saw it
     event["late"] = action.breached_at is not None
     if action.state == "observing":
         slices = rules.observation(now, action.observation_months, pack.timezone)
