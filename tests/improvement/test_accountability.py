@@ -11,12 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from improvement.loop import Loop, closed, club, investigated, table_complaint
+from kesu.access import service as access_service
 from kesu.cli import app
 from kesu.db.session import reading, transaction
 from kesu.errors import Forbidden, InvalidInput
 from kesu.improvement import queries, review
 from kesu.improvement import service as improvement_service
 from kesu.improvement.schemas import AccountabilityCreate
+from kesu.org import service as org_service
 from kesu.report import rules as report_rules
 from kesu.report import service as report_service
 from scenarios.world import local
@@ -124,6 +126,43 @@ def test_an_accountability_record_about_an_action_goes_on_the_actions_record(loo
     )
     assert loop.events(aid) == ["open", "accountability"]
     assert loop.action(aid).version == 2
+
+
+def test_a_store_manager_reads_the_training_and_discipline_of_their_own_store_only(loop):
+    """A department head at a second store records and reviews their own people; the
+    discipline of a head-office receiver is not theirs to read, on the list or in the
+    store's quarterly review."""
+    world, ids = loop.world, loop.world.ids
+    with transaction(world.sessions) as session:
+        store = org_service.create(
+            session, world.clock, kind="site", code="SITE2", name="二号门店", parent_id=ids["G"]
+        )
+        ids["SITE2"] = store.id
+        for username, role in (("store2_head", "supervisor"), ("store2_desk", "handler")):
+            ids[username] = access_service.add_user(
+                session,
+                world.clock,
+                username=username,
+                display_name=username,
+                role=role,
+                org_id=store.id,
+            ).id
+    day = date(2026, 11, 26)
+    body = {"occurred_on": day, "measure": "警告"}
+    _record(loop, "club_mgr", record_kind="discipline", user_ids=[ids["desk"]], **body)
+    _record(loop, "store2_head", record_kind="training", user_ids=[ids["store2_desk"]], **body)
+
+    with loop.world.sessions() as session:
+        head = loop.user(session, "store2_head")
+        listed = queries.accountability(session, head, manager=True)
+        assert [r.user_id for r in listed] == [ids["store2_desk"]]
+        everyone = queries.accountability(session, loop.user(session, "club_mgr"), manager=True)
+        assert len(everyone) == 2
+        report = review.build(
+            session, org_id=ids["SITE2"], quarter="2026-Q4", locale="en", now=world.clock.now()
+        )
+    rows = next(s for s in report.sections if s.key == "accountability").rows
+    assert rows == [["store2_desk", 1, 0, 0]]
 
 
 def test_the_management_review_is_written_from_the_command_line(loop, settings, tmp_path):

@@ -299,14 +299,20 @@ def accountability(
     action_id: int | None = None,
     limit: int = LIMIT,
 ) -> list[Accountability]:
-    """Training, discipline and reward records of the viewer's group, newest first: all of them
-    for a manager of the pack, only their own for anyone else (a disciplinary record is not
-    for colleagues' eyes)."""
+    """Training, discipline and reward records of the viewer's group, newest first: for a
+    manager of the pack, those of the people at their node and below (everyone's at head
+    office) and those they recorded; only their own for anyone else (a disciplinary record is
+    not for colleagues' eyes, nor for another store's manager)."""
     r = Accountability
     group = org_service.group_of(session, viewer.org_id)
     stmt = select(r).where(r.org_id == group.id)
     if not manager:
         stmt = stmt.where(r.user_id == viewer.id)
+    elif viewer.org_id != group.id:
+        people = people_within(org_service.subtree_ids(session, viewer.org_id))
+        stmt = stmt.where(
+            or_(r.user_id.in_(people), r.user_id == viewer.id, r.recorded_by_id == viewer.id)
+        )
     if user_id is not None:
         stmt = stmt.where(r.user_id == user_id)
     if complaint_id is not None:
@@ -316,16 +322,28 @@ def accountability(
     return list(session.scalars(stmt.order_by(r.occurred_on.desc(), r.id.desc()).limit(limit)))
 
 
+def people_within(scope_ids: Iterable[int]) -> Select:
+    """The ids of the staff whose organisation or department is one of `scope_ids`."""
+    ids = list(scope_ids)
+    return select(User.id).where(or_(User.org_id.in_(ids), User.department_id.in_(ids)))
+
+
 def accountability_by_person(
-    session: Session, group_id: int, first_day: date, end_day: date
+    session: Session,
+    group_id: int,
+    first_day: date,
+    end_day: date,
+    scope_ids: Sequence[int] | None = None,
 ) -> dict[int, Counter[str]]:
-    """Training, discipline and reward records per person on days [first_day, end_day)."""
+    """Training, discipline and reward records per person on days [first_day, end_day); with
+    `scope_ids`, of the people of those organisations only."""
     r = Accountability
-    rows = session.execute(
-        select(r.user_id, r.kind, func.count())
-        .where(r.org_id == group_id, r.occurred_on >= first_day, r.occurred_on < end_day)
-        .group_by(r.user_id, r.kind)
+    stmt = select(r.user_id, r.kind, func.count()).where(
+        r.org_id == group_id, r.occurred_on >= first_day, r.occurred_on < end_day
     )
+    if scope_ids is not None:
+        stmt = stmt.where(r.user_id.in_(people_within(scope_ids)))
+    rows = session.execute(stmt.group_by(r.user_id, r.kind))
     found: dict[int, Counter[str]] = {}
     for user_id, kind, n in rows:
         found.setdefault(user_id, Counter())[kind] += n

@@ -75,7 +75,7 @@ def build(
         _actions(session, tx, pack, live, end, now),
         _causes(session, tx, pack, t.scope, got, live, start, end),
         _satisfaction(tx, pack, got["satisfaction"]),
-        _accountability(session, tx, group, period),
+        _accountability(session, tx, group, narrow, period),
         _inspections(session, tx, pack, group, narrow, start, end),
     ]
     return Report(
@@ -294,8 +294,11 @@ def _satisfaction(tx: _Text, pack, counts: dict[Any, int]) -> Section:
     )
 
 
-def _accountability(session: Session, tx: _Text, group_id: int, period) -> Section:
-    per_person = queries.accountability_by_person(session, group_id, period.start, period.end)
+def _accountability(session: Session, tx: _Text, group_id: int, narrow, period) -> Section:
+    """Per person of the reviewed organisation (a store's review: its own people only)."""
+    per_person = queries.accountability_by_person(
+        session, group_id, period.start, period.end, narrow
+    )
     names = queries.user_names(session, per_person)
     rows = [
         [names.get(uid, str(uid)), *(kinds.get(k, 0) for k in rules.ACCOUNTABILITY_KINDS)]

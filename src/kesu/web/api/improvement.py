@@ -190,7 +190,8 @@ def list_accountability(
     complaint_id: int | None = None,
     action_id: int | None = None,
 ) -> list[AccountabilityOut]:
-    """Everyone's for the pack's managers; your own for anyone else."""
+    """For the pack's managers, those of the people at their node and below (everyone's at head
+    office) and those they recorded; your own for anyone else."""
     manager = user.role in improvement_rules.managers(access_service.pack_for_user(db, user))
     rows = queries.accountability(
         db,
