@@ -184,3 +184,11 @@ def test_policy_show_reads_in_the_readers_language():
     assert "    within: 1 working day; recurring: no" in en
     assert "    within: 1 hour; recurring: no" in en
     assert not [line for line in en if "1 working days" in line or "1 hours" in line]
+
+
+def test_english_field_names_start_with_a_capital_like_the_form_labels_they_are():
+    """A report form read "report kind", "organisation", "period" beside "Category", "Level"."""
+    lower = sorted(
+        k for k, v in catalogue("en").items() if k.startswith("field.") and v[0].islower()
+    )
+    assert lower == []

@@ -175,7 +175,7 @@ def test_a_date_that_does_not_exist_is_named_with_its_rule_in_each_language(clie
     expected = {
         "zh-CN": "开始日期：必须是存在的日期（年-月-日，如 2026-11-26）",
         "zh-TW": "開始日期：必須是存在的日期（年-月-日，如 2026-11-26）",
-        "en": "from: must be a real date (YYYY-MM-DD, e.g. 2026-11-26)",
+        "en": "From: must be a real date (YYYY-MM-DD, e.g. 2026-11-26)",
     }
     for lang, message in expected.items():
         r = client.get(
