@@ -12,11 +12,13 @@ from sqlalchemy import select
 from kesu.access.models import User
 from kesu.complaint.schemas import ComplainantIn
 from kesu.db.session import transaction
+from kesu.i18n import catalogue
 from kesu.improvement import queries
 from kesu.improvement import service as improvement_service
 from kesu.improvement import sweep as improvement_sweep
 from kesu.improvement.models import ActionEvent, CorrectiveAction, Inspection, RepeatCauseAlert
 from kesu.improvement.schemas import ActionCreate
+from kesu.notify import rules as notify_rules
 from kesu.notify.models import Outbox
 from scenarios.world import VALID, World, investigation, solution
 
@@ -146,6 +148,21 @@ class Loop:
                 select(Outbox).where(Outbox.template == template, Outbox.channel == "email")
             )
             return sorted(names.get(r.recipient_id, "?") for r in rows)
+
+    def said(self, template: str, locale: str) -> list[str]:
+        """The bodies of this template's e-mails as a reader in `locale` gets them (each row's
+        labels in that language, as delivery renders them)."""
+        with self.world.sessions() as session:
+            rows = session.scalars(
+                select(Outbox)
+                .where(Outbox.template == template, Outbox.channel == "email")
+                .order_by(Outbox.id)
+            ).all()
+        texts = catalogue(locale)
+        return [
+            notify_rules.render(texts, r.template, notify_rules.localised(r.params, locale)).body
+            for r in rows
+        ]
 
     def message_params(self, template: str) -> list[dict]:
         with self.world.sessions() as session:

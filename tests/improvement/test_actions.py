@@ -9,8 +9,11 @@ from datetime import timedelta
 import pytest
 
 from improvement.loop import DONE, Loop, club, investigated, table_complaint
+from kesu.db.session import transaction
 from kesu.errors import Forbidden, IllegalTransition, StaleVersion
 from kesu.improvement import queries, review
+from kesu.improvement import service as improvement_service
+from kesu.improvement.schemas import InspectionIn
 from scenarios.world import local
 
 THURSDAY_10 = local(2026, 11, 26, 10, 0)
@@ -50,7 +53,7 @@ def test_a_preventive_action_whose_target_is_missed_in_its_observation_period_is
     assert action.verification["met"] is False and action.verification["target"] == 0
     assert action.implemented_at is None and action.due_at > local(2026, 12, 27, 10, 0)
     assert loop.messages("improvement_target_missed") == ["club_mgr", "eq_head"]
-    assert loop.message_params("improvement_target_missed")[0]["counts"] == "2"
+    assert loop.message_params("improvement_target_missed")[0]["counts"]["zh_Hans"] == "2"
     assert loop.events(aid)[-1] == "verify"
 
     loop.sweep()
@@ -74,7 +77,7 @@ def test_an_action_whose_target_is_met_is_marked_effective_with_the_figures_show
     assert action.verification["counts"] == [1] and action.verification["met"] is True
     assert loop.messages("improvement_verify") == ["club_mgr"]
     params = loop.message_params("improvement_verify")[0]
-    assert params["counts"] == "1" and params["target"] == 1 and params["months"] == 1
+    assert params["counts"]["en"] == "1" and params["target"] == 1 and params["months"] == 1
 
     with pytest.raises(Forbidden):
         loop.run("eq_head", aid, "confirm")  # the owner does not verify their own action
@@ -235,3 +238,37 @@ def test_a_cancelled_action_is_no_longer_listed_as_overdue(loop):
     with loop.world.sessions() as session:
         head = loop.user(session, "eq_head")
         assert [a.id for a in queries.listing(session, head, overdue=True)] == [kept]
+
+
+def test_the_loops_messages_name_the_cause_checklist_and_findings_in_each_readers_language(loop):
+    for _ in range(3):  # the pack's count: a repeat cause
+        investigated(loop.world, table_complaint(loop.world))
+    aid = loop.open("club_mgr", target_per_month=0)
+    loop.run("eq_head", aid, "implement", DONE)
+    loop.world.clock.set(local(2026, 12, 10, 15, 0))
+    for _ in range(2):
+        investigated(loop.world, table_complaint(loop.world))
+    loop.at(local(2026, 12, 26, 10, 0))  # the month watched is over: 5 complaints, target 0
+
+    assert "(cause: Material)" in loop.said("improvement_assigned", "en")[0]
+    assert "（原因：物）" in loop.said("improvement_assigned", "zh_Hans")[0]
+    assert "per month were 5, above the target" in loop.said("improvement_target_missed", "en")[0]
+    alert = loop.said("improvement_repeat_cause", "en")[0]
+    assert 'the cause "Material" (Table fault)' in alert and "、" not in alert
+
+    loop.at(local(2026, 12, 27, 10, 0))  # the daily table check falls due
+    inspection = next(i for i in loop.inspections() if i.checklist == "tables_daily")
+    with transaction(loop.world.sessions) as session:
+        results = {i: {"ok": True} for i in ("table_level", "cushions", "pockets", "cues", "balls")}
+        improvement_service.record_inspection(
+            session,
+            loop.world.clock,
+            loop.user(session, "desk"),
+            inspection.id,
+            InspectionIn(items={**results, "cloth": {"ok": False, "finding": "6号台台呢有破洞"}}),
+        )
+    failed = loop.said("improvement_inspection_failed", "en")[0]
+    assert failed.startswith('"Daily table and cue check" at 一号门店 found 1 failed items:')
+    assert "Cloth" in failed and "：" not in failed
+    due = loop.said("improvement_inspection_due", "zh_Hant")[0]
+    assert "球桌球桿日檢" in due

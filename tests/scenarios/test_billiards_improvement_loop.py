@@ -158,7 +158,7 @@ def test_003_a_faulty_table_is_fixed_inspected_daily_and_verified_after_a_month_
     assert action.state == "awaiting_verification"
     assert action.verification["counts"] == [1] and action.verification["target"] == 1
     assert loop.messages("improvement_verify") == ["club_mgr"]
-    assert loop.message_params("improvement_verify")[0]["counts"] == "1"
+    assert loop.message_params("improvement_verify")[0]["counts"]["zh_Hans"] == "1"
 
     # the club manager sees the count on the action's page and confirms the fix
     with transaction(w.sessions) as session:

@@ -74,7 +74,7 @@ def test_a_repeat_cause_alert_does_not_name_a_complaint_to_the_person_it_is_abou
     names = {v: k for k, v in world.ids.items()}
     with world.sessions() as s:
         told = {
-            names[r.recipient_id]: r.params["numbers"]
+            names[r.recipient_id]: r.params["numbers"]["zh_Hans"]
             for r in s.scalars(
                 select(Outbox).where(
                     Outbox.template == "improvement_repeat_cause", Outbox.channel == "email"

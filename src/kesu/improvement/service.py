@@ -9,6 +9,7 @@ Services flush, never commit: the entry point that called them owns the transact
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complaint, SubmissionKey
 from kesu.errors import Forbidden, InvalidInput, NotFound, StaleVersion
 from kesu.escalation import service as escalation_service
-from kesu.i18n import pick
+from kesu.i18n import LOCALES, pick, translate
 from kesu.improvement import queries, rules
 from kesu.improvement.models import (
     Accountability,
@@ -261,14 +262,29 @@ def verifier_names(pack: Pack, action: CorrectiveAction) -> list[str]:
     return ["verifier"] if action.verifier_id is not None else sorted(rules.verifiers(pack))
 
 
+def in_each(make: Callable[[str], str]) -> dict[str, str]:
+    """A message parameter written in every language: each recipient reads their own (a
+    pack's label, a list as the language runs one)."""
+    return {locale: make(locale) for locale in LOCALES}
+
+
+def cause_label(pack: Pack, dimension: str) -> dict[str, str] | str:
+    found = next((d for d in pack.root_cause_dimensions if d.key == dimension), None)
+    return in_each(lambda loc: pick(found.name, loc)) if found else dimension
+
+
+def listed(items: list[str]) -> dict[str, str]:
+    """Items as each language lists them: 1、2 or 1, 2."""
+    return in_each(lambda loc: translate("web.sep.list", loc).join(items))
+
+
 def params_of(session: Session, pack: Pack, action: CorrectiveAction, **more: Any) -> dict:
     owner = session.get(User, action.owner_id)
-    dims = {d.key: d.name["zh_Hans"] for d in pack.root_cause_dimensions}
     return {
         "number": action.number,
         "title": action.title,
         "owner": owner.display_name if owner else "",
-        "cause": dims.get(action.cause_dimension, action.cause_dimension),
+        "cause": cause_label(pack, action.cause_dimension),
         "due_at": local(pack, action.due_at),
         **more,
     }
@@ -835,8 +851,14 @@ def record_inspection(
         raise InvalidInput("improvement.inspection_recorded", field="inspection")
     session.refresh(inspection)
     if failed and checklist.on_failed:
-        names = {i.key: i.name["zh_Hans"] for i in checklist.items}
-        findings = "；".join(f"{names[r.item]}：{r.finding}" for r in results if not r.ok)
+        names = {i.key: i.name for i in checklist.items}
+        findings = in_each(
+            lambda loc: translate("web.sep.items", loc).join(
+                f"{pick(names[r.item], loc)}{translate('web.sep.colon', loc)}{r.finding}"
+                for r in results
+                if not r.ok
+            )
+        )
         inspection_message(
             session,
             pack,
@@ -885,7 +907,7 @@ def inspection_message(
         template=template,
         params={
             "site": site.name if site else "",
-            "checklist": checklist.name["zh_Hans"],
+            "checklist": in_each(lambda loc: pick(checklist.name, loc)),
             "due_at": local(pack, inspection.due_at),
             **more,
         },

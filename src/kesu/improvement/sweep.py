@@ -30,6 +30,7 @@ from kesu.complaint import lifecycle
 from kesu.complaint.models import Complaint, ComplaintEvent
 from kesu.errors import StaleVersion
 from kesu.escalation import service as escalation_service
+from kesu.i18n import pick, translate
 from kesu.improvement import queries, rules
 from kesu.improvement import service as improvement_service
 from kesu.improvement.models import (
@@ -247,7 +248,7 @@ def verify(session: Session, clock: Clock, action_id: int) -> int:
     action.verification = figures
     verdict = rules.verdict(result)
     params = {
-        "counts": "、".join(str(n) for n in result.counts),
+        "counts": improvement_service.listed([str(n) for n in result.counts]),
         "target": result.target,
         "months": action.observation_months,
         "total": result.total,
@@ -570,20 +571,16 @@ def _alert(session: Session, now: datetime, group_id: int, pack: Pack, cause: ru
         )
     )
     if users:
-        dims = {d.key: d.name["zh_Hans"] for d in pack.root_cause_dimensions}
-        categories = {c.key: c.name["zh_Hans"] for c in pack.category_list()}
+        category = next((c for c in pack.category_list() if c.key == cause.category), None)
         site = session.get(Organisation, cause.site_id) if cause.site_id else None
-        matter = "、".join(
-            part
-            for part in (
-                categories.get(cause.category or "", ""),
-                site.name if site else "",
-            )
-            if part
-        )
+
+        def matter(loc: str) -> str:
+            parts = (pick(category.name, loc) if category else "", site.name if site else "")
+            return translate("web.sep.list", loc).join(p for p in parts if p) or "—"
+
         params = {
-            "cause": dims.get(cause.dimension, cause.dimension),
-            "matter": matter or "—",
+            "cause": improvement_service.cause_label(pack, cause.dimension),
+            "matter": improvement_service.in_each(matter),
             "count": len(found),
             "since": improvement_service.local(pack, start),
         }
@@ -597,7 +594,8 @@ def _alert(session: Session, now: datetime, group_id: int, pack: Pack, cause: ru
                 now=now,
                 user_ids=told,
                 template="improvement_repeat_cause",
-                params=params | {"numbers": "、".join(numbers[:10]) or "—"},
+                params=params
+                | {"numbers": improvement_service.listed(list(numbers[:10])) if numbers else "—"},
                 dedupe_key=f"repeat:{key}",
             )
     return 1
