@@ -297,6 +297,15 @@ def health() -> None:
         typer.echo(f"failing jobs: {', '.join(found['failing'])}")
     if found["oldest_unswept_due_at"]:
         typer.echo(f"due and not yet breached since: {found['oldest_unswept_due_at']}")
+    if found["undelivered_since"]:
+        from kesu.i18n import translate
+
+        minutes = health_service.minutes_since(found["undelivered_since"], SystemClock().now())
+        typer.echo(
+            translate(
+                "health.worker.undelivered", "en", count=found["undelivered"], minutes=minutes
+            )
+        )
     for w in found["workers"]:
         state = "running" if w["running"] else f"stopped {w['stopped_at'] or '(not heard from)'}"
         typer.echo(

@@ -191,3 +191,89 @@ def test_a_receiver_is_not_shown_the_workers_state(client):
 
     sign_in(client, "receiver1")
     assert 'id="worker-alert"' not in client.get("/").text
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_messages_the_mail_server_keeps_refusing_are_reported_until_they_go_out(
+    client, settings, sessions, clock, org, monkeypatch
+):
+    """The mail server is down: the delivery job succeeds (it records a failed attempt), so
+    only the outbox shows that nothing leaves; a monitor and the administrator are told."""
+    from aiosmtpd.controller import Controller
+    from sqlalchemy import update
+
+    from kesu.access.models import User
+    from kesu.cli import app
+    from kesu.notify import service as notify_service
+    from kesu.notify.models import Outbox
+    from web.console_helpers import sign_in
+
+    port = _free_port()  # nothing listens here yet
+    mail = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
+    with transaction(sessions) as session:
+        uid = session.execute(
+            update(User)
+            .where(User.username == "supervisor")
+            .values(email="zhang@hx.example")
+            .returning(User.id)
+        ).scalar_one()
+        notify_service.notify_users(
+            session, now=clock.now(), user_ids=[uid], template="test", params={}, dedupe_key="t:1"
+        )
+    stop = threading.Event()
+    stop.set()  # one pass with the real loop: the attempt fails, the row waits for a retry
+    worker.run(mail, clock=clock, stop=stop)
+    with reading(sessions) as session:
+        assert session.scalar(select(Outbox.state)) == "failed"
+
+    clock.advance(minutes=3)
+    with transaction(sessions) as session:  # the worker runs on, its passes all succeed
+        health_service.beat(
+            session, "host:5", started_at=clock.now(), now=clock.now(), took_ms=9, failing=[]
+        )
+    answer = client.get("/api/v1/health/worker")
+    assert answer.status_code == 503
+    found = answer.json()
+    assert (found["status"], found["undelivered"]) == ("undelivered", 1)
+    assert found["undelivered_since"] == (clock.now() - timedelta(minutes=3)).isoformat()
+    sign_in(client, "admin")
+    assert "通知发不出去：1 条已 3 分钟未能发送" in client.get("/").text
+
+    monkeypatch.setenv("KESU_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(settings.data_dir))
+    with transaction(sessions) as session:  # `kesu health` judges by the real time
+        now = datetime.now(T0.tzinfo)
+        health_service.beat(session, "host:5", started_at=now, now=now, took_ms=9, failing=[])
+    said = CliRunner().invoke(app, ["health"])
+    assert said.exit_code == 1
+    assert "workers: undelivered" in said.output
+    assert "Messages are not going out: 1 could not be sent for" in said.output
+
+    # the mail server is back: the retry goes out and all is well again
+    controller = Controller(_Accept(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        clock.advance(minutes=1)
+        worker.run(mail, clock=clock, stop=stop)
+    finally:
+        controller.stop()
+    with reading(sessions) as session:
+        assert session.scalar(select(Outbox.state)) == "sent"
+    with transaction(sessions) as session:
+        health_service.beat(
+            session, "host:5", started_at=clock.now(), now=clock.now(), took_ms=9, failing=[]
+        )
+        session.execute(update(WorkerBeat).values(stopped_at=None))
+    assert client.get("/api/v1/health/worker").json()["status"] == "ok"
+
+
+class _Accept:
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"

@@ -76,6 +76,11 @@ def _worker_alert(request: Request, db, pack: Pack) -> tuple[str, dict[str, Any]
     elif status == "behind":
         since = datetime.fromisoformat(found["oldest_unswept_due_at"])
         params["since"] = local_time(since, pack.timezone)
+    elif status == "undelivered":
+        params["count"] = found["undelivered"]
+        params["minutes"] = health_service.minutes_since(
+            found["undelivered_since"], request.app.state.clock.now()
+        )
     return f"health.worker.{status}", params
 
 
