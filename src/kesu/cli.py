@@ -849,6 +849,7 @@ def notify_retry(outbox_id: int) -> None:
     """Make a failed or dead outbox row due now (the worker sends it on its next pass)."""
     from kesu.db.session import transaction
     from kesu.notify import service as notify_service
+    from kesu.privacy.rules import mask_address_of
 
     _engine, sessions = _sessions(Settings())
     try:
@@ -856,7 +857,10 @@ def notify_retry(outbox_id: int) -> None:
             row = notify_service.retry(
                 session, now=SystemClock().now(), outbox_id=outbox_id, org_id=None
             )
-            typer.echo(f"outbox {row.id} is due again ({row.channel} to {row.address})")
+            address = row.address
+            if row.recipient_kind == "customer":  # masked, as `kesu notify list` shows it
+                address = mask_address_of(row.channel, row.address)
+            typer.echo(f"outbox {row.id} is due again ({row.channel} to {address})")
     except KesuError as exc:
         _fail(exc)
 

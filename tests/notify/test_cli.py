@@ -134,3 +134,24 @@ def test_set_email_gives_a_staff_member_an_address(db_url, tmp_path, org, sessio
     with transaction(sessions) as session:
         email = session.scalar(select(User.email).where(User.username == "supervisor"))
     assert email == "zhang@hx.example"
+
+
+def test_retrying_a_customers_message_shows_their_number_masked_as_the_list_does(
+    db_url, tmp_path, sessions, clock, org
+):
+    from sqlalchemy import select, update
+
+    from helpers import receive
+    from kesu.notify.models import Outbox
+
+    receive(sessions, clock, org)  # 林女士, 138 1234 5678: her acknowledgement is an SMS
+    with transaction(sessions) as session:
+        row_id = session.scalar(select(Outbox.id).where(Outbox.recipient_kind == "customer"))
+        session.execute(update(Outbox).where(Outbox.id == row_id).values(state="dead"))
+
+    listed = runner.invoke(app, ["notify", "list", "--state", "dead"], env=env(db_url, tmp_path))
+    retried = runner.invoke(app, ["notify", "retry", str(row_id)], env=env(db_url, tmp_path))
+    assert retried.exit_code == 0, retried.output
+    assert "due again (sms-log to 138****5678)" in retried.output
+    assert "138****5678" in listed.output
+    assert "5678" in retried.output and "1234" not in retried.output
