@@ -31,6 +31,8 @@ def test_the_reports_page_shows_every_section_and_offers_the_files(client, sessi
     assert xlsx.status_code == 200
     wb = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     assert wb.worksheets[1]["A1"].value == "概览与上期对比"
+    units = {row[1]: row[2] for row in wb.worksheets[1].iter_rows(values_only=True) if row}
+    assert units["平均处理时长"] == "小时"  # not "h" on a Chinese report
 
 
 def test_the_report_form_submitted_as_a_browser_sends_it_shows_the_report(client, org):

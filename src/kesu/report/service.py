@@ -264,14 +264,15 @@ def _summary(lb: _Labels, now: Figures, before: Figures) -> Section:
     def pct(v: float | None) -> float | None:
         return None if v is None else v * 100
 
+    hours = lb.t("unit.hours")  # 小时 / h
     metrics: list[tuple[str, str, Any, Any]] = [
         ("received", "", now.received, before.received),
         ("closed", "", now.closed, before.closed),
         ("closed_of_received", "", now.closed_of_received, before.closed_of_received),
         ("open_at_end", "", now.open_at_end, before.open_at_end),
-        ("handling_mean", "h", _hours(now.handling.mean), _hours(before.handling.mean)),
-        ("handling_median", "h", _hours(now.handling.median), _hours(before.handling.median)),
-        ("handling_p90", "h", _hours(now.handling.p90), _hours(before.handling.p90)),
+        ("handling_mean", hours, _hours(now.handling.mean), _hours(before.handling.mean)),
+        ("handling_median", hours, _hours(now.handling.median), _hours(before.handling.median)),
+        ("handling_p90", hours, _hours(now.handling.p90), _hours(before.handling.p90)),
         ("fcr", "%", pct(now.fcr), pct(before.fcr)),
         ("repeat", "%", pct(now.repeat), pct(before.repeat)),
         ("reopen", "%", pct(now.reopen), pct(before.reopen)),
