@@ -3,6 +3,8 @@ complaint, and nobody outside the complaint's scope does either."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select, update
 
 from helpers import complaint_body, receive
@@ -80,6 +82,14 @@ def test_a_corrective_action_lists_only_the_complaints_its_viewer_may_see(
         shown[who] = {c["number"] for c in made if c["number"] in html}
         client.cookies.clear()
     numbers = [c["number"] for c in made]
+    counted = {}  # the action list's count of linked complaints: those the reader may see
+    for who in ("director", "clerk"):
+        sign_in(client, who)
+        html = client.get("/improvement").text
+        row = re.search(rf"{action['number']}</a>.*?<td>(\d+)</td>\s*</tr>", html, re.S)
+        counted[who] = int(row[1])
+        client.cookies.clear()
+    assert counted == {"director": 2, "clerk": 1}
     assert shown == {
         "director": set(numbers),
         "clerk": {numbers[1]},  # never the complaint about them, nor its number in the record

@@ -142,7 +142,7 @@ def improvement_list(
         overdue=tab == "overdue",
         state="awaiting_verification" if tab == "awaiting_verification" else None,
     )
-    ids = queries.complaint_ids(db, [a.id for a in rows])
+    ids = queries.complaint_ids(db, [a.id for a in rows], viewer=user)
     today = report_service.today_of(pack, clock.now())
     month = report_rules.month(today.year, today.month)
     scope = report_service.target(db, user.org_id).scope  # the user's node and below
