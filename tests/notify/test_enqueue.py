@@ -410,6 +410,23 @@ def test_a_complaint_taken_by_phone_tells_the_customer_it_is_accepted_and_its_nu
     assert c.number in message.subject and "林女士" in message.body and "已受理" in message.body
 
 
+def test_a_caller_who_complains_again_with_a_new_e_mail_is_written_to_at_the_new_one(
+    sessions, clock, org
+):
+    """The same name and phone found the earlier record, and its old address was used."""
+    person = {"name": "林女士", "phone": "138 1234 5678", "other_contact": "lin@old.example.cn"}
+    first = receive(sessions, clock, org, complainant=person)
+    again = {**person, "other_contact": "lin@new.example.cn"}
+    second = receive(sessions, clock, org, complainant=again, title="第二次投诉")
+    mailed = {
+        r.complaint_id: r.address
+        for r in rows(sessions)
+        if r.recipient_kind == "customer" and r.channel == "email"
+    }
+    assert mailed == {first.id: "lin@old.example.cn", second.id: "lin@new.example.cn"}
+    assert first.complainant_id == second.complainant_id  # still one caller: a repeat
+
+
 def test_a_customer_who_left_no_phone_or_address_is_sent_nothing(sessions, clock, org):
     receive(sessions, clock, org, complainant={"name": "匿名顾客", "phone": None})
     assert [r for r in rows(sessions) if r.recipient_kind == "customer"] == []

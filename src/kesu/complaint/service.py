@@ -251,6 +251,11 @@ def receive(
         )
         session.add(person)
         session.flush()
+    else:  # the same caller again: what they give now is how to reach them now
+        for name in ("other_contact", "address", "member_id"):
+            given = getattr(data.complainant, name)
+            if given and given != getattr(person, name):
+                setattr(person, name, given)
 
     complaint = Complaint(
         number=next_number(session, group.id, pack, now),
