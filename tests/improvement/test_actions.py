@@ -14,6 +14,7 @@ from kesu.errors import Forbidden, IllegalTransition, StaleVersion
 from kesu.improvement import queries, review
 from kesu.improvement import service as improvement_service
 from kesu.improvement.schemas import InspectionIn
+from kesu.web.pages import local_deadline
 from scenarios.world import local
 
 THURSDAY_10 = local(2026, 11, 26, 10, 0)
@@ -272,3 +273,25 @@ def test_the_loops_messages_name_the_cause_checklist_and_findings_in_each_reader
     assert "Cloth" in failed and "：" not in failed
     due = loop.said("improvement_inspection_due", "zh_Hant")[0]
     assert "球桌球桿日檢" in due
+
+
+def test_the_management_review_writes_a_deadline_as_the_console_does_and_lists_figures_in_the_readers_language(  # noqa: E501
+    loop,
+):
+    aid = loop.open("eq_head", owner_id=loop.world.ids["desk"], title="前台球具清洁")
+    due = loop.action(aid).due_at
+    assert local_deadline(due, "Asia/Shanghai").endswith("24:00")  # a deadline counted in days
+    with transaction(loop.world.sessions) as session:
+        improvement_service.get(session, aid).verification = {"counts": [2, 1]}
+    for locale, figures in (("en", "2, 1"), ("zh_Hans", "2、1")):
+        with loop.world.sessions() as session:
+            report = review.build(
+                session,
+                org_id=loop.world.ids["G"],
+                quarter="2026-Q4",
+                locale=locale,
+                now=loop.world.clock.now(),
+            )
+        row = next(s for s in report.sections if s.key == "actions").rows[0]
+        assert row[6] == local_deadline(due, "Asia/Shanghai")
+        assert row[10] == figures

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kesu.calendar.workdays import deadline_text
 from kesu.errors import InvalidInput
 from kesu.i18n import pick, translate
 from kesu.improvement import queries, rules
@@ -155,11 +156,13 @@ def _actions(session: Session, tx: _Text, pack, live, end: datetime, now: dateti
                 dims.get(a.cause_dimension, a.cause_dimension),
                 cats.get(a.category, "") if a.category else "",
                 names.get(a.owner_id, ""),
-                improvement_service.local(pack, a.due_at),
+                deadline_text(a.due_at, pack.timezone),  # as the console writes it: 24:00
                 improvement_service.local(pack, a.implemented_at),
                 translate(f"improvement.state.{a.state}", tx.locale),
                 a.target_per_month,
-                "、".join(str(n) for n in figures.get("counts", [])),
+                translate("web.sep.list", tx.locale).join(
+                    str(n) for n in figures.get("counts", [])
+                ),
                 tx.t("yes") if a.breached_at is not None else tx.t("no"),
             ]
         )
