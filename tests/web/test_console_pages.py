@@ -18,7 +18,7 @@ from kesu.db.session import transaction
 from kesu.demo import PASSWORD
 from kesu.notify.models import Outbox
 from kesu.web.console.forms import FIELDS
-from kesu.web.console.record import spaced
+from kesu.web.console.record import labelled, spaced
 from web.console_helpers import VERSION, csrf_of, intake_form, post_form, sign_in
 
 
@@ -935,3 +935,27 @@ def test_a_form_sent_after_the_session_ran_out_signs_in_back_to_its_page_not_its
     assert r.headers["location"] == "/login?next=/"  # no page to go back to: the start page
     r = client.post("/intake", data=note, headers={"Referer": "https://elsewhere.example//x"})
     assert r.url.path == "/login" and r.url.params["next"] == "/"  # never another site
+
+
+def test_a_printed_form_puts_no_separator_after_a_note_that_ends_its_own_sentence(client, org):
+    assert labelled([("Summary", "了解經過。"), ("Timers", "Met")], "en") == (
+        "Summary: 了解經過。 Timers: Met"
+    )
+    assert labelled([("摘要", "了解经过。"), ("时限", "已达成")], "zh_Hans") == (
+        "摘要：了解经过。时限：已达成"
+    )
+    assert (
+        labelled([("Summary", "called"), ("Timers", "Met")], "en") == "Summary: called; Timers: Met"
+    )
+    cid = _complaint(client, org)
+    receiver = login(client, "receiver1")
+    for command, payload in [
+        ("acknowledge", {}),
+        ("record_contact", {"reached": True, "summary": "了解經過。", "locale": "en"}),
+    ]:
+        assert run(client, receiver, cid, command, payload).status_code == 200, command
+    sign_in(client, "supervisor")
+    english = client.get(f"/complaints/{cid}/forms/handling_form?lang=en").text
+    assert "Summary: 了解經過。" in english and "。;" not in english
+    chinese = client.get(f"/complaints/{cid}/forms/handling_form").text
+    assert "了解經過。" in chinese and "。；" not in chinese

@@ -61,7 +61,18 @@ def listed(items: Any, locale: str) -> str:
 def labelled(pairs: Any, locale: str) -> str:
     """(label, text) pairs in a run: 摘要：…；时限：… / Summary: …; Timers: …"""
     colon = translate("web.sep.colon", locale)
-    return translate("web.sep.items", locale).join(f"{k}{colon}{v}" for k, v in pairs)
+    sep = translate("web.sep.items", locale)
+    bare = sep.lstrip(_CLOSING)  # after text that closes its own sentence: only the space
+    out = ""
+    for k, v in pairs:
+        if out:
+            out += bare if out.rstrip().endswith(tuple(_CLOSING)) else sep
+        out += f"{k}{colon}{v}"
+    return out
+
+
+_CLOSING = "。！？.!?；;"
+"""Sentence punctuation: text ending in it takes no separator after it (了解经过。Timers: …)."""
 
 
 def actor_text(event: ComplaintEvent, locale: str) -> str:
