@@ -196,7 +196,7 @@ def test_english_field_names_start_with_a_capital_like_the_form_labels_they_are(
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_no_text_sends_its_reader_to_a_file_of_the_source_repository(locale):
-    """A report's reader has the product, not the repository: "定义见 docs/reports.md" is no help."""
+    """A report's reader has the product, not the repository: "定义见 docs/reports.md"."""
     repository_file = re.compile(r"\b(?:docs|src|tests)/[\w./-]+|\b[\w-]+\.md\b")
     found = sorted(k for k, v in catalogue(locale).items() if repository_file.search(v))
     assert found == []
