@@ -845,24 +845,42 @@ def notify_list(
 
 
 @notify_app.command("retry")
-def notify_retry(outbox_id: int) -> None:
-    """Make a failed or dead outbox row due now (the worker sends it on its next pass)."""
+def notify_retry(
+    outbox_id: Annotated[int | None, typer.Argument()] = None,
+    failed: Annotated[
+        bool,
+        typer.Option(
+            "--failed",
+            help="every failed row (waiting for a retry), e.g. after a mail outage; not dead ones",
+        ),
+    ] = False,
+) -> None:
+    """Make a failed or dead outbox row (or with --failed, every failed one) due now: the worker
+    sends it on its next pass."""
     from kesu.db.session import transaction
     from kesu.notify import service as notify_service
     from kesu.privacy.rules import mask_address_of
 
+    if (outbox_id is None) == (not failed):
+        typer.echo("error: give one outbox ID or --failed", err=True)
+        raise typer.Exit(1)
     _engine, sessions = _sessions(Settings())
     try:
         with transaction(sessions) as session:
-            row = notify_service.retry(
-                session, now=SystemClock().now(), outbox_id=outbox_id, org_id=None
-            )
-            address = row.address
-            if row.recipient_kind == "customer":  # masked, as `kesu notify list` shows it
-                address = mask_address_of(row.channel, row.address)
-            typer.echo(f"outbox {row.id} is due again ({row.channel} to {address})")
+            now = SystemClock().now()
+            if failed:
+                rows = notify_service.retry_failed(session, now=now)
+            else:
+                rows = [notify_service.retry(session, now=now, outbox_id=outbox_id, org_id=None)]
+            for row in rows:
+                address = row.address
+                if row.recipient_kind == "customer":  # masked, as `kesu notify list` shows it
+                    address = mask_address_of(row.channel, row.address)
+                typer.echo(f"outbox {row.id} is due again ({row.channel} to {address})")
     except KesuError as exc:
         _fail(exc)
+    if failed:
+        typer.echo(f"{len(rows)} failed message(s) due again")
 
 
 @notify_app.command("test-email")

@@ -155,3 +155,49 @@ def test_retrying_a_customers_message_shows_their_number_masked_as_the_list_does
     assert "due again (sms-log to 138****5678)" in retried.output
     assert "138****5678" in listed.output
     assert "5678" in retried.output and "1234" not in retried.output
+
+
+def test_retry_failed_makes_every_message_waiting_for_a_retry_due_but_not_dead_or_in_flight_ones(
+    db_url, tmp_path, sessions, clock, org
+):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select, update
+
+    from helpers import receive
+    from kesu.notify.models import DeliveryAttempt, Outbox
+
+    for _ in range(3):  # 林女士, 138 1234 5678: each acknowledgement is an SMS
+        receive(sessions, clock, org)
+    # backing off after a long mail outage (the command line runs on the wall clock)
+    later = datetime.now(UTC) + timedelta(hours=12)
+    with transaction(sessions) as session:
+        waiting, sending, dead = session.scalars(
+            select(Outbox.id).where(Outbox.recipient_kind == "customer").order_by(Outbox.id)
+        ).all()[:3]
+        session.execute(update(Outbox).values(state="sent", next_attempt_at=None))
+        session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_([waiting, sending]))
+            .values(state="failed", next_attempt_at=later)
+        )
+        session.execute(update(Outbox).where(Outbox.id == dead).values(state="dead"))
+        session.add(
+            DeliveryAttempt(outbox_id=sending, number=1, started_at=clock.now(), result="started")
+        )
+
+    retried = runner.invoke(app, ["notify", "retry", "--failed"], env=env(db_url, tmp_path))
+    assert retried.exit_code == 0, retried.output
+    assert retried.output.splitlines() == [
+        f"outbox {waiting} is due again (sms-log to 138****5678)",
+        "1 failed message(s) due again",
+    ]
+    with sessions() as session:
+        due = {r.id: r.next_attempt_at for r in session.scalars(select(Outbox))}
+    naive = later.replace(tzinfo=None)  # SQLite gives back naive UTC
+    assert due[waiting].replace(tzinfo=None) < naive
+    assert due[sending].replace(tzinfo=None) == naive
+    assert due[dead] is None
+    neither = runner.invoke(app, ["notify", "retry"], env=env(db_url, tmp_path))
+    both = runner.invoke(app, ["notify", "retry", str(dead), "--failed"], env=env(db_url, tmp_path))
+    assert neither.exit_code == both.exit_code == 1 and "--failed" in neither.output

@@ -427,6 +427,30 @@ def retry(session: Session, *, now: datetime, outbox_id: int, org_id: int | None
     return row
 
 
+def retry_failed(session: Session, *, now: datetime) -> list[Outbox]:
+    """Every failed row (waiting for its next retry) due now: once the mail server or a webhook
+    is back after an outage, rather than over the next 12 hours of back-off. Dead rows are left:
+    most were refused for good (an address, a 4xx) and are retried one by one after fixing the
+    cause. A row a worker is sending this moment (an attempt started) is left to that worker."""
+    sending = select(DeliveryAttempt.outbox_id).where(DeliveryAttempt.result == "started")
+    stmt = (
+        select(Outbox)
+        .where(
+            Outbox.state == "failed",
+            Outbox.address != FORGOTTEN,
+            Outbox.id.not_in(sending),
+        )
+        .order_by(Outbox.id)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(session.scalars(stmt))
+    for row in rows:
+        row.next_attempt_at = now
+    session.flush()
+    return rows
+
+
 def list_channels(session: Session, *, org_ids: list[int]) -> list[NotificationChannel]:
     return list(
         session.scalars(
