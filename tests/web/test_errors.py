@@ -355,3 +355,18 @@ def test_a_wrong_value_in_a_queues_address_is_named_in_words(client):
     r = client.get("/?queue=team&department=abc", headers={"Accept-Language": "zh-CN"})
     assert r.status_code == 422 and "部门：必须是整数" in r.text
     assert "department：" not in r.text
+
+
+def test_a_number_too_large_for_the_database_in_an_address_is_named(client, org):
+    """/complaints/18446744073709551616 and ?site_id= of the same answered "数值、日期或文本
+    超出可保存的范围", naming no field."""
+    headers = {**login(client, "receiver1"), "Accept-Language": "zh-CN"}
+    huge = str(2**64)
+    for url, field, label in (
+        (f"/api/v1/complaints/{huge}", "complaint_id", "投诉"),
+        (f"/api/v1/complaints?site_id={huge}", "site_id", "门店/站点"),
+    ):
+        r = client.get(url, headers=headers)
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert error["field"] == field and error["message"].startswith(f"{label}：数值太大")

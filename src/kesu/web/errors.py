@@ -82,6 +82,19 @@ def endpoint_of(request: Request) -> str:
     return getattr(request.scope.get("route"), "name", "") or ""
 
 
+INT_MAX = 2**63 - 1
+"""The largest integer both databases store (BIGINT)."""
+
+
+def _too_large(request: Request) -> str | None:
+    """The path or query parameter holding an integer no database column can hold, if any."""
+    for name, value in (*request.path_params.items(), *request.query_params.items()):
+        text = str(value).strip()
+        if text.lstrip("+-").isdigit() and abs(int(text)) > INT_MAX:
+            return str(name)
+    return None
+
+
 def problem(
     field: str, rule: str, ctx: dict[str, Any], locale: str, endpoint: str = ""
 ) -> dict[str, Any]:
@@ -150,8 +163,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
         """A value the database cannot hold (an id past its integer range): the request is
-        wrong, not the server."""
-        return JSONResponse(render(InvalidInput("invalid.out_of_range"), locale_of(request)), 422)
+        wrong, not the server. A number in the address is named; one in a body cannot be
+        told from here."""
+        named = _too_large(request)
+        error = (
+            InvalidInput("invalid.number_too_large", field=named, max=str(INT_MAX))
+            if named
+            else InvalidInput("invalid.out_of_range")
+        )
+        return JSONResponse(render(error, locale_of(request), endpoint_of(request)), 422)
 
     @app.exception_handler(StatementError)
     async def _unbindable(request: Request, exc: StatementError) -> JSONResponse:
