@@ -12,6 +12,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from kesu.i18n import translate
+
 MASK = "****"
 PERSONAL_FIELDS = ("phone", "other_contact", "address", "member_id")
 """Complainant fields that are sealed at rest and masked on output (name is shown)."""
@@ -50,6 +52,19 @@ def mask_phone(phone: str | None) -> str | None:
     if len(digits) >= 7:
         return digits[:2] + MASK + digits[-2:]
     return MASK
+
+
+def consent_note(version: str) -> str:
+    """The note the portal records, in the customer's name, that they accepted the privacy
+    notice of this version as they submitted (in the record's language)."""
+    return translate("portal.consent_record", "zh_Hans", version=version)
+
+
+def is_consent_note(text: str | None) -> bool:
+    """Whether a customer's note is that record (of any version of the notice), not something
+    they wrote: it is not shown as their message, nor marks their complaint 客户新留言."""
+    prefix = consent_note("\0").split("\0")[0]
+    return bool(text) and text.startswith(prefix)
 
 
 CONTACT_SEPARATOR = " · "

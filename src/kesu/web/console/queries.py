@@ -21,10 +21,10 @@ from kesu.complaint import queries as complaint_queries
 from kesu.complaint import service as complaint_service
 from kesu.complaint.models import Complainant, Complaint, ComplaintEvent
 from kesu.complaint.numbering import unspaced
-from kesu.i18n import translate
 from kesu.org import service as org_service
 from kesu.org.models import Organisation
 from kesu.policy.schema import Pack
+from kesu.privacy import rules as privacy_rules
 from kesu.sla.models import Timer
 
 QUEUES = ("mine", "team", "unassigned", "due_soon", "overdue", "review", "all")
@@ -221,13 +221,6 @@ def warnings(session: Session, ids: set[int]) -> dict[int, datetime]:
     return dict(rows.all())
 
 
-def _consent(text: str) -> bool:
-    """The note the portal writes of the customer's consent as they submit (any version of the
-    privacy notice): on the record in the customer's name, but nothing they wrote."""
-    prefix = translate("portal.consent_record", "zh_Hans", version="\0").split("\0")[0]
-    return text.startswith(prefix)
-
-
 def customer_wrote(events: list[ComplaintEvent]) -> datetime | None:
     """客户新留言: when the customer last wrote on the portal (留言/补充材料), if nobody on staff
     has put anything on the record since (a note, a call, any step); else None. Staff reading
@@ -239,7 +232,7 @@ def customer_wrote(events: list[ComplaintEvent]) -> datetime | None:
         elif (
             e.command == "note"
             and e.actor_kind == "customer"
-            and not _consent(e.payload.get("text") or "")
+            and not privacy_rules.is_consent_note(e.payload.get("text"))
         ):
             wrote = e.at
     return wrote
@@ -268,7 +261,7 @@ def customers_waiting(session: Session, ids: set[int]) -> dict[int, datetime]:
     )
     found: dict[int, datetime] = {}
     for cid, at, payload in rows:
-        if not _consent((payload or {}).get("text") or ""):
+        if not privacy_rules.is_consent_note((payload or {}).get("text")):
             found[cid] = max(at, found.get(cid, at))
     return found
 

@@ -77,12 +77,6 @@ tried with wrong digits 5 times an hour (so the last four digits cannot be guess
 complaint takes 10 of its customer's messages an hour."""
 
 
-def _consent_note(e: ComplaintEvent) -> bool:
-    """The note the portal writes of the customer's consent: on record, not a message."""
-    text = e.payload.get("text") or ""
-    return text == translate("portal.consent_record", "zh_Hans", version=PRIVACY_VERSION)
-
-
 def _count(db: Session, clock, request: Request, *keyed: tuple[str, Limit]) -> None:
     """Count this request against the portal's limits (shared by every web process through
     the database) and commit the counts, whatever follows; 429 past a limit."""
@@ -243,7 +237,7 @@ def submit(
             created.id,
             customer,
             "note",
-            {"text": translate("portal.consent_record", "zh_Hans", version=PRIVACY_VERSION)},
+            {"text": privacy_rules.consent_note(PRIVACY_VERSION)},
             created.version,
         )
         _attach(db, clock, settings, created, customer, files)
@@ -346,7 +340,9 @@ def _status_page(
     events, told = [], {}
     for e in queries.timeline(db, complaint.id):
         if e.command == "note":  # the customer's own messages; staff's notes are internal
-            if e.actor_kind == "customer" and not _consent_note(e):
+            if e.actor_kind == "customer" and not privacy_rules.is_consent_note(
+                e.payload.get("text")
+            ):
                 events.append(e)
             continue
         if e.command in CUSTOMER_EVENTS:
